@@ -1,0 +1,376 @@
+//! Builders: the ergonomic way to write a stack. They add no behaviour of their own; every
+//! rule lives in [`crate::validate`], so a stack built any way is checked the same.
+//!
+//! # Why a hand-written typestate and not `bon`
+//!
+//! A service has exactly one required setting, its image source (`.image(…)` and/or
+//! `.build(…)`); everything else is an optional setter with a documented default. One state
+//! parameter ([`NoImage`] → [`HasImage`]) expresses that completely, costs no proc-macro
+//! (the `bon` derive would add `syn`/`quote` to every user's build for a single flag), and
+//! with `#[diagnostic::on_unimplemented]` on [`IntoService`] the compile error for a missing
+//! image names the fix instead of printing generic-parameter soup.
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//!
+//! let http = Port::http("http", 3000);
+//! let mut s = Stack::new("hello", Env::Prod);
+//! let api = s.add(
+//!     Service::new("api")
+//!         .image(Image::new("ghcr.io/acme/api").tag("1.0.0"))
+//!         .port(http)
+//!         .env("NODE_ENV", "production")
+//!         .readiness(Probe::http_get("/ready", http))
+//!         .resources(Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(512)))
+//!         .replicas(3),
+//! );
+//! assert_eq!(api.name(), "api");
+//! assert_eq!(s.services.len(), 1);
+//! ```
+//!
+//! Forgetting the image does not compile:
+//!
+//! ```compile_fail
+//! use stackdsl::prelude::*;
+//! let mut s = Stack::new("hello", Env::Dev);
+//! s.add(Service::new("api").replicas(1));
+//! ```
+
+use std::marker::PhantomData;
+use std::net::IpAddr;
+
+use crate::model::Env;
+use crate::model::{
+    Autoscale, Build, EnvValue, EnvVar, HealthTool, Image, ImageSource, Ingress, Mount, Origin,
+    Port, Probe, Probes, Publish, Resources, Restart, Security, Service, ServiceRef, Stack, Target,
+};
+
+/// Typestate: the service has no image or build yet.
+#[derive(Debug, Clone, Copy)]
+pub struct NoImage;
+
+/// Typestate: the service has an image and/or a build.
+#[derive(Debug, Clone, Copy)]
+pub struct HasImage;
+
+/// Builds a [`Service`]. Start with [`Service::new`]; set `.image(…)` or `.build(…)`, then
+/// any optional settings; hand it to [`Stack::add`].
+#[derive(Debug, Clone)]
+#[must_use = "a service builder does nothing until it is added with `Stack::add`"]
+pub struct ServiceBuilder<S = NoImage> {
+    inner: Service,
+    state: PhantomData<S>,
+}
+
+impl Service {
+    /// Starts a service named `name` (a DNS-1035 label: lowercase letters, digits and `-`,
+    /// starting with a letter).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("worker").image(Image::new("acme/worker").tag("2.1.0")).replicas(2);
+    /// # let _ = b;
+    /// ```
+    #[track_caller]
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(name: impl Into<String>) -> ServiceBuilder<NoImage> {
+        ServiceBuilder {
+            inner: Service {
+                name: name.into(),
+                origin: Origin::caller(),
+                source: ImageSource {
+                    image: None,
+                    build: None,
+                },
+                ports: Vec::new(),
+                publish: Vec::new(),
+                env: Vec::new(),
+                command: None,
+                args: None,
+                resources: None,
+                replicas: 1,
+                probes: Probes::default(),
+                health_tool: HealthTool::default(),
+                mounts: Vec::new(),
+                depends_on: Vec::new(),
+                restart: Restart::default(),
+                security: Security::default(),
+                autoscale: None,
+                ingress: Vec::new(),
+                only_on: None,
+            },
+            state: PhantomData,
+        }
+    }
+}
+
+impl<S> ServiceBuilder<S> {
+    fn with(mut self, f: impl FnOnce(&mut Service)) -> Self {
+        f(&mut self.inner);
+        self
+    }
+
+    fn to<T>(self) -> ServiceBuilder<T> {
+        ServiceBuilder {
+            inner: self.inner,
+            state: PhantomData,
+        }
+    }
+
+    /// The image to run. With [`build`](Self::build), the name the build is tagged with.
+    pub fn image(mut self, image: Image) -> ServiceBuilder<HasImage> {
+        self.inner.source.image = Some(image);
+        self.to()
+    }
+
+    /// Builds the image from source (Compose builds it; CI builds and pushes it).
+    pub fn build(mut self, build: Build) -> ServiceBuilder<HasImage> {
+        self.inner.source.build = Some(build);
+        self.to()
+    }
+
+    /// Declares a named port the container listens on.
+    pub fn port(self, port: Port) -> Self {
+        self.with(|s| s.ports.push(port))
+    }
+
+    /// Publishes `port` on the Docker host's loopback interface as `host_port` (Compose).
+    pub fn publish(self, port: Port, host_port: u16) -> Self {
+        self.with(|s| s.publish.push(Publish::loopback(port, host_port)))
+    }
+
+    /// Publishes `port` on every host interface as `host_port` (Compose), e.g. for an edge
+    /// proxy. Prefer [`publish`](Self::publish) for anything else.
+    pub fn publish_public(self, port: Port, host_port: u16) -> Self {
+        self.with(|s| s.publish.push(Publish::all_interfaces(port, host_port)))
+    }
+
+    /// Publishes `port` on a specific host address.
+    pub fn publish_on(self, ip: IpAddr, port: Port, host_port: u16) -> Self {
+        self.with(|s| {
+            let mut p = Publish::loopback(port, host_port);
+            p.host_ip = ip;
+            s.publish.push(p)
+        })
+    }
+
+    /// Sets an environment variable: a literal (`&str`, `String`, numbers), a [`SecretRef`](crate::model::SecretRef),
+    /// a [`Url`](crate::model::Url) or a [`Template`](crate::model::Template).
+    pub fn env(self, name: impl Into<String>, value: impl Into<EnvValue>) -> Self {
+        let var = EnvVar {
+            name: name.into(),
+            value: value.into(),
+            not_secret: None,
+        };
+        self.with(|s| s.env.push(var))
+    }
+
+    /// Sets a non-secret configuration value (a ConfigMap key in Kubernetes).
+    pub fn config(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let var = EnvVar {
+            name: name.into(),
+            value: EnvValue::Config(value.into()),
+            not_secret: None,
+        };
+        self.with(|s| s.env.push(var))
+    }
+
+    /// Sets a literal whose name looks like a secret (`*_PASSWORD_FILE`, `*_TOKEN_TTL`, …)
+    /// but is not one; `reason` says why, and silences the secret-literal check for it.
+    pub fn env_not_secret(
+        self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        let var = EnvVar {
+            name: name.into(),
+            value: EnvValue::Plain(value.into()),
+            not_secret: Some(reason.into()),
+        };
+        self.with(|s| s.env.push(var))
+    }
+
+    /// Overrides the image entrypoint.
+    pub fn command<I: IntoIterator<Item = T>, T: Into<String>>(self, argv: I) -> Self {
+        let argv = argv.into_iter().map(Into::into).collect();
+        self.with(|s| s.command = Some(argv))
+    }
+
+    /// Overrides the image arguments (`CMD`).
+    pub fn args<I: IntoIterator<Item = T>, T: Into<String>>(self, argv: I) -> Self {
+        let argv = argv.into_iter().map(Into::into).collect();
+        self.with(|s| s.args = Some(argv))
+    }
+
+    /// CPU and memory requests and limits (required in staging and prod).
+    pub fn resources(self, resources: Resources) -> Self {
+        self.with(|s| s.resources = Some(resources))
+    }
+
+    /// Number of instances (default 1).
+    pub fn replicas(self, n: u32) -> Self {
+        self.with(|s| s.replicas = n)
+    }
+
+    /// Restart the container when this probe fails.
+    pub fn liveness(self, probe: Probe) -> Self {
+        self.with(|s| s.probes.liveness = Some(probe))
+    }
+
+    /// Route traffic only while this probe succeeds (Compose derives its healthcheck from it).
+    pub fn readiness(self, probe: Probe) -> Self {
+        self.with(|s| s.probes.readiness = Some(probe))
+    }
+
+    /// Hold the other probes until this one first succeeds (slow starters).
+    pub fn startup(self, probe: Probe) -> Self {
+        self.with(|s| s.probes.startup = Some(probe))
+    }
+
+    /// How Compose runs HTTP/TCP probes inside this image (default `wget`).
+    pub fn health_tool(self, tool: HealthTool) -> Self {
+        self.with(|s| s.health_tool = tool)
+    }
+
+    /// Mounts a volume.
+    pub fn mount(self, mount: Mount) -> Self {
+        self.with(|s| s.mounts.push(mount))
+    }
+
+    /// Starts after `service` (healthy, where it has a health check) and may connect to it.
+    pub fn depends_on(self, service: &ServiceRef) -> Self {
+        let service = service.clone();
+        self.with(|s| s.depends_on.push(service))
+    }
+
+    /// Restart policy (default `unless-stopped`).
+    pub fn restart(self, restart: Restart) -> Self {
+        self.with(|s| s.restart = restart)
+    }
+
+    /// Container hardening (default [`Security::restricted`]).
+    pub fn security(self, security: Security) -> Self {
+        self.with(|s| s.security = security)
+    }
+
+    /// Scales horizontally between bounds (Kubernetes HorizontalPodAutoscaler).
+    pub fn autoscale(self, autoscale: Autoscale) -> Self {
+        self.with(|s| s.autoscale = Some(autoscale))
+    }
+
+    /// Exposes a port over HTTP(S) on a public host name (Kubernetes Ingress).
+    pub fn expose(self, ingress: Ingress) -> Self {
+        self.with(|s| s.ingress.push(ingress))
+    }
+
+    /// Renders the service only for these targets, e.g. an nginx edge that only Compose
+    /// needs because Kubernetes routes through an Ingress.
+    pub fn only_on(self, targets: impl IntoIterator<Item = Target>) -> Self {
+        let targets = targets.into_iter().collect();
+        self.with(|s| s.only_on = Some(targets))
+    }
+
+    /// The service as declared so far (read-only).
+    pub fn peek(&self) -> &Service {
+        &self.inner
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ServiceBuilder<super::HasImage> {}
+}
+
+/// A builder that is complete enough to become a [`Service`]: one with an image or a build.
+#[diagnostic::on_unimplemented(
+    message = "this service has no image: call `.image(…)` or `.build(…)` before `Stack::add`",
+    label = "`{Self}` cannot be added yet",
+    note = "every service needs an image to run: `Service::new(\"api\").image(Image::new(\"acme/api\").tag(\"1.0\"))`"
+)]
+pub trait IntoService: sealed::Sealed {
+    /// Finishes the service.
+    fn into_service(self) -> Service;
+}
+
+impl IntoService for ServiceBuilder<HasImage> {
+    fn into_service(self) -> Service {
+        self.inner
+    }
+}
+
+impl Stack {
+    /// Starts an empty stack named `name` for `env`. The calling file is recorded as the
+    /// stack's source and named in every generated file's marker line.
+    ///
+    /// Targets default to Compose; choose others with [`targets`](Self::targets).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Stack::new("shop", Env::Staging);
+    /// assert_eq!(s.out_dir(), "shop/staging");
+    /// ```
+    #[track_caller]
+    pub fn new(name: impl Into<String>, env: Env) -> Stack {
+        let origin = Origin::caller();
+        Stack {
+            name: name.into(),
+            env,
+            source: origin.file,
+            origin,
+            services: Vec::new(),
+            targets: vec![Target::Compose],
+        }
+    }
+
+    /// Chooses the targets rendered for this environment, in order.
+    pub fn targets(mut self, targets: impl IntoIterator<Item = Target>) -> Stack {
+        self.targets = targets.into_iter().collect();
+        self
+    }
+
+    /// Changes a service already in the stack, e.g. one a component added: the override is
+    /// an explicit call, visible in the stack's source. Returns `false` (and changes
+    /// nothing) when the handle is not of this stack.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
+    /// assert!(s.update(&api, |b| b.replicas(5)));
+    /// assert_eq!(s.service("api").unwrap().replicas, 5);
+    /// ```
+    #[must_use = "`update` returns false when the handle belongs to another stack"]
+    pub fn update(
+        &mut self,
+        handle: &ServiceRef,
+        f: impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage>,
+    ) -> bool {
+        if handle.stack != self.name {
+            return false;
+        }
+        let Some(slot) = self.services.iter_mut().find(|s| s.name == handle.name) else {
+            return false;
+        };
+        let placeholder = Service::new(String::new()).inner;
+        let current = std::mem::replace(slot, placeholder);
+        *slot = f(ServiceBuilder {
+            inner: current,
+            state: PhantomData,
+        })
+        .inner;
+        true
+    }
+
+    /// Adds a service and returns its handle.
+    pub fn add(&mut self, service: impl IntoService) -> ServiceRef {
+        let service = service.into_service();
+        let handle = ServiceRef {
+            name: service.name.clone(),
+            stack: self.name.clone(),
+            origin: service.origin,
+        };
+        self.services.push(service);
+        handle
+    }
+}

@@ -1,0 +1,437 @@
+//! The command line: the only code that prints.
+//!
+//! Each environment has a one-line binary in the stacks crate:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     # fn my_stack(env: stackdsl::prelude::Env) -> stackdsl::prelude::Stack { unimplemented!() }
+//!     stackdsl::cli::main(stackdsl::prelude::Env::Prod, &[my_stack])
+//! }
+//! ```
+//!
+//! Exit codes: `0` success (or `out/` up to date), `1` `--check` found `out/` stale,
+//! `2` invalid stack or invalid command line (nothing written), `3` I/O error.
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal as _, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anstyle::{AnsiColor, Style};
+use clap::{Parser, ValueEnum};
+
+use crate::emit::{self, Change, Output, Scope};
+use crate::model::{Env, Stack};
+use crate::render;
+use crate::validate;
+
+/// A stack function: builds the stack for an environment.
+pub type StackFn = fn(Env) -> Stack;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: `--check` found differences.
+pub const EXIT_STALE: u8 = 1;
+/// Exit code: the stacks (or the command line) are invalid; nothing was written.
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code: reading or writing the output folder failed.
+pub const EXIT_IO: u8 = 3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Synthesize deployment files for every registered stack into the output folder.
+#[derive(Debug, Parser)]
+#[command(disable_version_flag = true)]
+struct Args {
+    /// Output folder (the repository's `out/`).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    out: PathBuf,
+    /// Only this stack (repeatable).
+    #[arg(long = "stack", value_name = "NAME")]
+    stacks: Vec<String>,
+    /// Write nothing; exit 1 with a diff when the output folder is stale.
+    #[arg(long)]
+    check: bool,
+    /// Print only errors and diffs.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Colour output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorWhen,
+    /// List the registered stacks and exit.
+    #[arg(long, conflicts_with_all = ["check", "stacks"])]
+    list: bool,
+}
+
+/// Runs the CLI with the process's arguments, stdout and stderr.
+pub fn main(env: Env, stacks: &[StackFn]) -> ExitCode {
+    let tty = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let code = run(
+        env,
+        stacks,
+        std::env::args_os(),
+        &mut io::stdout().lock(),
+        &mut io::stderr().lock(),
+        tty,
+    );
+    ExitCode::from(code)
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.on {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint(AnsiColor::Red.on_default(), t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint(AnsiColor::Green.on_default(), t)
+    }
+    fn cyan(&self, t: &str) -> String {
+        self.paint(AnsiColor::Cyan.on_default(), t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint(Style::new().bold(), t)
+    }
+}
+
+/// Runs the CLI with explicit arguments (the first is the program name) and writers;
+/// returns the exit code. `tty` enables colour under `--color auto`.
+pub fn run<I, T>(
+    env: Env,
+    stacks: &[StackFn],
+    args: I,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    tty: bool,
+) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let bin: &'static str = match env {
+        Env::Dev => "stack-dev",
+        Env::Staging => "stack-staging",
+        Env::Prod => "stack-prod",
+    };
+    let cmd = <Args as clap::CommandFactory>::command()
+        .name(bin)
+        .bin_name(bin);
+    let matches = match cmd.try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_INVALID
+            } else {
+                EXIT_OK
+            };
+            let text = if tty {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            let _ = if e.use_stderr() {
+                write!(err, "{text}")
+            } else {
+                write!(out, "{text}")
+            };
+            return code;
+        }
+    };
+    let args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = write!(err, "{}", e.render());
+            return EXIT_INVALID;
+        }
+    };
+    let paint = Paint {
+        on: match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => tty,
+        },
+    };
+    match execute(env, stacks, &args, out, err, &paint) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "{} {e}", paint.red("error:"));
+            EXIT_IO
+        }
+    }
+}
+
+fn execute(
+    env: Env,
+    stacks: &[StackFn],
+    args: &Args,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<u8> {
+    let built: Vec<(Stack, Duration)> = stacks
+        .iter()
+        .map(|f| {
+            let t = Instant::now();
+            let s = f(env);
+            (s, t.elapsed())
+        })
+        .collect();
+    if args.list {
+        for (s, _) in &built {
+            writeln!(out, "{}  ({})", s.name, render::source_path(s.source))?;
+        }
+        return Ok(EXIT_OK);
+    }
+    // --stack filter: every name must exist.
+    let unknown: Vec<&String> = args
+        .stacks
+        .iter()
+        .filter(|n| !built.iter().any(|(s, _)| &s.name == *n))
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = built.iter().map(|(s, _)| s.name.as_str()).collect();
+        for n in unknown {
+            writeln!(
+                err,
+                "{} unknown stack `{n}`; known stacks: {}",
+                paint.red("error:"),
+                known.join(", ")
+            )?;
+        }
+        return Ok(EXIT_INVALID);
+    }
+    let selected: Vec<&(Stack, Duration)> = built
+        .iter()
+        .filter(|(s, _)| args.stacks.is_empty() || args.stacks.contains(&s.name))
+        .collect();
+
+    // Validate everything before writing anything.
+    let t = Instant::now();
+    if let Err(errors) = validate::validate_all(selected.iter().map(|(s, _)| s)) {
+        for e in &errors {
+            writeln!(
+                err,
+                "{}: {}: {}",
+                paint.red(&format!("error[{}]", e.kind.code())),
+                paint.bold(&e.path),
+                e.message
+            )?;
+            writeln!(err, "  {} {}", paint.cyan("hint:"), e.hint)?;
+        }
+        let names: Vec<&str> = selected.iter().map(|(s, _)| s.name.as_str()).collect();
+        writeln!(
+            err,
+            "{} {} error{} in {env} stacks ({}); nothing was written",
+            paint.red("error:"),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            names.join(", "),
+        )?;
+        return Ok(EXIT_INVALID);
+    }
+    let validate_time = t.elapsed();
+
+    let mut outputs = Vec::new();
+    let mut times = Vec::new();
+    for (stack, build_time) in &selected {
+        let t = Instant::now();
+        for doc in render::render(stack) {
+            outputs.push(Output {
+                stack: stack.name.clone(),
+                env,
+                doc,
+            });
+        }
+        times.push((stack.name.as_str(), *build_time + t.elapsed()));
+    }
+    let scope = Scope {
+        env,
+        stacks: (!args.stacks.is_empty()).then(|| args.stacks.clone()),
+    };
+
+    if args.check {
+        let plan = match emit::plan(&args.out, &outputs, &scope) {
+            Ok(p) => p,
+            Err(e) => {
+                writeln!(err, "{} {e}", paint.red("error:"))?;
+                return Ok(EXIT_IO);
+            }
+        };
+        if plan.is_clean() {
+            if !args.quiet {
+                writeln!(
+                    out,
+                    "{}: {} files up to date for {env}",
+                    args.out.display(),
+                    plan.unchanged.len()
+                )?;
+            }
+            return Ok(EXIT_OK);
+        }
+        let base = args.out.display().to_string();
+        for c in &plan.changes {
+            let (old, new) = match c {
+                Change::Create { contents, .. } => ("", contents.as_str()),
+                Change::Update { old, contents, .. } => (old.as_str(), contents.as_str()),
+                Change::Remove { old, .. } => (old.as_str(), ""),
+            };
+            write_diff(out, paint, &format!("{base}/{}", c.path()), old, new)?;
+        }
+        if plan.changes.is_empty()
+            && let Some((old, new)) = plan.manifest_change()
+        {
+            write_diff(
+                out,
+                paint,
+                &format!("{base}/{}", emit::manifest::FILE_NAME),
+                &old,
+                &new,
+            )?;
+        }
+        let n = plan.changes.len().max(1);
+        writeln!(
+            err,
+            "{} {base}/ is stale: {n} file{} would change. Run `{}` to update it.",
+            paint.red("error:"),
+            if n == 1 { "" } else { "s" },
+            regenerate_hint(env, &args.stacks)
+        )?;
+        return Ok(EXIT_STALE);
+    }
+
+    let t = Instant::now();
+    let report = match emit::synthesize(&args.out, &outputs, &scope) {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "{} {e}", paint.red("error:"))?;
+            writeln!(
+                err,
+                "  {} files written before the failure are complete; rerun after fixing the cause",
+                paint.cyan("note:")
+            )?;
+            return Ok(EXIT_IO);
+        }
+    };
+    let write_time = t.elapsed();
+    for path in &report.overwritten_edits {
+        writeln!(
+            err,
+            "{} `{path}` had been edited by hand; the edit was overwritten (change the stack instead)",
+            paint.cyan("warning:")
+        )?;
+    }
+    for path in &report.kept {
+        writeln!(
+            err,
+            "{} `{path}` is no longer generated but has no stackdsl marker, so it may be yours: kept (delete it if it is not)",
+            paint.cyan("warning:")
+        )?;
+    }
+    if report.manifest_rebuilt {
+        writeln!(
+            err,
+            "{} the manifest was missing or damaged; rebuilt it from the files' markers",
+            paint.cyan("warning:")
+        )?;
+    }
+    if !args.quiet {
+        let mut names: Vec<&str> = times.iter().map(|(n, _)| *n).collect();
+        for n in report.removed.keys() {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+        for name in names {
+            let written = report.written.get(name).copied().unwrap_or(0);
+            let unchanged = report.unchanged.get(name).copied().unwrap_or(0);
+            let removed = report.removed.get(name).copied().unwrap_or(0);
+            let time = times
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d)
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}: {written} written, {unchanged} unchanged, {removed} removed ({:.1} ms)",
+                paint.bold(&format!("{name}/{env}")),
+                time.as_secs_f64() * 1000.0
+            )?;
+        }
+        writeln!(
+            out,
+            "validated in {:.1} ms, wrote {} in {:.1} ms",
+            validate_time.as_secs_f64() * 1000.0,
+            args.out.display(),
+            write_time.as_secs_f64() * 1000.0
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn regenerate_hint(env: Env, stacks: &[String]) -> String {
+    let mut cmd = render::regenerate(env);
+    if !stacks.is_empty() {
+        cmd.push_str(" --");
+        for s in stacks {
+            cmd.push_str(&format!(" --stack {s}"));
+        }
+    }
+    cmd
+}
+
+fn write_diff(
+    out: &mut dyn Write,
+    paint: &Paint,
+    path: &str,
+    old: &str,
+    new: &str,
+) -> io::Result<()> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let (a, b) = (
+        if old.is_empty() {
+            "/dev/null".to_owned()
+        } else {
+            format!("a/{path}")
+        },
+        if new.is_empty() {
+            "/dev/null".to_owned()
+        } else {
+            format!("b/{path}")
+        },
+    );
+    writeln!(out, "{}", paint.bold(&format!("--- {a}")))?;
+    writeln!(out, "{}", paint.bold(&format!("+++ {b}")))?;
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        writeln!(out, "{}", paint.cyan(&hunk.header().to_string()))?;
+        for change in hunk.iter_changes() {
+            let line = change.to_string_lossy();
+            let line = line.strip_suffix('\n').unwrap_or(&line);
+            match change.tag() {
+                similar::ChangeTag::Delete => writeln!(out, "{}", paint.red(&format!("-{line}")))?,
+                similar::ChangeTag::Insert => {
+                    writeln!(out, "{}", paint.green(&format!("+{line}")))?
+                }
+                similar::ChangeTag::Equal => writeln!(out, " {line}")?,
+            }
+            if change.missing_newline() {
+                writeln!(out, "\\ No newline at end of file")?;
+            }
+        }
+    }
+    Ok(())
+}

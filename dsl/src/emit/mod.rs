@@ -1,0 +1,553 @@
+//! Emit: the only code that touches the filesystem.
+//!
+//! [`plan`] compares what the renderers produced with what is on disk and lists the
+//! changes; [`apply`] carries them out; `--check` prints them instead. Guarantees:
+//!
+//! - **Atomic writes**: each file is written to a temp file in its own folder and renamed
+//!   over the target, so a reader (or a crash) sees the old or the new content, never half.
+//! - **Write-if-changed**: an unchanged file is not touched and keeps its mtime.
+//! - **Safe clean-up**: a file the manifest lists for this run's scope that is no longer
+//!   produced is deleted only if it still carries our marker or the content we wrote;
+//!   anything else is reported and kept. A file we did not generate is never touched.
+//! - **No escapes**: a symlink or directory where a file should go is refused, never followed.
+//! - **Serialised runs**: concurrent runs on one output folder take turns (an advisory
+//!   lock on the folder), so the manifest never loses an update.
+
+pub mod manifest;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::model::Env;
+use crate::render::Document;
+use manifest::{Entry, Manifest};
+
+/// Prefix of the temp files we create next to a target while writing it.
+pub const TEMP_PREFIX: &str = ".stackdsl-tmp-";
+
+/// A rendered file together with the stack and environment that own it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// Owning stack.
+    pub stack: String,
+    /// Owning environment.
+    pub env: Env,
+    /// The file.
+    pub doc: Document,
+}
+
+/// Which manifest entries this run owns: one environment, optionally only some stacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// Environment synthesized.
+    pub env: Env,
+    /// `Some`: only these stacks (`--stack`); `None`: every stack of the environment,
+    /// including stacks that no longer exist.
+    pub stacks: Option<Vec<String>>,
+}
+
+impl Scope {
+    fn owns(&self, env: Env, stack: &str) -> bool {
+        env == self.env
+            && self
+                .stacks
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| n == stack))
+    }
+}
+
+/// What happens to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A new file.
+    Create {
+        /// Relative path.
+        path: String,
+        /// Content to write.
+        contents: String,
+    },
+    /// An existing file gets new content.
+    Update {
+        /// Relative path.
+        path: String,
+        /// Content on disk.
+        old: String,
+        /// Content to write.
+        contents: String,
+        /// The file on disk differs from what we last wrote: someone edited it by hand.
+        hand_edited: bool,
+    },
+    /// A file we generated earlier that is no longer produced.
+    Remove {
+        /// Relative path.
+        path: String,
+        /// Content on disk.
+        old: String,
+    },
+}
+
+impl Change {
+    /// The relative path.
+    pub fn path(&self) -> &str {
+        match self {
+            Change::Create { path, .. }
+            | Change::Update { path, .. }
+            | Change::Remove { path, .. } => path,
+        }
+    }
+}
+
+/// The changes a run would make, and the manifest it would leave behind.
+#[derive(Debug)]
+pub struct Plan {
+    out_dir: PathBuf,
+    /// Files to create, update or remove, sorted by path.
+    pub changes: Vec<Change>,
+    /// Files whose content is already right.
+    pub unchanged: Vec<String>,
+    /// Stale files that lack our marker and our content: kept, reported.
+    pub kept: Vec<String>,
+    /// The manifest could not be read fully (missing lines were rebuilt from markers).
+    pub manifest_damaged: bool,
+    owners: BTreeMap<String, String>,
+    old_manifest: String,
+    manifest: Manifest,
+    manifest_changed: bool,
+}
+
+impl Plan {
+    /// `true` when `out/` (manifest included) already matches.
+    pub fn is_clean(&self) -> bool {
+        self.changes.is_empty() && !self.manifest_changed
+    }
+
+    /// The manifest as on disk and as this plan would write it, when they differ.
+    pub fn manifest_change(&self) -> Option<(String, String)> {
+        let new = if self.manifest.entries.is_empty() {
+            String::new()
+        } else {
+            self.manifest.render()
+        };
+        (self.manifest_changed && new != self.old_manifest)
+            .then(|| (self.old_manifest.clone(), new))
+    }
+
+    /// The output folder.
+    pub fn out_dir(&self) -> &Path {
+        &self.out_dir
+    }
+
+    /// The stack owning a path of this plan (new or removed).
+    pub fn owner(&self, path: &str) -> Option<&str> {
+        self.owners.get(path).map(String::as_str)
+    }
+}
+
+/// An emit failure; nothing after the failing file was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// Reading or writing a file failed.
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        /// What we were doing.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A symlink sits where we would write; we never follow links out of the output folder.
+    #[error("`{0}` is a symbolic link; refusing to write through it (remove it, then rerun)")]
+    Symlink(PathBuf),
+    /// A directory (or other non-file) sits where a generated file goes.
+    #[error("`{0}` is not a regular file; refusing to replace it (move it away, then rerun)")]
+    NotAFile(PathBuf),
+    /// A renderer produced a path that would leave the output folder.
+    #[error("generated path `{0}` is not a plain relative path inside the output folder")]
+    BadPath(String),
+    /// Two outputs claim the same path.
+    #[error("two generated files have the same path `{0}`")]
+    DuplicatePath(String),
+}
+
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> EmitError + use<'a> {
+    move |source| EmitError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Reads a file we may replace or remove. `Ok(None)` if it does not exist.
+fn read_existing(path: &Path) -> Result<Option<String>, EmitError> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("inspecting", path)(e)),
+        Ok(m) if m.file_type().is_symlink() => return Err(EmitError::Symlink(path.to_owned())),
+        Ok(m) if !m.is_file() => return Err(EmitError::NotAFile(path.to_owned())),
+        Ok(_) => {}
+    }
+    let bytes = fs::read(path).map_err(io_err("reading", path))?;
+    // Non-UTF-8 content can never equal what we render; compare it lossily.
+    Ok(Some(String::from_utf8(bytes).unwrap_or_else(|e| {
+        String::from_utf8_lossy(e.as_bytes()).into_owned()
+    })))
+}
+
+/// Checks that no existing component between `out_dir` and `rel`'s parent is a symlink or
+/// a non-directory.
+fn check_parents(out_dir: &Path, rel: &str) -> Result<(), EmitError> {
+    let mut p = out_dir.to_path_buf();
+    let comps: Vec<&str> = rel.split('/').collect();
+    for c in &comps[..comps.len().saturating_sub(1)] {
+        p.push(c);
+        match fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("inspecting", &p)(e)),
+            Ok(m) if m.file_type().is_symlink() => return Err(EmitError::Symlink(p)),
+            Ok(m) if !m.is_dir() => return Err(EmitError::NotAFile(p)),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The manifest's text and parse; `ok` is false when it is damaged, or missing although
+/// the folder has files.
+fn read_manifest(out_dir: &Path) -> Result<(String, Manifest, bool), EmitError> {
+    let path = out_dir.join(manifest::FILE_NAME);
+    match read_existing(&path)? {
+        None => Ok((
+            String::new(),
+            Manifest::default(),
+            !out_dir_has_files(out_dir),
+        )),
+        Some(text) => {
+            let m = Manifest::parse(&text);
+            let ok = m.bad_lines == 0;
+            Ok((text, m, ok))
+        }
+    }
+}
+
+fn out_dir_has_files(out_dir: &Path) -> bool {
+    fs::read_dir(out_dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
+/// Walks `out_dir` for files whose marker names a stack/env this scope owns (used when the
+/// manifest is missing or damaged, so stale files can still be proven ours).
+fn scan_markers(
+    out_dir: &Path,
+    scope: &Scope,
+    found: &mut BTreeMap<String, (String, Env)>,
+) -> Result<(), EmitError> {
+    fn walk(
+        dir: &Path,
+        rel: &str,
+        scope: &Scope,
+        found: &mut BTreeMap<String, (String, Env)>,
+    ) -> Result<(), EmitError> {
+        let rd = match fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("listing", dir)(e)),
+        };
+        let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                walk(&e.path(), &child_rel, scope, found)?;
+            } else if ft.is_file() && name != manifest::FILE_NAME {
+                let mut head = String::new();
+                if let Ok(f) = fs::File::open(e.path()) {
+                    use io::Read as _;
+                    let _ = f.take(1024).read_to_string(&mut head);
+                }
+                if let Some((stack, env)) = manifest::marker_owner(&head)
+                    && scope.owns(env, &stack)
+                {
+                    found.insert(child_rel, (stack, env));
+                }
+            }
+        }
+        Ok(())
+    }
+    walk(out_dir, "", scope, found)
+}
+
+/// Compares `outputs` with `out_dir` and lists what a run for `scope` would change.
+pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, EmitError> {
+    let (old_text, old_manifest, manifest_ok) = read_manifest(out_dir)?;
+    let mut manifest = old_manifest.clone();
+    let mut changes = Vec::new();
+    let mut unchanged = Vec::new();
+    let mut owners = BTreeMap::new();
+    let mut produced: BTreeMap<&str, ()> = BTreeMap::new();
+    for o in outputs {
+        let rel = o.doc.path.as_str();
+        if !manifest::safe_rel_path(rel) || rel == manifest::FILE_NAME {
+            return Err(EmitError::BadPath(rel.to_owned()));
+        }
+        if produced.insert(rel, ()).is_some() {
+            return Err(EmitError::DuplicatePath(rel.to_owned()));
+        }
+        check_parents(out_dir, rel)?;
+        let path = out_dir.join(rel);
+        let new_hash = manifest::hash(o.doc.contents.as_bytes());
+        owners.insert(rel.to_owned(), o.stack.clone());
+        match read_existing(&path)? {
+            None => changes.push(Change::Create {
+                path: rel.to_owned(),
+                contents: o.doc.contents.clone(),
+            }),
+            Some(old) if old == o.doc.contents => unchanged.push(rel.to_owned()),
+            Some(old) => {
+                let hand_edited = old_manifest
+                    .entries
+                    .get(rel)
+                    .is_none_or(|e| e.hash != manifest::hash(old.as_bytes()));
+                changes.push(Change::Update {
+                    path: rel.to_owned(),
+                    old,
+                    contents: o.doc.contents.clone(),
+                    hand_edited,
+                });
+            }
+        }
+        manifest.entries.insert(
+            rel.to_owned(),
+            Entry {
+                hash: new_hash,
+                env: o.env,
+                stack: o.stack.clone(),
+            },
+        );
+    }
+    // Stale files: manifest entries in scope that were not produced, plus (when the
+    // manifest cannot be trusted) marker-carrying files in scope.
+    let mut candidates: BTreeMap<String, (String, Env)> = old_manifest
+        .entries
+        .iter()
+        .filter(|(p, e)| scope.owns(e.env, &e.stack) && !produced.contains_key(p.as_str()))
+        .map(|(p, e)| (p.clone(), (e.stack.clone(), e.env)))
+        .collect();
+    if !manifest_ok {
+        let mut found = BTreeMap::new();
+        scan_markers(out_dir, scope, &mut found)?;
+        for (p, owner) in found {
+            if !produced.contains_key(p.as_str()) {
+                candidates.entry(p).or_insert(owner);
+            }
+        }
+    }
+    let mut kept = Vec::new();
+    for (rel, (stack, _)) in candidates {
+        manifest.entries.remove(&rel);
+        if !manifest::safe_rel_path(&rel) {
+            continue;
+        }
+        check_parents(out_dir, &rel)?;
+        let Some(old) = read_existing(&out_dir.join(&rel))? else {
+            continue;
+        };
+        let ours = manifest::has_marker(&old)
+            || old_manifest
+                .entries
+                .get(&rel)
+                .is_some_and(|e| e.hash == manifest::hash(old.as_bytes()));
+        if ours {
+            owners.insert(rel.clone(), stack);
+            changes.push(Change::Remove { path: rel, old });
+        } else {
+            kept.push(rel);
+        }
+    }
+    changes.sort_by(|a, b| a.path().cmp(b.path()));
+    let new_text = if manifest.entries.is_empty() {
+        String::new()
+    } else {
+        manifest.render()
+    };
+    let manifest_changed = new_text != old_text;
+    Ok(Plan {
+        out_dir: out_dir.to_path_buf(),
+        changes,
+        unchanged,
+        kept,
+        manifest_damaged: !manifest_ok && out_dir_has_files(out_dir),
+        owners,
+        old_manifest: old_text,
+        manifest,
+        manifest_changed,
+    })
+}
+
+/// Writes `contents` to `path` atomically: temp file in the same folder, then rename.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), EmitError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io_err("creating a temp file in", dir))?;
+    tmp.write_all(contents).map_err(io_err("writing", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+            .map_err(io_err("setting permissions of", path))?;
+    }
+    tmp.persist(path).map_err(|e| EmitError::Io {
+        action: "replacing",
+        path: path.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Removes temp files an interrupted run left in `dir`.
+fn clean_temp_files(dir: &Path) {
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.filter_map(Result::ok) {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Counts of what [`apply`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Files created or updated, by stack.
+    pub written: BTreeMap<String, usize>,
+    /// Files already up to date, by stack.
+    pub unchanged: BTreeMap<String, usize>,
+    /// Stale files deleted, by stack.
+    pub removed: BTreeMap<String, usize>,
+    /// Generated files that had been edited by hand and were overwritten.
+    pub overwritten_edits: Vec<String>,
+    /// Stale files kept because they may not be ours.
+    pub kept: Vec<String>,
+    /// The manifest was missing or damaged and has been rebuilt.
+    pub manifest_rebuilt: bool,
+}
+
+/// An advisory lock on the output folder, released on drop.
+struct DirLock(#[allow(dead_code)] Option<fs::File>);
+
+fn lock_dir(out_dir: &Path) -> Result<DirLock, EmitError> {
+    #[cfg(unix)]
+    {
+        let f = fs::File::open(out_dir).map_err(io_err("opening", out_dir))?;
+        f.lock().map_err(io_err("locking", out_dir))?;
+        Ok(DirLock(Some(f)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = out_dir;
+        Ok(DirLock(None))
+    }
+}
+
+/// Locks the output folder, plans against its current state and applies the plan.
+pub fn synthesize(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Report, EmitError> {
+    fs::create_dir_all(out_dir).map_err(io_err("creating folder", out_dir))?;
+    let _lock = lock_dir(out_dir)?;
+    let plan = plan(out_dir, outputs, scope)?;
+    apply(&plan)
+}
+
+/// Carries out a plan. Callers normally use [`synthesize`], which holds the folder lock.
+pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
+    let mut report = Report {
+        kept: plan.kept.clone(),
+        manifest_rebuilt: plan.manifest_damaged,
+        ..Report::default()
+    };
+    let mut dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    for c in &plan.changes {
+        if let Some(parent) = plan.out_dir.join(c.path()).parent() {
+            dirs.insert(parent.to_path_buf(), ());
+        }
+    }
+    for dir in dirs.keys() {
+        clean_temp_files(dir);
+    }
+    for rel in &plan.unchanged {
+        *report
+            .unchanged
+            .entry(plan.owner(rel).unwrap_or_default().to_owned())
+            .or_default() += 1;
+    }
+    let mut removed_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    for c in &plan.changes {
+        let owner = plan.owner(c.path()).unwrap_or_default().to_owned();
+        let path = plan.out_dir.join(c.path());
+        match c {
+            Change::Create { contents, .. } | Change::Update { contents, .. } => {
+                write_atomic(&path, contents.as_bytes())?;
+                *report.written.entry(owner).or_default() += 1;
+                if let Change::Update {
+                    hand_edited: true,
+                    path: rel,
+                    ..
+                } = c
+                {
+                    report.overwritten_edits.push(rel.clone());
+                }
+            }
+            Change::Remove { .. } => {
+                fs::remove_file(&path).map_err(io_err("removing", &path))?;
+                *report.removed.entry(owner).or_default() += 1;
+                if let Some(parent) = path.parent() {
+                    removed_dirs.insert(parent.to_path_buf(), ());
+                }
+            }
+        }
+    }
+    // Remove folders our deletions emptied, innermost first, never the output folder itself.
+    for dir in removed_dirs.keys().rev() {
+        let mut d = dir.clone();
+        while d.starts_with(&plan.out_dir) && d != plan.out_dir {
+            if fs::remove_dir(&d).is_err() {
+                break;
+            }
+            if !d.pop() {
+                break;
+            }
+        }
+    }
+    if plan.manifest_changed {
+        let path = plan.out_dir.join(manifest::FILE_NAME);
+        if plan.manifest.entries.is_empty() {
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(io_err("removing", &path)(e));
+                }
+                _ => {}
+            }
+        } else {
+            write_atomic(&path, plan.manifest.render().as_bytes())?;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,72 @@
+//! # stackdsl — deployments as typed Rust
+//!
+//! Write a stack once, with builders and typed handles; synthesize Compose, Kubernetes,
+//! Terraform and CI files from that one model, so they can never disagree.
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//!
+//! /// The tracing pair other stacks reuse: a component is a plain function.
+//! pub fn tracing(s: &mut Stack) -> Endpoint {
+//!     let otlp = Port::grpc("otlp", 4317);
+//!     let collector = s.add(
+//!         Service::new("otel-collector")
+//!             .image(Image::new("otel/opentelemetry-collector-contrib").tag("0.114.0"))
+//!             .port(otlp),
+//!     );
+//!     collector.endpoint(otlp)
+//! }
+//!
+//! pub fn shop(env: Env) -> Stack {
+//!     let mut s = Stack::new("shop", env);
+//!     let otlp = tracing(&mut s);
+//!     let http = Port::http("http", 3000);
+//!     s.add(
+//!         Service::new("api")
+//!             .image(Registry::new("ghcr.io/acme").image("shop-api").tag("1.4.2"))
+//!             .port(http)
+//!             .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.url())
+//!             .env("JWT_SECRET", SecretRef::new("shop-secrets", "jwt"))
+//!             .readiness(Probe::http_get("/ready", http))
+//!             .replicas(match env { Env::Dev => 1, _ => 3 }),
+//!     );
+//!     s
+//! }
+//!
+//! let stack = shop(Env::Dev);
+//! stackdsl::validate::validate(&stack).expect("valid");
+//! let docs = stackdsl::render::render(&stack);
+//! let compose = &docs[0];
+//! assert_eq!(compose.path, "shop/dev/compose.yaml");
+//! assert!(compose.contents.contains("OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4317"));
+//! assert!(compose.contents.contains("JWT_SECRET: ${SHOP_SECRETS_JWT:?"));
+//! ```
+//!
+//! The layers, each used once in this order by a value travelling from a stack file to an
+//! artifact: [`model`] (plain data) → [`builder`] (ergonomics) → [`validate`] (all errors,
+//! with paths) → [`render`] (pure: model → documents) → [`emit`] (the only filesystem code)
+//! → [`cli`] (the only code that prints).
+
+#![deny(missing_docs)]
+
+pub mod builder;
+pub mod cli;
+pub mod emit;
+pub mod model;
+pub mod render;
+pub mod validate;
+
+/// Everything a stack file needs: `use stackdsl::prelude::*;`.
+pub mod prelude {
+    pub use crate::builder::{HasImage, IntoService, NoImage, ServiceBuilder};
+    pub use crate::model::{
+        AppProtocol, Autoscale, Build, ClusterIssuer, Cpu, Endpoint, Env, EnvValue, HealthTool,
+        Image, Ingress, Memory, Mount, Port, Probe, Registry, Resources, Restart, SecretRef,
+        Security, Service, ServiceRef, Stack, Target, Template, Url,
+    };
+}
+
+/// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

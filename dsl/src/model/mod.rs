@@ -1,0 +1,195 @@
+//! The typed model: plain data, no I/O, no rendering.
+//!
+//! Everything a target needs is here, in target-neutral terms: a [`Stack`] of [`Service`]s
+//! with named [`Port`]s, environment values that are literals, configuration, secret
+//! *references* or values derived from other services, probes, resources, volumes and the
+//! intents (autoscaling, ingress, security) that the Kubernetes target turns into objects.
+//!
+//! Model structs are `#[non_exhaustive]`: other crates read them (custom renderers, tests)
+//! but build them through [`crate::builder`], which is where the invariants live.
+
+mod env;
+mod handle;
+mod image;
+mod intent;
+mod port;
+mod probe;
+mod resources;
+mod volume;
+
+pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
+pub use handle::{Endpoint, Origin, ServiceRef};
+pub use image::{Build, Image, ImageSource, Registry};
+pub use intent::{Autoscale, ClusterIssuer, Ingress, Restart, Security};
+pub use port::{AppProtocol, Port, Protocol, Publish};
+pub use probe::{HealthTool, Probe, ProbeAction, Probes};
+pub use resources::{Amount, Cpu, Memory, Resources};
+pub use volume::{ConfigFile, Mount, VolumeSource};
+
+use std::fmt;
+
+/// A deployment environment. Stack functions receive it and `match` on it, so everything
+/// that differs between environments is ordinary Rust in one place.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let replicas = |env: Env| match env { Env::Dev => 1, Env::Staging => 2, Env::Prod => 3 };
+/// assert_eq!(replicas(Env::Prod), 3);
+/// assert_eq!(Env::Staging.as_str(), "staging");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Env {
+    /// Local development: Compose, build from source, ports published on loopback.
+    Dev,
+    /// Pre-production: the production shape at a smaller size.
+    Staging,
+    /// Production.
+    Prod,
+}
+
+impl Env {
+    /// Every environment, in promotion order.
+    pub const ALL: [Env; 3] = [Env::Dev, Env::Staging, Env::Prod];
+
+    /// The lowercase name used in paths (`out/<stack>/<env>/`) and binaries (`stack-<env>`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Env::Dev => "dev",
+            Env::Staging => "staging",
+            Env::Prod => "prod",
+        }
+    }
+
+    /// Parses `dev`, `staging` or `prod`.
+    pub fn parse(s: &str) -> Option<Env> {
+        Env::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// The command that synthesizes this environment; written into every generated file.
+    pub fn regenerate_command(self) -> String {
+        format!("cargo run --bin stack-{}", self.as_str())
+    }
+}
+
+impl fmt::Display for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An output format the stack is rendered to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Target {
+    /// A Compose Specification file (`compose.yaml`) with its `.env.example`.
+    Compose,
+}
+
+/// A whole deployment for one environment: the unit that is validated and synthesized.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Stack {
+    /// DNS-1123 label; names the output folder `out/<name>/<env>/`.
+    pub name: String,
+    /// The environment this value describes.
+    pub env: Env,
+    /// Source file that declared the stack (captured by `#[track_caller]`); generated files
+    /// name it in their marker line.
+    pub source: &'static str,
+    /// Where `Stack::new` was called.
+    pub origin: Origin,
+    /// Services in declaration order (the order they appear in every output).
+    pub services: Vec<Service>,
+    /// Targets rendered for this environment, in order.
+    pub targets: Vec<Target>,
+}
+
+/// One long-running workload: a container image with ports, environment and policies.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Service {
+    /// DNS-1035 label (a Kubernetes Service name); also the Compose service name and host name.
+    pub name: String,
+    /// Where the service was declared (for error messages naming both sides of a clash).
+    pub origin: Origin,
+    /// Image to run and/or how to build it.
+    pub source: ImageSource,
+    /// Named ports the container listens on.
+    pub ports: Vec<Port>,
+    /// Ports published on the host (Compose only).
+    pub publish: Vec<Publish>,
+    /// Environment variables in declaration order.
+    pub env: Vec<EnvVar>,
+    /// Overrides the image entrypoint.
+    pub command: Option<Vec<String>>,
+    /// Overrides the image arguments (`CMD`).
+    pub args: Option<Vec<String>>,
+    /// CPU and memory requests and limits.
+    pub resources: Option<Resources>,
+    /// Number of instances.
+    pub replicas: u32,
+    /// Liveness, readiness and startup probes.
+    pub probes: Probes,
+    /// How Compose runs an HTTP probe inside the container, if it can.
+    pub health_tool: HealthTool,
+    /// Volume mounts.
+    pub mounts: Vec<Mount>,
+    /// Services that must be up (and healthy, where they have a health check) first.
+    pub depends_on: Vec<ServiceRef>,
+    /// Restart policy.
+    pub restart: Restart,
+    /// Container hardening; restricted unless relaxed with a reason.
+    pub security: Security,
+    /// Horizontal autoscaling intent (Kubernetes).
+    pub autoscale: Option<Autoscale>,
+    /// External HTTP exposure intent (Kubernetes Ingress).
+    pub ingress: Vec<Ingress>,
+    /// Render only for these targets (`None`: every target of the stack). An edge proxy
+    /// that only Compose needs, say, while Kubernetes uses an Ingress.
+    pub only_on: Option<Vec<Target>>,
+}
+
+impl Service {
+    /// Is the service part of `target`'s output?
+    pub fn renders_on(&self, target: Target) -> bool {
+        self.only_on.as_ref().is_none_or(|t| t.contains(&target))
+    }
+
+    /// Looks up a declared port by name.
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// The probe Compose turns into a healthcheck: readiness, else liveness.
+    pub fn health_probe(&self) -> Option<&Probe> {
+        self.probes
+            .readiness
+            .as_ref()
+            .or(self.probes.liveness.as_ref())
+    }
+
+    /// Every service this one must reach, in first-mention order: explicit `depends_on`
+    /// first, then services its environment values point at.
+    pub fn dependencies(&self) -> Vec<&ServiceRef> {
+        let mut out: Vec<&ServiceRef> = Vec::new();
+        let derived = self.env.iter().flat_map(|var| var.value.services());
+        for r in self.depends_on.iter().chain(derived) {
+            if !out.iter().any(|o| o.name() == r.name()) {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+impl Stack {
+    /// Looks up a service by name.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The path prefix of this stack's output: `<name>/<env>`.
+    pub fn out_dir(&self) -> String {
+        format!("{}/{}", self.name, self.env)
+    }
+}

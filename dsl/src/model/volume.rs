@@ -1,0 +1,130 @@
+//! Volumes and files mounted into containers.
+
+use super::{Memory, Template};
+
+/// What backs a mount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VolumeSource {
+    /// A named persistent volume (Compose named volume, Kubernetes PersistentVolumeClaim).
+    Persistent {
+        /// Volume name (DNS-1123 label).
+        name: String,
+        /// Requested capacity (Kubernetes); Compose ignores it.
+        size: Option<Memory>,
+    },
+    /// Scratch space that lives as long as the container (Compose tmpfs, Kubernetes
+    /// `emptyDir`): what a read-only root filesystem needs for `/tmp`.
+    Scratch,
+    /// A host directory, relative to the repository root. Development only.
+    Bind {
+        /// Host path relative to the repository root.
+        host_path: String,
+    },
+    /// A file rendered from the model (Compose `configs`, Kubernetes ConfigMap volume).
+    File(ConfigFile),
+}
+
+/// A file whose content is part of the stack, e.g. a collector configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigFile {
+    /// Name of the config (DNS-1123 label), unique in the stack.
+    pub name: String,
+    /// Content; may refer to other services' hosts and ports (never to secrets).
+    pub content: Template,
+}
+
+/// A volume mounted at a path in the container.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let m = Mount::persistent("pg-data", "/var/lib/postgresql/data").size(Memory::gi(10));
+/// assert_eq!(m.path, "/var/lib/postgresql/data");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mount {
+    /// The backing volume.
+    pub source: VolumeSource,
+    /// Absolute path in the container.
+    pub path: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
+impl Mount {
+    /// A named persistent volume at `path`.
+    pub fn persistent(name: impl Into<String>, path: impl Into<String>) -> Self {
+        Mount {
+            source: VolumeSource::Persistent {
+                name: name.into(),
+                size: None,
+            },
+            path: path.into(),
+            read_only: false,
+        }
+    }
+
+    /// Writable scratch space at `path` (tmpfs / emptyDir).
+    pub fn scratch(path: impl Into<String>) -> Self {
+        Mount {
+            source: VolumeSource::Scratch,
+            path: path.into(),
+            read_only: false,
+        }
+    }
+
+    /// A host directory (relative to the repository root) at `path`; development only.
+    pub fn bind(host_path: impl Into<String>, path: impl Into<String>) -> Self {
+        Mount {
+            source: VolumeSource::Bind {
+                host_path: host_path.into(),
+            },
+            path: path.into(),
+            read_only: false,
+        }
+    }
+
+    /// A generated file at `path`, read-only.
+    pub fn file(
+        name: impl Into<String>,
+        path: impl Into<String>,
+        content: impl Into<Template>,
+    ) -> Self {
+        Mount {
+            source: VolumeSource::File(ConfigFile {
+                name: name.into(),
+                content: content.into(),
+            }),
+            path: path.into(),
+            read_only: true,
+        }
+    }
+
+    /// Requested capacity of a persistent volume.
+    pub fn size(mut self, size: Memory) -> Self {
+        if let VolumeSource::Persistent { size: s, .. } = &mut self.source {
+            *s = Some(size);
+        }
+        self
+    }
+
+    /// Mounts read-only.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+}
+
+impl From<&str> for Template {
+    fn from(s: &str) -> Self {
+        Template::new().text(s)
+    }
+}
+
+impl From<String> for Template {
+    fn from(s: String) -> Self {
+        Template::new().text(s)
+    }
+}

@@ -1,0 +1,195 @@
+//! Name rules shared by every target.
+
+/// Why a name is not a DNS-1035 label, or `None` when it is one.
+///
+/// DNS-1035 (what Kubernetes requires of Service names): 1–63 characters, lowercase ASCII
+/// letters, digits and `-`, starting with a letter and ending with a letter or digit.
+pub fn dns1035_problem(name: &str) -> Option<&'static str> {
+    dns1123_problem(name).or_else(|| {
+        (!name.starts_with(|c: char| c.is_ascii_lowercase())).then_some("must start with a letter")
+    })
+}
+
+/// Why a name is not a DNS-1123 label, or `None` when it is one: 1–63 characters,
+/// lowercase ASCII letters, digits and `-`, starting and ending with a letter or digit.
+pub fn dns1123_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("is empty");
+    }
+    if name.len() > 63 {
+        return Some("is longer than 63 characters");
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some("contains uppercase letters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Some("contains characters other than a-z, 0-9 and '-'");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("starts or ends with '-'");
+    }
+    None
+}
+
+/// A DNS-1123 label close to `name`, to suggest in a hint.
+pub fn suggest_label(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    let trimmed = trimmed
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches('-');
+    let mut s: String = trimmed.chars().take(63).collect();
+    while s.ends_with('-') {
+        s.pop();
+    }
+    if s.is_empty() { "svc".to_owned() } else { s }
+}
+
+/// Why a port name is not an IANA service name (what Kubernetes requires of container
+/// port names), or `None`: 1–15 characters, lowercase letters, digits and `-`, at least one
+/// letter, no leading, trailing or doubled `-`.
+pub fn port_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("is empty");
+    }
+    if name.len() > 15 {
+        return Some("is longer than 15 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Some("contains characters other than a-z, 0-9 and '-'");
+    }
+    if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Some("has no letter");
+    }
+    if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        return Some("has a leading, trailing or doubled '-'");
+    }
+    None
+}
+
+/// Why an environment variable name is unusable in every target, or `None`: a C identifier
+/// (`[A-Za-z_][A-Za-z0-9_]*`), which Compose interpolation and shells both accept.
+pub fn env_name_problem(name: &str) -> Option<&'static str> {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        None => Some("is empty"),
+        Some(b) if !(b.is_ascii_alphabetic() || b == b'_') => {
+            Some("must start with a letter or '_'")
+        }
+        _ if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+            Some("contains characters other than A-Z, a-z, 0-9 and '_'")
+        }
+        _ => None,
+    }
+}
+
+/// Does an environment variable name say it holds a secret?
+pub fn looks_secret(env_name: &str) -> bool {
+    const WORDS: [&str; 11] = [
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PWD",
+        "SECRET",
+        "TOKEN",
+        "APIKEY",
+        "CREDENTIALS",
+        "CREDENTIAL",
+        "DSN",
+        "PRIVATE",
+    ];
+    let upper = env_name.to_ascii_uppercase();
+    let tokens: Vec<&str> = upper.split('_').filter(|t| !t.is_empty()).collect();
+    tokens.iter().any(|t| WORDS.contains(t))
+        || tokens
+            .windows(2)
+            .any(|w| w[1] == "KEY" && matches!(w[0], "API" | "ACCESS" | "SIGNING" | "ENCRYPTION"))
+}
+
+/// If `value` contains a URL with a literal password (`scheme://user:pass@host`), returns
+/// the URL's scheme and host part for the message. `placeholder` marks spliced-in secrets,
+/// which are fine.
+pub fn url_with_literal_password(value: &str, placeholder: char) -> Option<String> {
+    let mut rest = value;
+    while let Some(i) = rest.find("://") {
+        let after = &rest[i + 3..];
+        let authority_end = after.find(['/', '?', '#', ' ']).unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.find(':') {
+                let password = &userinfo[colon + 1..];
+                if !password.is_empty()
+                    && !password.contains(placeholder)
+                    && !password.starts_with("${")
+                {
+                    return Some(format!("{}@{}", &userinfo[..colon], &authority[at + 1..]));
+                }
+            }
+        }
+        rest = &after[authority_end..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(dns1035_problem("api"), None);
+        assert_eq!(dns1035_problem("otel-collector"), None);
+        assert!(dns1035_problem("API_1").is_some());
+        assert!(dns1035_problem("1api").is_some());
+        assert_eq!(dns1123_problem("1api"), None);
+        assert!(dns1123_problem("-a").is_some());
+        assert!(dns1123_problem(&"a".repeat(64)).is_some());
+        assert_eq!(suggest_label("API_1"), "api-1");
+        assert_eq!(suggest_label("9lives"), "lives");
+    }
+
+    #[test]
+    fn ports() {
+        assert_eq!(port_name_problem("http"), None);
+        assert_eq!(port_name_problem("otlp-grpc"), None);
+        assert!(port_name_problem("a-very-long-port-name").is_some());
+        assert!(port_name_problem("8080").is_some());
+        assert!(port_name_problem("a--b").is_some());
+    }
+
+    #[test]
+    fn secrets() {
+        assert!(looks_secret("JWT_SECRET"));
+        assert!(looks_secret("POSTGRES_PASSWORD"));
+        assert!(looks_secret("DATADOG_API_KEY"));
+        assert!(looks_secret("SENTRY_DSN"));
+        assert!(!looks_secret("KEY_PREFIX"));
+        assert!(!looks_secret("PASSENGER_COUNT"));
+        assert!(!looks_secret("NODE_ENV"));
+        assert_eq!(
+            url_with_literal_password("amqp://guest:guest@rabbitmq:5672", '\0').as_deref(),
+            Some("guest@rabbitmq:5672")
+        );
+        assert_eq!(
+            url_with_literal_password("postgres://u:\0@db:5432/x", '\0'),
+            None
+        );
+        assert_eq!(url_with_literal_password("redis://redis:6379", '\0'), None);
+        assert_eq!(url_with_literal_password("http://user@host/", '\0'), None);
+    }
+}

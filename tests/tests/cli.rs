@@ -1,0 +1,435 @@
+//! The command line and the output folder: `--check`, nothing written on invalid input,
+//! safe clean-up, filters and refusals.
+
+use std::fs;
+use std::path::Path;
+
+use stackdsl::prelude::*;
+use stackdsl_tests::{CliRun, cli, tree};
+
+fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
+    let mut s = Stack::new("shop", env);
+    let http = Port::http("http", api_port);
+    let mut api = Service::new("api")
+        .image(Image::new("acme/shop-api").tag("1.0.0"))
+        .port(http)
+        .publish(http, api_port)
+        .readiness(Probe::http_get("/ready", http));
+    if with_db {
+        let pg = Port::tcp("postgres", 5432);
+        let pw =
+            SecretRef::new("shop-secrets", "db-password").describe("Password of the shop role");
+        let db = s.add(
+            Service::new("db")
+                .image(Image::new("postgres").tag("17.2-alpine"))
+                .port(pg)
+                .env("POSTGRES_PASSWORD", &pw)
+                .readiness(Probe::exec(["pg_isready"])),
+        );
+        api = api.env(
+            "DATABASE_URL",
+            db.endpoint(pg)
+                .url()
+                .scheme("postgresql")
+                .user("shop")
+                .password(&pw)
+                .path("/shop"),
+        );
+    }
+    s.add(api);
+    s
+}
+
+fn shop(env: Env) -> Stack {
+    shop_with(env, 3000, true)
+}
+
+fn shop_port_changed(env: Env) -> Stack {
+    shop_with(env, 3001, true)
+}
+
+fn shop_without_db(env: Env) -> Stack {
+    shop_with(env, 3000, false)
+}
+
+fn other(env: Env) -> Stack {
+    let mut s = Stack::new("other", env);
+    s.add(
+        Service::new("worker")
+            .image(Image::new("acme/worker").tag("2.0.0"))
+            .resources(
+                Resources::requests(Cpu::m(10), Memory::mi(16)).limits(Cpu::m(20), Memory::mi(32)),
+            ),
+    );
+    s
+}
+
+/// Two services named `api`, one named `API_1`, and a host-port clash.
+fn broken(env: Env) -> Stack {
+    let http = Port::http("http", 8080);
+    let mut s = Stack::new("shop", env);
+    s.add(
+        Service::new("api")
+            .image(Image::new("acme/a").tag("1"))
+            .port(http)
+            .publish(http, 8080),
+    );
+    s.add(Service::new("api").image(Image::new("acme/b").tag("1")));
+    s.add(
+        Service::new("API_1")
+            .image(Image::new("acme/c").tag("1"))
+            .port(http)
+            .publish(http, 8080),
+    );
+    s
+}
+
+fn run(stacks: &[stackdsl::cli::StackFn], out: &Path, extra: &[&str]) -> CliRun {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["--out", out];
+    args.extend_from_slice(extra);
+    cli(Env::Dev, stacks, &args)
+}
+
+fn ok(r: &CliRun) {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn first_run_writes_and_second_reports_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(&[shop], dir.path(), &[]);
+    ok(&first);
+    assert!(
+        first
+            .stdout
+            .contains("shop/dev: 2 written, 0 unchanged, 0 removed"),
+        "{}",
+        first.stdout
+    );
+    let second = run(&[shop], dir.path(), &[]);
+    ok(&second);
+    assert!(
+        second
+            .stdout
+            .contains("shop/dev: 0 written, 2 unchanged, 0 removed"),
+        "{}",
+        second.stdout
+    );
+    let files: Vec<String> = tree(dir.path()).into_keys().collect();
+    assert_eq!(
+        files,
+        [
+            ".stackdsl-manifest",
+            "shop/dev/.env.example",
+            "shop/dev/compose.yaml"
+        ]
+    );
+}
+
+#[test]
+fn check_prints_a_diff_names_the_fix_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let before = tree(dir.path());
+    let clean = run(&[shop], dir.path(), &["--check"]);
+    ok(&clean);
+    assert!(clean.stdout.contains("up to date"), "{}", clean.stdout);
+
+    let stale = run(&[shop_port_changed], dir.path(), &["--check"]);
+    assert_eq!(stale.code, 1, "{stale:?}");
+    let file = format!("{}/shop/dev/compose.yaml", dir.path().display());
+    assert!(
+        stale
+            .stdout
+            .contains(&format!("--- a/{file}\n+++ b/{file}\n")),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale
+            .stdout
+            .contains("\n-      - \"127.0.0.1:3000:3000\"\n"),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale
+            .stdout
+            .contains("\n+      - \"127.0.0.1:3001:3001\"\n"),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale
+            .stdout
+            .contains("\n+        - http://127.0.0.1:3001/ready\n"),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale
+            .stderr
+            .contains("Run `cargo run --bin stack-dev` to update it."),
+        "{}",
+        stale.stderr
+    );
+    assert!(
+        !stale.stdout.contains('\u{1b}'),
+        "no colour when not asked for"
+    );
+    assert_eq!(
+        tree(dir.path()),
+        before,
+        "--check wrote to the output folder"
+    );
+
+    let coloured = run(
+        &[shop_port_changed],
+        dir.path(),
+        &["--check", "--color", "always"],
+    );
+    assert!(
+        coloured
+            .stdout
+            .contains("\u{1b}[31m-      - \"127.0.0.1:3000:3000\""),
+        "{}",
+        coloured.stdout
+    );
+}
+
+#[test]
+fn check_on_an_empty_folder_lists_every_file_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&[shop], dir.path(), &["--check"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("--- /dev/null\n+++ b/"), "{}", r.stdout);
+    assert!(r.stderr.contains("2 files would change"), "{}", r.stderr);
+    assert!(tree(dir.path()).is_empty());
+}
+
+fn normalise_lines(text: &str) -> String {
+    // Source line numbers change whenever this file is edited; the snapshot keeps the file.
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("cli.rs:") {
+        out.push_str(&rest[..i + 7]);
+        rest = rest[i + 7..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push_str("LINE");
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn invalid_stack_reports_every_error_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let before = tree(dir.path());
+    let r = run(&[broken], dir.path(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        tree(dir.path()),
+        before,
+        "an invalid run changed the output folder"
+    );
+    insta::assert_snapshot!(normalise_lines(&r.stderr));
+    // --check reports the same errors.
+    assert_eq!(run(&[broken], dir.path(), &["--check"]).code, 2);
+}
+
+#[test]
+fn hand_written_files_survive_and_files_no_longer_generated_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    fs::write(dir.path().join("NOTES.md"), "written by hand\n").unwrap();
+    fs::write(dir.path().join("shop/dev/NOTES.md"), "also by hand\n").unwrap();
+    // Without the database the stack needs no secrets, so `.env.example` is not generated.
+    let r = run(&[shop_without_db], dir.path(), &[]);
+    ok(&r);
+    assert!(
+        r.stdout
+            .contains("shop/dev: 1 written, 0 unchanged, 1 removed"),
+        "{}",
+        r.stdout
+    );
+    let files: Vec<String> = tree(dir.path()).into_keys().collect();
+    assert_eq!(
+        files,
+        [
+            ".stackdsl-manifest",
+            "NOTES.md",
+            "shop/dev/NOTES.md",
+            "shop/dev/compose.yaml"
+        ]
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("NOTES.md")).unwrap(),
+        "written by hand\n"
+    );
+}
+
+#[test]
+fn a_stale_file_without_our_marker_is_kept_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let env_example = dir.path().join("shop/dev/.env.example");
+    fs::write(&env_example, "MY_OWN=notes\n").unwrap();
+    let r = run(&[shop_without_db], dir.path(), &[]);
+    ok(&r);
+    assert_eq!(fs::read_to_string(&env_example).unwrap(), "MY_OWN=notes\n");
+    assert!(
+        r.stderr
+            .contains("`shop/dev/.env.example` is no longer generated but has no stackdsl marker"),
+        "{}",
+        r.stderr
+    );
+    // It is no longer ours: later runs do not mention it.
+    let again = run(&[shop_without_db], dir.path(), &[]);
+    assert_eq!(again.stderr, "");
+}
+
+#[test]
+fn removing_a_stack_removes_its_files_and_empty_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop, other], dir.path(), &[]));
+    assert!(dir.path().join("other/dev/compose.yaml").exists());
+    let r = run(&[shop], dir.path(), &[]);
+    ok(&r);
+    assert!(
+        r.stdout
+            .contains("other/dev: 0 written, 0 unchanged, 1 removed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !dir.path().join("other").exists(),
+        "empty folders of a removed stack remain"
+    );
+}
+
+#[test]
+fn stack_filter_touches_only_that_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop, other], dir.path(), &[]));
+    // Filtered runs must not treat unlisted stacks as removed.
+    let r = run(&[shop_without_db, other], dir.path(), &["--stack", "other"]);
+    ok(&r);
+    assert!(
+        dir.path().join("shop/dev/.env.example").exists(),
+        "a filtered run removed another stack's file"
+    );
+    assert!(!r.stdout.contains("shop/dev"), "{}", r.stdout);
+    let unknown = run(&[shop, other], dir.path(), &["--stack", "nope"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown
+            .stderr
+            .contains("unknown stack `nope`; known stacks: shop, other"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn other_environments_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    assert_eq!(cli(Env::Dev, &[shop], &["--out", out]).code, 0);
+    assert_eq!(cli(Env::Prod, &[other], &["--out", out]).code, 0);
+    assert!(dir.path().join("shop/dev/compose.yaml").exists());
+    assert!(dir.path().join("other/prod/compose.yaml").exists());
+    let manifest = fs::read_to_string(dir.path().join(".stackdsl-manifest")).unwrap();
+    assert_eq!(
+        manifest.lines().filter(|l| !l.starts_with('#')).count(),
+        3,
+        "{manifest}"
+    );
+}
+
+#[test]
+fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_overwritten_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let compose = dir.path().join("shop/dev/compose.yaml");
+    let original = fs::read_to_string(&compose).unwrap();
+    fs::write(
+        &compose,
+        original.replace("restart: unless-stopped", "restart: always"),
+    )
+    .unwrap();
+    let check = run(&[shop], dir.path(), &["--check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check
+            .stdout
+            .contains("-    restart: always\n+    restart: unless-stopped"),
+        "{}",
+        check.stdout
+    );
+    let r = run(&[shop], dir.path(), &[]);
+    ok(&r);
+    assert!(
+        r.stderr
+            .contains("`shop/dev/compose.yaml` had been edited by hand; the edit was overwritten"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read_to_string(&compose).unwrap(), original);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_where_a_file_goes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    fs::write(&victim, "precious\n").unwrap();
+    fs::create_dir_all(dir.path().join("shop/dev")).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join("shop/dev/compose.yaml")).unwrap();
+    let r = run(&[shop], dir.path(), &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("is a symbolic link; refusing to write through it"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+#[test]
+fn a_directory_where_a_file_goes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("shop/dev/compose.yaml")).unwrap();
+    let r = run(&[shop], dir.path(), &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("is not a regular file"), "{}", r.stderr);
+}
+
+#[test]
+fn list_help_and_bad_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = run(&[shop, other], dir.path(), &["--list"]);
+    ok(&list);
+    assert_eq!(
+        list.stdout,
+        "shop  (tests/tests/cli.rs)\nother  (tests/tests/cli.rs)\n"
+    );
+    let help = cli(Env::Prod, &[shop], &["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout.contains("Usage: stack-prod [OPTIONS]"),
+        "{}",
+        help.stdout
+    );
+    let bad = cli(Env::Prod, &[shop], &["--frobnicate"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("unexpected argument '--frobnicate'"),
+        "{}",
+        bad.stderr
+    );
+    assert!(tree(dir.path()).is_empty());
+}
