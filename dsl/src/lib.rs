@@ -35,7 +35,7 @@
 //!
 //! let stack = shop(Env::Dev);
 //! stackdsl::validate::validate(&stack).expect("valid");
-//! let docs = stackdsl::render::render(&stack);
+//! let docs = stackdsl::render::render(&stack).expect("renders");
 //! let compose = &docs[0];
 //! assert_eq!(compose.path, "shop/dev/compose.yaml");
 //! assert!(compose.contents.contains("OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4317"));
@@ -60,9 +60,10 @@ pub mod validate;
 pub mod prelude {
     pub use crate::builder::{HasImage, IntoService, NoImage, ServiceBuilder};
     pub use crate::model::{
-        AppProtocol, Autoscale, Build, ClusterIssuer, Cpu, Endpoint, Env, EnvValue, HealthTool,
-        Image, Ingress, Memory, Mount, Port, Probe, Registry, Resources, Restart, SecretRef,
-        Security, Service, ServiceRef, Stack, Target, Template, Url,
+        AppProtocol, Autoscale, Build, ClusterIssuer, Cpu, Disruption, Egress, Endpoint, Env,
+        EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Mount, Port, Probe,
+        Registry, Resources, Restart, Rollout, SecretRef, Security, Service, ServiceRef, Spread,
+        Stack, Target, Template, Url,
     };
 }
 

@@ -7,7 +7,9 @@
 
 use stackdsl::cli::StackFn;
 
+pub mod components;
+pub mod srvthreds;
 pub mod tsdev;
 
 /// Every stack, in the order they are synthesized and reported.
-pub const ALL: &[StackFn] = &[tsdev::monolith, tsdev::microservices];
+pub const ALL: &[StackFn] = &[tsdev::monolith, tsdev::microservices, srvthreds::srvthreds];

@@ -12,10 +12,14 @@
 //! reference), ports published on every interface in development (loopback only), Jaeger's
 //! and the collector's root-run containers (all containers run hardened).
 //!
-//! Components ([`tracing`], [`edge`], [`postgres`], [`redis`]) are plain functions other
-//! stacks import.
+//! Dev is Compose (built from source); staging is Kubernetes; prod is Kubernetes plus a
+//! small single-host Compose variant behind an nginx edge.
+//!
+//! Components ([`tracing`], [`node_app`]) are plain functions other stacks import.
 
 use stackdsl::prelude::*;
+
+use crate::components::{self, lines};
 
 /// Where tsdev images are pushed; every built image's name derives from it.
 pub fn registry() -> Registry {
@@ -33,14 +37,30 @@ pub fn tag(env: Env) -> &'static str {
     }
 }
 
-/// Joins lines, each ending in a newline (config files written in Rust).
-fn lines(lines: &[&str]) -> String {
-    lines.iter().flat_map(|l| [*l, "\n"]).collect()
+/// Targets per environment.
+pub fn targets(env: Env) -> Vec<Target> {
+    match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging => vec![Target::Kubernetes],
+        Env::Prod => vec![Target::Compose, Target::Kubernetes],
+    }
 }
 
-/// Targets per environment: Compose everywhere (dev, and a small single-host staging/prod).
-fn targets(_env: Env) -> [Target; 1] {
-    [Target::Compose]
+/// Public host of an app in `env` (staging gets its own subdomain).
+fn host(env: Env, app: &str) -> String {
+    match env {
+        Env::Prod => format!("{app}.tsdev.example.com"),
+        _ => format!("{app}.{env}.tsdev.example.com"),
+    }
+}
+
+/// The cert-manager issuer for `env`.
+fn issuer(env: Env) -> ClusterIssuer {
+    ClusterIssuer::new(if env == Env::Prod {
+        "letsencrypt-prod"
+    } else {
+        "letsencrypt-staging"
+    })
 }
 
 /// The tracing pair every tsdev deployment runs: an OpenTelemetry collector receiving OTLP
@@ -189,116 +209,40 @@ fn app_replicas(env: Env) -> u32 {
     }
 }
 
-/// The nginx load balancer of the guide's "Horizontal Scaling" section: spreads requests
-/// over every replica of `upstream` (`least_conn`), forwarding client addresses. Compose
-/// only — Kubernetes routes through its Service and Ingress instead.
-pub fn edge(s: &mut Stack, upstream: &Endpoint) -> ServiceRef {
-    let http = Port::http("http", 8080);
-    let conf = Template::new()
-        .text("upstream tsdev_backend {\n    least_conn;\n    server ")
-        .host(upstream.service())
-        .text(":")
-        .port(upstream)
-        .text(";\n}\n\n")
-        .text(lines(&[
-            "server {",
-            &format!("    listen {};", http.number),
-            "    server_tokens off;",
-            "",
-            "    location = /healthz {",
-            "        access_log off;",
-            "        return 200 \"ok\\n\";",
-            "    }",
-            "",
-            "    location / {",
-            "        proxy_pass http://tsdev_backend;",
-            "        proxy_set_header Host $host;",
-            "        proxy_set_header X-Real-IP $remote_addr;",
-            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-            "    }",
-            "}",
-        ]));
-    s.add(
-        Service::new("edge")
-            .image(Image::new("nginxinc/nginx-unprivileged").tag("1.27.3-alpine"))
-            .port(http)
-            .publish_public(http, 80)
-            .mount(Mount::file(
-                "edge-nginx-conf",
-                "/etc/nginx/conf.d/default.conf",
-                conf,
-            ))
-            .mount(Mount::scratch("/tmp"))
-            .readiness(Probe::http_get("/healthz", http).period(5))
-            .depends_on(upstream.service())
-            // The unprivileged image's `nginx` user.
-            .security(Security::restricted().run_as_user(101))
-            .resources(
-                Resources::requests(Cpu::m(50), Memory::mi(32))
-                    .limits(Cpu::m(250), Memory::mi(128)),
-            )
-            .only_on([Target::Compose]),
-    )
+/// Staging and prod scale an app tier between 2 and 10 replicas at 70 % CPU / 80 % memory.
+fn scaled(env: Env, app: ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage> {
+    let app = app.replicas(app_replicas(env));
+    if env == Env::Dev {
+        app
+    } else {
+        app.autoscale(Autoscale::between(2, 10).cpu(70).memory(80))
+    }
 }
 
-/// A Postgres database for tsdev's shared state. Returns its handle, port and password.
-pub fn postgres(s: &mut Stack, db: &str) -> (ServiceRef, Port, SecretRef) {
-    let pg = Port::tcp("postgres", 5432);
-    let password = SecretRef::new("tsdev-secrets", "postgres-password")
-        .describe("Password of the `tsdev` Postgres role (URL-safe characters)");
-    let svc = s.add(
-        Service::new("postgres")
-            .image(Image::new("postgres").tag("17.2-alpine"))
-            .port(pg)
-            .env("POSTGRES_DB", db)
-            .env("POSTGRES_USER", db)
-            .env("POSTGRES_PASSWORD", &password)
-            .env("PGDATA", "/var/lib/postgresql/data/pgdata")
-            .readiness(Probe::exec(["pg_isready", "-U", db, "-d", db]).period(5))
-            .liveness(Probe::exec(["pg_isready", "-U", db, "-d", db]))
-            .mount(
-                Mount::persistent("postgres-data", "/var/lib/postgresql/data").size(Memory::gi(10)),
-            )
-            .mount(Mount::scratch("/var/run/postgresql"))
-            .mount(Mount::scratch("/tmp"))
-            // The image's `postgres` user (uid 70 on Alpine) owns the data directory.
-            .security(Security::restricted().run_as_user(70))
-            .resources(
-                Resources::requests(Cpu::m(250), Memory::mi(256))
-                    .limits(Cpu::m(1000), Memory::gi(1)),
-            ),
-    );
-    (svc, pg, password)
+/// Exposes `http` of an app publicly: on loopback in dev, through the nginx Ingress with
+/// cert-manager TLS and a per-client rate limit in staging and prod.
+fn exposed(
+    env: Env,
+    app: ServiceBuilder<HasImage>,
+    name: &str,
+    http: Port,
+) -> ServiceBuilder<HasImage> {
+    match env {
+        Env::Dev => app.publish(http, 3000),
+        Env::Staging | Env::Prod => app.expose(
+            Ingress::host(host(env, name), http)
+                .class("nginx")
+                .tls(issuer(env))
+                .rate_limit(100),
+        ),
+    }
 }
 
-/// A Redis instance used as tsdev's job queue: append-only persistence, password required.
-pub fn redis(s: &mut Stack) -> (ServiceRef, Port, SecretRef) {
-    let port = Port::tcp("redis", 6379);
-    let password = SecretRef::new("tsdev-secrets", "redis-password")
-        .describe("Password Redis requires from every client (URL-safe characters)");
-    let svc = s.add(
-        Service::new("redis")
-            .image(Image::new("redis").tag("7.4-alpine"))
-            .port(port)
-            .env("REDIS_PASSWORD", &password)
-            // redis-cli reads its password from REDISCLI_AUTH, so the probe needs no argument.
-            .env("REDISCLI_AUTH", &password)
-            .command(["sh", "-c"])
-            .args([format!(
-                "exec redis-server --port {} --appendonly yes --requirepass \"$REDIS_PASSWORD\"",
-                port.number
-            )])
-            .readiness(Probe::exec(["redis-cli", "ping"]).period(5))
-            .liveness(Probe::exec(["redis-cli", "ping"]))
-            .mount(Mount::persistent("redis-data", "/data").size(Memory::gi(5)))
-            // The image's `redis` user.
-            .security(Security::restricted().run_as_user(999))
-            .resources(
-                Resources::requests(Cpu::m(100), Memory::mi(128))
-                    .limits(Cpu::m(500), Memory::mi(512)),
-            ),
-    );
-    (svc, port, password)
+/// A single-host Compose deployment (prod) puts the nginx edge in front of the app tier.
+fn edge_if_needed(s: &mut Stack, upstream: &Endpoint) {
+    if s.env != Env::Dev && s.targets.contains(&Target::Compose) {
+        components::edge(s, upstream, 80);
+    }
 }
 
 /// The monolith: one API server (procedures, workflows and introspection on :3000), traced.
@@ -308,22 +252,16 @@ pub fn monolith(env: Env) -> Stack {
     let http = Port::http("http", 3000).service_port(80);
     let mut api = node_app(env, "api", "tsdev-api", http, &otlp)
         .config("RATE_LIMIT_WINDOW_MS", "60000")
-        .config("RATE_LIMIT_MAX_REQUESTS", "100")
-        .replicas(app_replicas(env));
-    match env {
-        Env::Dev => api = api.publish(http, 3000),
-        Env::Staging | Env::Prod => {
-            api = api.env(
-                "SENTRY_DSN",
-                SecretRef::new("tsdev-secrets", "sentry-dsn")
-                    .describe("Sentry DSN errors are reported to"),
-            )
-        }
-    }
-    let api = s.add(api);
+        .config("RATE_LIMIT_MAX_REQUESTS", "100");
     if env != Env::Dev {
-        edge(&mut s, &api.endpoint(http));
+        let dsn = SecretRef::new("tsdev-secrets", "sentry-dsn")
+            .describe("Sentry DSN errors are reported to");
+        api = api
+            .env("SENTRY_DSN", dsn)
+            .egress(Egress::internet().port(443));
     }
+    let api = s.add(exposed(env, scaled(env, api), "api", http));
+    edge_if_needed(&mut s, &api.endpoint(http));
     s
 }
 
@@ -332,26 +270,16 @@ pub fn monolith(env: Env) -> Stack {
 pub fn microservices(env: Env) -> Stack {
     let mut s = Stack::new("tsdev-microservices", env).targets(targets(env));
     let otlp = tracing(&mut s);
-    let (pg, pg_port, pg_password) = postgres(&mut s, "tsdev");
-    let (queue, queue_port, queue_password) = redis(&mut s);
-    let database_url = pg
-        .endpoint(pg_port)
-        .url()
-        .scheme("postgresql")
-        .user("tsdev")
-        .password(&pg_password)
-        .path("/tsdev");
-    let redis_url = queue
-        .endpoint(queue_port)
-        .url()
-        .scheme("redis")
-        .password(&queue_password);
+    let pg = components::postgres(&mut s, "tsdev-secrets", "tsdev");
+    let queue = components::redis(&mut s, "tsdev-secrets", &[]);
     let shared = |b: ServiceBuilder<HasImage>| {
-        b.env("DATABASE_URL", database_url.clone())
-            .config("DATABASE_POOL_MIN", "2")
-            .config("DATABASE_POOL_MAX", "10")
-            .env("REDIS_URL", redis_url.clone())
-            .replicas(app_replicas(env))
+        scaled(
+            env,
+            b.env("DATABASE_URL", pg.url())
+                .config("DATABASE_POOL_MIN", "2")
+                .config("DATABASE_POOL_MAX", "10")
+                .env("REDIS_URL", queue.url()),
+        )
     };
 
     let workflow_http = Port::http("http", 3002).service_port(80);
@@ -370,17 +298,11 @@ pub fn microservices(env: Env) -> Stack {
     ));
 
     let gateway_http = Port::http("http", 3000).service_port(80);
-    let mut gateway = node_app(env, "gateway", "tsdev-gateway", gateway_http, &otlp)
+    let gateway = node_app(env, "gateway", "tsdev-gateway", gateway_http, &otlp)
         .env("PROCEDURES_URL", procedures.endpoint(procedure_http).url())
         .config("RATE_LIMIT_WINDOW_MS", "60000")
-        .config("RATE_LIMIT_MAX_REQUESTS", "100")
-        .replicas(app_replicas(env));
-    if env == Env::Dev {
-        gateway = gateway.publish(gateway_http, 3000);
-    }
-    let gateway = s.add(gateway);
-    if env != Env::Dev {
-        edge(&mut s, &gateway.endpoint(gateway_http));
-    }
+        .config("RATE_LIMIT_MAX_REQUESTS", "100");
+    let gateway = s.add(exposed(env, scaled(env, gateway), "gateway", gateway_http));
+    edge_if_needed(&mut s, &gateway.endpoint(gateway_http));
     s
 }

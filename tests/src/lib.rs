@@ -38,18 +38,17 @@ pub fn outputs(env: Env, stacks: &[StackFn]) -> Vec<Output> {
     if let Err(e) = stackdsl::validate::validate_all(&built) {
         panic!("stacks for {env} are invalid:\n{e}");
     }
-    built
-        .iter()
-        .flat_map(|s| {
-            stackdsl::render::render(s)
-                .into_iter()
-                .map(move |doc| Output {
-                    stack: s.name.clone(),
-                    env,
-                    doc,
-                })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for s in &built {
+        let docs = stackdsl::render::render(s)
+            .unwrap_or_else(|e| panic!("{} ({env}) renders broken references:\n{e}", s.name));
+        out.extend(docs.into_iter().map(|doc| Output {
+            stack: s.name.clone(),
+            env,
+            doc,
+        }));
+    }
+    out
 }
 
 /// Synthesizes `stacks` for `env` into `dir`.
@@ -118,7 +117,11 @@ pub fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
 /// A folder with every committed stack synthesized for every environment, plus the fixture
 /// stacks — the corpus the external validators run on.
 pub fn corpus() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
+    // Not a dot-folder: checkov skips hidden directories.
+    let dir = tempfile::Builder::new()
+        .prefix("stackdsl-corpus-")
+        .tempdir()
+        .expect("temp dir");
     // One run per environment: a run owns every stack of its environment, so a second run
     // with other stacks would (correctly) remove the first run's files.
     let all: Vec<StackFn> = stacks::ALL.iter().chain(fixtures::ALL).copied().collect();

@@ -41,8 +41,9 @@ use std::net::IpAddr;
 
 use crate::model::Env;
 use crate::model::{
-    Autoscale, Build, EnvValue, EnvVar, HealthTool, Image, ImageSource, Ingress, Mount, Origin,
-    Port, Probe, Probes, Publish, Resources, Restart, Security, Service, ServiceRef, Stack, Target,
+    Autoscale, Build, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image, ImageSource,
+    Ingress, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish, Resources, Restart,
+    Rollout, Security, Service, ServiceRef, Spread, Stack, Target,
 };
 
 /// Typestate: the service has no image or build yet.
@@ -98,6 +99,12 @@ impl Service {
                 autoscale: None,
                 ingress: Vec::new(),
                 only_on: None,
+                container_name: None,
+                rollout: None,
+                spread: None,
+                disruption: None,
+                egress: Vec::new(),
+                annotations: Vec::new(),
             },
             state: PhantomData,
         }
@@ -271,6 +278,38 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.only_on = Some(targets))
     }
 
+    /// Names the Kubernetes container (default: the service name).
+    pub fn container_name(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.with(|s| s.container_name = Some(name))
+    }
+
+    /// How Kubernetes replaces pods on an update.
+    pub fn rollout(self, rollout: Rollout) -> Self {
+        self.with(|s| s.rollout = Some(rollout))
+    }
+
+    /// How replicas spread over nodes.
+    pub fn spread(self, spread: Spread) -> Self {
+        self.with(|s| s.spread = Some(spread))
+    }
+
+    /// How many replicas voluntary disruptions may take down (PodDisruptionBudget).
+    pub fn disruption(self, disruption: Disruption) -> Self {
+        self.with(|s| s.disruption = Some(disruption))
+    }
+
+    /// Allows egress outside the stack (NetworkPolicy), e.g. to an external API.
+    pub fn egress(self, egress: Egress) -> Self {
+        self.with(|s| s.egress.push(egress))
+    }
+
+    /// Adds a pod-template annotation (Kubernetes).
+    pub fn annotation(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let kv = (key.into(), value.into());
+        self.with(|s| s.annotations.push(kv))
+    }
+
     /// The service as declared so far (read-only).
     pub fn peek(&self) -> &Service {
         &self.inner
@@ -320,7 +359,29 @@ impl Stack {
             origin,
             services: Vec::new(),
             targets: vec![Target::Compose],
+            kubernetes: KubernetesOptions::default(),
         }
+    }
+
+    /// Sets the Kubernetes namespace (default `<stack>-<env>`).
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Stack {
+        self.kubernetes.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Sets how the Kubernetes target renders this stack.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Stack::new("bench", Env::Prod).kubernetes(|k| k.plain());
+    /// assert!(!s.kubernetes.hardened);
+    /// ```
+    pub fn kubernetes(
+        mut self,
+        f: impl FnOnce(&mut KubernetesOptions) -> &mut KubernetesOptions,
+    ) -> Stack {
+        f(&mut self.kubernetes);
+        self
     }
 
     /// Chooses the targets rendered for this environment, in order.

@@ -67,6 +67,23 @@ struct Args {
     /// List the registered stacks and exit.
     #[arg(long, conflicts_with_all = ["check", "stacks"])]
     list: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Show how this environment's Kubernetes objects differ from another environment's,
+    /// object by object (namespaces normalised). Writes nothing.
+    Diff {
+        /// The environment to compare against (the "before" side).
+        #[arg(long, value_name = "ENV", value_parser = parse_env)]
+        against: Env,
+    },
+}
+
+fn parse_env(s: &str) -> Result<Env, String> {
+    Env::parse(s).ok_or_else(|| format!("unknown environment `{s}`; use dev, staging or prod"))
 }
 
 /// Runs the CLI with the process's arguments, stdout and stderr.
@@ -220,44 +237,35 @@ fn execute(
         .filter(|(s, _)| args.stacks.is_empty() || args.stacks.contains(&s.name))
         .collect();
 
+    if let Some(Command::Diff { against }) = args.command {
+        return env_diff(env, against, stacks, &args.stacks, out, err, paint);
+    }
     // Validate everything before writing anything.
     let t = Instant::now();
     if let Err(errors) = validate::validate_all(selected.iter().map(|(s, _)| s)) {
-        for e in &errors {
-            writeln!(
-                err,
-                "{}: {}: {}",
-                paint.red(&format!("error[{}]", e.kind.code())),
-                paint.bold(&e.path),
-                e.message
-            )?;
-            writeln!(err, "  {} {}", paint.cyan("hint:"), e.hint)?;
-        }
-        let names: Vec<&str> = selected.iter().map(|(s, _)| s.name.as_str()).collect();
-        writeln!(
-            err,
-            "{} {} error{} in {env} stacks ({}); nothing was written",
-            paint.red("error:"),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" },
-            names.join(", "),
-        )?;
+        report_errors(err, paint, &errors, env, &selected)?;
         return Ok(EXIT_INVALID);
     }
     let validate_time = t.elapsed();
 
     let mut outputs = Vec::new();
     let mut times = Vec::new();
+    let mut broken = validate::Errors::default();
     for (stack, build_time) in &selected {
         let t = Instant::now();
-        for doc in render::render(stack) {
-            outputs.push(Output {
+        match render::render(stack) {
+            Ok(docs) => outputs.extend(docs.into_iter().map(|doc| Output {
                 stack: stack.name.clone(),
                 env,
                 doc,
-            });
+            })),
+            Err(e) => broken.extend(e),
         }
         times.push((stack.name.as_str(), *build_time + t.elapsed()));
+    }
+    if !broken.is_empty() {
+        report_errors(err, paint, &broken, env, &selected)?;
+        return Ok(EXIT_INVALID);
     }
     let scope = Scope {
         env,
@@ -381,6 +389,123 @@ fn execute(
         )?;
     }
     Ok(EXIT_OK)
+}
+
+/// `diff --against ENV`: the semantic difference of every selected stack's Kubernetes
+/// objects between `against` (before) and `env` (after).
+fn env_diff(
+    env: Env,
+    against: Env,
+    stacks: &[StackFn],
+    filter: &[String],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<u8> {
+    use crate::model::Target;
+    use crate::render::k8s;
+    let pick = |e: Env| -> Vec<Stack> {
+        stacks
+            .iter()
+            .map(|f| f(e))
+            .filter(|s| filter.is_empty() || filter.contains(&s.name))
+            .collect()
+    };
+    let (before, after) = (pick(against), pick(env));
+    for set in [&before, &after] {
+        if let Err(errors) = validate::validate_all(set) {
+            let selected: Vec<(Stack, Duration)> =
+                set.iter().map(|s| (s.clone(), Duration::ZERO)).collect();
+            let refs: Vec<&(Stack, Duration)> = selected.iter().collect();
+            report_errors(
+                err,
+                paint,
+                &errors,
+                set.first().map_or(env, |s| s.env),
+                &refs,
+            )?;
+            return Ok(EXIT_INVALID);
+        }
+    }
+    let mut compared = 0;
+    for a in &after {
+        let Some(b) = before.iter().find(|b| b.name == a.name) else {
+            continue;
+        };
+        let k8s_in = |s: &Stack| s.targets.contains(&Target::Kubernetes);
+        if !k8s_in(a) || !k8s_in(b) {
+            writeln!(
+                out,
+                "{}: not rendered for Kubernetes in both {against} and {env}; skipped",
+                paint.bold(&a.name)
+            )?;
+            continue;
+        }
+        compared += 1;
+        let diffs = k8s::diff_envs(&k8s::manifests(b), &k8s::manifests(a));
+        writeln!(
+            out,
+            "{}",
+            paint.bold(&format!(
+                "{}: {against} → {env} ({} objects differ)",
+                a.name,
+                diffs.len()
+            ))
+        )?;
+        for d in diffs {
+            let (mark, note) = match d.only_in_second {
+                Some(true) => (paint.green("+"), format!(" (only in {env})")),
+                Some(false) => (paint.red("-"), format!(" (only in {against})")),
+                None => (paint.cyan("~"), String::new()),
+            };
+            writeln!(out, "  {mark} {}{note}", d.key)?;
+            for (path, from, to) in d.fields {
+                let line = match (from, to) {
+                    (Some(f), Some(t)) => format!("{path}: {f} → {t}"),
+                    (None, Some(t)) => format!("{path}: {}", paint.green(&t)),
+                    (Some(f), None) => format!("{path}: {} (removed)", paint.red(&f)),
+                    (None, None) => continue,
+                };
+                writeln!(out, "      {line}")?;
+            }
+        }
+    }
+    if compared == 0 {
+        writeln!(
+            err,
+            "{} no stack renders Kubernetes in both {against} and {env}",
+            paint.cyan("note:")
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn report_errors(
+    err: &mut dyn Write,
+    paint: &Paint,
+    errors: &validate::Errors,
+    env: Env,
+    selected: &[&(Stack, Duration)],
+) -> io::Result<()> {
+    for e in errors {
+        writeln!(
+            err,
+            "{}: {}: {}",
+            paint.red(&format!("error[{}]", e.kind.code())),
+            paint.bold(&e.path),
+            e.message
+        )?;
+        writeln!(err, "  {} {}", paint.cyan("hint:"), e.hint)?;
+    }
+    let names: Vec<&str> = selected.iter().map(|(s, _)| s.name.as_str()).collect();
+    writeln!(
+        err,
+        "{} {} error{} in {env} stacks ({}); nothing was written",
+        paint.red("error:"),
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" },
+        names.join(", "),
+    )
 }
 
 fn regenerate_hint(env: Env, stacks: &[String]) -> String {

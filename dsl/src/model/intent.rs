@@ -30,14 +30,16 @@ impl Restart {
     }
 }
 
-/// Container hardening. Every service starts [`Security::restricted`]; each relaxation
-/// takes a reason, which is kept in the model and shown next to the setting.
+/// Container hardening. Every service starts [`Security::restricted`] (what the
+/// Kubernetes "restricted" Pod Security Standard asks, plus a read-only root filesystem and
+/// no service-account token); each relaxation takes a reason, which is kept in the model.
 ///
 /// ```
 /// use stackdsl::prelude::*;
 /// let s = Security::restricted().writable_root_fs("postgres writes its socket and pid under /var/run");
 /// assert!(!s.read_only_root_fs);
 /// assert_eq!(s.relaxations.len(), 1);
+/// assert!(Security::restricted().is_restricted());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -46,14 +48,22 @@ pub struct Security {
     pub run_as_non_root: bool,
     /// Fixed uid, when the image's user is not numeric.
     pub run_as_user: Option<u32>,
+    /// Group that owns mounted volumes (Kubernetes `fsGroup`).
+    pub fs_group: Option<u32>,
     /// Root filesystem mounted read-only.
     pub read_only_root_fs: bool,
     /// `no-new-privileges` / `allowPrivilegeEscalation: false`.
     pub no_privilege_escalation: bool,
+    /// Drop every Linux capability.
+    pub drop_all_capabilities: bool,
     /// Capabilities added back after dropping ALL.
     pub add_capabilities: Vec<String>,
+    /// The container runtime's default seccomp profile.
+    pub seccomp_runtime_default: bool,
+    /// Mount a Kubernetes service-account token into the pod.
+    pub service_account_token: bool,
     /// Every relaxation with its reason, in the order made.
-    pub relaxations: Vec<(String, String)>,
+    pub relaxations: Vec<(Relaxation, String)>,
 }
 
 impl Default for Security {
@@ -63,46 +73,238 @@ impl Default for Security {
 }
 
 impl Security {
-    /// Non-root, read-only root filesystem, no privilege escalation, all capabilities dropped.
+    /// Non-root, read-only root filesystem, no privilege escalation, all capabilities
+    /// dropped, default seccomp profile, no service-account token.
     pub fn restricted() -> Self {
         Security {
             run_as_non_root: true,
             run_as_user: None,
+            fs_group: None,
             read_only_root_fs: true,
             no_privilege_escalation: true,
+            drop_all_capabilities: true,
             add_capabilities: Vec::new(),
+            seccomp_runtime_default: true,
+            service_account_token: false,
             relaxations: Vec::new(),
         }
     }
 
-    fn relax(mut self, what: &str, reason: impl Into<String>) -> Self {
-        self.relaxations.push((what.to_owned(), reason.into()));
+    /// Does this meet the Kubernetes "restricted" Pod Security Standard?
+    pub fn is_restricted(&self) -> bool {
+        self.run_as_non_root
+            && self.no_privilege_escalation
+            && self.drop_all_capabilities
+            && self.seccomp_runtime_default
+            && self
+                .add_capabilities
+                .iter()
+                .all(|c| c == "NET_BIND_SERVICE")
+    }
+
+    fn relax(mut self, what: Relaxation, reason: impl Into<String>) -> Self {
+        self.relaxations.push((what, reason.into()));
         self
+    }
+
+    /// Only `runAsNonRoot`: every other restriction relaxed, for one `reason`. For
+    /// workloads whose platform enforces hardening elsewhere, and for benchmarks.
+    pub fn non_root_only(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Security::restricted()
+            .writable_root_fs(reason.clone())
+            .allow_privilege_escalation(reason.clone())
+            .keep_default_capabilities(reason.clone())
+            .unconfined_seccomp(reason.clone())
+            .service_account_token(reason)
     }
 
     /// Allows writes to the root filesystem.
     pub fn writable_root_fs(mut self, reason: impl Into<String>) -> Self {
         self.read_only_root_fs = false;
-        self.relax("writable root filesystem", reason)
+        self.relax(Relaxation::WritableRootFs, reason)
     }
 
     /// Allows the container to start as root (its entrypoint drops privileges itself).
     pub fn allow_root(mut self, reason: impl Into<String>) -> Self {
         self.run_as_non_root = false;
-        self.relax("may start as root", reason)
+        self.relax(Relaxation::Root, reason)
+    }
+
+    /// Allows privilege escalation (setuid binaries).
+    pub fn allow_privilege_escalation(mut self, reason: impl Into<String>) -> Self {
+        self.no_privilege_escalation = false;
+        self.relax(Relaxation::PrivilegeEscalation, reason)
+    }
+
+    /// Keeps the runtime's default capabilities instead of dropping all.
+    pub fn keep_default_capabilities(mut self, reason: impl Into<String>) -> Self {
+        self.drop_all_capabilities = false;
+        self.relax(Relaxation::DefaultCapabilities, reason)
     }
 
     /// Adds a Linux capability back (e.g. `NET_BIND_SERVICE`).
     pub fn add_capability(mut self, cap: impl Into<String>, reason: impl Into<String>) -> Self {
         let cap = cap.into();
-        let what = format!("capability {cap}");
-        self.add_capabilities.push(cap);
-        self.relax(&what, reason)
+        self.add_capabilities.push(cap.clone());
+        self.relax(Relaxation::Capability(cap), reason)
+    }
+
+    /// Leaves the seccomp profile to the node's configuration.
+    pub fn unconfined_seccomp(mut self, reason: impl Into<String>) -> Self {
+        self.seccomp_runtime_default = false;
+        self.relax(Relaxation::UnconfinedSeccomp, reason)
+    }
+
+    /// Mounts the pod's service-account token (the app talks to the Kubernetes API).
+    pub fn service_account_token(mut self, reason: impl Into<String>) -> Self {
+        self.service_account_token = true;
+        self.relax(Relaxation::ServiceAccountToken, reason)
     }
 
     /// Runs as a fixed numeric uid (satisfies `runAsNonRoot` for images with named users).
     pub fn run_as_user(mut self, uid: u32) -> Self {
         self.run_as_user = Some(uid);
+        self
+    }
+
+    /// Makes mounted volumes group-owned by `gid` (Kubernetes `fsGroup`).
+    pub fn fs_group(mut self, gid: u32) -> Self {
+        self.fs_group = Some(gid);
+        self
+    }
+}
+
+/// One way a service's [`Security`] is weaker than [`Security::restricted`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Relaxation {
+    /// Writable root filesystem.
+    WritableRootFs,
+    /// May start as root.
+    Root,
+    /// Privilege escalation allowed.
+    PrivilegeEscalation,
+    /// The runtime's default capabilities kept.
+    DefaultCapabilities,
+    /// A capability added back.
+    Capability(String),
+    /// No seccomp profile set.
+    UnconfinedSeccomp,
+    /// Service-account token mounted.
+    ServiceAccountToken,
+}
+
+impl std::fmt::Display for Relaxation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Relaxation::WritableRootFs => f.write_str("writable root filesystem"),
+            Relaxation::Root => f.write_str("may start as root"),
+            Relaxation::PrivilegeEscalation => f.write_str("privilege escalation"),
+            Relaxation::DefaultCapabilities => f.write_str("default capabilities kept"),
+            Relaxation::Capability(c) => write!(f, "capability {c}"),
+            Relaxation::UnconfinedSeccomp => f.write_str("no seccomp profile"),
+            Relaxation::ServiceAccountToken => f.write_str("service-account token mounted"),
+        }
+    }
+}
+
+/// How a Deployment replaces its pods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rollout {
+    /// Start up to `max_surge` new pods before stopping old ones, never more than
+    /// `max_unavailable` below the desired count.
+    Rolling {
+        /// Extra pods during the rollout.
+        max_surge: u32,
+        /// Pods that may be missing during the rollout.
+        max_unavailable: u32,
+    },
+    /// Stop every old pod before starting new ones (single-writer volumes).
+    Recreate,
+}
+
+impl Rollout {
+    /// A rolling update.
+    pub fn rolling(max_surge: u32, max_unavailable: u32) -> Self {
+        Rollout::Rolling {
+            max_surge,
+            max_unavailable,
+        }
+    }
+}
+
+/// How replicas of a service are spread over nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Spread {
+    /// Topology spread constraints across nodes (`kubernetes.io/hostname`), best effort.
+    AcrossNodes,
+    /// Topology spread across zones (`topology.kubernetes.io/zone`), best effort.
+    AcrossZones,
+    /// Preferred pod anti-affinity on `kubernetes.io/hostname` with weight 100.
+    AntiAffinity,
+    /// No spreading rules.
+    None,
+}
+
+/// How many replicas voluntary disruptions (drains, upgrades) may take down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Disruption {
+    /// Keep at least this many running.
+    MinAvailable(u32),
+    /// Take down at most this many at once.
+    MaxUnavailable(u32),
+    /// No PodDisruptionBudget.
+    None,
+}
+
+/// Egress to something outside the stack (the internet, an external database).
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let e = Egress::internet().port(443);
+/// assert_eq!(e.ports, [443]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Egress {
+    /// Destination network.
+    pub cidr: String,
+    /// Networks excluded from `cidr`.
+    pub except: Vec<String>,
+    /// TCP ports (empty: all).
+    pub ports: Vec<u16>,
+}
+
+impl Egress {
+    /// Public internet addresses (private ranges excluded).
+    pub fn internet() -> Self {
+        Egress {
+            cidr: "0.0.0.0/0".into(),
+            except: vec![
+                "10.0.0.0/8".into(),
+                "172.16.0.0/12".into(),
+                "192.168.0.0/16".into(),
+            ],
+            ports: Vec::new(),
+        }
+    }
+
+    /// A specific network.
+    pub fn cidr(cidr: impl Into<String>) -> Self {
+        Egress {
+            cidr: cidr.into(),
+            except: Vec::new(),
+            ports: Vec::new(),
+        }
+    }
+
+    /// Only this TCP port (repeatable).
+    pub fn port(mut self, port: u16) -> Self {
+        self.ports.push(port);
         self
     }
 }
@@ -197,8 +399,8 @@ pub struct Ingress {
     pub path: String,
     /// The service's port traffic goes to.
     pub port: Port,
-    /// Ingress class (default `nginx`).
-    pub class: String,
+    /// Ingress class (`None`: the cluster's default class).
+    pub class: Option<String>,
     /// TLS via cert-manager.
     pub tls: Option<ClusterIssuer>,
     /// Requests per second per client, enforced by the ingress controller.
@@ -212,7 +414,7 @@ impl Ingress {
             host: host.into(),
             path: "/".into(),
             port,
-            class: "nginx".into(),
+            class: None,
             tls: None,
             rate_limit_rps: None,
         }
@@ -224,9 +426,9 @@ impl Ingress {
         self
     }
 
-    /// Ingress class.
+    /// Ingress class, e.g. `nginx`.
     pub fn class(mut self, class: impl Into<String>) -> Self {
-        self.class = class.into();
+        self.class = Some(class.into());
         self
     }
 

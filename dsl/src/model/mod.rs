@@ -20,7 +20,10 @@ mod volume;
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
-pub use intent::{Autoscale, ClusterIssuer, Ingress, Restart, Security};
+pub use intent::{
+    Autoscale, ClusterIssuer, Disruption, Egress, Ingress, Relaxation, Restart, Rollout, Security,
+    Spread,
+};
 pub use port::{AppProtocol, Port, Protocol, Publish};
 pub use probe::{HealthTool, Probe, ProbeAction, Probes};
 pub use resources::{Amount, Cpu, Memory, Resources};
@@ -83,6 +86,36 @@ impl fmt::Display for Env {
 pub enum Target {
     /// A Compose Specification file (`compose.yaml`) with its `.env.example`.
     Compose,
+    /// Kubernetes manifests under `k8s/`, with a `kustomization.yaml`.
+    Kubernetes,
+}
+
+/// How the Kubernetes target renders a stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KubernetesOptions {
+    /// Namespace of every object (default `<stack>-<env>`).
+    pub namespace: Option<String>,
+    /// Derive the hardening objects and fields the model implies: default-deny
+    /// NetworkPolicies from declared dependencies, PodDisruptionBudgets for replicated
+    /// services, Pod Security Admission labels, topology spread in prod, rolling updates
+    /// without unavailability, config checksums on pod templates. On by default.
+    pub hardened: bool,
+    /// Namespace of the ingress controller, allowed into exposed services.
+    pub ingress_controller_namespace: String,
+    /// Namespace of the Prometheus that scrapes metrics ports.
+    pub monitoring_namespace: String,
+}
+
+impl Default for KubernetesOptions {
+    fn default() -> Self {
+        KubernetesOptions {
+            namespace: None,
+            hardened: true,
+            ingress_controller_namespace: "ingress-nginx".into(),
+            monitoring_namespace: "monitoring".into(),
+        }
+    }
 }
 
 /// A whole deployment for one environment: the unit that is validated and synthesized.
@@ -102,6 +135,8 @@ pub struct Stack {
     pub services: Vec<Service>,
     /// Targets rendered for this environment, in order.
     pub targets: Vec<Target>,
+    /// Kubernetes rendering options.
+    pub kubernetes: KubernetesOptions,
 }
 
 /// One long-running workload: a container image with ports, environment and policies.
@@ -147,9 +182,26 @@ pub struct Service {
     /// Render only for these targets (`None`: every target of the stack). An edge proxy
     /// that only Compose needs, say, while Kubernetes uses an Ingress.
     pub only_on: Option<Vec<Target>>,
+    /// Container name in Kubernetes (default: the service name).
+    pub container_name: Option<String>,
+    /// How Kubernetes replaces pods (default: derived, see [`KubernetesOptions::hardened`]).
+    pub rollout: Option<Rollout>,
+    /// How replicas spread over nodes (default: derived).
+    pub spread: Option<Spread>,
+    /// Disruption budget (default: derived).
+    pub disruption: Option<Disruption>,
+    /// Allowed egress beyond the stack's own services and DNS.
+    pub egress: Vec<Egress>,
+    /// Extra pod-template annotations (Kubernetes).
+    pub annotations: Vec<(String, String)>,
 }
 
 impl Service {
+    /// The Kubernetes container name.
+    pub fn container(&self) -> &str {
+        self.container_name.as_deref().unwrap_or(&self.name)
+    }
+
     /// Is the service part of `target`'s output?
     pub fn renders_on(&self, target: Target) -> bool {
         self.only_on.as_ref().is_none_or(|t| t.contains(&target))
@@ -191,5 +243,35 @@ impl Stack {
     /// The path prefix of this stack's output: `<name>/<env>`.
     pub fn out_dir(&self) -> String {
         format!("{}/{}", self.name, self.env)
+    }
+
+    /// The Kubernetes namespace: as set, else `<name>-<env>`.
+    pub fn namespace(&self) -> String {
+        self.kubernetes
+            .namespace
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", self.name, self.env))
+    }
+}
+
+impl KubernetesOptions {
+    /// Renders only what the model declares: no derived NetworkPolicies,
+    /// PodDisruptionBudgets, Pod Security labels, spread rules, rollout settings or
+    /// checksums. For clusters whose platform team owns those, and for benchmarks.
+    pub fn plain(&mut self) -> &mut Self {
+        self.hardened = false;
+        self
+    }
+
+    /// Namespace of the ingress controller allowed into exposed services.
+    pub fn ingress_controller_namespace(&mut self, ns: impl Into<String>) -> &mut Self {
+        self.ingress_controller_namespace = ns.into();
+        self
+    }
+
+    /// Namespace of the Prometheus that scrapes metrics ports.
+    pub fn monitoring_namespace(&mut self, ns: impl Into<String>) -> &mut Self {
+        self.monitoring_namespace = ns.into();
+        self
     }
 }

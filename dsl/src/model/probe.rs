@@ -25,7 +25,8 @@ pub enum ProbeAction {
     },
 }
 
-/// A probe with its timing.
+/// A probe with its timing. Unset timings take Kubernetes' defaults (period 10 s, timeout
+/// 1 s, failure threshold 3), which Compose uses too, so both targets probe alike.
 ///
 /// ```
 /// use stackdsl::prelude::*;
@@ -41,11 +42,11 @@ pub struct Probe {
     /// Seconds before the first check.
     pub initial_delay: Option<u32>,
     /// Seconds between checks (default 10).
-    pub period: u32,
-    /// Seconds before a check times out (default 5).
-    pub timeout: u32,
+    pub period: Option<u32>,
+    /// Seconds before a check times out (default 1).
+    pub timeout: Option<u32>,
     /// Consecutive failures before the container counts as unhealthy (default 3).
-    pub failure_threshold: u32,
+    pub failure_threshold: Option<u32>,
 }
 
 impl Probe {
@@ -53,9 +54,9 @@ impl Probe {
         Probe {
             action,
             initial_delay: None,
-            period: 10,
-            timeout: 5,
-            failure_threshold: 3,
+            period: None,
+            timeout: None,
+            failure_threshold: None,
         }
     }
 
@@ -91,20 +92,35 @@ impl Probe {
 
     /// Seconds between checks.
     pub fn period(mut self, seconds: u32) -> Self {
-        self.period = seconds;
+        self.period = Some(seconds);
         self
     }
 
     /// Seconds before a check times out.
     pub fn timeout(mut self, seconds: u32) -> Self {
-        self.timeout = seconds;
+        self.timeout = Some(seconds);
         self
     }
 
     /// Consecutive failures before the container counts as unhealthy.
     pub fn failure_threshold(mut self, n: u32) -> Self {
-        self.failure_threshold = n;
+        self.failure_threshold = Some(n);
         self
+    }
+
+    /// Seconds between checks, defaulted.
+    pub fn effective_period(&self) -> u32 {
+        self.period.unwrap_or(10)
+    }
+
+    /// Seconds before a check times out, defaulted.
+    pub fn effective_timeout(&self) -> u32 {
+        self.timeout.unwrap_or(1)
+    }
+
+    /// Failures before unhealthy, defaulted.
+    pub fn effective_failure_threshold(&self) -> u32 {
+        self.failure_threshold.unwrap_or(3)
     }
 
     /// The port the probe targets, if it targets one.

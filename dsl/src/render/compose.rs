@@ -285,14 +285,16 @@ fn healthcheck(svc: &Service) -> Option<Healthcheck> {
     let probe = svc.health_probe()?;
     let test = probe_command(probe, svc.health_tool)?;
     let start_period = match (&svc.probes.startup, probe.initial_delay) {
-        (Some(s), _) => Some(s.initial_delay.unwrap_or(0) + s.period * s.failure_threshold),
+        (Some(s), _) => Some(
+            s.initial_delay.unwrap_or(0) + s.effective_period() * s.effective_failure_threshold(),
+        ),
         (None, d) => d,
     };
     Some(Healthcheck {
         test,
-        interval: format!("{}s", probe.period),
-        timeout: format!("{}s", probe.timeout),
-        retries: probe.failure_threshold,
+        interval: format!("{}s", probe.effective_period()),
+        timeout: format!("{}s", probe.effective_timeout()),
+        retries: probe.effective_failure_threshold(),
         start_period: start_period.filter(|s| *s > 0).map(|s| format!("{s}s")),
     })
 }

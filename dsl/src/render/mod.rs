@@ -4,9 +4,11 @@
 //! that could make it fail is a rule in [`crate::validate`].
 
 pub mod compose;
+pub mod k8s;
 pub mod yaml;
 
 use crate::model::{Env, Stack, Target};
+use crate::validate::Errors;
 
 /// The text every generated file carries near its top, so tools (and people) can tell our
 /// files from hand-written ones. `emit` deletes a stale file only if it carries this marker
@@ -46,6 +48,14 @@ pub fn hash_header(stack: &Stack) -> String {
     comment_header(stack, "# ")
 }
 
+/// The marker header as an HTML comment (Markdown files).
+pub fn html_header(stack: &Stack) -> String {
+    let lines = comment_header(stack, "");
+    let mut it = lines.lines();
+    let (first, second) = (it.next().unwrap_or_default(), it.next().unwrap_or_default());
+    format!("<!-- {first}\n     {second} -->\n")
+}
+
 fn comment_header(stack: &Stack, prefix: &str) -> String {
     format!(
         "{prefix}{MARKER} from {} (stack `{}`, env `{}`). Do not edit.\n{prefix}Regenerate: {}\n",
@@ -78,15 +88,27 @@ pub fn source_path(file: &str) -> String {
     }
 }
 
-/// Renders every target of a stack. The stack must have passed [`crate::validate::validate`].
-pub fn render(stack: &Stack) -> Vec<Document> {
+/// Renders every target of a stack that passed [`crate::validate::validate`], checking the
+/// rendered objects' cross-references on the way (see [`k8s::cross_check`]); any broken
+/// reference is returned as an error and nothing is rendered.
+pub fn render(stack: &Stack) -> Result<Vec<Document>, Errors> {
     let mut docs = Vec::new();
+    let mut errors = Errors::default();
     for target in &stack.targets {
         match target {
             Target::Compose => docs.extend(compose::render(stack)),
+            Target::Kubernetes => {
+                let m = k8s::manifests(stack);
+                let problems = k8s::cross_check(&stack.name, &m);
+                if problems.is_empty() {
+                    docs.extend(k8s::render_manifests(stack, &m));
+                } else {
+                    problems.into_iter().for_each(|e| errors.push(e));
+                }
+            }
         }
     }
-    docs
+    errors.into_result().map(|()| docs)
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //!
 //! Strings that a YAML 1.1 reader (kubectl, Compose, PyYAML) would misread — `yes`, `on`,
 //! `0755`, `2222:22`, `1e3` — are quoted by the serializer's default YAML 1.1-compatible
-//! heuristics; sequences are indented under their key (yamllint's default style); long
-//! strings stay on one line rather than being folded.
+//! heuristics; sequences are indented under their key (yamllint's default style);
+//! multi-line strings are literal blocks and single-line strings are never folded.
 
 use serde::Serialize;
 
@@ -11,7 +11,10 @@ use serde::Serialize;
 pub fn options() -> serde_saphyr::SerializerOptions {
     let mut o = serde_saphyr::SerializerOptions::default();
     o.compact_list_indent = false;
-    o.prefer_block_scalars = false;
+    // Multi-line strings (generated files in ConfigMaps) as literal blocks; single-line
+    // strings are never folded, however long.
+    o.prefer_block_scalars = true;
+    o.folded_wrap_chars = usize::MAX;
     o
 }
 

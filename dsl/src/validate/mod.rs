@@ -25,7 +25,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::model::{
-    Env, EnvValue, Ingress, Port, Protocol, Service, ServiceRef, Stack, Target, VolumeSource,
+    Disruption, Env, EnvValue, Ingress, Port, Protocol, Service, ServiceRef, Stack, Target,
+    VolumeSource,
 };
 
 /// What kind of rule an [`Error`] breaks; stable for tests and tooling.
@@ -58,6 +59,8 @@ pub enum ErrorKind {
     MissingResources,
     /// A setting a target cannot express.
     Unsupported,
+    /// A rendered object names another that does not exist (or does not match).
+    BrokenReference,
 }
 
 impl ErrorKind {
@@ -77,6 +80,7 @@ impl ErrorKind {
             ErrorKind::UnpinnedImage => "unpinned-image",
             ErrorKind::MissingResources => "missing-resources",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::BrokenReference => "broken-reference",
         }
     }
 }
@@ -287,6 +291,16 @@ impl<'a> Validator<'a> {
                 "shorten the stack name to at most 55 characters",
             );
         }
+        if self.stack.targets.contains(&Target::Kubernetes)
+            && let Some(problem) = names::dns1123_problem(&self.stack.namespace())
+        {
+            self.err(
+                ErrorKind::InvalidName,
+                format!("{name}.namespace"),
+                format!("namespace `{}` {problem}", self.stack.namespace()),
+                "use a DNS-1123 label such as `shop-prod`",
+            );
+        }
         if self.stack.services.is_empty() {
             self.err(
                 ErrorKind::InvalidValue,
@@ -321,12 +335,15 @@ impl<'a> Validator<'a> {
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
         self.scaling_rules(svc, &path);
+        if self.stack.targets.contains(&Target::Kubernetes) && svc.renders_on(Target::Kubernetes) {
+            self.kubernetes_rules(svc, &path);
+        }
         for (what, reason) in &svc.security.relaxations {
             if reason.trim().is_empty() {
                 self.err(
                     ErrorKind::InvalidValue,
                     format!("{path}.security"),
-                    format!("security relaxation `{what}` has no reason"),
+                    format!("security relaxation ({what}) has no reason"),
                     "say why the container needs it, e.g. `.writable_root_fs(\"nginx writes its pid file to /var/run\")`",
                 );
             }
@@ -645,7 +662,7 @@ impl<'a> Validator<'a> {
                     "give the command and its arguments",
                 );
             }
-            if probe.period == 0 || probe.timeout == 0 || probe.failure_threshold == 0 {
+            if [probe.period, probe.timeout, probe.failure_threshold].contains(&Some(0)) {
                 self.err(
                     ErrorKind::InvalidValue,
                     ppath.clone(),
@@ -653,13 +670,14 @@ impl<'a> Validator<'a> {
                     "use seconds ≥ 1 and a threshold ≥ 1",
                 );
             }
-            if probe.timeout > probe.period {
+            if probe.effective_timeout() > probe.effective_period() {
                 self.err(
                     ErrorKind::InvalidValue,
                     ppath,
                     format!(
                         "probe timeout ({}s) is longer than its period ({}s)",
-                        probe.timeout, probe.period
+                        probe.effective_timeout(),
+                        probe.effective_period()
                     ),
                     "make the timeout at most the period",
                 );
@@ -742,6 +760,77 @@ impl<'a> Validator<'a> {
                 }
                 VolumeSource::Scratch => {}
             }
+        }
+    }
+
+    /// Rules only the Kubernetes target imposes.
+    fn kubernetes_rules(&mut self, svc: &Service, path: &str) {
+        if svc.source.image.is_none() {
+            self.err(
+                ErrorKind::UnpinnedImage,
+                format!("{path}.image"),
+                "Kubernetes runs images, but this service only has a build",
+                "add `.image(registry.image(\"name\").tag(version))`; CI builds and pushes it",
+            );
+        }
+        let persistent = svc
+            .mounts
+            .iter()
+            .find(|m| matches!(m.source, VolumeSource::Persistent { .. }));
+        if let Some(m) = persistent
+            && (svc.replicas > 1 || svc.autoscale.is_some())
+        {
+            self.err(
+                ErrorKind::Unsupported,
+                format!("{path}.mounts[{}]", m.path),
+                format!(
+                    "service `{}` runs {} replicas (or autoscales) but mounts a ReadWriteOnce volume, which only one pod can use",
+                    svc.name, svc.replicas
+                ),
+                "run one replica, move the state to a backing service, or make it a cluster (StatefulSet) with a volume per member",
+            );
+        }
+        if let Some(a) = &svc.autoscale {
+            let req = svc.resources.map(|r| r.requests).unwrap_or_default();
+            for (metric, target, has) in [
+                ("cpu", a.cpu, req.cpu.is_some()),
+                ("memory", a.memory, req.memory.is_some()),
+            ] {
+                if target.is_some() && !has {
+                    self.err(
+                        ErrorKind::MissingResources,
+                        format!("{path}.autoscale"),
+                        format!("autoscaling on {metric} utilisation needs a {metric} request to measure against"),
+                        format!("set `requests.{metric}` in `.resources(…)`"),
+                    );
+                }
+            }
+        }
+        for i in &svc.ingress {
+            if i.rate_limit_rps.is_some() && i.class.as_deref() != Some("nginx") {
+                self.err(
+                    ErrorKind::Unsupported,
+                    format!("{path}.ingress[{}]", i.host),
+                    "rate limits are rendered as ingress-nginx annotations, but this ingress is not of class `nginx`",
+                    "set `.class(\"nginx\")` or drop `.rate_limit(…)`",
+                );
+            }
+        }
+        let floor = svc.autoscale.as_ref().map_or(svc.replicas, |a| a.min);
+        match svc.disruption {
+            Some(Disruption::MinAvailable(n)) if n >= floor => self.err(
+                ErrorKind::InvalidValue,
+                format!("{path}.disruption"),
+                format!("minAvailable {n} is not below the {floor} replicas the service may run, so no pod could ever be evicted and node drains would hang"),
+                format!("use at most {}", floor.saturating_sub(1)),
+            ),
+            Some(Disruption::MaxUnavailable(0)) => self.err(
+                ErrorKind::InvalidValue,
+                format!("{path}.disruption"),
+                "maxUnavailable 0 forbids every voluntary eviction, so node drains would hang",
+                "allow at least 1",
+            ),
+            _ => {}
         }
     }
 

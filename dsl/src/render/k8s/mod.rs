@@ -1,0 +1,373 @@
+//! Kubernetes renderer: typed objects from `k8s-openapi` (the only module that uses it),
+//! one file per object group under `out/<stack>/<env>/k8s/`, in apply order, with a
+//! `kustomization.yaml` listing them and a `README.md` of the Secrets the cluster owner
+//! must create.
+//!
+//! | file | objects |
+//! |---|---|
+//! | `00-namespace.yaml` | Namespace (Pod Security Admission labels when hardened) |
+//! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
+//! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies |
+//! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
+//!
+//! Objects exist only when the model gives them a reason to: a Service for a service with
+//! ports, an HPA for `autoscale`, a PDB for a replicated service, a ConfigMap for
+//! configuration values or generated files. No Secret object is ever emitted.
+
+mod check;
+mod diff;
+mod network;
+mod workload;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolumeClaim, Service as KService,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use serde::Serialize;
+
+pub use check::cross_check;
+pub use diff::{ObjectDiff, diff_envs};
+
+use crate::model::{SecretRef, Stack, Target};
+use crate::render::{Document, hash_header, yaml};
+
+/// One Kubernetes object.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+#[allow(missing_docs, clippy::large_enum_variant)]
+pub enum Object {
+    Namespace(Namespace),
+    ConfigMap(ConfigMap),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    Deployment(Deployment),
+    Service(KService),
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
+    PodDisruptionBudget(PodDisruptionBudget),
+    NetworkPolicy(NetworkPolicy),
+    Ingress(Ingress),
+}
+
+impl Object {
+    /// The object's kind, e.g. `Deployment`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Object::Namespace(_) => "Namespace",
+            Object::ConfigMap(_) => "ConfigMap",
+            Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
+            Object::Deployment(_) => "Deployment",
+            Object::Service(_) => "Service",
+            Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
+            Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
+            Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::Ingress(_) => "Ingress",
+        }
+    }
+
+    /// The object's metadata.
+    pub fn meta(&self) -> &ObjectMeta {
+        match self {
+            Object::Namespace(o) => &o.metadata,
+            Object::ConfigMap(o) => &o.metadata,
+            Object::PersistentVolumeClaim(o) => &o.metadata,
+            Object::Deployment(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::HorizontalPodAutoscaler(o) => &o.metadata,
+            Object::PodDisruptionBudget(o) => &o.metadata,
+            Object::NetworkPolicy(o) => &o.metadata,
+            Object::Ingress(o) => &o.metadata,
+        }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        self.meta().name.as_deref().unwrap_or_default()
+    }
+
+    /// `Kind/name`, the key objects are reported and compared by.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.kind(), self.name())
+    }
+
+    /// The object as JSON data (for semantic comparison).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Serialize for Object {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Object::Namespace(o) => o.serialize(s),
+            Object::ConfigMap(o) => o.serialize(s),
+            Object::PersistentVolumeClaim(o) => o.serialize(s),
+            Object::Deployment(o) => o.serialize(s),
+            Object::Service(o) => o.serialize(s),
+            Object::HorizontalPodAutoscaler(o) => o.serialize(s),
+            Object::PodDisruptionBudget(o) => o.serialize(s),
+            Object::NetworkPolicy(o) => o.serialize(s),
+            Object::Ingress(o) => o.serialize(s),
+        }
+    }
+}
+
+/// A manifest file: a name inside `k8s/` and its objects, in apply order.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct File {
+    /// File name, e.g. `20-api.yaml`.
+    pub name: String,
+    /// Objects in the file.
+    pub objects: Vec<Object>,
+}
+
+/// Every Kubernetes object of a stack, grouped into files in apply order.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Manifests {
+    /// The stack's namespace.
+    pub namespace: String,
+    /// Files in apply order.
+    pub files: Vec<File>,
+    /// Secrets the workloads reference (name → keys), for the checks and the README.
+    pub secrets: BTreeMap<String, Vec<SecretRef>>,
+}
+
+impl Manifests {
+    /// Every object, in apply order.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.files.iter().flat_map(|f| f.objects.iter())
+    }
+
+    /// Every object mutably (tests use this to break references on purpose).
+    pub fn objects_mut(&mut self) -> impl Iterator<Item = &mut Object> {
+        self.files.iter_mut().flat_map(|f| f.objects.iter_mut())
+    }
+}
+
+pub(crate) const NAME: &str = "app.kubernetes.io/name";
+pub(crate) const PART_OF: &str = "app.kubernetes.io/part-of";
+
+/// Labels of every object of a service: `app.kubernetes.io/name` and `…/part-of`.
+pub(crate) fn labels(stack: &Stack, service: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (NAME.to_owned(), service.to_owned()),
+        (PART_OF.to_owned(), stack.name.clone()),
+    ])
+}
+
+/// The stable label subset that selects a service's pods.
+pub(crate) fn selector_labels(service: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(NAME.to_owned(), service.to_owned())])
+}
+
+pub(crate) fn selector(service: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(selector_labels(service)),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn meta(stack: &Stack, name: impl Into<String>, service: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(stack.namespace()),
+        labels: Some(labels(stack, service)),
+        ..Default::default()
+    }
+}
+
+/// Builds every object of a (validated) stack.
+pub fn manifests(stack: &Stack) -> Manifests {
+    let mut files = vec![File {
+        name: "00-namespace.yaml".into(),
+        objects: vec![Object::Namespace(namespace(stack))],
+    }];
+    for svc in stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+    {
+        files.push(File {
+            name: format!("20-{}.yaml", svc.name),
+            objects: workload::objects(stack, svc),
+        });
+    }
+    if stack.kubernetes.hardened {
+        files.push(File {
+            name: "30-network-policies.yaml".into(),
+            objects: network::policies(stack),
+        });
+    }
+    let ingresses = network::ingresses(stack);
+    if !ingresses.is_empty() {
+        files.push(File {
+            name: "40-ingress.yaml".into(),
+            objects: ingresses,
+        });
+    }
+    let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
+    for svc in stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+    {
+        for var in &svc.env {
+            for s in var.value.secrets() {
+                let keys = secrets.entry(s.name().to_owned()).or_default();
+                if !keys.iter().any(|k| k.key() == s.key()) {
+                    keys.push(s.clone());
+                }
+            }
+        }
+    }
+    Manifests {
+        namespace: stack.namespace(),
+        files,
+        secrets,
+    }
+}
+
+fn namespace(stack: &Stack) -> Namespace {
+    let mut labels = BTreeMap::from([(PART_OF.to_owned(), stack.name.clone())]);
+    if stack.kubernetes.hardened {
+        let restricted = stack
+            .services
+            .iter()
+            .filter(|s| s.renders_on(Target::Kubernetes))
+            .all(|s| s.security.is_restricted());
+        let level = if restricted { "restricted" } else { "baseline" };
+        for mode in ["enforce", "audit", "warn"] {
+            let value = if mode == "enforce" {
+                level
+            } else {
+                "restricted"
+            };
+            labels.insert(
+                format!("pod-security.kubernetes.io/{mode}"),
+                value.to_owned(),
+            );
+        }
+    }
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(stack.namespace()),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Renders `k8s/*.yaml`, `k8s/kustomization.yaml` and `k8s/README.md`.
+pub fn render(stack: &Stack) -> Vec<Document> {
+    render_manifests(stack, &manifests(stack))
+}
+
+/// Renders already-built manifests (so callers can check them first).
+pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
+    let dir = format!("{}/k8s", stack.out_dir());
+    let mut docs = Vec::new();
+    for f in &m.files {
+        let mut text = hash_header(stack);
+        for o in &f.objects {
+            text.push_str("---\n");
+            yaml::write(&mut text, o);
+        }
+        docs.push(Document::new(format!("{dir}/{}", f.name), text));
+    }
+    docs.push(Document::new(
+        format!("{dir}/kustomization.yaml"),
+        kustomization(stack, m),
+    ));
+    docs.push(Document::new(format!("{dir}/README.md"), readme(stack, m)));
+    docs
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kustomization<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    resources: Vec<&'a str>,
+}
+
+fn kustomization(stack: &Stack, m: &Manifests) -> String {
+    let mut text = hash_header(stack);
+    yaml::write(
+        &mut text,
+        &Kustomization {
+            api_version: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            resources: m.files.iter().map(|f| f.name.as_str()).collect(),
+        },
+    );
+    text
+}
+
+fn readme(stack: &Stack, m: &Manifests) -> String {
+    let ns = &m.namespace;
+    let mut t = crate::render::html_header(stack);
+    t.push('\n');
+
+    t.push_str(&format!(
+        "# `{}` — Kubernetes manifests ({})\n\n",
+        stack.name, stack.env
+    ));
+    t.push_str(&format!(
+        "Apply with `kubectl apply -k out/{}/k8s` (namespace `{ns}`).\n\n",
+        stack.out_dir()
+    ));
+    if m.secrets.is_empty() {
+        t.push_str("The stack references no Secrets.\n");
+        return t;
+    }
+    t.push_str(
+        "## Secrets to create before applying\n\nThe manifests reference these Secrets by name and key; \
+         they are never generated. Create them in the namespace (or sync them from your secret store):\n\n\
+         | Secret | key | used by | description |\n|---|---|---|---|\n",
+    );
+    for (name, keys) in &m.secrets {
+        for k in keys {
+            let users: Vec<&str> = stack
+                .services
+                .iter()
+                .filter(|s| {
+                    s.renders_on(Target::Kubernetes)
+                        && s.env.iter().any(|v| {
+                            v.value
+                                .secrets()
+                                .iter()
+                                .any(|r| r.name() == k.name() && r.key() == k.key())
+                        })
+                })
+                .map(|s| s.name.as_str())
+                .collect();
+            t.push_str(&format!(
+                "| `{name}` | `{}` | {} | {} |\n",
+                k.key(),
+                users.join(", "),
+                k.description().unwrap_or("")
+            ));
+        }
+    }
+    t.push_str("\n```sh\n");
+    for (name, keys) in &m.secrets {
+        t.push_str(&format!("kubectl -n {ns} create secret generic {name}"));
+        for k in keys {
+            t.push_str(&format!(
+                " \\\n  --from-literal={}=\"${}\"",
+                k.key(),
+                k.var()
+            ));
+        }
+        t.push('\n');
+    }
+    t.push_str("```\n");
+    t
+}

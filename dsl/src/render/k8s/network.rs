@@ -1,0 +1,274 @@
+//! Network objects: NetworkPolicies derived from declared dependencies, and Ingresses.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::{Object, PART_OF, meta, selector};
+use crate::model::{Port, Service, Stack, Target};
+
+fn k8s_services(stack: &Stack) -> impl Iterator<Item = &Service> {
+    stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+}
+
+fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
+    (!ports.is_empty()).then(|| {
+        ports
+            .iter()
+            .map(|p| NetworkPolicyPort {
+                port: Some(IntOrString::String(p.name.to_owned())),
+                protocol: Some(p.protocol.k8s().to_owned()),
+                end_port: None,
+            })
+            .collect()
+    })
+}
+
+fn namespace_selector(ns: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(
+            "kubernetes.io/metadata.name".to_owned(),
+            ns.to_owned(),
+        )])),
+        ..Default::default()
+    }
+}
+
+fn pods(name: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(selector(name)),
+        ..Default::default()
+    }
+}
+
+/// Default deny, then one policy per service: ingress only from the services that depend on
+/// it (and the ingress controller, when exposed), egress only to its dependencies, DNS and
+/// declared external destinations.
+pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
+    let stack_meta = |name: &str| ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(stack.namespace()),
+        labels: Some(BTreeMap::from([(PART_OF.to_owned(), stack.name.clone())])),
+        ..Default::default()
+    };
+    let both = Some(vec!["Ingress".to_owned(), "Egress".to_owned()]);
+    let mut out = vec![Object::NetworkPolicy(NetworkPolicy {
+        metadata: stack_meta("default-deny"),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: both.clone(),
+            ..Default::default()
+        }),
+    })];
+    let by_name: BTreeMap<&str, &Service> =
+        k8s_services(stack).map(|s| (s.name.as_str(), s)).collect();
+    // Who depends on whom, computed once (linear in the number of edges).
+    let mut dependants: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for svc in k8s_services(stack) {
+        for dep in svc.dependencies() {
+            if dep.name() != svc.name {
+                dependants.entry(dep.name()).or_default().push(&svc.name);
+            }
+        }
+    }
+    for svc in k8s_services(stack) {
+        let mut ingress = Vec::new();
+        for dependant in dependants.get(svc.name.as_str()).into_iter().flatten() {
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![pods(dependant)]),
+                ports: named_ports(&svc.ports),
+            });
+        }
+        if !svc.ingress.is_empty() {
+            let mut ports: Vec<Port> = Vec::new();
+            for i in &svc.ingress {
+                if !ports.iter().any(|p| p.name == i.port.name) {
+                    ports.push(i.port);
+                }
+            }
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(namespace_selector(
+                        &stack.kubernetes.ingress_controller_namespace,
+                    )),
+                    ..Default::default()
+                }]),
+                ports: named_ports(&ports),
+            });
+        }
+        let mut egress = Vec::new();
+        for dep in svc.dependencies() {
+            if let Some(target) = by_name.get(dep.name())
+                && target.name != svc.name
+            {
+                egress.push(NetworkPolicyEgressRule {
+                    to: Some(vec![pods(&target.name)]),
+                    ports: named_ports(&target.ports),
+                });
+            }
+        }
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                namespace_selector: Some(namespace_selector("kube-system")),
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        "k8s-app".to_owned(),
+                        "kube-dns".to_owned(),
+                    )])),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ports: Some(
+                ["UDP", "TCP"]
+                    .into_iter()
+                    .map(|proto| NetworkPolicyPort {
+                        port: Some(IntOrString::Int(53)),
+                        protocol: Some(proto.to_owned()),
+                        end_port: None,
+                    })
+                    .collect(),
+            ),
+        });
+        for e in &svc.egress {
+            egress.push(NetworkPolicyEgressRule {
+                to: Some(vec![NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: e.cidr.clone(),
+                        except: (!e.except.is_empty()).then(|| e.except.clone()),
+                    }),
+                    ..Default::default()
+                }]),
+                ports: (!e.ports.is_empty()).then(|| {
+                    e.ports
+                        .iter()
+                        .map(|p| NetworkPolicyPort {
+                            port: Some(IntOrString::Int(i32::from(*p))),
+                            protocol: Some("TCP".to_owned()),
+                            end_port: None,
+                        })
+                        .collect()
+                }),
+            });
+        }
+        out.push(Object::NetworkPolicy(NetworkPolicy {
+            metadata: meta(stack, svc.name.clone(), &svc.name),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(selector(&svc.name)),
+                policy_types: both.clone(),
+                ingress: (!ingress.is_empty()).then_some(ingress),
+                egress: Some(egress),
+            }),
+        }));
+    }
+    out
+}
+
+/// Ingresses: services sharing class, TLS issuer and rate limit share one Ingress (named
+/// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones).
+pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
+    /// (class, TLS issuer, rate limit): what must be equal to share an Ingress object.
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>);
+    /// A group: its key, its first service, and its members.
+    type Group<'a> = (
+        Key<'a>,
+        &'a str,
+        Vec<(&'a Service, &'a crate::model::Ingress)>,
+    );
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for svc in k8s_services(stack) {
+        for i in &svc.ingress {
+            let key = (
+                i.class.as_deref(),
+                i.tls.as_ref().map(|t| t.0.as_str()),
+                i.rate_limit_rps,
+            );
+            match groups.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, _, members)) => members.push((svc, i)),
+                None => groups.push((key, &svc.name, vec![(svc, i)])),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (n, ((class, issuer, rps), first, members)) in groups.into_iter().enumerate() {
+        let name = if n == 0 {
+            format!("{}-ingress", stack.name)
+        } else {
+            format!("{}-ingress-{first}", stack.name)
+        };
+        let mut hosts: Vec<(&str, Vec<HTTPIngressPath>)> = Vec::new();
+        for (svc, i) in &members {
+            let path = HTTPIngressPath {
+                path: Some(i.path.clone()),
+                path_type: "Prefix".to_owned(),
+                backend: IngressBackend {
+                    service: Some(IngressServiceBackend {
+                        name: svc.name.clone(),
+                        port: Some(ServiceBackendPort {
+                            number: Some(i32::from(i.port.client_port())),
+                            name: None,
+                        }),
+                    }),
+                    resource: None,
+                },
+            };
+            match hosts.iter_mut().find(|(h, _)| *h == i.host) {
+                Some((_, paths)) => paths.push(path),
+                None => hosts.push((&i.host, vec![path])),
+            }
+        }
+        let mut annotations = BTreeMap::new();
+        if let Some(issuer) = issuer {
+            annotations.insert(
+                "cert-manager.io/cluster-issuer".to_owned(),
+                issuer.to_owned(),
+            );
+        }
+        if let Some(rps) = rps {
+            annotations.insert(
+                "nginx.ingress.kubernetes.io/limit-rps".to_owned(),
+                rps.to_string(),
+            );
+        }
+        out.push(Object::Ingress(Ingress {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(stack.namespace()),
+                labels: Some(BTreeMap::from([(PART_OF.to_owned(), stack.name.clone())])),
+                annotations: (!annotations.is_empty()).then_some(annotations),
+                ..Default::default()
+            },
+            spec: Some(IngressSpec {
+                ingress_class_name: class.map(str::to_owned),
+                tls: issuer.map(|_| {
+                    vec![IngressTLS {
+                        hosts: Some(hosts.iter().map(|(h, _)| (*h).to_owned()).collect()),
+                        secret_name: Some(format!("{name}-tls")),
+                    }]
+                }),
+                rules: Some(
+                    hosts
+                        .into_iter()
+                        .map(|(host, paths)| IngressRule {
+                            host: Some(host.to_owned()),
+                            http: Some(HTTPIngressRuleValue { paths }),
+                        })
+                        .collect(),
+                ),
+                default_backend: None,
+            }),
+            ..Default::default()
+        }));
+    }
+    out
+}

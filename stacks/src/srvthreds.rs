@@ -1,0 +1,169 @@
+//! SrvThreds: the Node event engine and its Redis, MongoDB and RabbitMQ (seed `001_*.txt`,
+//! "SrvThreds: Deployment Architecture Guide").
+//!
+//! - **dev** (Compose): the engine built from source with `npm run start-dev` and the
+//!   source mounted, Redis with keyspace notifications, RabbitMQ with its management UI,
+//!   MongoDB, and nginx in front; named volumes; everything published on loopback only.
+//! - **staging** (Kubernetes, namespace `srvthreds-staging`): 2 engine replicas on 3001,
+//!   configuration in a ConfigMap.
+//! - **prod** (Kubernetes, namespace `srvthreds-prod`): 5 replicas, RollingUpdate
+//!   (surge 1, unavailable 1), pod anti-affinity, connection URLs from Secrets, larger
+//!   resources, HPA 3–20 with the guide's scale-up/scale-down behaviour.
+//!
+//! Fixed from the guide: the `guest:guest` RabbitMQ credentials and password-less Redis and
+//! MongoDB (every password is a secret reference), `srvthreds:latest` (pinned), missing
+//! probes, resources and security contexts, and a Redis URL copied into a Secret by hand
+//! (derived here from the one declaration).
+
+use stackdsl::prelude::*;
+
+use crate::components;
+
+/// Where SrvThreds images are pushed.
+pub fn registry() -> Registry {
+    Registry::new("ghcr.io/srvthreds")
+}
+
+/// The released engine version staging and prod run.
+pub const VERSION: &str = "1.2.3";
+
+/// The Secret holding every SrvThreds password.
+pub const SECRETS: &str = "srvthreds-secrets";
+
+/// The SrvThreds stack for `env`.
+pub fn srvthreds(env: Env) -> Stack {
+    let targets = if env == Env::Dev {
+        [Target::Compose]
+    } else {
+        [Target::Kubernetes]
+    };
+    let mut s = Stack::new("srvthreds", env)
+        .targets(targets)
+        .in_namespace(format!("srvthreds-{env}"));
+
+    let redis = components::redis(
+        &mut s,
+        SECRETS,
+        &[
+            "--save",
+            "20",
+            "1",
+            "--loglevel",
+            "warning",
+            "--notify-keyspace-events",
+            "KA",
+        ],
+    );
+    let rabbitmq = components::rabbitmq(&mut s, SECRETS, "srvthreds");
+    let mongo = components::mongo(&mut s, SECRETS, "srvthreds");
+    if env == Env::Dev {
+        // The seed publishes the brokers for local tools; loopback only.
+        assert!(s.update(&redis.service, |b| b.publish(redis.port, 6379)));
+        assert!(s.update(&rabbitmq.service, |b| {
+            b.publish(rabbitmq.amqp, 5672)
+                .publish(rabbitmq.management, 15672)
+        }));
+        assert!(s.update(&mongo.service, |b| b.publish(mongo.port, 27017)));
+    }
+
+    let http = Port::http("http", 3001).service_port(80);
+    let mut engine = Service::new("engine")
+        .image(
+            registry()
+                .image("srvthreds-engine")
+                .tag(if env == Env::Dev { "dev" } else { VERSION }),
+        )
+        .port(http)
+        .env(
+            "NODE_ENV",
+            match env {
+                Env::Dev => "development",
+                Env::Staging => "staging",
+                Env::Prod => "production",
+            },
+        )
+        .env("PORT", http.number)
+        .env("REDIS_URL", redis.url())
+        .env("MONGODB_URL", mongo.url("srvthreds"))
+        .env("RABBITMQ_URL", rabbitmq.url())
+        .config("LOG_LEVEL", if env == Env::Prod { "info" } else { "debug" })
+        .config("LOG_FORMAT", "json")
+        .mount(Mount::scratch("/tmp"))
+        // node:18-alpine's `node` user.
+        .security(Security::restricted().run_as_user(1000));
+    engine =
+        match env {
+            Env::Dev => engine
+                .build(Build::new("."))
+                .args(["npm", "run", "start-dev"])
+                .mount(Mount::bind("src", "/app/src"))
+                .mount(Mount::bind("run-config", "/app/run-config").read_only())
+                .security(Security::restricted().run_as_user(1000).writable_root_fs(
+                    "the development server recompiles into the image's dist folder",
+                ))
+                .liveness(Probe::http_get("/health", http))
+                .readiness(Probe::http_get("/ready", http).period(5))
+                .resources(
+                    Resources::requests(Cpu::m(250), Memory::mi(512))
+                        .limits(Cpu::m(500), Memory::gi(1)),
+                )
+                .publish(http, 3001),
+            Env::Staging => engine
+                .replicas(2)
+                .liveness(
+                    Probe::http_get("/health", http)
+                        .initial_delay(30)
+                        .period(10),
+                )
+                .readiness(Probe::http_get("/ready", http).initial_delay(5).period(5))
+                .resources(
+                    Resources::requests(Cpu::m(250), Memory::mi(512))
+                        .limits(Cpu::m(500), Memory::gi(1)),
+                )
+                .expose(
+                    Ingress::host("engine.staging.srvthreds.example.com", http)
+                        .class("nginx")
+                        .tls(ClusterIssuer::new("letsencrypt-staging")),
+                ),
+            Env::Prod => engine
+                .replicas(5)
+                .rollout(Rollout::rolling(1, 1))
+                .spread(Spread::AntiAffinity)
+                .liveness(
+                    Probe::http_get("/health", http)
+                        .initial_delay(60)
+                        .period(30)
+                        .timeout(10)
+                        .failure_threshold(3),
+                )
+                .readiness(
+                    Probe::http_get("/ready", http)
+                        .initial_delay(10)
+                        .period(5)
+                        .timeout(5)
+                        .failure_threshold(3),
+                )
+                .resources(
+                    Resources::requests(Cpu::m(1000), Memory::gi(2))
+                        .limits(Cpu::m(2000), Memory::gi(4)),
+                )
+                .autoscale(
+                    Autoscale::between(3, 20)
+                        .cpu(70)
+                        .memory(80)
+                        .scale_up(60, 50, 60)
+                        .scale_down(300, 10, 60),
+                )
+                .expose(
+                    Ingress::host("engine.srvthreds.example.com", http)
+                        .class("nginx")
+                        .tls(ClusterIssuer::new("letsencrypt-prod"))
+                        .rate_limit(50),
+                ),
+        };
+    let engine = s.add(engine);
+    if env == Env::Dev {
+        components::edge(&mut s, &engine.endpoint(http), 8080);
+    }
+    s
+}

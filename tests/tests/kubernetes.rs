@@ -1,0 +1,607 @@
+//! The Kubernetes target: the real validators (kubernetes-validate --strict, kubectl
+//! kustomize, checkov), cross-reference checks against broken objects, and the CLI's
+//! staging↔prod diff.
+
+use std::fs;
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use stackdsl::prelude::*;
+use stackdsl::render::k8s::{Manifests, Object, cross_check, manifests};
+use stackdsl::validate::ErrorKind;
+use stackdsl_tests::{cli, corpus, files_with_suffix, run, tool, tree, workspace_root};
+
+fn k8s_yaml(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    files_with_suffix(dir, &[".yaml"])
+        .into_iter()
+        .filter(|p| {
+            p.parent().is_some_and(|d| d.ends_with("k8s")) && !p.ends_with("kustomization.yaml")
+        })
+        .collect()
+}
+
+#[test]
+fn manifests_pass_kubernetes_validate_strict() {
+    let corpus = corpus();
+    let files = k8s_yaml(corpus.path());
+    assert!(
+        files.len() >= 20,
+        "expected manifests for every stack, got {}",
+        files.len()
+    );
+    let (ok, out) = run(tool("kubernetes-validate")
+        .args(["--strict", "-k", "1.33.0", "--quiet"])
+        .args(&files));
+    assert!(ok, "kubernetes-validate --strict failed:\n{out}");
+    // The validator really is strict: an unknown field fails it.
+    let bad = corpus.path().join("bad.yaml");
+    fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n",
+    )
+    .unwrap();
+    let (ok, out) = run(tool("kubernetes-validate")
+        .args(["--strict", "-k", "1.33.0", "--quiet"])
+        .arg(&bad));
+    assert!(!ok, "kubernetes-validate accepted an unknown field:\n{out}");
+}
+
+#[test]
+fn every_k8s_folder_renders_with_kubectl_kustomize() {
+    let corpus = corpus();
+    let mut folders: Vec<_> = k8s_yaml(corpus.path())
+        .into_iter()
+        .filter_map(|p| p.parent().map(|d| d.to_path_buf()))
+        .collect();
+    folders.dedup();
+    assert!(folders.len() >= 6, "{folders:?}");
+    for dir in folders {
+        let out = std::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&dir)
+            .output()
+            .expect("kubectl must be on PATH for this test (client only; no cluster needed)");
+        assert!(
+            out.status.success(),
+            "kubectl kustomize {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rendered = String::from_utf8_lossy(&out.stdout);
+        let ours: usize = k8s_yaml(&dir)
+            .iter()
+            .map(|f| fs::read_to_string(f).unwrap().matches("\n---\n").count())
+            .sum();
+        let theirs = rendered.matches("\n---\n").count() + 1;
+        assert_eq!(
+            theirs,
+            ours,
+            "kustomize rendered a different number of objects for {}",
+            dir.display()
+        );
+    }
+}
+
+fn checkov_skips() -> Vec<String> {
+    let text =
+        fs::read_to_string(workspace_root().join("tests/validators/checkov-skips.txt")).unwrap();
+    let mut ids = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (id, reason) = line.split_once(' ').unwrap_or((line, ""));
+        assert!(id.starts_with("CKV"), "bad skip line: {line}");
+        assert!(reason.trim().len() > 20, "skip {id} needs a real reason");
+        ids.push(id.to_owned());
+    }
+    assert!(
+        ids.len() <= 6,
+        "the checkov skip list grew to {}; fix the output instead",
+        ids.len()
+    );
+    ids
+}
+
+#[test]
+fn checkov_finds_nothing_outside_the_skip_list() {
+    let corpus = corpus();
+    let skips = checkov_skips().join(",");
+    let out = tool("checkov")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .args([
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-check",
+            &skips,
+            "-d",
+        ])
+        .arg(corpus.path())
+        .output()
+        .expect("run checkov");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("checkov output is not JSON ({e}):\n{text}"));
+    let reports = if report.is_array() {
+        report.as_array().unwrap().clone()
+    } else {
+        vec![report]
+    };
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for r in &reports {
+        passed += r["summary"]["passed"].as_u64().unwrap_or(0);
+        for f in r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            failures.push(format!(
+                "{} {} {}",
+                f["check_id"], f["resource"], f["file_path"]
+            ));
+        }
+    }
+    assert!(
+        passed > 1000,
+        "checkov checked too little ({passed} passed):\n{text}"
+    );
+    assert!(
+        failures.is_empty(),
+        "checkov failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn no_secret_object_carries_data() {
+    let corpus = corpus();
+    for f in k8s_yaml(corpus.path()) {
+        let text = fs::read_to_string(&f).unwrap();
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+        for d in docs {
+            assert_ne!(d["kind"], "Secret", "{} emits a Secret object", f.display());
+            assert!(
+                d.get("data").is_none() || d["kind"] == "ConfigMap",
+                "{}: unexpected data in {}",
+                f.display(),
+                d["kind"]
+            );
+            assert!(d.get("stringData").is_none(), "{}", f.display());
+        }
+    }
+}
+
+// --- Cross-reference checks on rendered objects -------------------------------------------
+
+fn prod() -> Manifests {
+    manifests(&stacks::srvthreds::srvthreds(Env::Prod))
+}
+
+fn staging_micro() -> Manifests {
+    manifests(&stacks::tsdev::microservices(Env::Staging))
+}
+
+fn find<'a>(m: &'a mut Manifests, key: &str) -> &'a mut Object {
+    m.objects_mut()
+        .find(|o| o.key() == key)
+        .unwrap_or_else(|| panic!("no {key}"))
+}
+
+/// Breaks one object with `f` and returns the (kind, path, message) of every error.
+fn broken(mut m: Manifests, f: impl FnOnce(&mut Manifests)) -> Vec<(ErrorKind, String, String)> {
+    assert!(
+        cross_check("s", &m).is_empty(),
+        "the unbroken manifests must check clean"
+    );
+    f(&mut m);
+    cross_check("s", &m)
+        .into_iter()
+        .map(|e| (e.kind, e.path, e.message))
+        .collect()
+}
+
+fn one_error(errors: Vec<(ErrorKind, String, String)>, path: &str, needle: &str) {
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let (kind, p, message) = &errors[0];
+    assert_eq!(*kind, ErrorKind::BrokenReference);
+    assert_eq!(p, path);
+    assert!(message.contains(needle), "{message}");
+}
+
+macro_rules! deployment {
+    ($o:expr) => {
+        match $o {
+            Object::Deployment(d) => d.spec.as_mut().unwrap(),
+            other => panic!("not a Deployment: {}", other.key()),
+        }
+    };
+}
+
+#[test]
+fn broken_service_selector() {
+    let e = broken(prod(), |m| {
+        if let Object::Service(s) = find(m, "Service/engine") {
+            s.spec
+                .as_mut()
+                .unwrap()
+                .selector
+                .as_mut()
+                .unwrap()
+                .insert("app.kubernetes.io/name".into(), "engin".into());
+        }
+    });
+    one_error(
+        e,
+        "s.k8s.Service/engine.spec.selector",
+        "matches no pod template",
+    );
+}
+
+#[test]
+fn broken_service_target_port() {
+    let e = broken(prod(), |m| {
+        if let Object::Service(s) = find(m, "Service/engine") {
+            s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port =
+                Some(IntOrString::String("htp".into()));
+        }
+    });
+    one_error(
+        e,
+        "s.k8s.Service/engine.spec.ports[http].targetPort",
+        "port `htp`",
+    );
+}
+
+#[test]
+fn broken_probe_port() {
+    let e = broken(prod(), |m| {
+        let spec = deployment!(find(m, "Deployment/engine"));
+        let c = &mut spec.template.spec.as_mut().unwrap().containers[0];
+        c.readiness_probe
+            .as_mut()
+            .unwrap()
+            .http_get
+            .as_mut()
+            .unwrap()
+            .port = IntOrString::String("admin".into());
+    });
+    one_error(
+        e,
+        "s.k8s.Deployment/engine.spec.template.spec.containers[engine].readinessProbe",
+        "targets port `admin`",
+    );
+}
+
+#[test]
+fn broken_hpa_target() {
+    let e = broken(prod(), |m| {
+        if let Object::HorizontalPodAutoscaler(h) = find(m, "HorizontalPodAutoscaler/engine") {
+            h.spec.as_mut().unwrap().scale_target_ref.name = "engines".into();
+        }
+    });
+    one_error(
+        e,
+        "s.k8s.HorizontalPodAutoscaler/engine.spec.scaleTargetRef",
+        "Deployment/engines",
+    );
+}
+
+#[test]
+fn broken_ingress_backend_service_and_port() {
+    let path = "s.k8s.Ingress/srvthreds-ingress.spec.rules[engine.srvthreds.example.com].paths[/]";
+    let e = broken(prod(), |m| {
+        if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
+            let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
+            rule.http.as_mut().unwrap().paths[0]
+                .backend
+                .service
+                .as_mut()
+                .unwrap()
+                .name = "api".into();
+        }
+    });
+    one_error(e, path, "Service `api`, which is not in the manifests");
+    let e = broken(prod(), |m| {
+        if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
+            let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
+            rule.http.as_mut().unwrap().paths[0]
+                .backend
+                .service
+                .as_mut()
+                .unwrap()
+                .port
+                .as_mut()
+                .unwrap()
+                .number = Some(3001);
+        }
+    });
+    one_error(e, path, "a port Service `engine` does not expose");
+}
+
+#[test]
+fn broken_network_policy_selectors() {
+    let e = broken(prod(), |m| {
+        if let Object::NetworkPolicy(n) = find(m, "NetworkPolicy/engine") {
+            n.spec
+                .as_mut()
+                .unwrap()
+                .pod_selector
+                .as_mut()
+                .unwrap()
+                .match_labels
+                .as_mut()
+                .unwrap()
+                .insert("app.kubernetes.io/name".into(), "ghost".into());
+        }
+    });
+    one_error(
+        e,
+        "s.k8s.NetworkPolicy/engine.spec.podSelector",
+        "matches no pod",
+    );
+    let e = broken(prod(), |m| {
+        if let Object::NetworkPolicy(n) = find(m, "NetworkPolicy/engine") {
+            let egress = n.spec.as_mut().unwrap().egress.as_mut().unwrap();
+            egress[0].to.as_mut().unwrap()[0]
+                .pod_selector
+                .as_mut()
+                .unwrap()
+                .match_labels
+                .as_mut()
+                .unwrap()
+                .insert("app.kubernetes.io/name".into(), "redis-old".into());
+        }
+    });
+    one_error(e, "s.k8s.NetworkPolicy/engine.spec", "allows traffic with");
+}
+
+#[test]
+fn broken_config_map_key_ref() {
+    let e = broken(prod(), |m| {
+        if let Object::ConfigMap(c) = find(m, "ConfigMap/engine-config") {
+            c.data.as_mut().unwrap().remove("LOG_LEVEL");
+        }
+    });
+    one_error(
+        e,
+        "s.k8s.Deployment/engine.spec.template.spec.containers[engine].env[LOG_LEVEL]",
+        "key `LOG_LEVEL` of ConfigMap `engine-config`",
+    );
+}
+
+#[test]
+fn undeclared_secret_key() {
+    let e = broken(prod(), |m| {
+        let spec = deployment!(find(m, "Deployment/engine"));
+        let env = spec.template.spec.as_mut().unwrap().containers[0]
+            .env
+            .as_mut()
+            .unwrap();
+        env[0]
+            .value_from
+            .as_mut()
+            .unwrap()
+            .secret_key_ref
+            .as_mut()
+            .unwrap()
+            .key = "redis-pasword".into();
+    });
+    one_error(
+        e,
+        "s.k8s.Deployment/engine.spec.template.spec.containers[engine].env[SRVTHREDS_SECRETS_REDIS_PASSWORD]",
+        "key `redis-pasword` of Secret `srvthreds-secrets`, which the stack does not declare",
+    );
+}
+
+#[test]
+fn pdb_that_blocks_every_eviction() {
+    let e = broken(prod(), |m| {
+        if let Object::PodDisruptionBudget(p) = find(m, "PodDisruptionBudget/engine") {
+            let spec = p.spec.as_mut().unwrap();
+            spec.max_unavailable = None;
+            spec.min_available = Some(IntOrString::Int(3));
+        }
+    });
+    // The HPA may scale the engine down to 3, so minAvailable 3 would block drains.
+    one_error(
+        e,
+        "s.k8s.PodDisruptionBudget/engine.spec.minAvailable",
+        "keeps 3 of Deployment/engine's 3 replicas",
+    );
+}
+
+#[test]
+fn broken_volumes_and_claims() {
+    let e = broken(staging_micro(), |m| {
+        let spec = deployment!(find(m, "Deployment/postgres"));
+        spec.template
+            .spec
+            .as_mut()
+            .unwrap()
+            .volumes
+            .as_mut()
+            .unwrap()
+            .retain(|v| v.name != "scratch-tmp");
+    });
+    one_error(
+        e,
+        "s.k8s.Deployment/postgres.spec.template.spec.containers[postgres].volumeMounts[scratch-tmp]",
+        "does not define",
+    );
+    let e = broken(staging_micro(), |m| {
+        for f in &mut m.files {
+            f.objects
+                .retain(|o| o.key() != "PersistentVolumeClaim/postgres-data");
+        }
+    });
+    one_error(
+        e,
+        "s.k8s.Deployment/postgres.spec.template.spec.volumes[postgres-data]",
+        "PersistentVolumeClaim `postgres-data`",
+    );
+}
+
+#[test]
+fn deployment_selector_must_match_its_template() {
+    let e = broken(prod(), |m| {
+        let spec = deployment!(find(m, "Deployment/engine"));
+        spec.selector
+            .match_labels
+            .as_mut()
+            .unwrap()
+            .insert("tier".into(), "web".into());
+    });
+    assert!(
+        e.iter()
+            .any(|(_, p, msg)| p == "s.k8s.Deployment/engine.spec.selector"
+                && msg.contains("does not match its pod template")),
+        "{e:#?}"
+    );
+}
+
+// --- Model-level errors reach the user before anything is written ----------------------
+
+fn probe_without_port(env: Env) -> Stack {
+    let mut s = Stack::new("shop", env).targets([Target::Kubernetes]);
+    let http = Port::http("http", 3000);
+    s.add(
+        Service::new("api")
+            .image(Image::new("acme/api").tag("1.0.0"))
+            .port(Port::http("web", 3000))
+            .readiness(Probe::http_get("/ready", http))
+            .resources(
+                Resources::requests(Cpu::m(100), Memory::mi(64))
+                    .limits(Cpu::m(200), Memory::mi(128)),
+            ),
+    );
+    s
+}
+
+#[test]
+fn removing_a_port_a_probe_uses_fails_synthesis_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = cli(
+        Env::Prod,
+        &[probe_without_port],
+        &["--out", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("error[unknown-port]: shop.services[api].probes.readiness: readiness probe of service `api` uses port `http`, which the service does not declare"),
+        "{}",
+        r.stderr
+    );
+    assert!(tree(dir.path()).is_empty());
+}
+
+#[test]
+fn multi_replica_service_with_a_volume_is_rejected_for_kubernetes() {
+    let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    s.add(
+        Service::new("db")
+            .image(Image::new("postgres").tag("17.2"))
+            .replicas(2)
+            .mount(Mount::persistent("data", "/data"))
+            .resources(
+                Resources::requests(Cpu::m(100), Memory::mi(64))
+                    .limits(Cpu::m(200), Memory::mi(128)),
+            ),
+    );
+    let e = stackdsl::validate::validate(&s).unwrap_err();
+    assert_eq!(
+        e.iter()
+            .map(|e| (e.kind, e.path.as_str()))
+            .collect::<Vec<_>>(),
+        [(ErrorKind::Unsupported, "shop.services[db].mounts[/data]")]
+    );
+}
+
+#[test]
+fn min_available_at_or_above_replicas_is_rejected() {
+    let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    s.add(
+        Service::new("api")
+            .image(Image::new("acme/api").tag("1.0.0"))
+            .replicas(3)
+            .disruption(Disruption::MinAvailable(3))
+            .resources(
+                Resources::requests(Cpu::m(100), Memory::mi(64))
+                    .limits(Cpu::m(200), Memory::mi(128)),
+            ),
+    );
+    let e = stackdsl::validate::validate(&s).unwrap_err();
+    let e = e.iter().next().unwrap();
+    assert_eq!(
+        (e.kind, e.path.as_str()),
+        (ErrorKind::InvalidValue, "shop.services[api].disruption")
+    );
+    assert!(e.hint.contains("at most 2"), "{}", e.hint);
+}
+
+// --- Environments --------------------------------------------------------------------------
+
+#[test]
+fn staging_to_prod_diff_shows_what_changes() {
+    let r = cli(
+        Env::Prod,
+        stacks::ALL,
+        &["--stack", "srvthreds", "diff", "--against", "staging"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = r.stdout;
+    for expected in [
+        "srvthreds: staging → prod",
+        "  ~ Deployment/engine\n",
+        "      spec.replicas: 2 → 5\n",
+        "      spec.template.spec.containers[engine].resources.limits.cpu: 500m → 2\n",
+        "      spec.template.spec.containers[engine].resources.requests.memory: 512Mi → 2Gi\n",
+        "      spec.template.spec.containers[engine].image: ghcr.io/srvthreds/srvthreds-engine:1.2.3",
+        "      spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: 100\n",
+        "  + HorizontalPodAutoscaler/engine (only in prod)\n",
+        "      spec.minReplicas: 3\n",
+        "      spec.maxReplicas: 20\n",
+    ] {
+        if expected.contains("image:") {
+            // Same release in both environments: the image must *not* show as a change.
+            assert!(
+                !out.contains(expected),
+                "image differs unexpectedly:\n{out}"
+            );
+        } else {
+            assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+        }
+    }
+    assert!(
+        !out.contains("namespace"),
+        "namespaces must be normalised away:\n{out}"
+    );
+}
+
+#[test]
+fn diff_needs_kubernetes_on_both_sides() {
+    let r = cli(
+        Env::Prod,
+        stacks::ALL,
+        &["--stack", "srvthreds", "diff", "--against", "dev"],
+    );
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("srvthreds: not rendered for Kubernetes in both dev and prod; skipped"),
+        "{}",
+        r.stdout
+    );
+    let bad = cli(Env::Prod, stacks::ALL, &["diff", "--against", "qa"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("unknown environment `qa`"),
+        "{}",
+        bad.stderr
+    );
+}
