@@ -14,9 +14,14 @@ check:
 diff:
     for env in {{envs}}; do cargo run --quiet --bin stack-$env -- --check || true; done
 
-# Run the generated files through the external validators (docker-compose, PyYAML, yamllint).
+# Run the generated files through the external validators (docker-compose, PyYAML,
+# yamllint, kubernetes-validate, kubectl kustomize, checkov).
 validate:
-    cargo test -p stackdsl-tests --test external
+    cargo test -p stackdsl-tests --test external --test kubernetes
+
+# Semantic diff of prod's Kubernetes objects against staging's.
+env-diff against="staging":
+    cargo run --quiet --bin stack-prod -- diff --against {{against}}
 
 # Every test, external validators included.
 test:
