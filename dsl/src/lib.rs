@@ -60,10 +60,10 @@ pub mod validate;
 pub mod prelude {
     pub use crate::builder::{HasImage, IntoService, NoImage, ServiceBuilder};
     pub use crate::model::{
-        AppProtocol, Autoscale, Build, ClusterIssuer, Cpu, Disruption, Egress, Endpoint, Env,
-        EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Mount, Port, Probe,
-        Registry, Resources, Restart, Rollout, SecretRef, Security, Service, ServiceRef, Spread,
-        Stack, Target, Template, Url,
+        AppProtocol, Autoscale, Build, Cluster, ClusterIssuer, Cpu, Disruption, Egress, Endpoint,
+        Env, EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Metrics, Mount,
+        PodManagement, Port, Probe, Registry, Resources, Restart, Rollout, SecretRef, Security,
+        SeedFormat, Service, ServiceRef, Spread, Stack, Target, Template, Url,
     };
 }
 

@@ -8,8 +8,14 @@
 use stackdsl::cli::StackFn;
 
 pub mod components;
+pub mod noex;
 pub mod srvthreds;
 pub mod tsdev;
 
 /// Every stack, in the order they are synthesized and reported.
-pub const ALL: &[StackFn] = &[tsdev::monolith, tsdev::microservices, srvthreds::srvthreds];
+pub const ALL: &[StackFn] = &[
+    tsdev::monolith,
+    tsdev::microservices,
+    srvthreds::srvthreds,
+    noex::noex,
+];

@@ -105,6 +105,8 @@ impl Service {
                 disruption: None,
                 egress: Vec::new(),
                 annotations: Vec::new(),
+                cluster: None,
+                metrics: None,
             },
             state: PhantomData,
         }
@@ -308,6 +310,17 @@ impl<S> ServiceBuilder<S> {
     pub fn annotation(self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let kv = (key.into(), value.into());
         self.with(|s| s.annotations.push(kv))
+    }
+
+    /// Makes the replicas a cluster: members with stable identities that find each other
+    /// through seed addresses (see [`Cluster`](crate::model::Cluster)).
+    pub fn cluster(self, cluster: crate::model::Cluster) -> Self {
+        self.with(|s| s.cluster = Some(cluster))
+    }
+
+    /// Declares a Prometheus metrics endpoint (a ServiceMonitor in Kubernetes).
+    pub fn metrics(self, metrics: crate::model::Metrics) -> Self {
+        self.with(|s| s.metrics = Some(metrics))
     }
 
     /// The service as declared so far (read-only).

@@ -8,6 +8,7 @@
 //! Model structs are `#[non_exhaustive]`: other crates read them (custom renderers, tests)
 //! but build them through [`crate::builder`], which is where the invariants live.
 
+mod cluster;
 mod env;
 mod handle;
 mod image;
@@ -17,6 +18,7 @@ mod probe;
 mod resources;
 mod volume;
 
+pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
@@ -194,9 +196,39 @@ pub struct Service {
     pub egress: Vec<Egress>,
     /// Extra pod-template annotations (Kubernetes).
     pub annotations: Vec<(String, String)>,
+    /// The replicas form a cluster (StatefulSet, seeds, quorum).
+    pub cluster: Option<Cluster>,
+    /// Prometheus metrics endpoint.
+    pub metrics: Option<Metrics>,
 }
 
 impl Service {
+    /// Every secret the service references: in its environment and as its cluster secret.
+    pub fn secrets(&self) -> Vec<&SecretRef> {
+        let mut out: Vec<&SecretRef> = self.env.iter().flat_map(|v| v.value.secrets()).collect();
+        if let Some((_, s)) = self.cluster.as_ref().and_then(|c| c.secret.as_ref()) {
+            out.push(s);
+        }
+        out
+    }
+
+    /// Compose service names of a cluster's members (`<name>-seed`, `<name>-worker-<i>`);
+    /// just the service name for an ordinary service.
+    pub fn compose_members(&self) -> Vec<String> {
+        match &self.cluster {
+            None => vec![self.name.clone()],
+            Some(_) => (0..self.replicas.max(1))
+                .map(|i| {
+                    if i == 0 {
+                        format!("{}-seed", self.name)
+                    } else {
+                        format!("{}-worker-{i}", self.name)
+                    }
+                })
+                .collect(),
+        }
+    }
+
     /// The Kubernetes container name.
     pub fn container(&self) -> &str {
         self.container_name.as_deref().unwrap_or(&self.name)

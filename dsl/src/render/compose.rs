@@ -22,8 +22,8 @@ use serde::Serialize;
 use serde_saphyr::{DoubleQuoted, LitString};
 
 use crate::model::{
-    EnvValue, HealthTool, Part, Probe, ProbeAction, Resources, SecretRef, Service, Stack, Target,
-    Template, VolumeSource,
+    EnvValue, HealthTool, Part, Probe, ProbeAction, Resources, SecretRef, SeedFormat, Service,
+    Stack, Target, Template, VolumeSource,
 };
 use crate::render::{Document, hash_header, yaml};
 
@@ -33,7 +33,7 @@ const REPO_ROOT: &str = "../../..";
 #[derive(Serialize)]
 struct ComposeFile<'a> {
     name: String,
-    services: IndexMap<&'a str, ComposeService>,
+    services: IndexMap<String, ComposeService>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     volumes: IndexMap<&'a str, Empty>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -85,6 +85,65 @@ struct ComposeService {
     security_opt: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     deploy: Option<Deploy>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    networks: IndexMap<&'static str, NetworkAttach>,
+}
+
+#[derive(Serialize)]
+struct NetworkAttach {
+    aliases: Vec<String>,
+}
+
+/// A cluster's members: member 0 is the seed (`<name>-seed`, the only one publishing
+/// ports), the others workers (`<name>-worker-<i>`) that wait for it. Every member answers
+/// to the cluster's own name too (a network alias), so clients address the cluster as one
+/// host, as in Kubernetes.
+fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)> {
+    let Some(cluster) = &svc.cluster else {
+        return Vec::new();
+    };
+    let members = svc.compose_members();
+    let seed_name = members[0].clone();
+    let seed_addr = match cluster.seed_format {
+        SeedFormat::NameAtHostPort => format!("{seed_name}@{seed_name}:{}", cluster.port.number),
+        SeedFormat::HostPort => format!("{seed_name}:{}", cluster.port.number),
+    };
+    let seed_healthy = healthcheck(svc).is_some();
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut m = service(stack, svc);
+            m.deploy = m.deploy.map(|d| Deploy {
+                replicas: None,
+                ..d
+            });
+            m.environment
+                .insert(cluster.node_name_env.clone(), name.clone());
+            if i > 0 {
+                m.environment
+                    .insert(cluster.seeds_env.clone(), seed_addr.clone());
+                m.ports.clear();
+                let condition = if seed_healthy {
+                    "service_healthy"
+                } else {
+                    "service_started"
+                };
+                m.depends_on
+                    .insert(seed_name.clone(), DependsOn { condition });
+            }
+            if let Some((var, secret)) = &cluster.secret {
+                m.environment.insert(var.clone(), secret_var(secret));
+            }
+            m.networks.insert(
+                "default",
+                NetworkAttach {
+                    aliases: vec![svc.name.clone()],
+                },
+            );
+            (name.clone(), m)
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -155,7 +214,13 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         .iter()
         .filter(|s| s.renders_on(Target::Compose))
     {
-        file.services.insert(&svc.name, service(stack, svc));
+        if svc.cluster.is_some() {
+            for (name, member) in cluster_members(stack, svc) {
+                file.services.insert(name, member);
+            }
+        } else {
+            file.services.insert(svc.name.clone(), service(stack, svc));
+        }
         for m in &svc.mounts {
             match &m.source {
                 VolumeSource::Persistent { name, .. } => {
@@ -236,16 +301,19 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
         }
     }
     for dep in svc.dependencies() {
-        let healthy = stack
-            .service(dep.name())
-            .is_some_and(|d| healthcheck(d).is_some());
+        let target = stack.service(dep.name());
+        let healthy = target.is_some_and(|d| healthcheck(d).is_some());
         let condition = if healthy {
             "service_healthy"
         } else {
             "service_started"
         };
-        out.depends_on
-            .insert(dep.name().to_owned(), DependsOn { condition });
+        // A cluster is up once its seed is.
+        let name = target.map_or_else(
+            || dep.name().to_owned(),
+            |t| t.compose_members().swap_remove(0),
+        );
+        out.depends_on.insert(name, DependsOn { condition });
     }
     out.healthcheck = healthcheck(svc);
     let sec = &svc.security;
@@ -396,12 +464,14 @@ fn env_value(v: &EnvValue) -> String {
 /// Every secret the stack references, deduplicated by variable, in first-use order.
 pub fn secrets(stack: &Stack) -> Vec<&SecretRef> {
     let mut out: Vec<&SecretRef> = Vec::new();
-    for svc in &stack.services {
-        for var in &svc.env {
-            for s in var.value.secrets() {
-                if !out.iter().any(|o| o.var() == s.var()) {
-                    out.push(s);
-                }
+    for svc in stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Compose))
+    {
+        for s in svc.secrets() {
+            if !out.iter().any(|o| o.var() == s.var()) {
+                out.push(s);
             }
         }
     }
@@ -428,9 +498,7 @@ fn env_example(stack: &Stack) -> Option<String> {
             .services
             .iter()
             .filter(|svc| {
-                svc.env
-                    .iter()
-                    .any(|v| v.value.secrets().iter().any(|r| r.var() == s.var()))
+                svc.renders_on(Target::Compose) && svc.secrets().iter().any(|r| r.var() == s.var())
             })
             .map(|svc| svc.name.as_str())
             .collect();

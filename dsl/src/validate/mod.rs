@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::model::{
-    Disruption, Env, EnvValue, Ingress, Port, Protocol, Service, ServiceRef, Stack, Target,
-    VolumeSource,
+    Cluster, Disruption, Env, EnvValue, Ingress, Port, Protocol, Service, ServiceRef, Stack,
+    Target, VolumeSource,
 };
 
 /// What kind of rule an [`Error`] breaks; stable for tests and tooling.
@@ -351,6 +351,119 @@ impl<'a> Validator<'a> {
         for ingress in &svc.ingress {
             self.ingress_rules(svc, ingress, &path);
         }
+        if let Some(m) = &svc.metrics {
+            self.check_own_port(svc, m.port, &format!("{path}.metrics"), "serves metrics on");
+            if !m.path.starts_with('/') {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    format!("{path}.metrics"),
+                    format!("metrics path `{}` does not start with '/'", m.path),
+                    "use a path such as `/metrics`",
+                );
+            }
+        }
+        if let Some(c) = &svc.cluster {
+            self.cluster_rules(svc, c, &format!("{path}.cluster"));
+        }
+    }
+
+    /// Quorum and discovery rules of a clustered service.
+    fn cluster_rules(&mut self, svc: &Service, c: &Cluster, path: &str) {
+        let n = svc.replicas;
+        let quorum = c.quorum(n);
+        self.check_own_port(svc, c.port, path, "gossips on");
+        if self.stack.env == Env::Prod && n < 3 {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{path}.nodes"),
+                format!(
+                    "cluster `{}` runs {n} node{} in prod; losing one would lose the majority",
+                    svc.name,
+                    if n == 1 { "" } else { "s" }
+                ),
+                "run at least 3 nodes in prod (an odd number: 3, 5, 7)",
+            );
+        }
+        if c.seeds == 0 || c.seeds > n {
+            self.err(
+                ErrorKind::UnknownService,
+                format!("{path}.seeds"),
+                format!("cluster `{}` names {} seed(s) but has {n} member(s): seed addresses would point at members that do not exist", svc.name, c.seeds),
+                format!("use between 1 and {n} seeds"),
+            );
+        }
+        let floor = svc.autoscale.as_ref().map_or(n, |a| a.min);
+        let min_available = match svc.disruption {
+            Some(Disruption::MinAvailable(m)) => Some(m),
+            Some(Disruption::MaxUnavailable(k)) => Some(floor.saturating_sub(k)),
+            Some(_) => None,
+            None => Some(c.min_available_for(n)),
+        };
+        if let Some(m) = min_available {
+            if m < quorum {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    format!("{path}.min_available"),
+                    format!("a disruption budget of {m} available member(s) lets drains take cluster `{}` below its majority of {quorum}", svc.name),
+                    format!("keep at least {quorum} members available"),
+                );
+            }
+            if m >= floor {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    format!("{path}.min_available"),
+                    format!(
+                        "keeping {m} of {floor} members of cluster `{}` available forbids every eviction, so node drains would hang",
+                        svc.name
+                    ),
+                    format!("run more than {m} members (or, with autoscaling, a minimum above {m})"),
+                );
+            }
+        }
+        if let Some(a) = &svc.autoscale
+            && a.min < quorum
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{}.autoscale", self.svc_path(svc)),
+                format!("autoscaling cluster `{}` down to {} members would lose the majority of {quorum} of its {n} nodes", svc.name, a.min),
+                format!("use a minimum of at least {quorum}"),
+            );
+        }
+        if let Some(m) = &svc.metrics
+            && m.port.name == c.port.name
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{}.metrics", self.svc_path(svc)),
+                "metrics are served on the cluster's gossip port",
+                "serve metrics on the health port",
+            );
+        }
+        if let Some((var, s)) = &c.secret {
+            if let Some(problem) = names::env_name_problem(var) {
+                self.err(
+                    ErrorKind::InvalidName,
+                    format!("{path}.secret"),
+                    format!("variable `{var}` {problem}"),
+                    "use a name such as `CLUSTER_SECRET`",
+                );
+            }
+            self.secret_rules(s, &format!("{path}.secret"));
+        }
+        for member in svc.compose_members() {
+            if self.by_name.contains_key(member.as_str()) {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    path.to_owned(),
+                    format!(
+                        "Compose member `{member}` of cluster `{}` has the name of another service",
+                        svc.name
+                    ),
+                    "rename the cluster or the other service",
+                );
+            }
+        }
     }
 
     fn image_rules(&mut self, svc: &Service, path: &str) {
@@ -456,7 +569,9 @@ impl<'a> Validator<'a> {
                 );
             }
         }
+        // (A cluster publishes from its seed member only.)
         if svc.replicas > 1
+            && svc.cluster.is_none()
             && !svc.publish.is_empty()
             && self.stack.targets.contains(&Target::Compose)
             && svc.renders_on(Target::Compose)
@@ -817,7 +932,13 @@ impl<'a> Validator<'a> {
             }
         }
         let floor = svc.autoscale.as_ref().map_or(svc.replicas, |a| a.min);
-        match svc.disruption {
+        // Clusters have their own, quorum-aware rules.
+        let disruption = if svc.cluster.is_some() {
+            None
+        } else {
+            svc.disruption
+        };
+        match disruption {
             Some(Disruption::MinAvailable(n)) if n >= floor => self.err(
                 ErrorKind::InvalidValue,
                 format!("{path}.disruption"),

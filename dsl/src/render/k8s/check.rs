@@ -56,6 +56,36 @@ impl<'a> Pods<'a> {
     }
 }
 
+/// A workload's selector and pod template.
+struct Spec<'a> {
+    selector: &'a LabelSelector,
+    template: &'a PodTemplateSpec,
+}
+
+/// Does `sel` (labels and DoesNotExist/Exists expressions) select an object with `labels`?
+fn selects(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
+    let has = |k: &String| labels.is_some_and(|l| l.contains_key(k));
+    sel.match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        && sel
+            .match_expressions
+            .iter()
+            .flatten()
+            .all(|e| match e.operator.as_str() {
+                "DoesNotExist" => !has(&e.key),
+                "Exists" => has(&e.key),
+                "In" => labels
+                    .and_then(|l| l.get(&e.key))
+                    .is_some_and(|v| e.values.iter().flatten().any(|x| x == v)),
+                "NotIn" => !labels
+                    .and_then(|l| l.get(&e.key))
+                    .is_some_and(|v| e.values.iter().flatten().any(|x| x == v)),
+                _ => false,
+            })
+}
+
 fn containers(t: &PodTemplateSpec) -> &[Container] {
     t.spec
         .as_ref()
@@ -115,17 +145,19 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
     };
     let mut config_maps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut claims: Vec<&str> = Vec::new();
+    let mut headless: Vec<&str> = Vec::new();
+    let mut service_labels: Vec<(&str, Option<&BTreeMap<String, String>>)> = Vec::new();
     let mut services: BTreeMap<&str, Vec<(Option<&str>, i32)>> = BTreeMap::new();
     for o in m.objects() {
         match o {
-            Object::Deployment(d) => {
-                if let Some(spec) = &d.spec {
+            Object::Deployment(_) | Object::StatefulSet(_) => {
+                if let Some((_, template, replicas)) = o.workload() {
                     let key = o.key();
                     let floor = hpa_floor
                         .get(&key)
                         .copied()
-                        .unwrap_or(spec.replicas.unwrap_or(1));
-                    pods.push(key, &spec.template, floor);
+                        .unwrap_or(replicas.unwrap_or(1));
+                    pods.push(key, template, floor);
                 }
             }
             Object::ConfigMap(c) => {
@@ -143,6 +175,10 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                     .map(|p| (p.name.as_deref(), p.port))
                     .collect();
                 services.insert(o.name(), ports);
+                if s.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some("None") {
+                    headless.push(o.name());
+                }
+                service_labels.push((o.name(), s.metadata.labels.as_ref()));
             }
             _ => {}
         }
@@ -156,9 +192,28 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
     for o in m.objects() {
         let key = o.key();
         match o {
-            Object::Deployment(d) => {
-                let Some(spec) = &d.spec else { continue };
-                let sel = labels_of(&spec.selector);
+            Object::Deployment(_) | Object::StatefulSet(_) => {
+                let Some((selector, template, _)) = o.workload() else {
+                    continue;
+                };
+                if let Object::StatefulSet(s) = o {
+                    let governing = s
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.service_name.as_deref())
+                        .unwrap_or_default();
+                    if !headless.contains(&governing) {
+                        err(
+                            format!("{key}.spec.serviceName"),
+                            format!(
+                                "{key} is governed by Service `{governing}`, which is not a headless Service of the manifests"
+                            ),
+                            "render the cluster's headless Service (clusterIP: None) with it",
+                        );
+                    }
+                }
+                let spec = Spec { selector, template };
+                let sel = labels_of(spec.selector);
                 let tl = spec
                     .template
                     .metadata
@@ -206,7 +261,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                         );
                     }
                 }
-                for c in containers(&spec.template) {
+                for c in containers(spec.template) {
                     let cpath = format!("{key}.spec.template.spec.containers[{}]", c.name);
                     for (kind, p) in [
                         ("livenessProbe", &c.liveness_probe),
@@ -220,7 +275,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                             .map(|h| &h.port)
                             .or(p.tcp_socket.as_ref().map(|t| &t.port));
                         if let Some(port) = port
-                            && !has_port(&spec.template, port)
+                            && !has_port(spec.template, port)
                         {
                             err(
                                 format!("{cpath}.{kind}"),
@@ -357,6 +412,37 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                                     "{key} keeps {min} of {w}'s {floor} replicas available, so no pod can ever be evicted and node drains hang"
                                 ),
                                 "keep minAvailable below the replica count (and below the autoscaler's minimum)",
+                            );
+                        }
+                    }
+                }
+            }
+            Object::ServiceMonitor(sm) => {
+                let matched: Vec<&str> = service_labels
+                    .iter()
+                    .filter(|(_, l)| selects(&sm.spec.selector, *l))
+                    .map(|(n, _)| *n)
+                    .collect();
+                if matched.is_empty() {
+                    err(
+                        format!("{key}.spec.selector"),
+                        format!("{key} selects no Service"),
+                        "select the labels of the service's client Service",
+                    );
+                }
+                for ep in &sm.spec.endpoints {
+                    for svc in &matched {
+                        let has = services.get(svc).is_some_and(|ports| {
+                            ports.iter().any(|(n, _)| *n == Some(ep.port.as_str()))
+                        });
+                        if !has {
+                            err(
+                                format!("{key}.spec.endpoints[{}]", ep.port),
+                                format!(
+                                    "{key} scrapes port `{}`, which Service `{svc}` does not expose",
+                                    ep.port
+                                ),
+                                "scrape a named port of the Service",
                             );
                         }
                     }

@@ -9,6 +9,7 @@
 //! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
 //! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies |
 //! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
+//! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors (custom resources) |
 //!
 //! Objects exist only when the model gives them a reason to: a Service for a service with
 //! ports, an HPA for `autoscale`, a PDB for a replicated service, a ConfigMap for
@@ -21,7 +22,7 @@ mod workload;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Service as KService,
@@ -46,7 +47,9 @@ pub enum Object {
     ConfigMap(ConfigMap),
     PersistentVolumeClaim(PersistentVolumeClaim),
     Deployment(Deployment),
+    StatefulSet(StatefulSet),
     Service(KService),
+    ServiceMonitor(ServiceMonitor),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
@@ -61,6 +64,8 @@ impl Object {
             Object::ConfigMap(_) => "ConfigMap",
             Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
             Object::Deployment(_) => "Deployment",
+            Object::StatefulSet(_) => "StatefulSet",
+            Object::ServiceMonitor(_) => "ServiceMonitor",
             Object::Service(_) => "Service",
             Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
@@ -76,6 +81,8 @@ impl Object {
             Object::ConfigMap(o) => &o.metadata,
             Object::PersistentVolumeClaim(o) => &o.metadata,
             Object::Deployment(o) => &o.metadata,
+            Object::StatefulSet(o) => &o.metadata,
+            Object::ServiceMonitor(o) => &o.metadata,
             Object::Service(o) => &o.metadata,
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
             Object::PodDisruptionBudget(o) => &o.metadata,
@@ -94,6 +101,27 @@ impl Object {
         format!("{}/{}", self.kind(), self.name())
     }
 
+    /// For a workload (Deployment, StatefulSet): its selector, pod template and replicas.
+    pub fn workload(
+        &self,
+    ) -> Option<(
+        &LabelSelector,
+        &k8s_openapi::api::core::v1::PodTemplateSpec,
+        Option<i32>,
+    )> {
+        match self {
+            Object::Deployment(d) => d
+                .spec
+                .as_ref()
+                .map(|s| (&s.selector, &s.template, s.replicas)),
+            Object::StatefulSet(d) => d
+                .spec
+                .as_ref()
+                .map(|s| (&s.selector, &s.template, s.replicas)),
+            _ => None,
+        }
+    }
+
     /// The object as JSON data (for semantic comparison).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
@@ -107,6 +135,8 @@ impl Serialize for Object {
             Object::ConfigMap(o) => o.serialize(s),
             Object::PersistentVolumeClaim(o) => o.serialize(s),
             Object::Deployment(o) => o.serialize(s),
+            Object::StatefulSet(o) => o.serialize(s),
+            Object::ServiceMonitor(o) => o.serialize(s),
             Object::Service(o) => o.serialize(s),
             Object::HorizontalPodAutoscaler(o) => o.serialize(s),
             Object::PodDisruptionBudget(o) => o.serialize(s),
@@ -114,6 +144,46 @@ impl Serialize for Object {
             Object::Ingress(o) => o.serialize(s),
         }
     }
+}
+
+/// A Prometheus Operator `ServiceMonitor` (`monitoring.coreos.com/v1`): not part of the
+/// Kubernetes API, so typed here with the fields we render.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceMonitor {
+    /// `monitoring.coreos.com/v1`.
+    pub api_version: &'static str,
+    /// `ServiceMonitor`.
+    pub kind: &'static str,
+    /// Metadata.
+    pub metadata: ObjectMeta,
+    /// Spec.
+    pub spec: ServiceMonitorSpec,
+}
+
+/// Which Services to scrape, and how.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceMonitorSpec {
+    /// Selects the Services whose endpoints are scraped.
+    pub selector: LabelSelector,
+    /// The endpoints (Service ports) to scrape.
+    pub endpoints: Vec<ScrapeEndpoint>,
+}
+
+/// One scraped Service port.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ScrapeEndpoint {
+    /// Service port name.
+    pub port: String,
+    /// HTTP path.
+    pub path: String,
+    /// Scrape interval, e.g. `30s`.
+    pub interval: String,
 }
 
 /// A manifest file: a name inside `k8s/` and its objects, in apply order.
@@ -184,6 +254,7 @@ pub(crate) fn meta(stack: &Stack, name: impl Into<String>, service: &str) -> Obj
 
 /// Builds every object of a (validated) stack.
 pub fn manifests(stack: &Stack) -> Manifests {
+    let mut monitoring = Vec::new();
     let mut files = vec![File {
         name: "00-namespace.yaml".into(),
         objects: vec![Object::Namespace(namespace(stack))],
@@ -193,9 +264,15 @@ pub fn manifests(stack: &Stack) -> Manifests {
         .iter()
         .filter(|s| s.renders_on(Target::Kubernetes))
     {
+        // Monitoring objects are custom resources (Prometheus Operator): kept in a file of
+        // their own, applied last, so the core objects never depend on the operator.
+        let (core, custom): (Vec<Object>, Vec<Object>) = workload::objects(stack, svc)
+            .into_iter()
+            .partition(|o| !matches!(o, Object::ServiceMonitor(_)));
+        monitoring.extend(custom);
         files.push(File {
             name: format!("20-{}.yaml", svc.name),
-            objects: workload::objects(stack, svc),
+            objects: core,
         });
     }
     if stack.kubernetes.hardened {
@@ -211,18 +288,22 @@ pub fn manifests(stack: &Stack) -> Manifests {
             objects: ingresses,
         });
     }
+    if !monitoring.is_empty() {
+        files.push(File {
+            name: "50-monitoring.yaml".into(),
+            objects: monitoring,
+        });
+    }
     let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
     for svc in stack
         .services
         .iter()
         .filter(|s| s.renders_on(Target::Kubernetes))
     {
-        for var in &svc.env {
-            for s in var.value.secrets() {
-                let keys = secrets.entry(s.name().to_owned()).or_default();
-                if !keys.iter().any(|k| k.key() == s.key()) {
-                    keys.push(s.clone());
-                }
+        for s in svc.secrets() {
+            let keys = secrets.entry(s.name().to_owned()).or_default();
+            if !keys.iter().any(|k| k.key() == s.key()) {
+                keys.push(s.clone());
             }
         }
     }
@@ -339,12 +420,9 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
                 .iter()
                 .filter(|s| {
                     s.renders_on(Target::Kubernetes)
-                        && s.env.iter().any(|v| {
-                            v.value
-                                .secrets()
-                                .iter()
-                                .any(|r| r.name() == k.name() && r.key() == k.key())
-                        })
+                        && s.secrets()
+                            .iter()
+                            .any(|r| r.name() == k.name() && r.key() == k.key())
                 })
                 .map(|s| s.name.as_str())
                 .collect();

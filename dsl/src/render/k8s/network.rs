@@ -34,6 +34,16 @@ fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
     })
 }
 
+/// The ports other services may use: all but a cluster's gossip port.
+fn client_ports(svc: &Service) -> Vec<Port> {
+    let gossip = svc.cluster.as_ref().map(|c| c.port.name);
+    svc.ports
+        .iter()
+        .filter(|p| Some(p.name) != gossip)
+        .copied()
+        .collect()
+}
+
 fn namespace_selector(ns: &str) -> LabelSelector {
     LabelSelector {
         match_labels: Some(BTreeMap::from([(
@@ -83,10 +93,30 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
     }
     for svc in k8s_services(stack) {
         let mut ingress = Vec::new();
+        // A cluster's gossip port is for its own members only.
+        let gossip: Vec<Port> = svc.cluster.iter().map(|c| c.port).collect();
+        if !gossip.is_empty() {
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![pods(&svc.name)]),
+                ports: named_ports(&gossip),
+            });
+        }
+        let own_client_ports = client_ports(svc);
         for dependant in dependants.get(svc.name.as_str()).into_iter().flatten() {
             ingress.push(NetworkPolicyIngressRule {
                 from: Some(vec![pods(dependant)]),
-                ports: named_ports(&svc.ports),
+                ports: named_ports(&own_client_ports),
+            });
+        }
+        if let Some(m) = &svc.metrics {
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(namespace_selector(
+                        &stack.kubernetes.monitoring_namespace,
+                    )),
+                    ..Default::default()
+                }]),
+                ports: named_ports(&[m.port]),
             });
         }
         if !svc.ingress.is_empty() {
@@ -107,13 +137,19 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
             });
         }
         let mut egress = Vec::new();
+        if !gossip.is_empty() {
+            egress.push(NetworkPolicyEgressRule {
+                to: Some(vec![pods(&svc.name)]),
+                ports: named_ports(&gossip),
+            });
+        }
         for dep in svc.dependencies() {
             if let Some(target) = by_name.get(dep.name())
                 && target.name != svc.name
             {
                 egress.push(NetworkPolicyEgressRule {
                     to: Some(vec![pods(&target.name)]),
-                    ports: named_ports(&target.ports),
+                    ports: named_ports(&client_ports(target)),
                 });
             }
         }

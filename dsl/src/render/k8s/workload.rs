@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+    RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
@@ -14,22 +15,37 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapKeySelector, ConfigMapVolumeSource, Container,
     ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
-    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe as KProbe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext,
-    Service as KService, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint,
-    Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Lifecycle, LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe as KProbe, ResourceRequirements,
+    SeccompProfile, SecretKeySelector, SecurityContext, Service as KService, ServicePort,
+    ServiceSpec, SleepAction, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Object, labels, meta, selector};
 use crate::model::{
-    Amount, Disruption, Env, EnvValue, Part, Probe, ProbeAction, Relaxation, Rollout, SecretRef,
-    Service, Spread, Stack, Template, VolumeSource,
+    Amount, Cluster, Disruption, Env, EnvValue, Part, PodManagement, Probe, ProbeAction,
+    Relaxation, Rollout, SecretRef, SeedFormat, Service, Spread, Stack, Template, VolumeSource,
 };
+
+/// Label that tells a cluster's discovery Service from its client Service.
+pub(crate) const COMPONENT: &str = "app.kubernetes.io/component";
+
+/// `Deployment`, or `StatefulSet` for a cluster.
+pub(crate) fn workload_kind(svc: &Service) -> &'static str {
+    if svc.cluster.is_some() {
+        "StatefulSet"
+    } else {
+        "Deployment"
+    }
+}
 
 /// Name of the ConfigMap holding a service's configuration values.
 pub(crate) fn config_map_name(service: &str) -> String {
@@ -73,8 +89,34 @@ fn secret_ref(s: &SecretRef) -> EnvVarSource {
     }
 }
 
-fn env(svc: &Service) -> Vec<EnvVar> {
+fn env(stack: &Stack, svc: &Service) -> Vec<EnvVar> {
     let mut out: Vec<EnvVar> = Vec::new();
+    // A cluster member learns its own name (its pod's), the seeds and the shared secret.
+    if let Some(c) = &svc.cluster {
+        out.push(EnvVar {
+            name: c.node_name_env.clone(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.name".to_owned(),
+                    api_version: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        out.push(EnvVar {
+            name: c.seeds_env.clone(),
+            value: Some(seed_list(stack, svc, c)),
+            ..Default::default()
+        });
+        if let Some((var, s)) = &c.secret {
+            out.push(EnvVar {
+                name: var.clone(),
+                value_from: Some(secret_ref(s)),
+                ..Default::default()
+            });
+        }
+    }
     // Secrets spliced into templates need a variable of their own, defined first, so the
     // kubelet can expand `$(VAR)` in the later value.
     for var in &svc.env {
@@ -305,6 +347,12 @@ pub(crate) fn min_replicas(svc: &Service) -> u32 {
 pub(crate) fn disruption(stack: &Stack, svc: &Service) -> Disruption {
     match svc.disruption {
         Some(d) => d,
+        // A cluster keeps a majority of its members through drains and upgrades.
+        None if svc.cluster.is_some() => Disruption::MinAvailable(
+            svc.cluster
+                .as_ref()
+                .map_or(1, |c| c.min_available_for(svc.replicas)),
+        ),
         None if stack.kubernetes.hardened && min_replicas(svc) >= 2 => {
             Disruption::MaxUnavailable(1)
         }
@@ -424,26 +472,55 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
         }
     }
 
-    out.push(Object::Deployment(deployment(stack, svc, checksum)));
+    match &svc.cluster {
+        Some(c) => out.push(Object::StatefulSet(stateful_set(stack, svc, c, checksum))),
+        None => out.push(Object::Deployment(deployment(stack, svc, checksum))),
+    }
 
-    if !svc.ports.is_empty() {
+    let service_ports = |ports: &mut dyn Iterator<Item = &crate::model::Port>| -> Vec<ServicePort> {
+        ports
+            .map(|p| ServicePort {
+                name: Some(p.name.to_owned()),
+                port: i32::from(p.client_port()),
+                target_port: Some(IntOrString::String(p.name.to_owned())),
+                protocol: Some(p.protocol.k8s().to_owned()),
+                ..Default::default()
+            })
+            .collect()
+    };
+    if let Some(c) = &svc.cluster {
+        // Discovery: every member gets a stable DNS name, published before it is ready so
+        // members can find each other while the cluster forms.
+        let mut headless_meta = meta(stack, headless_name(&svc.name), &svc.name);
+        if let Some(l) = headless_meta.labels.as_mut() {
+            l.insert(COMPONENT.to_owned(), "cluster-discovery".to_owned());
+        }
+        out.push(Object::Service(KService {
+            metadata: headless_meta,
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("None".to_owned()),
+                publish_not_ready_addresses: Some(true),
+                selector: Some(super::selector_labels(&svc.name)),
+                ports: Some(service_ports(&mut std::iter::once(&c.port))),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+    }
+    // Clients reach the service (or a cluster's non-cluster ports) through a ClusterIP.
+    let cluster_port = svc.cluster.as_ref().map(|c| c.port.name);
+    let mut client_ports = svc
+        .ports
+        .iter()
+        .filter(|p| Some(p.name) != cluster_port)
+        .peekable();
+    if client_ports.peek().is_some() {
         out.push(Object::Service(KService {
             metadata: meta(stack, svc.name.clone(), &svc.name),
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".to_owned()),
                 selector: Some(super::selector_labels(&svc.name)),
-                ports: Some(
-                    svc.ports
-                        .iter()
-                        .map(|p| ServicePort {
-                            name: Some(p.name.to_owned()),
-                            port: i32::from(p.client_port()),
-                            target_port: Some(IntOrString::String(p.name.to_owned())),
-                            protocol: Some(p.protocol.k8s().to_owned()),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
+                ports: Some(service_ports(&mut client_ports)),
                 ..Default::default()
             }),
             ..Default::default()
@@ -492,7 +569,7 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
             spec: Some(HorizontalPodAutoscalerSpec {
                 scale_target_ref: CrossVersionObjectReference {
                     api_version: Some("apps/v1".to_owned()),
-                    kind: "Deployment".to_owned(),
+                    kind: workload_kind(svc).to_owned(),
                     name: svc.name.clone(),
                 },
                 min_replicas: Some(a.min as i32),
@@ -501,6 +578,32 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
                 behavior,
             }),
             ..Default::default()
+        }));
+    }
+
+    if let Some(m) = &svc.metrics {
+        out.push(Object::ServiceMonitor(super::ServiceMonitor {
+            api_version: "monitoring.coreos.com/v1",
+            kind: "ServiceMonitor",
+            metadata: meta(stack, svc.name.clone(), &svc.name),
+            spec: super::ServiceMonitorSpec {
+                // The client Service only: a cluster's discovery Service has the same pods.
+                selector: LabelSelector {
+                    match_labels: Some(super::selector_labels(&svc.name)),
+                    match_expressions: svc.cluster.as_ref().map(|_| {
+                        vec![LabelSelectorRequirement {
+                            key: COMPONENT.to_owned(),
+                            operator: "DoesNotExist".to_owned(),
+                            values: None,
+                        }]
+                    }),
+                },
+                endpoints: vec![super::ScrapeEndpoint {
+                    port: m.port.name.to_owned(),
+                    path: m.path.clone(),
+                    interval: format!("{}s", m.interval),
+                }],
+            },
         }));
     }
 
@@ -524,7 +627,109 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
     out
 }
 
+/// The workload's metadata: labels, and (hardened) the checkov skips its relaxations imply.
+fn workload_meta(stack: &Stack, svc: &Service) -> ObjectMeta {
+    let mut metadata = meta(stack, svc.name.clone(), &svc.name);
+    if stack.kubernetes.hardened {
+        let skips = relaxation_annotations(svc);
+        metadata.annotations = (!skips.is_empty()).then_some(skips);
+    }
+    metadata
+}
+
 fn deployment(stack: &Stack, svc: &Service, checksum: Option<String>) -> Deployment {
+    let strategy = rollout(stack, svc).map(|r| match r {
+        Rollout::Rolling {
+            max_surge,
+            max_unavailable,
+        } => DeploymentStrategy {
+            type_: Some("RollingUpdate".to_owned()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_surge: Some(IntOrString::Int(max_surge as i32)),
+                max_unavailable: Some(IntOrString::Int(max_unavailable as i32)),
+            }),
+        },
+        Rollout::Recreate => DeploymentStrategy {
+            type_: Some("Recreate".to_owned()),
+            rolling_update: None,
+        },
+    });
+    Deployment {
+        metadata: workload_meta(stack, svc),
+        spec: Some(DeploymentSpec {
+            replicas: Some(svc.replicas as i32),
+            selector: label_selector(svc),
+            strategy,
+            template: pod_template(stack, svc, checksum),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Name of a cluster's headless (discovery) Service.
+pub(crate) fn headless_name(service: &str) -> String {
+    format!("{service}-headless")
+}
+
+/// The stable DNS name of member `i` of a cluster.
+fn member_host(stack: &Stack, svc: &Service, i: u32) -> String {
+    format!(
+        "{}-{i}.{}.{}.svc.cluster.local",
+        svc.name,
+        headless_name(&svc.name),
+        stack.namespace()
+    )
+}
+
+/// The seed addresses of a cluster, as its members receive them.
+pub(crate) fn seed_list(stack: &Stack, svc: &Service, cluster: &Cluster) -> String {
+    (0..cluster.seeds.min(svc.replicas))
+        .map(|i| {
+            let host = member_host(stack, svc, i);
+            match cluster.seed_format {
+                SeedFormat::HostPort => format!("{host}:{}", cluster.port.number),
+                _ => format!("{}-{i}@{host}:{}", svc.name, cluster.port.number),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn stateful_set(
+    stack: &Stack,
+    svc: &Service,
+    cluster: &Cluster,
+    checksum: Option<String>,
+) -> StatefulSet {
+    StatefulSet {
+        metadata: workload_meta(stack, svc),
+        spec: Some(StatefulSetSpec {
+            service_name: Some(headless_name(&svc.name)),
+            replicas: Some(svc.replicas as i32),
+            selector: label_selector(svc),
+            pod_management_policy: Some(
+                match cluster.pod_management {
+                    PodManagement::Parallel => "Parallel",
+                    _ => "OrderedReady",
+                }
+                .to_owned(),
+            ),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: cluster.partition.map(|p| RollingUpdateStatefulSetStrategy {
+                    partition: Some(p as i32),
+                    max_unavailable: None,
+                }),
+            }),
+            template: pod_template(stack, svc, checksum),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTemplateSpec {
     let (volumes, volume_mounts) = volumes(svc);
     let r = svc.resources.unwrap_or_default();
     let resources = ResourceRequirements {
@@ -563,7 +768,20 @@ fn deployment(stack: &Stack, svc: &Service, checksum: Option<String>) -> Deploym
                 })
                 .collect()
         }),
-        env: (!svc.env.is_empty()).then(|| env(svc)),
+        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| env(stack, svc)),
+        lifecycle: svc
+            .cluster
+            .as_ref()
+            .filter(|c| c.pre_stop_delay > 0)
+            .map(|c| Lifecycle {
+                pre_stop: Some(LifecycleHandler {
+                    sleep: Some(SleepAction {
+                        seconds: i64::from(c.pre_stop_delay),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
         resources: (resources != ResourceRequirements::default()).then_some(resources),
         liveness_probe: svc.probes.liveness.as_ref().map(probe),
         readiness_probe: svc.probes.readiness.as_ref().map(probe),
@@ -615,52 +833,24 @@ fn deployment(stack: &Stack, svc: &Service, checksum: Option<String>) -> Deploym
         ),
         Spread::None => (None, None),
     };
-    let strategy = rollout(stack, svc).map(|r| match r {
-        Rollout::Rolling {
-            max_surge,
-            max_unavailable,
-        } => DeploymentStrategy {
-            type_: Some("RollingUpdate".to_owned()),
-            rolling_update: Some(RollingUpdateDeployment {
-                max_surge: Some(IntOrString::Int(max_surge as i32)),
-                max_unavailable: Some(IntOrString::Int(max_unavailable as i32)),
-            }),
-        },
-        Rollout::Recreate => DeploymentStrategy {
-            type_: Some("Recreate".to_owned()),
-            rolling_update: None,
-        },
-    });
-    let mut metadata = meta(stack, svc.name.clone(), &svc.name);
-    if stack.kubernetes.hardened {
-        let skips = relaxation_annotations(svc);
-        metadata.annotations = (!skips.is_empty()).then_some(skips);
-    }
-    Deployment {
-        metadata,
-        spec: Some(DeploymentSpec {
-            replicas: Some(svc.replicas as i32),
-            selector: label_selector(svc),
-            strategy,
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(stack, &svc.name)),
-                    annotations: (!annotations.is_empty()).then_some(annotations),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    automount_service_account_token: (!svc.security.service_account_token)
-                        .then_some(false),
-                    security_context: pod_security(svc),
-                    containers: vec![container],
-                    volumes: (!volumes.is_empty()).then_some(volumes),
-                    affinity,
-                    topology_spread_constraints,
-                    ..Default::default()
-                }),
-            },
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(stack, &svc.name)),
+            annotations: (!annotations.is_empty()).then_some(annotations),
             ..Default::default()
         }),
-        ..Default::default()
+        spec: Some(PodSpec {
+            automount_service_account_token: (!svc.security.service_account_token).then_some(false),
+            security_context: pod_security(svc),
+            containers: vec![container],
+            volumes: (!volumes.is_empty()).then_some(volumes),
+            affinity,
+            topology_spread_constraints,
+            termination_grace_period_seconds: svc
+                .cluster
+                .as_ref()
+                .map(|c| i64::from(c.grace_period)),
+            ..Default::default()
+        }),
     }
 }
