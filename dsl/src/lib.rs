@@ -50,6 +50,7 @@
 #![deny(missing_docs)]
 
 pub mod builder;
+pub mod catalog;
 pub mod cli;
 pub mod emit;
 pub mod model;

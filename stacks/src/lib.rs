@@ -8,7 +8,9 @@
 use stackdsl::cli::StackFn;
 
 pub mod components;
+pub mod easyflow;
 pub mod noex;
+pub mod potter;
 pub mod srvthreds;
 pub mod tsdev;
 
@@ -18,4 +20,6 @@ pub const ALL: &[StackFn] = &[
     tsdev::microservices,
     srvthreds::srvthreds,
     noex::noex,
+    easyflow::easyflow,
+    potter::potter,
 ];

@@ -17,6 +17,8 @@
 
 use stackdsl::prelude::*;
 
+use stackdsl::catalog::{MongoDb, RabbitMq, Redis};
+
 use crate::components;
 
 /// Where SrvThreds images are pushed.
@@ -32,30 +34,52 @@ pub const SECRETS: &str = "srvthreds-secrets";
 
 /// The SrvThreds stack for `env`.
 pub fn srvthreds(env: Env) -> Stack {
-    let targets = if env == Env::Dev {
-        [Target::Compose]
-    } else {
-        [Target::Kubernetes]
+    // Staging mirrors prod: the brokers and databases are Helm releases installed by
+    // Terraform, the engine is plain manifests.
+    let targets = match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging | Env::Prod => vec![Target::Kubernetes, Target::Terraform],
     };
     let mut s = Stack::new("srvthreds", env)
         .targets(targets)
         .in_namespace(format!("srvthreds-{env}"));
 
-    let redis = components::redis(
-        &mut s,
-        SECRETS,
-        &[
-            "--save",
-            "20",
-            "1",
-            "--loglevel",
-            "warning",
-            "--notify-keyspace-events",
-            "KA",
-        ],
+    let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
+    // The engine reacts to key changes, so Redis publishes keyspace notifications.
+    let mut redis = Redis::new(secret(
+        "redis-password",
+        "Password Redis requires from every client (URL-safe characters)",
+    ))
+    .notify_keyspace_events("KA");
+    let mut mongo = MongoDb::new(
+        "srvthreds",
+        secret(
+            "mongo-password",
+            "Password of the MongoDB root user (URL-safe characters)",
+        ),
     );
-    let rabbitmq = components::rabbitmq(&mut s, SECRETS, "srvthreds");
-    let mongo = components::mongo(&mut s, SECRETS, "srvthreds");
+    let mut rabbitmq = RabbitMq::new(
+        "srvthreds",
+        secret(
+            "rabbitmq-password",
+            "Password of the RabbitMQ user (URL-safe characters)",
+        ),
+        secret(
+            "rabbitmq-erlang-cookie",
+            "Erlang cookie RabbitMQ nodes share",
+        ),
+    );
+    if env == Env::Prod {
+        // The guide's prod Redis: a replicated master with 20 GiB volumes and 1–2 cores.
+        redis = redis.replicas(2).storage(Memory::gi(20)).resources(
+            Resources::requests(Cpu::m(1000), Memory::gi(2)).limits(Cpu::m(2000), Memory::gi(4)),
+        );
+        mongo = mongo.storage(Memory::gi(50));
+        rabbitmq = rabbitmq.replicas(3);
+    }
+    let redis = s.backing(redis);
+    let rabbitmq = s.backing(rabbitmq);
+    let mongo = s.backing(mongo);
     if env == Env::Dev {
         // The seed publishes the brokers for local tools; loopback only.
         assert!(s.update(&redis.service, |b| b.publish(redis.port, 6379)));
@@ -83,7 +107,7 @@ pub fn srvthreds(env: Env) -> Stack {
             },
         )
         .env("PORT", http.number)
-        .env("REDIS_URL", redis.url())
+        .env("REDIS_URL", redis.url(0))
         .env("MONGODB_URL", mongo.url("srvthreds"))
         .env("RABBITMQ_URL", rabbitmq.url())
         .config("LOG_LEVEL", if env == Env::Prod { "info" } else { "debug" })

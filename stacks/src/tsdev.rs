@@ -19,6 +19,8 @@
 
 use stackdsl::prelude::*;
 
+use stackdsl::catalog::{Postgres, Redis};
+
 use crate::components::{self, lines};
 
 /// Where tsdev images are pushed; every built image's name derives from it.
@@ -41,8 +43,8 @@ pub fn tag(env: Env) -> &'static str {
 pub fn targets(env: Env) -> Vec<Target> {
     match env {
         Env::Dev => vec![Target::Compose],
-        Env::Staging => vec![Target::Kubernetes],
-        Env::Prod => vec![Target::Compose, Target::Kubernetes],
+        Env::Staging => vec![Target::Kubernetes, Target::Terraform],
+        Env::Prod => vec![Target::Compose, Target::Kubernetes, Target::Terraform],
     }
 }
 
@@ -63,18 +65,28 @@ fn issuer(env: Env) -> ClusterIssuer {
     })
 }
 
-/// The tracing pair every tsdev deployment runs: an OpenTelemetry collector receiving OTLP
-/// and exporting to Jaeger. Returns the collector's OTLP/HTTP endpoint for apps'
-/// `OTEL_EXPORTER_OTLP_ENDPOINT`.
-pub fn tracing(s: &mut Stack) -> Endpoint {
+/// Where apps send traces: see [`tracing`].
+#[derive(Clone, Debug)]
+pub struct Tracing {
+    /// The collector's OTLP/HTTP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub otlp: Endpoint,
+    /// Jaeger's own HTTP collector (Thrift over HTTP, `JAEGER_ENDPOINT` of older clients).
+    pub jaeger_collector: Endpoint,
+}
+
+/// The tracing pair every tsdev deployment runs, and other stacks import: an
+/// OpenTelemetry collector receiving OTLP and exporting to Jaeger.
+pub fn tracing(s: &mut Stack) -> Tracing {
     let dev = s.env == Env::Dev;
     let ui = Port::http("ui", 16686);
     let jaeger_otlp = Port::grpc("otlp-grpc", 4317);
+    let jaeger_thrift = Port::http("collector", 14268);
     let jaeger_admin = Port::http("admin", 14269);
     let mut jaeger = Service::new("jaeger")
         .image(Image::new("jaegertracing/all-in-one").tag("1.62.0"))
         .port(ui)
         .port(jaeger_otlp)
+        .port(jaeger_thrift)
         .port(jaeger_admin)
         .env("COLLECTOR_OTLP_ENABLED", "true")
         .liveness(Probe::http_get("/", jaeger_admin))
@@ -154,7 +166,10 @@ pub fn tracing(s: &mut Stack) -> Endpoint {
     if dev {
         collector = collector.publish(otlp_http, 4318);
     }
-    s.add(collector).endpoint(otlp_http)
+    Tracing {
+        otlp: s.add(collector).endpoint(otlp_http),
+        jaeger_collector: jaeger.endpoint(jaeger_thrift),
+    }
 }
 
 /// A Node app of the tsdev framework listening on `http`, with the guide's environment,
@@ -248,7 +263,7 @@ fn edge_if_needed(s: &mut Stack, upstream: &Endpoint) {
 /// The monolith: one API server (procedures, workflows and introspection on :3000), traced.
 pub fn monolith(env: Env) -> Stack {
     let mut s = Stack::new("tsdev-monolith", env).targets(targets(env));
-    let otlp = tracing(&mut s);
+    let otlp = tracing(&mut s).otlp;
     let http = Port::http("http", 3000).service_port(80);
     let mut api = node_app(env, "api", "tsdev-api", http, &otlp)
         .config("RATE_LIMIT_WINDOW_MS", "60000")
@@ -269,16 +284,23 @@ pub fn monolith(env: Env) -> Stack {
 /// Postgres database and a Redis queue, traced.
 pub fn microservices(env: Env) -> Stack {
     let mut s = Stack::new("tsdev-microservices", env).targets(targets(env));
-    let otlp = tracing(&mut s);
-    let pg = components::postgres(&mut s, "tsdev-secrets", "tsdev");
-    let queue = components::redis(&mut s, "tsdev-secrets", &[]);
+    let otlp = tracing(&mut s).otlp;
+    let pg = s.backing(Postgres::new(
+        "tsdev",
+        SecretRef::new("tsdev-secrets", "postgres-password")
+            .describe("Password of the `tsdev` Postgres role (URL-safe characters)"),
+    ));
+    let queue = s.backing(Redis::new(
+        SecretRef::new("tsdev-secrets", "redis-password")
+            .describe("Password Redis requires from every client (URL-safe characters)"),
+    ));
     let shared = |b: ServiceBuilder<HasImage>| {
         scaled(
             env,
             b.env("DATABASE_URL", pg.url())
                 .config("DATABASE_POOL_MIN", "2")
                 .config("DATABASE_POOL_MAX", "10")
-                .env("REDIS_URL", queue.url()),
+                .env("REDIS_URL", queue.url(0)),
         )
     };
 

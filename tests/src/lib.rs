@@ -150,6 +150,14 @@ pub fn tool(name: &str) -> Command {
 }
 
 const REQUIREMENTS: &str = include_str!("../validators/requirements.txt");
+const REQUIREMENTS_HCL2: &str = include_str!("../validators/requirements-hcl2.txt");
+
+/// Python with the real python-hcl2 first on its path (see `requirements-hcl2.txt`).
+pub fn hcl2_python() -> Command {
+    let mut cmd = tool("python");
+    cmd.env("PYTHONPATH", venv().join("hcl2"));
+    cmd
+}
 
 fn install_validators() -> PathBuf {
     let dir = target_dir().join("validators");
@@ -159,12 +167,30 @@ fn install_validators() -> PathBuf {
     let lock = fs::File::create(dir.join(".lock")).expect("create lock file");
     lock.lock().expect("lock target/validators");
     let stamp = venv.join(".stackdsl-requirements");
-    if fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {
+    let stamp_text = format!("{REQUIREMENTS}{REQUIREMENTS_HCL2}");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text) {
         return venv;
     }
     let req = dir.join("requirements.txt");
     fs::write(&req, REQUIREMENTS).expect("write requirements");
-    let steps: [(&str, Vec<String>); 2] = [
+    let req_hcl2 = dir.join("requirements-hcl2.txt");
+    fs::write(&req_hcl2, REQUIREMENTS_HCL2).expect("write requirements");
+    let pip = |extra: &[String], file: &Path| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend_from_slice(extra);
+        v.extend(["-r".to_owned(), file.display().to_string()]);
+        v
+    };
+    let python = venv.join("bin/python").display().to_string();
+    let steps: [(&str, Vec<String>); 3] = [
         (
             "python3",
             vec![
@@ -174,17 +200,16 @@ fn install_validators() -> PathBuf {
                 venv.display().to_string(),
             ],
         ),
+        (&python, pip(&[], &req)),
         (
-            &venv.join("bin/python").display().to_string(),
-            vec![
-                "-m".into(),
-                "pip".into(),
-                "install".into(),
-                "--disable-pip-version-check".into(),
-                "--quiet".into(),
-                "-r".into(),
-                req.display().to_string(),
-            ],
+            &python,
+            pip(
+                &[
+                    "--target".to_owned(),
+                    venv.join("hcl2").display().to_string(),
+                ],
+                &req_hcl2,
+            ),
         ),
     ];
     for (prog, args) in steps {
@@ -204,7 +229,7 @@ fn install_validators() -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    fs::write(&stamp, REQUIREMENTS).expect("write stamp");
+    fs::write(&stamp, stamp_text).expect("write stamp");
     venv
 }
 
@@ -216,4 +241,96 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
+}
+
+/// Terraform provider schemas, offline: the CDKTF provider packages pinned to the provider
+/// versions the generated `versions.tf` allows, fetched from npm on first use into
+/// `target/validators/npm/` (only the files the schema check reads are unpacked).
+/// Returns the `--schema KIND:TYPE:FILE` arguments of `tests/validators/tf_schema.py`.
+pub fn terraform_schemas() -> Vec<String> {
+    static SCHEMAS: OnceLock<Vec<String>> = OnceLock::new();
+    SCHEMAS
+        .get_or_init(|| {
+            // helm provider 3.1.1 and kubernetes provider 2.38.0.
+            let helm = npm_package(
+                "@cdktf/provider-helm@12.1.2",
+                &["lib/provider/index.js", "lib/release/index.js"],
+            );
+            let k8s = npm_package(
+                "@cdktf/provider-kubernetes@12.1.1",
+                &[
+                    "lib/provider/index.js",
+                    "lib/data-kubernetes-namespace-v1/index.js",
+                ],
+            );
+            [
+                ("provider", "helm", helm.join("lib/provider/index.js")),
+                (
+                    "resource",
+                    "helm_release",
+                    helm.join("lib/release/index.js"),
+                ),
+                ("provider", "kubernetes", k8s.join("lib/provider/index.js")),
+                (
+                    "data",
+                    "kubernetes_namespace_v1",
+                    k8s.join("lib/data-kubernetes-namespace-v1/index.js"),
+                ),
+            ]
+            .into_iter()
+            .flat_map(|(kind, typ, path)| {
+                [
+                    "--schema".to_owned(),
+                    format!("{kind}:{typ}:{}", path.display()),
+                ]
+            })
+            .collect()
+        })
+        .clone()
+}
+
+/// Fetches an npm package tarball and unpacks `files` of it; returns the package folder.
+fn npm_package(spec: &str, files: &[&str]) -> PathBuf {
+    let dir = target_dir()
+        .join("validators/npm")
+        .join(spec.replace(['@', '/'], "_"));
+    let done = dir.join(".complete");
+    if done.exists() {
+        return dir.join("package");
+    }
+    fs::create_dir_all(&dir).expect("create npm folder");
+    let lock = fs::File::create(dir.join(".lock")).expect("lock file");
+    lock.lock().expect("lock npm folder");
+    if done.exists() {
+        return dir.join("package");
+    }
+    let out = Command::new("npm")
+        .args(["pack", spec, "--silent", "--pack-destination"])
+        .arg(&dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run npm to fetch {spec} (Node.js and the npm registry are needed): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "npm pack {spec} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tarball = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let mut tar = Command::new("tar");
+    tar.arg("xzf").arg(dir.join(&tarball)).arg("-C").arg(&dir);
+    for f in files {
+        tar.arg(format!("package/{f}"));
+    }
+    let (ok, text) = run(&mut tar);
+    assert!(ok, "unpacking {tarball} failed: {text}");
+    let _ = fs::remove_file(dir.join(&tarball));
+    fs::write(&done, spec).expect("write stamp");
+    dir.join("package")
 }

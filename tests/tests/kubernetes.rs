@@ -187,8 +187,12 @@ fn prod() -> Manifests {
     manifests(&stacks::srvthreds::srvthreds(Env::Prod))
 }
 
+/// tsdev microservices with Postgres and Redis as in-cluster manifests (no Terraform), so
+/// there are claims and volumes to break.
 fn staging_micro() -> Manifests {
-    manifests(&stacks::tsdev::microservices(Env::Staging))
+    let mut s = stacks::tsdev::microservices(Env::Staging);
+    s.targets = vec![Target::Kubernetes];
+    manifests(&s)
 }
 
 fn find<'a>(m: &'a mut Manifests, key: &str) -> &'a mut Object {

@@ -107,6 +107,7 @@ impl Service {
                 annotations: Vec::new(),
                 cluster: None,
                 metrics: None,
+                backing: None,
             },
             state: PhantomData,
         }
@@ -318,6 +319,12 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.cluster = Some(cluster))
     }
 
+    /// Marks the service as a backing service installed by Helm where the stack renders
+    /// Terraform (the [`catalog`](crate::catalog) sets this).
+    pub fn backing(self, spec: crate::model::BackingSpec) -> Self {
+        self.with(|s| s.backing = Some(spec))
+    }
+
     /// Declares a Prometheus metrics endpoint (a ServiceMonitor in Kubernetes).
     pub fn metrics(self, metrics: crate::model::Metrics) -> Self {
         self.with(|s| s.metrics = Some(metrics))
@@ -373,6 +380,7 @@ impl Stack {
             services: Vec::new(),
             targets: vec![Target::Compose],
             kubernetes: KubernetesOptions::default(),
+            origin_override: None,
         }
     }
 
@@ -438,7 +446,11 @@ impl Stack {
 
     /// Adds a service and returns its handle.
     pub fn add(&mut self, service: impl IntoService) -> ServiceRef {
-        let service = service.into_service();
+        let mut service = service.into_service();
+        // Inside `Stack::backing`, name the user's call, not the catalog's code.
+        if let Some(origin) = self.origin_override {
+            service.origin = origin;
+        }
         let handle = ServiceRef {
             name: service.name.clone(),
             stack: self.name.clone(),

@@ -8,6 +8,7 @@
 //! Model structs are `#[non_exhaustive]`: other crates read them (custom renderers, tests)
 //! but build them through [`crate::builder`], which is where the invariants live.
 
+mod backing;
 mod cluster;
 mod env;
 mod handle;
@@ -18,6 +19,7 @@ mod probe;
 mod resources;
 mod volume;
 
+pub use backing::{BackingSpec, HelmChart, ValuesFile};
 pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
@@ -90,6 +92,9 @@ pub enum Target {
     Compose,
     /// Kubernetes manifests under `k8s/`, with a `kustomization.yaml`.
     Kubernetes,
+    /// Terraform (helm provider) under `terraform/`: backing services as Helm releases.
+    /// With it, backing services leave the Kubernetes manifests and Compose keeps them.
+    Terraform,
 }
 
 /// How the Kubernetes target renders a stack.
@@ -139,6 +144,8 @@ pub struct Stack {
     pub targets: Vec<Target>,
     /// Kubernetes rendering options.
     pub kubernetes: KubernetesOptions,
+    /// While a catalog item installs itself, the user's call site (so errors point there).
+    pub(crate) origin_override: Option<Origin>,
 }
 
 /// One long-running workload: a container image with ports, environment and policies.
@@ -200,6 +207,8 @@ pub struct Service {
     pub cluster: Option<Cluster>,
     /// Prometheus metrics endpoint.
     pub metrics: Option<Metrics>,
+    /// A backing service from the catalog: how Terraform installs it with Helm.
+    pub backing: Option<BackingSpec>,
 }
 
 impl Service {
@@ -275,6 +284,20 @@ impl Stack {
     /// The path prefix of this stack's output: `<name>/<env>`.
     pub fn out_dir(&self) -> String {
         format!("{}/{}", self.name, self.env)
+    }
+
+    /// Is `svc` installed by a Helm release (Terraform) rather than rendered as manifests?
+    pub fn helm_installed(&self, svc: &Service) -> bool {
+        svc.backing.is_some() && self.targets.contains(&Target::Terraform)
+    }
+
+    /// The host clients use for `svc` inside the cluster: its name, plus the chart's
+    /// Service suffix when a Helm release installs it.
+    pub fn k8s_host(&self, svc: &Service) -> String {
+        match &svc.backing {
+            Some(b) if self.helm_installed(svc) => format!("{}{}", svc.name, b.host_suffix),
+            _ => svc.name.clone(),
+        }
     }
 
     /// The Kubernetes namespace: as set, else `<name>-<env>`.

@@ -169,6 +169,8 @@ pub enum HealthTool {
     Curl,
     /// `node -e` with the built-in `http` module (Node images without wget).
     Node,
+    /// `python -c` with `urllib` (Python slim images ship neither curl nor wget).
+    Python,
     /// The image has no shell or client (distroless, scratch): no Compose healthcheck;
     /// dependants wait for `service_started` only.
     None,

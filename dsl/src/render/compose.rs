@@ -381,6 +381,12 @@ fn probe_command(probe: &Probe, tool: HealthTool) -> Option<Vec<String>> {
                 HealthTool::Wget => cmd(&["CMD", "wget", "-q", "--spider", &url]),
                 HealthTool::Curl => cmd(&["CMD", "curl", "-fsS", "-o", "/dev/null", &url]),
                 HealthTool::Node => cmd(&["CMD", "node", "-e", &node_http_check(&url)]),
+                HealthTool::Python => cmd(&[
+                    "CMD",
+                    "python",
+                    "-c",
+                    &format!("import urllib.request; urllib.request.urlopen('{url}', timeout=5)"),
+                ]),
                 HealthTool::None => None,
             }
         }
@@ -395,6 +401,15 @@ fn probe_command(probe: &Probe, tool: HealthTool) -> Option<Vec<String>> {
                 "-e",
                 &format!(
                     "require('net').connect({}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))",
+                    port.number
+                ),
+            ]),
+            HealthTool::Python => cmd(&[
+                "CMD",
+                "python",
+                "-c",
+                &format!(
+                    "import socket; socket.create_connection(('127.0.0.1', {}), timeout=5)",
                     port.number
                 ),
             ]),

@@ -5,6 +5,7 @@
 
 pub mod compose;
 pub mod k8s;
+pub mod terraform;
 pub mod yaml;
 
 use crate::model::{Env, Stack, Target};
@@ -97,6 +98,7 @@ pub fn render(stack: &Stack) -> Result<Vec<Document>, Errors> {
     for target in &stack.targets {
         match target {
             Target::Compose => docs.extend(compose::render(stack)),
+            Target::Terraform => docs.extend(terraform::render(stack)),
             Target::Kubernetes => {
                 let m = k8s::manifests(stack);
                 let problems = k8s::cross_check(&stack.name, &m);

@@ -681,8 +681,13 @@ impl<'a> Validator<'a> {
                 }
             }
             if let EnvValue::Template(t) = &var.value {
+                let mut seen: Vec<&str> = Vec::new();
                 for r in t.services() {
-                    self.check_ref(r, &vpath);
+                    // A URL names its service twice (host and port); report it once.
+                    if !seen.contains(&r.name()) {
+                        seen.push(r.name());
+                        self.check_ref(r, &vpath);
+                    }
                 }
                 for part in t.parts() {
                     if let crate::model::Part::Port(e) = part {

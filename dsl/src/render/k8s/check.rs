@@ -139,10 +139,25 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
             );
         }
     }
+    // Pods that Helm releases run: selectable by NetworkPolicies, not checked further.
+    let external: Vec<PodTemplateSpec> = m
+        .external_pods
+        .iter()
+        .map(|labels| PodTemplateSpec {
+            metadata: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                labels: Some(labels.clone()),
+                ..Default::default()
+            }),
+            spec: None,
+        })
+        .collect();
     let mut pods = Pods {
         templates: Vec::new(),
         by_label: BTreeMap::new(),
     };
+    for (i, t) in external.iter().enumerate() {
+        pods.push(format!("HelmRelease/{i}"), t, 1);
+    }
     let mut config_maps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut claims: Vec<&str> = Vec::new();
     let mut headless: Vec<&str> = Vec::new();

@@ -206,6 +206,9 @@ pub struct Manifests {
     pub files: Vec<File>,
     /// Secrets the workloads reference (name → keys), for the checks and the README.
     pub secrets: BTreeMap<String, Vec<SecretRef>>,
+    /// Pod labels of workloads installed outside these manifests (Helm releases) that
+    /// NetworkPolicies may select.
+    pub external_pods: Vec<BTreeMap<String, String>>,
 }
 
 impl Manifests {
@@ -259,11 +262,7 @@ pub fn manifests(stack: &Stack) -> Manifests {
         name: "00-namespace.yaml".into(),
         objects: vec![Object::Namespace(namespace(stack))],
     }];
-    for svc in stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes))
-    {
+    for svc in rendered(stack) {
         // Monitoring objects are custom resources (Prometheus Operator): kept in a file of
         // their own, applied last, so the core objects never depend on the operator.
         let (core, custom): (Vec<Object>, Vec<Object>) = workload::objects(stack, svc)
@@ -295,11 +294,7 @@ pub fn manifests(stack: &Stack) -> Manifests {
         });
     }
     let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
-    for svc in stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes))
-    {
+    for svc in rendered(stack) {
         for s in svc.secrets() {
             let keys = secrets.entry(s.name().to_owned()).or_default();
             if !keys.iter().any(|k| k.key() == s.key()) {
@@ -307,21 +302,40 @@ pub fn manifests(stack: &Stack) -> Manifests {
             }
         }
     }
+    let external_pods = helm_installed(stack)
+        .filter_map(|s| s.backing.as_ref().map(|b| b.pod_labels.clone()))
+        .collect();
     Manifests {
         namespace: stack.namespace(),
         files,
         secrets,
+        external_pods,
     }
+}
+
+/// Services rendered as manifests (not installed by a Helm release).
+pub(crate) fn rendered(stack: &Stack) -> impl Iterator<Item = &crate::model::Service> {
+    stack
+        .services
+        .iter()
+        .filter(move |s| s.renders_on(Target::Kubernetes) && !stack.helm_installed(s))
+}
+
+/// Backing services a Helm release installs in the namespace (Terraform).
+pub(crate) fn helm_installed(stack: &Stack) -> impl Iterator<Item = &crate::model::Service> {
+    stack
+        .services
+        .iter()
+        .filter(move |s| s.renders_on(Target::Kubernetes) && stack.helm_installed(s))
 }
 
 fn namespace(stack: &Stack) -> Namespace {
     let mut labels = BTreeMap::from([(PART_OF.to_owned(), stack.name.clone())]);
     if stack.kubernetes.hardened {
-        let restricted = stack
-            .services
-            .iter()
-            .filter(|s| s.renders_on(Target::Kubernetes))
-            .all(|s| s.security.is_restricted());
+        // Charts installed by Helm set their own security contexts, which we cannot check
+        // here: their namespace enforces "baseline" and audits/warns on "restricted".
+        let restricted = rendered(stack).all(|s| s.security.is_restricted())
+            && helm_installed(stack).next().is_none();
         let level = if restricted { "restricted" } else { "baseline" };
         for mode in ["enforce", "audit", "warn"] {
             let value = if mode == "enforce" {

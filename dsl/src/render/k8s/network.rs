@@ -34,6 +34,39 @@ fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
     })
 }
 
+/// The pods of a service: by our labels, or by its chart's labels when Helm installs it.
+fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
+    match &svc.backing {
+        Some(b) if stack.helm_installed(svc) => NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(b.pod_labels.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        _ => pods(&svc.name),
+    }
+}
+
+/// The ports clients may open to a service: named for our pods, numbered for a chart's
+/// (whose container port names we do not control).
+fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPolicyPort>> {
+    if !stack.helm_installed(svc) {
+        return named_ports(&client_ports(svc));
+    }
+    let ports = client_ports(svc);
+    (!ports.is_empty()).then(|| {
+        ports
+            .iter()
+            .map(|p| NetworkPolicyPort {
+                port: Some(IntOrString::Int(i32::from(p.number))),
+                protocol: Some(p.protocol.k8s().to_owned()),
+                end_port: None,
+            })
+            .collect()
+    })
+}
+
 /// The ports other services may use: all but a cluster's gossip port.
 fn client_ports(svc: &Service) -> Vec<Port> {
     let gossip = svc.cluster.as_ref().map(|c| c.port.name);
@@ -93,19 +126,20 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
     }
     for svc in k8s_services(stack) {
         let mut ingress = Vec::new();
-        // A cluster's gossip port is for its own members only.
+        // A cluster's gossip port is for its own members only; a Helm release's pods
+        // (primary and replicas) talk to each other on whatever they need.
         let gossip: Vec<Port> = svc.cluster.iter().map(|c| c.port).collect();
-        if !gossip.is_empty() {
+        let helm = stack.helm_installed(svc);
+        if !gossip.is_empty() || helm {
             ingress.push(NetworkPolicyIngressRule {
-                from: Some(vec![pods(&svc.name)]),
-                ports: named_ports(&gossip),
+                from: Some(vec![peer(stack, svc)]),
+                ports: if helm { None } else { named_ports(&gossip) },
             });
         }
-        let own_client_ports = client_ports(svc);
         for dependant in dependants.get(svc.name.as_str()).into_iter().flatten() {
             ingress.push(NetworkPolicyIngressRule {
                 from: Some(vec![pods(dependant)]),
-                ports: named_ports(&own_client_ports),
+                ports: target_ports(stack, svc),
             });
         }
         if let Some(m) = &svc.metrics {
@@ -137,10 +171,10 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
             });
         }
         let mut egress = Vec::new();
-        if !gossip.is_empty() {
+        if !gossip.is_empty() || helm {
             egress.push(NetworkPolicyEgressRule {
-                to: Some(vec![pods(&svc.name)]),
-                ports: named_ports(&gossip),
+                to: Some(vec![peer(stack, svc)]),
+                ports: if helm { None } else { named_ports(&gossip) },
             });
         }
         for dep in svc.dependencies() {
@@ -148,8 +182,8 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
                 && target.name != svc.name
             {
                 egress.push(NetworkPolicyEgressRule {
-                    to: Some(vec![pods(&target.name)]),
-                    ports: named_ports(&client_ports(target)),
+                    to: Some(vec![peer(stack, target)]),
+                    ports: target_ports(stack, target),
                 });
             }
         }
@@ -200,7 +234,7 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
         out.push(Object::NetworkPolicy(NetworkPolicy {
             metadata: meta(stack, svc.name.clone(), &svc.name),
             spec: Some(NetworkPolicySpec {
-                pod_selector: Some(selector(&svc.name)),
+                pod_selector: peer(stack, svc).pod_selector,
                 policy_types: both.clone(),
                 ingress: (!ingress.is_empty()).then_some(ingress),
                 egress: Some(egress),

@@ -52,6 +52,17 @@ pub(crate) fn config_map_name(service: &str) -> String {
     format!("{service}-config")
 }
 
+/// The in-cluster host of a service: its name, or a Helm release's Service name.
+fn host<'a>(stack: &Stack, name: &'a str) -> Cow<'a, str> {
+    if !stack.targets.contains(&crate::model::Target::Terraform) {
+        return Cow::Borrowed(name);
+    }
+    match stack.service(name) {
+        Some(svc) => Cow::Owned(stack.k8s_host(svc)),
+        None => Cow::Borrowed(name),
+    }
+}
+
 /// Escapes `$(` so the kubelet does not expand it as a variable reference.
 fn escape(s: &str) -> String {
     s.replace("$(", "$$(")
@@ -59,20 +70,20 @@ fn escape(s: &str) -> String {
 
 /// Resolves a template for Kubernetes: hosts are Service names, ports are Service ports,
 /// secrets are `$(VAR)` references to variables defined earlier in the container's env.
-pub(crate) fn resolve(t: &Template) -> String {
+pub(crate) fn resolve(stack: &Stack, t: &Template) -> String {
     t.render(|p| match p {
         Part::Text(s) => Cow::Owned(escape(s)),
-        Part::Host(s) => Cow::Borrowed(s.name()),
+        Part::Host(s) => host(stack, s.name()),
         Part::Port(e) => Cow::Owned(e.port().client_port().to_string()),
         Part::Secret(s) => Cow::Owned(format!("$({})", s.var())),
     })
 }
 
 /// Resolves a template for a file's content (no `$(` escaping: the kubelet does not read it).
-fn resolve_file(t: &Template) -> String {
+fn resolve_file(stack: &Stack, t: &Template) -> String {
     t.render(|p| match p {
         Part::Text(s) => Cow::Borrowed(s.as_str()),
-        Part::Host(s) => Cow::Borrowed(s.name()),
+        Part::Host(s) => host(stack, s.name()),
         Part::Port(e) => Cow::Owned(e.port().client_port().to_string()),
         Part::Secret(s) => Cow::Owned(s.var()),
     })
@@ -158,7 +169,7 @@ fn env(stack: &Stack, svc: &Service) -> Vec<EnvVar> {
             },
             EnvValue::Template(t) => EnvVar {
                 name: var.name.clone(),
-                value: Some(resolve(t)),
+                value: Some(resolve(stack, t)),
                 ..Default::default()
             },
         };
@@ -435,7 +446,7 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
                 metadata: meta(stack, f.name.clone(), &svc.name),
                 data: Some(BTreeMap::from([(
                     file_key(&m.path).to_owned(),
-                    resolve_file(&f.content),
+                    resolve_file(stack, &f.content),
                 )])),
                 ..Default::default()
             });

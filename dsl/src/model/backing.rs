@@ -1,0 +1,61 @@
+//! Backing services (databases, caches, brokers): what a Helm release needs to install one.
+//! The catalog ([`crate::catalog`]) fills these in; renderers read them.
+
+use std::collections::BTreeMap;
+
+use super::SecretRef;
+
+/// A pinned Helm chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HelmChart {
+    /// Repository URL (`https://…` or `oci://…`).
+    pub repository: String,
+    /// Chart name.
+    pub chart: String,
+    /// Exact chart version.
+    pub version: String,
+}
+
+impl HelmChart {
+    /// A chart at an exact version.
+    pub fn new(
+        repository: impl Into<String>,
+        chart: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Self {
+        HelmChart {
+            repository: repository.into(),
+            chart: chart.into(),
+            version: version.into(),
+        }
+    }
+}
+
+/// One small values file of a release, named after its concern (`topology`, `resources`…).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValuesFile {
+    /// Concern, used in the file name `<release>-<concern>.yaml`.
+    pub concern: String,
+    /// The values (never secrets: those go through [`BackingSpec::sensitive`]).
+    pub values: serde_json::Value,
+}
+
+/// How a backing service is installed where a stack renders Terraform: a Helm release of a
+/// pinned chart, values split by concern, and the secret values passed to Helm as
+/// sensitive Terraform variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BackingSpec {
+    /// The chart.
+    pub chart: HelmChart,
+    /// Values files, in the order Helm merges them.
+    pub values: Vec<ValuesFile>,
+    /// Chart values set from secrets: `(helm path, secret)`.
+    pub sensitive: Vec<(String, SecretRef)>,
+    /// Suffix the chart appends to the release's Service name (`-master` for Redis).
+    pub host_suffix: String,
+    /// Labels of the chart's pods (for NetworkPolicies written around them).
+    pub pod_labels: BTreeMap<String, String>,
+}

@@ -1,0 +1,196 @@
+//! Easy Flow: a FastAPI app with Celery workers (seed `004_*.txt`, "Деплойментный гайд").
+//!
+//! - **dev** (Compose): the app built from source, Postgres and Redis (password, AOF),
+//!   a Celery worker and beat.
+//! - **staging** (Kubernetes + Terraform): the app tier as manifests in `easyflow-staging`,
+//!   Postgres and Redis as Helm releases.
+//! - **prod** (Compose + Kubernetes + Terraform): the guide's single-host
+//!   `docker-compose.prod.yml` (app ×3 behind nginx, worker ×2, beat), and the cluster
+//!   shape in namespace `easyflow` (HPA 3–10, Ingress with TLS) with Postgres and Redis
+//!   from Helm.
+//!
+//! Fixed from the guide: `password` in the ConfigMap's `DATABASE_URL` and the Secret with
+//! its values (all secrets are references), the Redis the app reaches without the password
+//! the workers use (one URL, derived), three app replicas publishing one host port, the
+//! `latest` image, probes through a `curl` the image does not ship, a beat that could be
+//! scaled past one instance, and missing security contexts and limits.
+
+use stackdsl::catalog::{Postgres, Redis};
+use stackdsl::prelude::*;
+
+use crate::components;
+
+/// Where Easy Flow images are pushed.
+pub fn registry() -> Registry {
+    Registry::new("ghcr.io/easyflow")
+}
+
+/// The released version staging and prod run.
+pub const VERSION: &str = "2.3.1";
+
+/// The Secret holding every Easy Flow secret.
+pub const SECRETS: &str = "easyflow-secrets";
+
+fn targets(env: Env) -> Vec<Target> {
+    match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging => vec![Target::Kubernetes, Target::Terraform],
+        Env::Prod => vec![Target::Compose, Target::Kubernetes, Target::Terraform],
+    }
+}
+
+/// The Easy Flow stack for `env`.
+pub fn easyflow(env: Env) -> Stack {
+    let namespace = if env == Env::Prod {
+        "easyflow".to_owned()
+    } else {
+        format!("easyflow-{env}")
+    };
+    let mut s = Stack::new("easyflow", env)
+        .targets(targets(env))
+        .in_namespace(namespace);
+    let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
+
+    let mut pg = Postgres::new(
+        "easyflow",
+        secret(
+            "postgres-password",
+            "Password of the `easyflow` Postgres role (URL-safe characters)",
+        ),
+    );
+    let mut redis = Redis::new(secret(
+        "redis-password",
+        "Password Redis requires from every client (URL-safe characters)",
+    ));
+    if env == Env::Prod {
+        pg = pg.storage(Memory::gi(50)).read_replicas(1);
+        redis = redis.storage(Memory::gi(10));
+    }
+    let pg = s.backing(pg);
+    let redis = s.backing(redis);
+
+    let image = registry()
+        .image("easyflow")
+        .tag(if env == Env::Dev { "dev" } else { VERSION });
+    // Everything the app and the Celery processes share: one image, one configuration.
+    let python = |name: &str| {
+        let mut b = Service::new(name)
+            .image(image.clone())
+            .env("DATABASE_URL", pg.url().scheme("postgresql+asyncpg"))
+            .env("REDIS_URL", redis.url(0))
+            .config("LOG_LEVEL", if env == Env::Prod { "INFO" } else { "DEBUG" })
+            .env("OPENAI_API_KEY", secret("openai-api-key", "OpenAI API key"))
+            .env(
+                "TELEGRAM_BOT_TOKEN",
+                secret("telegram-bot-token", "Telegram bot token"),
+            )
+            .env(
+                "SECRET_KEY",
+                secret("secret-key", "Key signing sessions (SessionMiddleware)"),
+            )
+            .env("PYTHONUNBUFFERED", "1")
+            .mount(Mount::scratch("/tmp"))
+            // The image's `appuser` has no fixed uid; any non-root uid can read /app.
+            .security(Security::restricted().run_as_user(10001))
+            .health_tool(HealthTool::Python);
+        if env == Env::Dev {
+            b = b.build(Build::new("."));
+        }
+        b
+    };
+
+    let http = Port::http("http", 8000).service_port(80);
+    let health = Probe::http_get("/health/", http);
+    let mut app = python("app")
+        .port(http)
+        .config("WORKERS", "4")
+        .args([
+            "uvicorn",
+            "main:app",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            &http.number.to_string(),
+        ])
+        .liveness(health.clone().initial_delay(30).period(30).timeout(10))
+        .readiness(health.period(10).timeout(5))
+        // OpenAI and Telegram are on the internet.
+        .egress(Egress::internet().port(443))
+        .resources(
+            Resources::requests(Cpu::m(500), Memory::mi(512)).limits(Cpu::m(1000), Memory::gi(1)),
+        );
+    app = match env {
+        Env::Dev => app.publish(http, 8000),
+        Env::Staging => app
+            .replicas(2)
+            .autoscale(Autoscale::between(2, 4).cpu(70).memory(80)),
+        Env::Prod => app
+            .replicas(3)
+            .autoscale(Autoscale::between(3, 10).cpu(70).memory(80)),
+    };
+    if env != Env::Dev {
+        let host = if env == Env::Prod {
+            "api.easyflow.dev".to_owned()
+        } else {
+            format!("api.{env}.easyflow.dev")
+        };
+        let issuer = if env == Env::Prod {
+            "letsencrypt-prod"
+        } else {
+            "letsencrypt-staging"
+        };
+        app = app.expose(
+            Ingress::host(host, http)
+                .class("nginx")
+                .tls(ClusterIssuer::new(issuer))
+                .rate_limit(100),
+        );
+    }
+    let app = s.add(app);
+
+    let celery = |b: ServiceBuilder<HasImage>| {
+        // Celery answers `inspect ping` only from a live worker; beat is checked by its schedule file.
+        b.command(["celery", "-A", "app.core.celery"])
+            .egress(Egress::internet().port(443))
+            .resources(
+                Resources::requests(Cpu::m(250), Memory::mi(256))
+                    .limits(Cpu::m(1000), Memory::mi(768)),
+            )
+    };
+    let ping = Probe::exec([
+        "sh",
+        "-c",
+        "celery -A app.core.celery inspect ping --timeout 5 -d celery@$HOSTNAME",
+    ])
+    .initial_delay(30)
+    .period(60)
+    .timeout(15);
+    s.add(
+        celery(python("celery-worker"))
+            .args(["worker", "--loglevel=info", "--concurrency=4"])
+            .liveness(ping.clone())
+            .readiness(ping)
+            .replicas(if env == Env::Dev { 1 } else { 2 }),
+    );
+    let schedule = Probe::exec(["test", "-s", "/tmp/celerybeat-schedule"])
+        .initial_delay(30)
+        .period(60);
+    s.add(
+        celery(python("celery-beat"))
+            .args([
+                "beat",
+                "--loglevel=info",
+                "--schedule",
+                "/tmp/celerybeat-schedule",
+            ])
+            .liveness(schedule.clone())
+            .readiness(schedule)
+            // Two schedulers would run every periodic task twice.
+            .replicas(1)
+            .disruption(Disruption::None),
+    );
+    if env == Env::Prod {
+        components::edge(&mut s, &app.endpoint(http), 80);
+    }
+    s
+}
