@@ -61,10 +61,11 @@ pub mod validate;
 pub mod prelude {
     pub use crate::builder::{HasImage, IntoService, NoImage, ServiceBuilder};
     pub use crate::model::{
-        AppProtocol, Autoscale, Build, Cluster, ClusterIssuer, Cpu, Disruption, Egress, Endpoint,
-        Env, EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Metrics, Mount,
-        PodManagement, Port, Probe, Registry, Resources, Restart, Rollout, SecretRef, Security,
-        SeedFormat, Service, ServiceRef, Spread, Stack, Target, Template, Url,
+        AppProtocol, Autoscale, Build, Ci, Cluster, ClusterIssuer, Cpu, Disruption, Egress,
+        Endpoint, Env, EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Metrics,
+        Mount, PackageManager, PodManagement, Port, Probe, Registry, Resources, Restart, Rollout,
+        SecretRef, Security, SeedFormat, Service, ServiceRef, Spread, Stack, StackFn, Target,
+        Template, Url,
     };
 }
 

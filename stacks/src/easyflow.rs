@@ -35,7 +35,12 @@ fn targets(env: Env) -> Vec<Target> {
     match env {
         Env::Dev => vec![Target::Compose],
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
-        Env::Prod => vec![Target::Compose, Target::Kubernetes, Target::Terraform],
+        Env::Prod => vec![
+            Target::Compose,
+            Target::Kubernetes,
+            Target::Terraform,
+            Target::GitHubActions,
+        ],
     }
 }
 
@@ -48,7 +53,8 @@ pub fn easyflow(env: Env) -> Stack {
     };
     let mut s = Stack::new("easyflow", env)
         .targets(targets(env))
-        .in_namespace(namespace);
+        .in_namespace(namespace)
+        .ci(Ci::python("3.12", "app"));
     let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
 
     let mut pg = Postgres::new(
@@ -74,7 +80,7 @@ pub fn easyflow(env: Env) -> Stack {
         .tag(if env == Env::Dev { "dev" } else { VERSION });
     // Everything the app and the Celery processes share: one image, one configuration.
     let python = |name: &str| {
-        let mut b = Service::new(name)
+        let b = Service::new(name)
             .image(image.clone())
             .env("DATABASE_URL", pg.url().scheme("postgresql+asyncpg"))
             .env("REDIS_URL", redis.url(0))
@@ -93,10 +99,8 @@ pub fn easyflow(env: Env) -> Stack {
             // The image's `appuser` has no fixed uid; any non-root uid can read /app.
             .security(Security::restricted().run_as_user(10001))
             .health_tool(HealthTool::Python);
-        if env == Env::Dev {
-            b = b.build(Build::new("."));
-        }
-        b
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        b.build(Build::new("."))
     };
 
     let http = Port::http("http", 8000).service_port(80);

@@ -25,12 +25,14 @@ pub const VERSION: &str = "0.9.0";
 
 /// The noex stack for `env`.
 pub fn noex(env: Env) -> Stack {
-    let targets = if env == Env::Dev {
-        [Target::Compose]
-    } else {
-        [Target::Kubernetes]
+    let targets = match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging => vec![Target::Kubernetes],
+        Env::Prod => vec![Target::Kubernetes, Target::GitHubActions],
     };
-    let mut s = Stack::new("noex", env).targets(targets);
+    let mut s = Stack::new("noex", env)
+        .targets(targets)
+        .ci(Ci::node("20", PackageManager::Npm));
     let gossip = Port::tcp("cluster", 4369);
     let health = Port::http("health", 8080);
     let secret = SecretRef::new("noex-secrets", "cluster-secret")
@@ -79,11 +81,10 @@ pub fn noex(env: Env) -> Stack {
         .resources(
             Resources::requests(Cpu::m(100), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
         );
+    // The image CI builds and pushes; Compose builds it locally in dev.
+    node = node.build(Build::new("."));
     node = match env {
-        Env::Dev => node
-            .build(Build::new("."))
-            .publish(gossip, gossip.number)
-            .publish(health, 8081),
+        Env::Dev => node.publish(gossip, gossip.number).publish(health, 8081),
         Env::Staging => node,
         // Scale on load, never below a majority (3 of 5) plus the one a drain may take.
         Env::Prod => node.autoscale(Autoscale::between(4, 10).cpu(70).memory(80)),

@@ -29,9 +29,12 @@ pub const SECRETS: &str = "potter-secrets";
 pub fn potter(env: Env) -> Stack {
     let targets = match env {
         Env::Dev => vec![Target::Compose],
-        Env::Staging | Env::Prod => vec![Target::Kubernetes, Target::Terraform],
+        Env::Staging => vec![Target::Kubernetes, Target::Terraform],
+        Env::Prod => vec![Target::Kubernetes, Target::Terraform, Target::GitHubActions],
     };
-    let mut s = Stack::new("potter", env).targets(targets);
+    let mut s = Stack::new("potter", env)
+        .targets(targets)
+        .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."));
     let prod = env == Env::Prod;
 
     let mut pg = Postgres::new(
@@ -104,8 +107,10 @@ pub fn potter(env: Env) -> Stack {
         .resources(
             Resources::requests(Cpu::m(250), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
         );
+    // The image CI builds and pushes; Compose builds it locally in dev.
+    service = service.build(Build::new("."));
     service = match env {
-        Env::Dev => service.build(Build::new(".")).publish(http, 8080),
+        Env::Dev => service.publish(http, 8080),
         Env::Staging | Env::Prod => service
             .replicas(3)
             .autoscale(Autoscale::between(3, 10).cpu(70)),

@@ -38,11 +38,13 @@ pub fn srvthreds(env: Env) -> Stack {
     // Terraform, the engine is plain manifests.
     let targets = match env {
         Env::Dev => vec![Target::Compose],
-        Env::Staging | Env::Prod => vec![Target::Kubernetes, Target::Terraform],
+        Env::Staging => vec![Target::Kubernetes, Target::Terraform],
+        Env::Prod => vec![Target::Kubernetes, Target::Terraform, Target::GitHubActions],
     };
     let mut s = Stack::new("srvthreds", env)
         .targets(targets)
-        .in_namespace(format!("srvthreds-{env}"));
+        .in_namespace(format!("srvthreds-{env}"))
+        .ci(Ci::node("18", PackageManager::Npm));
 
     let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
     // The engine reacts to key changes, so Redis publishes keyspace notifications.
@@ -115,10 +117,11 @@ pub fn srvthreds(env: Env) -> Stack {
         .mount(Mount::scratch("/tmp"))
         // node:18-alpine's `node` user.
         .security(Security::restricted().run_as_user(1000));
+    // The image CI builds and pushes; Compose builds it locally in dev.
+    engine = engine.build(Build::new("."));
     engine =
         match env {
             Env::Dev => engine
-                .build(Build::new("."))
                 .args(["npm", "run", "start-dev"])
                 .mount(Mount::bind("src", "/app/src"))
                 .mount(Mount::bind("run-config", "/app/run-config").read_only())

@@ -44,8 +44,18 @@ pub fn targets(env: Env) -> Vec<Target> {
     match env {
         Env::Dev => vec![Target::Compose],
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
-        Env::Prod => vec![Target::Compose, Target::Kubernetes, Target::Terraform],
+        Env::Prod => vec![
+            Target::Compose,
+            Target::Kubernetes,
+            Target::Terraform,
+            Target::GitHubActions,
+        ],
     }
+}
+
+/// How CI tests tsdev apps: the guide's pnpm workspace on Node 20.
+pub fn ci() -> Ci {
+    Ci::node("20", PackageManager::Pnpm)
 }
 
 /// Public host of an app in `env` (staging gets its own subdomain).
@@ -182,7 +192,7 @@ pub fn node_app(
     otlp: &Endpoint,
 ) -> ServiceBuilder<HasImage> {
     let dev = env == Env::Dev;
-    let mut app = Service::new(name)
+    let app = Service::new(name)
         .image(registry().image(image).tag(tag(env)))
         .port(http)
         .env("NODE_ENV", if dev { "development" } else { "production" })
@@ -205,14 +215,12 @@ pub fn node_app(
         .resources(
             Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(512)),
         );
-    if dev {
-        app = app.build(
-            Build::new(".")
-                .dockerfile("Dockerfile")
-                .target("production"),
-        );
-    }
-    app
+    // The image CI builds and pushes; Compose builds it locally in dev.
+    app.build(
+        Build::new(".")
+            .dockerfile("Dockerfile")
+            .target("production"),
+    )
 }
 
 /// Replicas of the app tier per environment.
@@ -262,7 +270,9 @@ fn edge_if_needed(s: &mut Stack, upstream: &Endpoint) {
 
 /// The monolith: one API server (procedures, workflows and introspection on :3000), traced.
 pub fn monolith(env: Env) -> Stack {
-    let mut s = Stack::new("tsdev-monolith", env).targets(targets(env));
+    let mut s = Stack::new("tsdev-monolith", env)
+        .targets(targets(env))
+        .ci(ci());
     let otlp = tracing(&mut s).otlp;
     let http = Port::http("http", 3000).service_port(80);
     let mut api = node_app(env, "api", "tsdev-api", http, &otlp)
@@ -283,7 +293,9 @@ pub fn monolith(env: Env) -> Stack {
 /// The microservices: gateway → procedure service → workflow orchestrator, sharing a
 /// Postgres database and a Redis queue, traced.
 pub fn microservices(env: Env) -> Stack {
-    let mut s = Stack::new("tsdev-microservices", env).targets(targets(env));
+    let mut s = Stack::new("tsdev-microservices", env)
+        .targets(targets(env))
+        .ci(ci());
     let otlp = tracing(&mut s).otlp;
     let pg = s.backing(Postgres::new(
         "tsdev",

@@ -39,8 +39,8 @@ pub fn outputs(env: Env, stacks: &[StackFn]) -> Vec<Output> {
         panic!("stacks for {env} are invalid:\n{e}");
     }
     let mut out = Vec::new();
-    for s in &built {
-        let docs = stackdsl::render::render(s)
+    for (s, f) in built.iter().zip(stacks) {
+        let docs = stackdsl::render::render_with(s, Some(*f))
             .unwrap_or_else(|e| panic!("{} ({env}) renders broken references:\n{e}", s.name));
         out.extend(docs.into_iter().map(|doc| Output {
             stack: s.name.clone(),

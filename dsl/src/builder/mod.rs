@@ -380,6 +380,7 @@ impl Stack {
             services: Vec::new(),
             targets: vec![Target::Compose],
             kubernetes: KubernetesOptions::default(),
+            ci: None,
             origin_override: None,
         }
     }
@@ -402,6 +403,12 @@ impl Stack {
         f: impl FnOnce(&mut KubernetesOptions) -> &mut KubernetesOptions,
     ) -> Stack {
         f(&mut self.kubernetes);
+        self
+    }
+
+    /// How CI tests, builds and deploys the stack (for [`Target::GitHubActions`]).
+    pub fn ci(mut self, ci: crate::model::Ci) -> Stack {
+        self.ci = Some(ci);
         self
     }
 

@@ -28,8 +28,8 @@ use serde_json::{Value, json};
 
 use crate::builder::{HasImage, ServiceBuilder};
 use crate::model::{
-    BackingSpec, Cpu, HelmChart, Image, Memory, Mount, Port, Probe, Resources, SecretRef, Security,
-    Service, ServiceRef, Stack, Template, Url, ValuesFile,
+    BackingSpec, CiService, Cpu, HelmChart, Image, Memory, Mount, Port, Probe, Resources,
+    SecretRef, Security, Service, ServiceRef, Stack, Template, Url, ValuesFile,
 };
 
 /// Bitnami's chart registry.
@@ -209,6 +209,15 @@ impl BackingService for Postgres {
                 String::new()
             },
             pod_labels: pod_labels(&self.name, "postgresql"),
+            ci: Some(CiService {
+                env: vec![
+                    ("POSTGRES_DB".into(), db.clone()),
+                    ("POSTGRES_USER".into(), db.clone()),
+                    ("POSTGRES_PASSWORD".into(), CiService::PASSWORD.into()),
+                ],
+                health_cmd: Some(format!("pg_isready -U {db} -d {db}")),
+                password: true,
+            }),
         };
         if replication {
             let repl = SecretRef::new(self.password.name(), "postgres-replication-password")
@@ -470,6 +479,12 @@ impl BackingService for Redis {
             sensitive: vec![("auth.password".into(), self.password.clone())],
             host_suffix: "-master".into(),
             pod_labels: pod_labels(&self.name, "redis"),
+            // A service container cannot be given `--requirepass`: CI's Redis has none.
+            ci: Some(CiService {
+                env: Vec::new(),
+                health_cmd: Some("redis-cli ping".into()),
+                password: false,
+            }),
         };
         let service = s.add(
             Service::new(self.name.clone())
@@ -595,6 +610,17 @@ impl BackingService for MongoDb {
             sensitive: vec![("auth.rootPassword".into(), self.password.clone())],
             host_suffix: String::new(),
             pod_labels: pod_labels(&self.name, "mongodb"),
+            ci: Some(CiService {
+                env: vec![
+                    ("MONGO_INITDB_ROOT_USERNAME".into(), self.user.clone()),
+                    (
+                        "MONGO_INITDB_ROOT_PASSWORD".into(),
+                        CiService::PASSWORD.into(),
+                    ),
+                ],
+                health_cmd: Some("mongosh --quiet --eval \"db.adminCommand('ping').ok\"".into()),
+                password: true,
+            }),
         };
         let service = s.add(
             Service::new(self.name.clone())
@@ -737,6 +763,14 @@ impl BackingService for RabbitMq {
             ],
             host_suffix: String::new(),
             pod_labels: pod_labels(&self.name, "rabbitmq"),
+            ci: Some(CiService {
+                env: vec![
+                    ("RABBITMQ_DEFAULT_USER".into(), self.user.clone()),
+                    ("RABBITMQ_DEFAULT_PASS".into(), CiService::PASSWORD.into()),
+                ],
+                health_cmd: Some("rabbitmq-diagnostics -q ping".into()),
+                password: true,
+            }),
         };
         let service = s.add(
             Service::new(self.name.clone())
@@ -867,6 +901,11 @@ impl BackingService for Nats {
             sensitive: Vec::new(),
             host_suffix: String::new(),
             pod_labels: pod_labels(&self.name, "nats"),
+            ci: Some(CiService {
+                env: Vec::new(),
+                health_cmd: None,
+                password: false,
+            }),
         };
         let service = s.add(
             Service::new(self.name.clone())
@@ -981,6 +1020,9 @@ impl BackingService for Kafka {
             sensitive: Vec::new(),
             host_suffix: String::new(),
             pod_labels: pod_labels(&self.name, "kafka"),
+            // A broker must advertise the address clients resolve; a service container
+            // cannot be told the runner's, so CI tests get no Kafka.
+            ci: None,
         };
         let host = self.name.clone();
         // A single KRaft node for Compose, advertising the address clients resolve.

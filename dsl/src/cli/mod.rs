@@ -26,8 +26,7 @@ use crate::model::{Env, Stack};
 use crate::render;
 use crate::validate;
 
-/// A stack function: builds the stack for an environment.
-pub type StackFn = fn(Env) -> Stack;
+pub use crate::model::StackFn;
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -79,6 +78,17 @@ enum Command {
         /// The environment to compare against (the "before" side).
         #[arg(long, value_name = "ENV", value_parser = parse_env)]
         against: Env,
+    },
+    /// Write the stacks repository's own CI: `.github/workflows/stackdsl.yml` (fails pull
+    /// requests whose `out/` is stale, with the diff in the job summary) and a
+    /// `.gitattributes` marking `out/**` as generated.
+    InitCi {
+        /// Repository root.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        root: PathBuf,
+        /// Write nothing; exit 1 with a diff when the files are stale.
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -237,8 +247,12 @@ fn execute(
         .filter(|(s, _)| args.stacks.is_empty() || args.stacks.contains(&s.name))
         .collect();
 
-    if let Some(Command::Diff { against }) = args.command {
-        return env_diff(env, against, stacks, &args.stacks, out, err, paint);
+    match &args.command {
+        Some(Command::Diff { against }) => {
+            return env_diff(env, *against, stacks, &args.stacks, out, err, paint);
+        }
+        Some(Command::InitCi { root, check }) => return init_ci(root, *check, out, err, paint),
+        None => {}
     }
     // Validate everything before writing anything.
     let t = Instant::now();
@@ -251,9 +265,17 @@ fn execute(
     let mut outputs = Vec::new();
     let mut times = Vec::new();
     let mut broken = validate::Errors::default();
+    // The function that built each stack (pipelines render the other environments too).
+    let stack_fn = |name: &str| {
+        stacks
+            .iter()
+            .zip(&built)
+            .find(|(_, (s, _))| s.name == name)
+            .map(|(f, _)| *f)
+    };
     for (stack, build_time) in &selected {
         let t = Instant::now();
-        match render::render(stack) {
+        match render::render_with(stack, stack_fn(&stack.name)) {
             Ok(docs) => outputs.extend(docs.into_iter().map(|doc| Output {
                 stack: stack.name.clone(),
                 env,
@@ -387,6 +409,55 @@ fn execute(
             args.out.display(),
             write_time.as_secs_f64() * 1000.0
         )?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `init-ci`: writes (or with `check`, compares) the repository's generated CI files.
+fn init_ci(
+    root: &std::path::Path,
+    check: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<u8> {
+    let mut stale = 0;
+    for doc in render::repo_ci::render() {
+        let shown = root.join(&doc.path).display().to_string();
+        if check {
+            let current = match emit::read_current(root, &doc) {
+                Ok(c) => c.unwrap_or_default(),
+                Err(e) => {
+                    writeln!(err, "{} {e}", paint.red("error:"))?;
+                    return Ok(EXIT_IO);
+                }
+            };
+            if current != doc.contents {
+                stale += 1;
+                write_diff(out, paint, &shown, &current, &doc.contents)?;
+            }
+            continue;
+        }
+        match emit::write_owned(root, &doc) {
+            Ok(true) => writeln!(out, "wrote {shown}")?,
+            Ok(false) => writeln!(out, "{shown} is up to date")?,
+            Err(e) => {
+                writeln!(err, "{} {e}", paint.red("error:"))?;
+                return Ok(if matches!(e, emit::EmitError::NotOurs(_)) {
+                    EXIT_INVALID
+                } else {
+                    EXIT_IO
+                });
+            }
+        }
+    }
+    if stale > 0 {
+        writeln!(
+            err,
+            "{} {stale} CI file(s) are stale. Run `cargo run --bin stack-prod -- init-ci` to update them.",
+            paint.red("error:")
+        )?;
+        return Ok(EXIT_STALE);
     }
     Ok(EXIT_OK)
 }

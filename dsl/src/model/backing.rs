@@ -58,4 +58,26 @@ pub struct BackingSpec {
     pub host_suffix: String,
     /// Labels of the chart's pods (for NetworkPolicies written around them).
     pub pod_labels: BTreeMap<String, String>,
+    /// How CI runs it as a service container for tests, if it can.
+    pub ci: Option<CiService>,
+}
+
+/// A backing service as a CI service container (GitHub Actions `services:`), which takes
+/// an image, environment and health options but no command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CiService {
+    /// Environment of the container; [`CiService::PASSWORD`] stands for the per-run password.
+    pub env: Vec<(String, String)>,
+    /// `--health-cmd` (shell form).
+    pub health_cmd: Option<String>,
+    /// Whether the container can require the password; if not, consumers' URLs carry an
+    /// empty one in CI.
+    pub password: bool,
+}
+
+impl CiService {
+    /// Placeholder for the password of a CI service container: a per-run value, not a
+    /// secret (the container lives for one job on one runner).
+    pub const PASSWORD: &'static str = "ci-${{ github.run_id }}-${{ github.run_attempt }}";
 }

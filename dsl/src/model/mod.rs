@@ -9,6 +9,7 @@
 //! but build them through [`crate::builder`], which is where the invariants live.
 
 mod backing;
+mod ci;
 mod cluster;
 mod env;
 mod handle;
@@ -19,7 +20,8 @@ mod probe;
 mod resources;
 mod volume;
 
-pub use backing::{BackingSpec, HelmChart, ValuesFile};
+pub use backing::{BackingSpec, CiService, HelmChart, ValuesFile};
+pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
@@ -95,7 +97,14 @@ pub enum Target {
     /// Terraform (helm provider) under `terraform/`: backing services as Helm releases.
     /// With it, backing services leave the Kubernetes manifests and Compose keeps them.
     Terraform,
+    /// A GitHub Actions pipeline under `out/<stack>/github/workflows/`: test, build and
+    /// push the stack's images, deploy staging on `main` and production on `v*` tags.
+    /// Declared on the prod stack (it covers every environment); needs [`Stack::ci`](crate::model::Stack).
+    GitHubActions,
 }
+
+/// A stack function: builds the stack for an environment.
+pub type StackFn = fn(Env) -> Stack;
 
 /// How the Kubernetes target renders a stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +153,8 @@ pub struct Stack {
     pub targets: Vec<Target>,
     /// Kubernetes rendering options.
     pub kubernetes: KubernetesOptions,
+    /// How CI tests, builds and deploys the stack.
+    pub ci: Option<Ci>,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_saphyr::{DoubleQuoted, LitString};
 
 use crate::model::{
-    EnvValue, HealthTool, Part, Probe, ProbeAction, Resources, SecretRef, SeedFormat, Service,
+    Env, EnvValue, HealthTool, Part, Probe, ProbeAction, Resources, SecretRef, SeedFormat, Service,
     Stack, Target, Template, VolumeSource,
 };
 use crate::render::{Document, hash_header, yaml};
@@ -259,11 +259,18 @@ fn env_file_note(stack: &Stack) -> String {
 fn service(stack: &Stack, svc: &Service) -> ComposeService {
     let mut out = ComposeService {
         image: svc.source.image.as_ref().map(ToString::to_string),
-        build: svc.source.build.as_ref().map(|b| BuildDef {
-            context: repo_path(&b.context),
-            dockerfile: b.dockerfile.clone(),
-            target: b.target.clone(),
-        }),
+        // Compose builds from source in dev (or when there is no image to pull); other
+        // environments run the images CI pushed.
+        build: svc
+            .source
+            .build
+            .as_ref()
+            .filter(|_| stack.env == Env::Dev || svc.source.image.is_none())
+            .map(|b| BuildDef {
+                context: repo_path(&b.context),
+                dockerfile: b.dockerfile.clone(),
+                target: b.target.clone(),
+            }),
         entrypoint: svc.command.as_ref().map(|v| escape_all(v)),
         command: svc.args.as_ref().map(|v| escape_all(v)),
         restart: svc.restart.compose(),

@@ -4,12 +4,14 @@
 //! that could make it fail is a rule in [`crate::validate`].
 
 pub mod compose;
+pub mod github;
 pub mod k8s;
+pub mod repo_ci;
 pub mod terraform;
 pub mod yaml;
 
-use crate::model::{Env, Stack, Target};
-use crate::validate::Errors;
+use crate::model::{Env, Stack, StackFn, Target};
+use crate::validate::{Error, ErrorKind, Errors};
 
 /// The text every generated file carries near its top, so tools (and people) can tell our
 /// files from hand-written ones. `emit` deletes a stale file only if it carries this marker
@@ -93,12 +95,27 @@ pub fn source_path(file: &str) -> String {
 /// rendered objects' cross-references on the way (see [`k8s::cross_check`]); any broken
 /// reference is returned as an error and nothing is rendered.
 pub fn render(stack: &Stack) -> Result<Vec<Document>, Errors> {
+    render_with(stack, None)
+}
+
+/// Like [`render`], for a stack built by `stack_fn`: targets that span environments (the
+/// GitHub Actions pipeline deploys staging too) build the other environments' stacks with it.
+pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Document>, Errors> {
     let mut docs = Vec::new();
     let mut errors = Errors::default();
     for target in &stack.targets {
         match target {
             Target::Compose => docs.extend(compose::render(stack)),
             Target::Terraform => docs.extend(terraform::render(stack)),
+            Target::GitHubActions => match stack_fn {
+                Some(f) => docs.extend(github::render(stack, &f(Env::Staging))),
+                None => errors.push(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{}.targets", stack.name),
+                    "the GitHub Actions pipeline deploys every environment, so it needs the stack function",
+                    "render with `render::render_with(&stack, Some(stack_fn))`, as the CLI does",
+                )),
+            },
             Target::Kubernetes => {
                 let m = k8s::manifests(stack);
                 let problems = k8s::cross_check(&stack.name, &m);

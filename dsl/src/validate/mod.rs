@@ -301,6 +301,24 @@ impl<'a> Validator<'a> {
                 "use a DNS-1123 label such as `shop-prod`",
             );
         }
+        if self.stack.targets.contains(&Target::GitHubActions) {
+            if self.stack.env != Env::Prod {
+                self.err(
+                    ErrorKind::Unsupported,
+                    format!("{name}.targets"),
+                    format!("the GitHub Actions pipeline is declared on the {} stack; it deploys every environment", self.stack.env),
+                    "declare `Target::GitHubActions` on the prod stack only",
+                );
+            }
+            if self.stack.ci.is_none() {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    format!("{name}.ci"),
+                    "the GitHub Actions pipeline needs to know how to test the code",
+                    "set `.ci(Ci::node(\"20\", PackageManager::Pnpm))` (or `Ci::python`, `Ci::go`)",
+                );
+            }
+        }
         if self.stack.services.is_empty() {
             self.err(
                 ErrorKind::InvalidValue,
