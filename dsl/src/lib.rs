@@ -42,6 +42,8 @@
 //! assert!(compose.contents.contains("JWT_SECRET: ${SHOP_SECRETS_JWT:?"));
 //! ```
 //!
+//! New here? Read the [`guide`]: from a first stack to reviewed production files.
+//!
 //! The layers, each used once in this order by a value travelling from a stack file to an
 //! artifact: [`model`] (plain data) → [`builder`] (ergonomics) → [`validate`] (all errors,
 //! with paths) → [`render`] (pure: model → documents) → [`emit`] (the only filesystem code)
@@ -56,6 +58,10 @@ pub mod emit;
 pub mod model;
 pub mod render;
 pub mod validate;
+
+/// The guide: from a first stack to production (start here).
+#[doc = include_str!("guide.md")]
+pub mod guide {}
 
 /// Everything a stack file needs: `use stackdsl::prelude::*;`.
 pub mod prelude {

@@ -29,6 +29,9 @@ pub fn registry() -> Registry {
 /// The released engine version staging and prod run.
 pub const VERSION: &str = "1.2.3";
 
+/// The engine's HTTP port (clients reach it on 80 through its Kubernetes Service).
+pub const HTTP: Port = Port::http("http", 3001).service_port(80);
+
 /// The Secret holding every SrvThreds password.
 pub const SECRETS: &str = "srvthreds-secrets";
 
@@ -92,7 +95,7 @@ pub fn srvthreds(env: Env) -> Stack {
         assert!(s.update(&mongo.service, |b| b.publish(mongo.port, 27017)));
     }
 
-    let http = Port::http("http", 3001).service_port(80);
+    let http = HTTP;
     let mut engine = Service::new("engine")
         .image(
             registry()

@@ -124,7 +124,12 @@ pub fn corpus() -> tempfile::TempDir {
         .expect("temp dir");
     // One run per environment: a run owns every stack of its environment, so a second run
     // with other stacks would (correctly) remove the first run's files.
-    let all: Vec<StackFn> = stacks::ALL.iter().chain(fixtures::ALL).copied().collect();
+    let all: Vec<StackFn> = stacks::ALL
+        .iter()
+        .chain(fixtures::ALL)
+        .copied()
+        .chain([platform_consumer::platform as StackFn])
+        .collect();
     for env in Env::ALL {
         synthesize(dir.path(), env, &all);
     }

@@ -36,6 +36,10 @@
 //! s.add(Service::new("api").replicas(1));
 //! ```
 
+mod include;
+
+pub use include::Included;
+
 use std::marker::PhantomData;
 use std::net::IpAddr;
 
@@ -173,6 +177,30 @@ impl<S> ServiceBuilder<S> {
             not_secret: None,
         };
         self.with(|s| s.env.push(var))
+    }
+
+    /// Replaces the value of variable `name` where it is set (keeping its position), or sets
+    /// it: the explicit way to override an imported service's setting (setting a variable
+    /// twice with [`env`](Self::env) is a validation error).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).env("LOG_LEVEL", "info").replace_env("LOG_LEVEL", "debug");
+    /// assert_eq!(b.peek().env.len(), 1);
+    /// ```
+    pub fn replace_env(self, name: impl Into<String>, value: impl Into<EnvValue>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        self.with(|s| match s.env.iter_mut().find(|v| v.name == name) {
+            Some(var) => {
+                var.value = value;
+                var.not_secret = None;
+            }
+            None => s.env.push(EnvVar {
+                name,
+                value,
+                not_secret: None,
+            }),
+        })
     }
 
     /// Sets a non-secret configuration value (a ConfigMap key in Kubernetes).
@@ -381,6 +409,7 @@ impl Stack {
             targets: vec![Target::Compose],
             kubernetes: KubernetesOptions::default(),
             ci: None,
+            regenerate: None,
             origin_override: None,
         }
     }

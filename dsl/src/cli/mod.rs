@@ -18,6 +18,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod scaffold;
+
 use anstyle::{AnsiColor, Style};
 use clap::{Parser, ValueEnum};
 
@@ -79,6 +81,15 @@ enum Command {
         #[arg(long, value_name = "ENV", value_parser = parse_env)]
         against: Env,
     },
+    /// Create a new stacks crate in DIR (which must not exist or be empty) that builds and
+    /// synthesizes as it is.
+    Init {
+        /// Where to create it.
+        dir: PathBuf,
+        /// Package name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Write the stacks repository's own CI: `.github/workflows/stackdsl.yml` (fails pull
     /// requests whose `out/` is stale, with the diff in the job summary) and a
     /// `.gitattributes` marking `out/**` as generated.
@@ -98,16 +109,87 @@ fn parse_env(s: &str) -> Result<Env, String> {
 
 /// Runs the CLI with the process's arguments, stdout and stderr.
 pub fn main(env: Env, stacks: &[StackFn]) -> ExitCode {
-    let tty = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let code = run(
-        env,
-        stacks,
-        std::env::args_os(),
-        &mut io::stdout().lock(),
-        &mut io::stderr().lock(),
-        tty,
-    );
-    ExitCode::from(code)
+    Cli::new(env).main(stacks)
+}
+
+/// How a binary runs the CLI: the environment it synthesizes and, for a package of its own
+/// (a crate that imports stacks), its name and output folder.
+///
+/// ```no_run
+/// use stackdsl::cli::Cli;
+/// use stackdsl::prelude::*;
+/// # fn platform(env: Env) -> Stack { unimplemented!() }
+/// fn main() -> std::process::ExitCode {
+///     // Markers and hints say `cargo run -p platform`; files go to platform/out by default.
+///     Cli::new(Env::Prod).package("platform").default_out("platform/out").main(&[platform])
+/// }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Cli {
+    env: Env,
+    package: Option<&'static str>,
+    out: &'static str,
+}
+
+impl Cli {
+    /// The CLI of `stack-<env>`.
+    pub const fn new(env: Env) -> Self {
+        Cli {
+            env,
+            package: None,
+            out: "out",
+        }
+    }
+
+    /// A binary of package `package`: generated files say `cargo run -p <package>`.
+    pub const fn package(mut self, package: &'static str) -> Self {
+        self.package = Some(package);
+        self
+    }
+
+    /// The output folder when `--out` is not given (default `out`).
+    pub const fn default_out(mut self, dir: &'static str) -> Self {
+        self.out = dir;
+        self
+    }
+
+    /// The command that regenerates the output.
+    pub fn regenerate(&self) -> String {
+        match self.package {
+            Some(p) => format!("cargo run -p {p}"),
+            None => self.env.regenerate_command(),
+        }
+    }
+
+    /// Runs with the process's arguments, stdout and stderr.
+    pub fn main(self, stacks: &[StackFn]) -> ExitCode {
+        let tty = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let code = self.run(
+            stacks,
+            std::env::args_os(),
+            &mut io::stdout().lock(),
+            &mut io::stderr().lock(),
+            tty,
+        );
+        ExitCode::from(code)
+    }
+
+    /// Runs with explicit arguments (the first is the program name) and writers; returns
+    /// the exit code.
+    pub fn run<I, T>(
+        self,
+        stacks: &[StackFn],
+        args: I,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+        tty: bool,
+    ) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        run_cli(self, stacks, args, out, err, tty)
+    }
 }
 
 struct Paint {
@@ -150,14 +232,32 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let bin: &'static str = match env {
-        Env::Dev => "stack-dev",
-        Env::Staging => "stack-staging",
-        Env::Prod => "stack-prod",
+    Cli::new(env).run(stacks, args, out, err, tty)
+}
+
+fn run_cli<I, T>(
+    cli: Cli,
+    stacks: &[StackFn],
+    args: I,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    tty: bool,
+) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let env = cli.env;
+    let bin: &'static str = match (cli.package, env) {
+        (Some(p), _) => p,
+        (None, Env::Dev) => "stack-dev",
+        (None, Env::Staging) => "stack-staging",
+        (None, Env::Prod) => "stack-prod",
     };
     let cmd = <Args as clap::CommandFactory>::command()
         .name(bin)
-        .bin_name(bin);
+        .bin_name(bin)
+        .mut_arg("out", |a| a.default_value(cli.out));
     let matches = match cmd.try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
@@ -193,7 +293,7 @@ where
             ColorWhen::Auto => tty,
         },
     };
-    match execute(env, stacks, &args, out, err, &paint) {
+    match execute(&cli, stacks, &args, out, err, &paint) {
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(err, "{} {e}", paint.red("error:"));
@@ -203,18 +303,22 @@ where
 }
 
 fn execute(
-    env: Env,
+    cli: &Cli,
     stacks: &[StackFn],
     args: &Args,
     out: &mut dyn Write,
     err: &mut dyn Write,
     paint: &Paint,
 ) -> io::Result<u8> {
+    let env = cli.env;
     let built: Vec<(Stack, Duration)> = stacks
         .iter()
         .map(|f| {
             let t = Instant::now();
-            let s = f(env);
+            let mut s = f(env);
+            if cli.package.is_some() {
+                s.regenerate = Some(cli.regenerate());
+            }
             (s, t.elapsed())
         })
         .collect();
@@ -252,6 +356,7 @@ fn execute(
             return env_diff(env, *against, stacks, &args.stacks, out, err, paint);
         }
         Some(Command::InitCi { root, check }) => return init_ci(root, *check, out, err, paint),
+        Some(Command::Init { dir, name }) => return init(dir, name.as_deref(), out, err, paint),
         None => {}
     }
     // Validate everything before writing anything.
@@ -339,7 +444,7 @@ fn execute(
             "{} {base}/ is stale: {n} file{} would change. Run `{}` to update it.",
             paint.red("error:"),
             if n == 1 { "" } else { "s" },
-            regenerate_hint(env, &args.stacks)
+            regenerate_hint(cli, &args.stacks)
         )?;
         return Ok(EXIT_STALE);
     }
@@ -410,6 +515,59 @@ fn execute(
             write_time.as_secs_f64() * 1000.0
         )?;
     }
+    Ok(EXIT_OK)
+}
+
+/// `init`: writes a new stacks crate into an empty (or new) folder.
+fn init(
+    dir: &std::path::Path,
+    name: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    paint: &Paint,
+) -> io::Result<u8> {
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if let Some(problem) = validate::names::dns1123_problem(&name) {
+        writeln!(
+            err,
+            "{} package and stack name `{name}` {problem}",
+            paint.red("error:")
+        )?;
+        writeln!(
+            err,
+            "  {} pass `--name my-stacks` (lowercase letters, digits and '-')",
+            paint.cyan("hint:")
+        )?;
+        return Ok(EXIT_INVALID);
+    }
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        writeln!(
+            err,
+            "{} `{}` is not empty; `init` only writes into a new or empty folder",
+            paint.red("error:"),
+            dir.display()
+        )?;
+        return Ok(EXIT_INVALID);
+    }
+    for doc in scaffold::files(&name) {
+        let path = dir.join(&doc.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &doc.contents)?;
+    }
+    writeln!(
+        out,
+        "created {} ({name}); next: cd {} && cargo run --bin stack-dev",
+        dir.display(),
+        dir.display()
+    )?;
     Ok(EXIT_OK)
 }
 
@@ -579,8 +737,8 @@ fn report_errors(
     )
 }
 
-fn regenerate_hint(env: Env, stacks: &[String]) -> String {
-    let mut cmd = render::regenerate(env);
+fn regenerate_hint(cli: &Cli, stacks: &[String]) -> String {
+    let mut cmd = cli.regenerate();
     if !stacks.is_empty() {
         cmd.push_str(" --");
         for s in stacks {

@@ -258,6 +258,10 @@ impl Template {
         &self.parts
     }
 
+    pub(crate) fn parts_mut(&mut self) -> &mut [Part] {
+        &mut self.parts
+    }
+
     /// Services the template points at.
     pub fn services(&self) -> Vec<&ServiceRef> {
         self.parts

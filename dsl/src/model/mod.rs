@@ -155,6 +155,9 @@ pub struct Stack {
     pub kubernetes: KubernetesOptions,
     /// How CI tests, builds and deploys the stack.
     pub ci: Option<Ci>,
+    /// The command that regenerates this stack's files (named in every file's marker);
+    /// `None`: `cargo run --bin stack-<env>`. Set by the CLI of a consumer package.
+    pub regenerate: Option<String>,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
 }
@@ -290,6 +293,13 @@ impl Stack {
     /// Looks up a service by name.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The command that regenerates this stack's files.
+    pub fn regenerate_command(&self) -> String {
+        self.regenerate
+            .clone()
+            .unwrap_or_else(|| self.env.regenerate_command())
     }
 
     /// The path prefix of this stack's output: `<name>/<env>`.

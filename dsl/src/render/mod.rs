@@ -65,7 +65,7 @@ fn comment_header(stack: &Stack, prefix: &str) -> String {
         source_path(stack.source),
         stack.name,
         stack.env,
-        regenerate(stack.env)
+        stack.regenerate_command()
     )
 }
 
