@@ -65,7 +65,10 @@ fn terraform_fmt_accepts_every_file_as_written() {
         .output()
         .expect("terraform must be on PATH");
     let diff = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && diff.trim().is_empty(), "terraform fmt would change:\n{diff}");
+    assert!(
+        out.status.success() && diff.trim().is_empty(),
+        "terraform fmt would change:\n{diff}"
+    );
     // Negative control: a misaligned attribute is reported.
     let bad = corpus.path().join("bad.tf");
     fs::write(
