@@ -63,8 +63,8 @@ pub mod prelude {
     pub use crate::model::{
         AppProtocol, Autoscale, Build, Cluster, ClusterIssuer, Cpu, Disruption, Egress, Endpoint,
         Env, EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Metrics, Mount,
-        PodManagement, Port, Probe, Registry, Resources, Restart, Rollout, SecretRef, Security,
-        SeedFormat, Service, ServiceRef, Spread, Stack, Target, Template, Url,
+        PaasOptions, Platform, PodManagement, Port, Probe, Registry, Resources, Restart, Rollout,
+        SecretRef, Security, SeedFormat, Service, ServiceRef, Spread, Stack, Target, Template, Url,
     };
 }
 

@@ -5,6 +5,7 @@
 
 pub mod compose;
 pub mod k8s;
+pub mod paas;
 pub mod terraform;
 pub mod yaml;
 
@@ -99,6 +100,7 @@ pub fn render(stack: &Stack) -> Result<Vec<Document>, Errors> {
         match target {
             Target::Compose => docs.extend(compose::render(stack)),
             Target::Terraform => docs.extend(terraform::render(stack)),
+            Target::Paas(platform) => docs.extend(paas::render(stack, *platform)),
             Target::Kubernetes => {
                 let m = k8s::manifests(stack);
                 let problems = k8s::cross_check(&stack.name, &m);
