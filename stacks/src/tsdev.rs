@@ -13,7 +13,9 @@
 //! and the collector's root-run containers (all containers run hardened).
 //!
 //! Dev is Compose (built from source); staging is Kubernetes; prod is Kubernetes plus a
-//! small single-host Compose variant behind an nginx edge.
+//! small single-host Compose variant behind an nginx edge, and the guide's PaaS files
+//! (Fly.io, Render, Railway, Vercel, Serverless) under `out/<stack>/paas/`, rendered from
+//! the same services (see [`paas`]).
 //!
 //! Components ([`tracing`], [`node_app`]) are plain functions other stacks import.
 
@@ -44,18 +46,65 @@ pub fn targets(env: Env) -> Vec<Target> {
     match env {
         Env::Dev => vec![Target::Compose],
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
-        Env::Prod => vec![
+        Env::Prod => [
             Target::Compose,
             Target::Kubernetes,
             Target::Terraform,
             Target::GitHubActions,
-        ],
+        ]
+        .into_iter()
+        .chain(Platform::targets())
+        .collect(),
     }
 }
 
 /// How CI tests tsdev apps: the guide's pnpm workspace on Node 20.
 pub fn ci() -> Ci {
     Ci::node("20", PackageManager::Pnpm)
+}
+
+/// What the guide's PaaS files need beyond the model, for the app `app` that the
+/// single-app platforms deploy (Render runs every service). Traces go to a hosted OTLP
+/// backend there (the collector and Jaeger stay on Compose and Kubernetes), so the
+/// endpoint is set in each platform; `urls` are other variables the platforms cannot
+/// derive (`(name, what to set)`).
+pub fn paas(s: &mut Stack, app: &ServiceRef, urls: &[(&str, &str)]) {
+    s.paas(|p| {
+        p.app(app).set_in_platform(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTLP/HTTP endpoint of the hosted tracing backend",
+        );
+        for (name, what) in urls {
+            p.set_in_platform(*name, *what);
+        }
+        p.fly(|f| f.primary_region("iad"))
+            .render(|r| {
+                r.region("oregon")
+                    .plan("starter")
+                    .database_plan("basic-256mb")
+                    .key_value_plan("starter")
+            })
+            .railway(|r| {
+                r.build_command("pnpm install && pnpm build")
+                    .start_command("node dist/server.js")
+            })
+            .vercel(|v| {
+                v.function("api/index.ts")
+                    .region("iad1")
+                    .max_duration(10)
+                    .install_command("pnpm install")
+                    .build_command("pnpm build")
+            })
+            .serverless(|f| {
+                f.handler("dist/lambda-handler.handler")
+                    .region("us-east-1")
+                    .timeout(30)
+                    .pattern("dist/**")
+                    .pattern("handlers/**")
+                    .pattern("node_modules/**")
+                    .pattern("!node_modules/.cache/**")
+            })
+    });
 }
 
 /// Public host of an app in `env` (staging gets its own subdomain).
@@ -111,7 +160,8 @@ pub fn tracing(s: &mut Stack) -> Tracing {
     if dev {
         jaeger = jaeger.publish(ui, 16686);
     }
-    let jaeger = s.add(jaeger);
+    // PaaS apps export to a hosted backend instead (see `paas`).
+    let jaeger = s.add(jaeger.not_on(Platform::targets()));
 
     let otlp_grpc = Port::grpc("otlp-grpc", 4317);
     let otlp_http = Port::http("otlp-http", 4318);
@@ -177,7 +227,9 @@ pub fn tracing(s: &mut Stack) -> Tracing {
         collector = collector.publish(otlp_http, 4318);
     }
     Tracing {
-        otlp: s.add(collector).endpoint(otlp_http),
+        otlp: s
+            .add(collector.not_on(Platform::targets()))
+            .endpoint(otlp_http),
         jaeger_collector: jaeger.endpoint(jaeger_thrift),
     }
 }
@@ -287,6 +339,9 @@ pub fn monolith(env: Env) -> Stack {
     }
     let api = s.add(exposed(env, scaled(env, api), "api", http));
     edge_if_needed(&mut s, &api.endpoint(http));
+    if env == Env::Prod {
+        paas(&mut s, &api, &[]);
+    }
     s
 }
 
@@ -338,5 +393,24 @@ pub fn microservices(env: Env) -> Stack {
         .config("RATE_LIMIT_MAX_REQUESTS", "100");
     let gateway = s.add(exposed(env, scaled(env, gateway), "gateway", gateway_http));
     edge_if_needed(&mut s, &gateway.endpoint(gateway_http));
+    if env == Env::Prod {
+        // Render runs all three apps but cannot build a URL around another service's
+        // internal address (`<name>-<suffix>:<port>`); the single-app platforms run the
+        // gateway only.
+        paas(
+            &mut s,
+            &gateway,
+            &[
+                (
+                    "PROCEDURES_URL",
+                    "URL of the procedure service where it runs (on Render: `http://` and its internal address from the Connect menu)",
+                ),
+                (
+                    "WORKFLOWS_URL",
+                    "URL of the workflow orchestrator where it runs (on Render: `http://` and its internal address from the Connect menu)",
+                ),
+            ],
+        );
+    }
     s
 }

@@ -294,7 +294,58 @@ pub fn terraform_schemas() -> Vec<String> {
         .clone()
 }
 
-/// Fetches an npm package tarball and unpacks `files` of it; returns the package folder.
+/// The Serverless Framework's own configuration schema, offline: `serverless@3.40.0` (the
+/// last release that ships its source on npm; v4's package only downloads a binary) and the
+/// `lodash@4.17.21` its schema handler uses, fetched from npm on first use; the schema is
+/// assembled by `tests/validators/serverless_schema.js` with the package's own
+/// `ConfigSchemaHandler`, AWS provider and `httpApi` event, and written to
+/// `target/validators/serverless-3.40.0.schema.json`.
+pub fn serverless_schema() -> PathBuf {
+    static SCHEMA: OnceLock<PathBuf> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let sls = npm_package("serverless@3.40.0", &["package.json", "lib"]);
+            let lodash = npm_package("lodash@4.17.21", &["package.json", "lodash.js"]);
+            let out = Command::new("node")
+                .arg(workspace_root().join("tests/validators/serverless_schema.js"))
+                .arg(&sls)
+                .arg(&lodash)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run node (Node.js is needed): {e}"));
+            assert!(
+                out.status.success(),
+                "assembling the Serverless schema failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let path = target_dir().join("validators/serverless-3.40.0.schema.json");
+            fs::write(&path, &out.stdout).expect("write the Serverless schema");
+            path
+        })
+        .clone()
+}
+
+/// `vercel.json`'s type as Vercel publishes it: `VercelConfig` of `@vercel/config@0.7.2`
+/// (generated from the vercel.json OpenAPI schema), and a pinned TypeScript compiler
+/// (`typescript@5.9.3`) to check a file against it, both fetched from npm on first use.
+/// Returns `(types.d.ts, tsc.js)`.
+pub fn vercel_types() -> (PathBuf, PathBuf) {
+    let config = npm_package("@vercel/config@0.7.2", &["package.json", "dist/types.d.ts"]);
+    let ts = npm_package(
+        "typescript@5.9.3",
+        &[
+            "package.json",
+            "lib/tsc.js",
+            "lib/_tsc.js",
+            "lib/lib.es5.d.ts",
+            "lib/lib.decorators.d.ts",
+            "lib/lib.decorators.legacy.d.ts",
+        ],
+    );
+    (config.join("dist/types.d.ts"), ts.join("lib/tsc.js"))
+}
+
+/// Fetches an npm package tarball and unpacks `files` (or folders) of it; returns the
+/// package folder.
 fn npm_package(spec: &str, files: &[&str]) -> PathBuf {
     let dir = target_dir()
         .join("validators/npm")

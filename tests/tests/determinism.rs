@@ -74,6 +74,16 @@ fn committed_out_is_up_to_date() {
 fn every_generated_file_carries_the_marker_and_regenerate_command() {
     for env in Env::ALL {
         for o in outputs(env, stacks::ALL) {
+            if o.doc.path.ends_with(".json") {
+                // JSON has no comments (`vercel.json`): the manifest's content hash stands in
+                // for the marker when the file is cleaned up.
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(&o.doc.contents).is_ok(),
+                    "{} is not JSON",
+                    o.doc.path
+                );
+                continue;
+            }
             let head: Vec<&str> = o.doc.contents.lines().take(2).collect();
             let comment = if o.doc.path.ends_with(".md") {
                 "<!-- "

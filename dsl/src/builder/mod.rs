@@ -103,6 +103,7 @@ impl Service {
                 autoscale: None,
                 ingress: Vec::new(),
                 only_on: None,
+                not_on: Vec::new(),
                 container_name: None,
                 rollout: None,
                 spread: None,
@@ -309,6 +310,22 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.only_on = Some(targets))
     }
 
+    /// Never renders the service for these targets (the complement of
+    /// [`only_on`](Self::only_on)), e.g. the tracing pair on every PaaS platform.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("obs", Env::Prod);
+    /// let jaeger = Service::new("jaeger").image(Image::new("jaegertracing/all-in-one").tag("1.62.0"));
+    /// s.add(jaeger.not_on(Platform::targets()));
+    /// let svc = s.service("jaeger").unwrap();
+    /// assert!(svc.renders_on(Target::Kubernetes) && !svc.renders_on(Target::Paas(Platform::Fly)));
+    /// ```
+    pub fn not_on(self, targets: impl IntoIterator<Item = Target>) -> Self {
+        let targets: Vec<Target> = targets.into_iter().collect();
+        self.with(|s| s.not_on.extend(targets))
+    }
+
     /// Names the Kubernetes container (default: the service name).
     pub fn container_name(self, name: impl Into<String>) -> Self {
         let name = name.into();
@@ -410,6 +427,7 @@ impl Stack {
             kubernetes: KubernetesOptions::default(),
             ci: None,
             regenerate: None,
+            paas: crate::model::PaasOptions::default(),
             origin_override: None,
         }
     }

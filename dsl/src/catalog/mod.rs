@@ -28,8 +28,8 @@ use serde_json::{Value, json};
 
 use crate::builder::{HasImage, ServiceBuilder};
 use crate::model::{
-    BackingSpec, CiService, Cpu, HelmChart, Image, Memory, Mount, Port, Probe, Resources,
-    SecretRef, Security, Service, ServiceRef, Stack, Template, Url, ValuesFile,
+    BackingKind, BackingSpec, CiService, Cpu, HelmChart, Image, Memory, Mount, Port, Probe,
+    Resources, SecretRef, Security, Service, ServiceRef, Stack, Template, Url, ValuesFile,
 };
 
 /// Bitnami's chart registry.
@@ -176,6 +176,11 @@ impl BackingService for Postgres {
         let ready = Probe::exec(["pg_isready", "-U", &db, "-d", &db]);
         let replication = self.read_replicas > 0;
         let mut spec = BackingSpec {
+            kind: BackingKind::Postgres {
+                database: db.clone(),
+                password: self.password.clone(),
+                major_version: 17,
+            },
             chart: HelmChart::new(BITNAMI, "postgresql", "17.1.0"),
             values: vec![
                 values(
@@ -449,6 +454,9 @@ impl BackingService for Redis {
         }
         cmd.push_str(" --requirepass \"$REDIS_PASSWORD\"");
         let spec = BackingSpec {
+            kind: BackingKind::Redis {
+                password: self.password.clone(),
+            },
             chart: HelmChart::new(BITNAMI, "redis", "23.1.1"),
             values: vec![
                 values(
@@ -588,6 +596,7 @@ impl BackingService for MongoDb {
         let port = Port::tcp("mongo", 27017);
         let ping = Probe::exec(["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]);
         let spec = BackingSpec {
+            kind: BackingKind::MongoDb,
             chart: HelmChart::new(BITNAMI, "mongodb", "17.0.2"),
             values: vec![
                 values(
@@ -738,6 +747,7 @@ impl BackingService for RabbitMq {
         let management = Port::http("management", 15672);
         let ping = Probe::exec(["rabbitmq-diagnostics", "-q", "ping"]);
         let spec = BackingSpec {
+            kind: BackingKind::RabbitMq,
             chart: HelmChart::new(BITNAMI, "rabbitmq", "16.0.16"),
             values: vec![
                 values(
@@ -877,6 +887,7 @@ impl BackingService for Nats {
         let port = Port::tcp("client", 4222);
         let monitor = Port::http("monitor", 8222);
         let spec = BackingSpec {
+            kind: BackingKind::Nats,
             chart: HelmChart::new(
                 "https://nats-io.github.io/k8s/helm/charts/",
                 "nats",
@@ -996,6 +1007,7 @@ impl BackingService for Kafka {
         let port = Port::tcp("client", 9092);
         let controller = Port::tcp("controller", 9093);
         let spec = BackingSpec {
+            kind: BackingKind::Kafka,
             chart: HelmChart::new(BITNAMI, "kafka", "32.4.4"),
             values: vec![
                 values(

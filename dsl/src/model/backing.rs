@@ -42,12 +42,67 @@ pub struct ValuesFile {
     pub values: serde_json::Value,
 }
 
+/// What a backing service is, so targets with a managed equivalent (Render's Postgres
+/// databases and Key Value instances) can use it instead of running the container.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// use stackdsl::catalog::Postgres;
+/// use stackdsl::model::BackingKind;
+/// let mut s = Stack::new("shop", Env::Prod);
+/// let pg = s.backing(Postgres::new("shop", SecretRef::new("shop-secrets", "pg")));
+/// let spec = s.service(pg.service.name()).and_then(|svc| svc.backing.as_ref()).unwrap();
+/// assert!(matches!(&spec.kind, BackingKind::Postgres { database, .. } if database == "shop"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackingKind {
+    /// PostgreSQL with one role and database of the same name.
+    Postgres {
+        /// Role and database name.
+        database: String,
+        /// The role's password.
+        password: SecretRef,
+        /// Major version, e.g. 17.
+        major_version: u32,
+    },
+    /// Redis with a password.
+    Redis {
+        /// The password every client sends.
+        password: SecretRef,
+    },
+    /// MongoDB.
+    MongoDb,
+    /// RabbitMQ.
+    RabbitMq,
+    /// NATS.
+    Nats,
+    /// Apache Kafka.
+    Kafka,
+}
+
+impl BackingKind {
+    /// The product's name in messages.
+    pub fn product(&self) -> &'static str {
+        match self {
+            BackingKind::Postgres { .. } => "PostgreSQL",
+            BackingKind::Redis { .. } => "Redis",
+            BackingKind::MongoDb => "MongoDB",
+            BackingKind::RabbitMq => "RabbitMQ",
+            BackingKind::Nats => "NATS",
+            BackingKind::Kafka => "Kafka",
+        }
+    }
+}
+
 /// How a backing service is installed where a stack renders Terraform: a Helm release of a
 /// pinned chart, values split by concern, and the secret values passed to Helm as
 /// sensitive Terraform variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BackingSpec {
+    /// What it is.
+    pub kind: BackingKind,
     /// The chart.
     pub chart: HelmChart,
     /// Values files, in the order Helm merges them.

@@ -15,12 +15,13 @@ mod env;
 mod handle;
 mod image;
 mod intent;
+mod paas;
 mod port;
 mod probe;
 mod resources;
 mod volume;
 
-pub use backing::{BackingSpec, CiService, HelmChart, ValuesFile};
+pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
@@ -29,6 +30,10 @@ pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
     Autoscale, ClusterIssuer, Disruption, Egress, Ingress, Relaxation, Restart, Rollout, Security,
     Spread,
+};
+pub use paas::{
+    FlyOptions, PaasOptions, Platform, PlatformVar, RailwayBuilder, RailwayOptions, RenderOptions,
+    ServerlessOptions, VercelOptions,
 };
 pub use port::{AppProtocol, Port, Protocol, Publish};
 pub use probe::{HealthTool, Probe, ProbeAction, Probes};
@@ -87,6 +92,20 @@ impl fmt::Display for Env {
 }
 
 /// An output format the stack is rendered to.
+///
+/// The PaaS platforms are one variant, `Paas(Platform)`, rather than five: they share the
+/// output folder (`out/<stack>/paas/<platform>/`), the rule that only prod renders them,
+/// the choice of the one app a single-app platform deploys and the way variables the model
+/// cannot carry are set in the platform, so code that means "any PaaS" matches
+/// `Target::Paas(_)` once, while `only_on([Target::Paas(Platform::Render)])` still names
+/// one platform.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let targets = [Target::Kubernetes, Target::Paas(Platform::Fly)];
+/// assert_eq!(targets.iter().filter(|t| matches!(t, Target::Paas(_))).count(), 1);
+/// assert_eq!(Target::Paas(Platform::Fly).to_string(), "Fly.io");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Target {
@@ -101,6 +120,20 @@ pub enum Target {
     /// push the stack's images, deploy staging on `main` and production on `v*` tags.
     /// Declared on the prod stack (it covers every environment); needs [`Stack::ci`](crate::model::Stack).
     GitHubActions,
+    /// A platform-as-a-service file under `out/<stack>/paas/<platform>/` (prod only).
+    Paas(Platform),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Compose => f.write_str("Compose"),
+            Target::Kubernetes => f.write_str("Kubernetes"),
+            Target::Terraform => f.write_str("Terraform"),
+            Target::GitHubActions => f.write_str("GitHub Actions"),
+            Target::Paas(p) => p.fmt(f),
+        }
+    }
 }
 
 /// A stack function: builds the stack for an environment.
@@ -158,6 +191,8 @@ pub struct Stack {
     /// The command that regenerates this stack's files (named in every file's marker);
     /// `None`: `cargo run --bin stack-<env>`. Set by the CLI of a consumer package.
     pub regenerate: Option<String>,
+    /// What the PaaS targets need beyond the model (set with [`Stack::paas`]).
+    pub paas: PaasOptions,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
 }
@@ -205,6 +240,9 @@ pub struct Service {
     /// Render only for these targets (`None`: every target of the stack). An edge proxy
     /// that only Compose needs, say, while Kubernetes uses an Ingress.
     pub only_on: Option<Vec<Target>>,
+    /// Never render for these targets, e.g. the tracing pair on PaaS platforms, whose apps
+    /// export to a hosted backend instead.
+    pub not_on: Vec<Target>,
     /// Container name in Kubernetes (default: the service name).
     pub container_name: Option<String>,
     /// How Kubernetes replaces pods (default: derived, see [`KubernetesOptions::hardened`]).
@@ -259,7 +297,7 @@ impl Service {
 
     /// Is the service part of `target`'s output?
     pub fn renders_on(&self, target: Target) -> bool {
-        self.only_on.as_ref().is_none_or(|t| t.contains(&target))
+        self.only_on.as_ref().is_none_or(|t| t.contains(&target)) && !self.not_on.contains(&target)
     }
 
     /// Looks up a declared port by name.

@@ -6,6 +6,7 @@
 pub mod compose;
 pub mod github;
 pub mod k8s;
+pub mod paas;
 pub mod repo_ci;
 pub mod terraform;
 pub mod yaml;
@@ -116,6 +117,7 @@ pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Docum
                     "render with `render::render_with(&stack, Some(stack_fn))`, as the CLI does",
                 )),
             },
+            Target::Paas(platform) => docs.extend(paas::render(stack, *platform)),
             Target::Kubernetes => {
                 let m = k8s::manifests(stack);
                 let problems = k8s::cross_check(&stack.name, &m);

@@ -239,6 +239,7 @@ pub fn validate(stack: &Stack) -> Result<(), Errors> {
         v.service_rules(svc);
     }
     v.cross_service_rules();
+    v.paas_rules();
     v.errors.into_result()
 }
 
@@ -1127,12 +1128,17 @@ impl<'a> Validator<'a> {
                 let Some(&dep) = self.by_name.get(d.name()) else {
                     continue;
                 };
-                for t in &stack.targets {
+                // PaaS platforms run a subset of the services; `paas_rules` checks those.
+                for t in stack
+                    .targets
+                    .iter()
+                    .filter(|t| !matches!(t, Target::Paas(_)))
+                {
                     if svc.renders_on(*t) && !dep.renders_on(*t) {
                         self.err(
                             ErrorKind::Unsupported,
                             format!("{}.depends_on[{}]", self.svc_path(svc), dep.name),
-                            format!("service `{}` is rendered for {t:?} but depends on `{}`, which is not", svc.name, dep.name),
+                            format!("service `{}` is rendered for {t} but depends on `{}`, which is not", svc.name, dep.name),
                             "render both for the same targets (`only_on`), or drop the dependency",
                         );
                     }
@@ -1198,6 +1204,51 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// PaaS targets: prod only, and everything [`crate::render::paas::problems`] finds.
+    fn paas_rules(&mut self) {
+        let stack = self.stack;
+        let platforms: Vec<crate::model::Platform> = stack
+            .targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Paas(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        if platforms.is_empty() {
+            return;
+        }
+        if stack.env != Env::Prod {
+            let names: Vec<&str> = platforms.iter().map(|p| p.name()).collect();
+            self.err(
+                ErrorKind::Unsupported,
+                format!("{}.targets", stack.name),
+                format!(
+                    "PaaS targets ({}) are rendered from prod only, but this is {}",
+                    names.join(", "),
+                    stack.env
+                ),
+                format!(
+                    "add them to the prod targets only: `out/{}/paas/` has no environment folder, so exactly one environment's run owns it",
+                    stack.name
+                ),
+            );
+        }
+        for pv in &stack.paas.set_in_platform {
+            if let Some(problem) = names::env_name_problem(&pv.name) {
+                self.err(
+                    ErrorKind::InvalidName,
+                    format!("{}.paas.set_in_platform[{}]", stack.name, pv.name),
+                    format!("variable `{}` {problem}", pv.name),
+                    "use the name of an environment variable the services read",
+                );
+            }
+        }
+        for p in platforms {
+            self.errors.extend(crate::render::paas::problems(stack, p));
         }
     }
 

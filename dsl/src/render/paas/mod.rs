@@ -1,0 +1,807 @@
+//! PaaS renderers: one file per platform under `out/<stack>/paas/<platform>/`, each with a
+//! `README.md` naming what the operator sets in the platform.
+//!
+//! | platform | file | deploys |
+//! |---|---|---|
+//! | Fly.io | `fly.toml` | the app's pushed image on Fly Machines |
+//! | Render | `render.yaml` | every service (image runtime), catalog Postgres as databases, catalog Redis as Key Value |
+//! | Railway | `railway.toml` | the app, built from the repository |
+//! | Vercel | `vercel.json` | the app as a serverless function built from the repository |
+//! | Serverless | `serverless.yml` | the app as an AWS Lambda function behind an HTTP API |
+//!
+//! Every file is built from typed structs (TOML with `toml`, YAML with [`super::yaml`],
+//! JSON with `serde_json`) and carries the marker comment where the format has comments
+//! (not JSON: `vercel.json` is recognised by the manifest's content hash alone).
+//!
+//! Environment values travel as far as each platform allows, and never as a secret value:
+//! literals inline; secrets by reference (`fly secrets set`, Render's `sync: false` prompt,
+//! `${ssm:…}` parameters, or the platform's variables listed in the README); URLs to
+//! services the platform runs as Render `fromDatabase`/`fromService` references; anything
+//! else only when the stack declares it with
+//! [`PaasOptions::set_in_platform`](crate::model::PaasOptions::set_in_platform). What a
+//! platform cannot do is a validation error ([`problems`]), never a silent omission.
+//!
+//! Not expressible on any PaaS and listed in each README instead: the container hardening
+//! (the platforms isolate workloads themselves), and per platform what the README's "Not
+//! carried over" section says.
+
+pub mod fly;
+pub mod railway;
+pub mod render;
+pub mod serverless;
+pub mod vercel;
+
+use crate::model::{
+    AppProtocol, BackingKind, EnvValue, EnvVar, Part, Platform, PlatformVar, Port, Probe,
+    ProbeAction, SecretRef, Service, Stack, Target, Template, VolumeSource,
+};
+use crate::render::Document;
+use crate::validate::{Error, ErrorKind, Errors};
+
+/// How one environment variable of a service reaches a platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// A literal, written into the file.
+    Literal(String),
+    /// A secret: its value is set in the platform, by reference.
+    Secret(&'a SecretRef),
+    /// Set by the operator in the platform ([`PlatformVar`]).
+    InPlatform(&'a PlatformVar),
+    /// Render: a property of a Render Postgres database (`fromDatabase`).
+    Database {
+        /// The database (the catalog service's name).
+        name: &'a str,
+        /// `connectionString`, `host` or `port`.
+        property: &'static str,
+    },
+    /// Render: a property of another Render service (`fromService`).
+    FromService {
+        /// The service.
+        name: &'a str,
+        /// Its Render type (`pserv`, `web`, `keyvalue`, …).
+        kind: &'static str,
+        /// `host`, `port`, `hostport` or (Key Value) `connectionString`.
+        property: &'static str,
+    },
+}
+
+/// Something the stack needs that a platform cannot do: a message and a hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What is unsupported.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// The Render service type of a service: `web` when it is exposed publicly, `pserv`
+/// (private service) when it listens on ports, `worker` otherwise; `keyvalue` for a catalog
+/// Redis.
+pub fn render_type(svc: &Service) -> &'static str {
+    match &svc.backing {
+        Some(b) if matches!(b.kind, BackingKind::Redis { .. }) => "keyvalue",
+        _ if !svc.ingress.is_empty() => "web",
+        _ if !svc.ports.is_empty() => "pserv",
+        _ => "worker",
+    }
+}
+
+/// The port the platform routes HTTP to: the first exposed port, else the first HTTP port.
+pub fn http_port(svc: &Service) -> Option<Port> {
+    svc.ingress.first().map(|i| i.port).or_else(|| {
+        svc.ports
+            .iter()
+            .copied()
+            .find(|p| p.app == AppProtocol::Http)
+    })
+}
+
+/// The path of the readiness probe, when it is an HTTP GET.
+pub fn health_path(svc: &Service) -> Option<&str> {
+    match &svc.probes.readiness.as_ref()?.action {
+        ProbeAction::HttpGet { path, .. } => Some(path),
+        _ => None,
+    }
+}
+
+/// Seconds a new instance may take to become healthy: the startup probe's budget, else
+/// the readiness probe's initial delay plus its failure budget.
+pub fn start_budget(svc: &Service) -> u32 {
+    let budget = |p: &Probe| {
+        p.initial_delay.unwrap_or(0) + p.effective_period() * p.effective_failure_threshold()
+    };
+    match (&svc.probes.startup, &svc.probes.readiness) {
+        (Some(s), _) => budget(s),
+        (None, Some(r)) => budget(r),
+        (None, None) => 0,
+    }
+}
+
+/// Memory limit (else request) in MiB, rounded up.
+pub fn memory_mib(svc: &Service) -> Option<u64> {
+    let r = svc.resources?;
+    let m = r.limits.memory.or(r.requests.memory)?;
+    Some(m.bytes().div_ceil(1 << 20))
+}
+
+/// The service's command and arguments as one shell command line (single-quoted where
+/// needed), for platforms that take a start command as a string.
+pub fn command_line(svc: &Service) -> Option<String> {
+    let argv: Vec<&String> = svc
+        .command
+        .iter()
+        .flatten()
+        .chain(svc.args.iter().flatten())
+        .collect();
+    if argv.is_empty() {
+        return None;
+    }
+    Some(
+        argv.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// How `var` of `svc` reaches `platform`, or why it cannot. `deployed` are the services the
+/// platform runs ([`Stack::paas_services`]).
+pub fn env_value<'a>(
+    stack: &'a Stack,
+    platform: Platform,
+    deployed: &[&'a Service],
+    var: &'a EnvVar,
+) -> Result<Value<'a>, Problem> {
+    if let Some(pv) = stack.paas.platform_var(&var.name) {
+        return Ok(Value::InPlatform(pv));
+    }
+    let t = match &var.value {
+        EnvValue::Plain(s) | EnvValue::Config(s) => return Ok(Value::Literal(s.clone())),
+        EnvValue::Secret(s) => return Ok(Value::Secret(s)),
+        EnvValue::Template(t) => t,
+    };
+    let services = t.services();
+    let secrets = t.secrets();
+    if services.is_empty() && secrets.is_empty() {
+        return Ok(Value::Literal(t.preview()));
+    }
+    let hint = format!(
+        "declare it with `s.paas(|p| p.set_in_platform(\"{}\", \"…what to set\"))` and set it in {}",
+        var.name,
+        platform.name()
+    );
+    if let Some(missing) = services
+        .iter()
+        .find(|r| !deployed.iter().any(|d| d.name == r.name()))
+    {
+        let runs = if platform.multi_service() {
+            "does not run it (the service does not render there)".to_owned()
+        } else {
+            let names: Vec<&str> = deployed.iter().map(|d| d.name.as_str()).collect();
+            format!("deploys `{}` only", names.join("`, `"))
+        };
+        return Err(problem(
+            format!(
+                "`{}` points at service `{}` (`{}`), but {} {runs}",
+                var.name,
+                missing.name(),
+                t.preview(),
+                platform.name()
+            ),
+            format!(
+                "{hint}, or deploy `{}` on a platform that runs both",
+                missing.name()
+            ),
+        ));
+    }
+    if platform == Platform::Render
+        && let Some(v) = render_reference(stack, t)
+    {
+        return Ok(v);
+    }
+    if services.is_empty() {
+        let names: Vec<String> = secrets.iter().map(|s| format!("`{}`", s.var())).collect();
+        let why = match platform {
+            Platform::Fly => {
+                "Fly.io's `[env]` holds plain values only and `fly secrets set` takes whole values"
+                    .to_owned()
+            }
+            p => format!(
+                "{} takes a secret as a whole variable, not spliced into text",
+                p.name()
+            ),
+        };
+        return Err(problem(
+            format!(
+                "`{}` embeds secret {} in a composed value (`{}`); {why}",
+                var.name,
+                names.join(", "),
+                t.preview()
+            ),
+            format!("{hint} (the whole value, as a secret)"),
+        ));
+    }
+    Err(problem(
+        format!(
+            "`{}` is composed from another service's address (`{}`); {} passes a service's host, port or host:port, or a catalog database's connection string, but cannot build other text around them",
+            var.name,
+            t.preview(),
+            platform.name()
+        ),
+        format!("{hint}, or pass `Template::host_port(&endpoint)` and build the URL in the app"),
+    ))
+}
+
+/// A Render reference for a template that is exactly a host, port or host:port of another
+/// Render service, or a catalog database's URL.
+fn render_reference<'a>(stack: &'a Stack, t: &Template) -> Option<Value<'a>> {
+    let service = |name: &str| stack.services.iter().find(|s| s.name == name);
+    let (name, property) = match t.parts() {
+        [Part::Host(s)] => (s.name(), "host"),
+        [Part::Port(e)] => (e.service().name(), "port"),
+        [Part::Host(s), Part::Text(colon), Part::Port(e)]
+            if colon == ":" && s.name() == e.service().name() =>
+        {
+            (s.name(), "hostport")
+        }
+        _ => {
+            // A catalog URL: the one service it names is a Postgres or Redis whose canonical
+            // URL this is.
+            let refs = t.services();
+            let svc = service(refs.first()?.name())?;
+            let port = svc.ports.first()?.number;
+            let url = match &svc.backing.as_ref()?.kind {
+                BackingKind::Postgres {
+                    database, password, ..
+                } => format!(
+                    "postgresql://{database}:${{{}}}@{}:{port}/{database}",
+                    password.var(),
+                    svc.name
+                ),
+                BackingKind::Redis { password } => {
+                    format!("redis://:${{{}}}@{}:{port}/0", password.var(), svc.name)
+                }
+                _ => return None,
+            };
+            if t.preview() != url {
+                return None;
+            }
+            (svc.name.as_str(), "connectionString")
+        }
+    };
+    let svc = service(name)?;
+    match svc.backing.as_ref().map(|b| &b.kind) {
+        Some(BackingKind::Postgres { .. }) => (property != "hostport").then_some(Value::Database {
+            name: &svc.name,
+            property,
+        }),
+        Some(BackingKind::Redis { .. }) | None => Some(Value::FromService {
+            name: &svc.name,
+            kind: render_type(svc),
+            property,
+        }),
+        Some(_) => None,
+    }
+}
+
+/// Every reason the stack cannot be rendered for `platform`, with paths into the stack.
+pub fn problems(stack: &Stack, platform: Platform) -> Errors {
+    let mut errors = Errors::default();
+    let target = Target::Paas(platform);
+    let mut err = |path: String, p: Problem| {
+        errors.push(Error::new(ErrorKind::Unsupported, path, p.message, p.hint));
+    };
+    let name = platform.name();
+    let file = platform.file();
+    let candidates: Vec<&Service> = stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(target))
+        .collect();
+    if !platform.multi_service() {
+        match &stack.paas.app {
+            Some(app)
+                if app.stack() != stack.name
+                    || !candidates.iter().any(|s| s.name == app.name()) =>
+            {
+                err(
+                    format!("{}.paas.app", stack.name),
+                    problem(
+                        format!(
+                            "{name} is to deploy service `{}`, which does not render there",
+                            app.name()
+                        ),
+                        format!(
+                            "pick a service of this stack that renders for {target}, or let it render there (`only_on`)"
+                        ),
+                    ),
+                )
+            }
+            None if candidates.len() != 1 => {
+                let names: Vec<&str> = candidates.iter().map(|s| s.name.as_str()).collect();
+                err(
+                    format!("{}.paas.app", stack.name),
+                    problem(
+                        format!(
+                            "{name}'s `{file}` describes one app, but {} services render there ({})",
+                            candidates.len(),
+                            names.join(", ")
+                        ),
+                        "name the one it deploys with `s.paas(|p| p.app(&handle))`, or keep the others off it with `.only_on(…)`",
+                    ),
+                );
+            }
+            _ => {}
+        }
+    } else if candidates.is_empty() {
+        err(
+            stack.name.clone(),
+            problem(
+                format!("no service renders for {target}"),
+                "drop the target, or let a service render there",
+            ),
+        );
+    }
+    let deployed = stack.paas_services(platform);
+    let svc_path = |svc: &Service| format!("{}.services[{}]", stack.name, svc.name);
+    for svc in &deployed {
+        let path = svc_path(svc);
+        if let Some(b) = &svc.backing {
+            match (&b.kind, platform) {
+                (BackingKind::Postgres { .. } | BackingKind::Redis { .. }, Platform::Render) => {}
+                (kind, Platform::Render) => err(
+                    path,
+                    problem(
+                        format!(
+                            "Render has no managed {} for catalog service `{}`",
+                            kind.product(),
+                            svc.name
+                        ),
+                        "keep it off Render (`only_on`) and declare its consumers' URLs with `set_in_platform`",
+                    ),
+                ),
+                (kind, _) => err(
+                    path,
+                    problem(
+                        format!(
+                            "{name} deploys app `{}`, a catalog {} (a database, not an app)",
+                            svc.name,
+                            kind.product()
+                        ),
+                        "deploy an app service there (`s.paas(|p| p.app(&api))`)",
+                    ),
+                ),
+            }
+            continue;
+        }
+        service_problems(stack, platform, svc, &deployed, &path, &mut err);
+    }
+    match platform {
+        Platform::Vercel if stack.paas.vercel.function.is_none() => err(
+            format!("{}.paas.vercel.function", stack.name),
+            problem(
+                "Vercel runs the app as a function built from the repository, but no function source is declared",
+                "name it with `s.paas(|p| p.vercel(|v| v.function(\"api/index.ts\")))`",
+            ),
+        ),
+        Platform::Vercel => {
+            if let Some(d) = stack.paas.vercel.max_duration
+                && !(1..=900).contains(&d)
+            {
+                err(
+                    format!("{}.paas.vercel.max_duration", stack.name),
+                    problem(
+                        format!("maxDuration {d} s is outside Vercel's 1–900 s"),
+                        "use 1 to 900 seconds",
+                    ),
+                );
+            }
+        }
+        Platform::Serverless if stack.paas.serverless.handler.is_none() => err(
+            format!("{}.paas.serverless.handler", stack.name),
+            problem(
+                "the Serverless Framework runs the app as a Lambda function, but no handler is declared",
+                "name it with `s.paas(|p| p.serverless(|f| f.handler(\"dist/lambda-handler.handler\")))`",
+            ),
+        ),
+        Platform::Serverless if !(1..=900).contains(&stack.paas.serverless.timeout) => err(
+            format!("{}.paas.serverless.timeout", stack.name),
+            problem(
+                format!(
+                    "timeout {} s is outside Lambda's 1–900 s",
+                    stack.paas.serverless.timeout
+                ),
+                "use 1 to 900 seconds",
+            ),
+        ),
+        _ => {}
+    }
+    errors
+}
+
+fn service_problems(
+    stack: &Stack,
+    platform: Platform,
+    svc: &Service,
+    deployed: &[&Service],
+    path: &str,
+    err: &mut impl FnMut(String, Problem),
+) {
+    let name = platform.name();
+    if let Some(c) = &svc.cluster {
+        err(
+            format!("{path}.cluster"),
+            problem(
+                format!(
+                    "{name} cannot run service `{}`: it is a cluster of {} members with stable identities that find each other through seeds and gossip on port `{}`, and {}",
+                    svc.name,
+                    svc.replicas,
+                    c.port.name,
+                    if platform.functions() {
+                        "functions are stateless, short-lived and unaddressable"
+                    } else {
+                        "its instances have neither stable identities nor per-member seeds"
+                    }
+                ),
+                "run the cluster on Kubernetes or Compose (`.only_on(…)`) and give the PaaS app its address with `set_in_platform`",
+            ),
+        );
+    }
+    for m in &svc.mounts {
+        let mpath = format!("{path}.mounts[{}]", m.path);
+        match &m.source {
+            VolumeSource::Persistent { name: vol, .. } => {
+                if platform.functions() {
+                    err(
+                        mpath,
+                        problem(
+                            format!(
+                                "{name} functions have no persistent storage, but service `{}` mounts volume `{vol}` at {}",
+                                svc.name, m.path
+                            ),
+                            "move the state to a database or object store, or deploy the service where volumes exist (Fly.io, Render, Railway)",
+                        ),
+                    );
+                } else if svc.replicas > 1 || svc.autoscale.is_some() {
+                    err(
+                        mpath,
+                        problem(
+                            format!(
+                                "{name} attaches volume `{vol}` to one instance, but service `{}` runs {} instances (or autoscales)",
+                                svc.name, svc.replicas
+                            ),
+                            "run one instance, or move the state to a backing service",
+                        ),
+                    );
+                }
+            }
+            VolumeSource::File(f) => err(
+                mpath,
+                problem(
+                    format!(
+                        "{name} cannot mount generated file `{}` at {}",
+                        f.name, m.path
+                    ),
+                    "bake the file into the image, or keep the service off the PaaS (`only_on`)",
+                ),
+            ),
+            VolumeSource::Bind { host_path } => err(
+                mpath,
+                problem(
+                    format!("{name} has no host directory `{host_path}` to bind-mount"),
+                    "bind mounts are for development; bake the content into the image",
+                ),
+            ),
+            VolumeSource::Scratch => {}
+        }
+    }
+    let persistent = svc
+        .mounts
+        .iter()
+        .filter(|m| matches!(m.source, VolumeSource::Persistent { .. }))
+        .count();
+    if persistent > 1 && !platform.functions() {
+        err(
+            format!("{path}.mounts"),
+            problem(
+                format!(
+                    "{name} attaches one volume per instance, but service `{}` mounts {persistent}",
+                    svc.name
+                ),
+                "keep one persistent mount",
+            ),
+        );
+    }
+    let non_http: Vec<&Port> = svc
+        .ports
+        .iter()
+        .filter(|p| p.app != AppProtocol::Http)
+        .collect();
+    match platform {
+        Platform::Fly | Platform::Vercel | Platform::Serverless => {
+            if let Some(p) = non_http.first() {
+                err(
+                    format!("{path}.ports[{}]", p.name),
+                    problem(
+                        format!(
+                            "{name} routes HTTP only here, but service `{}` listens on {:?} port `{}` ({})",
+                            svc.name, p.app, p.name, p.number
+                        ),
+                        "serve the protocol over HTTP, or deploy the service on Kubernetes or Compose",
+                    ),
+                );
+            }
+            if platform.functions() && http_port(svc).is_none() {
+                err(
+                    path.to_owned(),
+                    problem(
+                        format!(
+                            "{name} serves HTTP requests, but service `{}` has no HTTP port",
+                            svc.name
+                        ),
+                        "declare the HTTP port the app serves (`.port(Port::http(\"http\", 3000))`)",
+                    ),
+                );
+            }
+        }
+        Platform::Render => {
+            if let Some(p) = svc.ports.iter().find(|p| p.app == AppProtocol::Udp) {
+                err(
+                    format!("{path}.ports[{}]", p.name),
+                    problem(
+                        format!(
+                            "Render's private network carries TCP only, but service `{}` listens on UDP port `{}`",
+                            svc.name, p.name
+                        ),
+                        "use TCP, or deploy the service elsewhere",
+                    ),
+                );
+            }
+        }
+        Platform::Railway => {}
+    }
+    if platform.functions() {
+        if svc.command.is_some() || svc.args.is_some() {
+            err(
+                format!("{path}.command"),
+                problem(
+                    format!(
+                        "{name} invokes the function's handler; service `{}`'s command and arguments have no place there",
+                        svc.name
+                    ),
+                    "drop the command for this platform's app, or build the app so its handler needs none",
+                ),
+            );
+        }
+        match memory_mib(svc) {
+            Some(m) if (128..=10240).contains(&m) => {}
+            Some(m) => err(
+                format!("{path}.resources"),
+                problem(
+                    format!(
+                        "{name} gives a function 128–10240 MiB, but service `{}` asks for {m} MiB",
+                        svc.name
+                    ),
+                    "set a memory limit in that range",
+                ),
+            ),
+            None => err(
+                format!("{path}.resources"),
+                problem(
+                    format!(
+                        "{name} sizes the function from the memory limit, but service `{}` has none",
+                        svc.name
+                    ),
+                    "set `.resources(…)` with a memory limit",
+                ),
+            ),
+        }
+    } else if let Some(p) = &svc.probes.readiness
+        && !matches!(p.action, ProbeAction::HttpGet { .. })
+    {
+        err(
+            format!("{path}.probes.readiness"),
+            problem(
+                format!(
+                    "{name} checks health over HTTP, but service `{}`'s readiness probe is not an HTTP GET",
+                    svc.name
+                ),
+                "probe an HTTP path (`Probe::http_get(\"/ready\", http)`), or drop the readiness probe",
+            ),
+        );
+    }
+    if platform == Platform::Fly {
+        fly::vm_problems(stack, svc, path, err);
+    }
+    for d in &svc.depends_on {
+        if !deployed.iter().any(|s| s.name == d.name()) {
+            err(
+                format!("{path}.depends_on[{}]", d.name()),
+                problem(
+                    format!(
+                        "service `{}` depends on `{}`, which {name} does not run",
+                        svc.name,
+                        d.name()
+                    ),
+                    "drop the dependency, or deploy both on a platform that runs both",
+                ),
+            );
+        }
+    }
+    for var in &svc.env {
+        if let Err(p) = env_value(stack, platform, deployed, var) {
+            err(format!("{path}.env[{}]", var.name), p);
+        }
+    }
+}
+
+/// One variable the operator sets in the platform, for a README.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToSet {
+    /// Services that read it.
+    pub services: Vec<String>,
+    /// Variable name.
+    pub name: String,
+    /// What to set it to.
+    pub what: String,
+    /// Is it a secret?
+    pub secret: bool,
+    /// The secret it is, when its value is exactly one.
+    pub reference: Option<SecretRef>,
+}
+
+/// Every variable of `deployed` whose value is set in the platform (secrets and
+/// [`PlatformVar`]s), deduplicated by name, in first-use order.
+pub fn to_set(stack: &Stack, platform: Platform, deployed: &[&Service]) -> Vec<ToSet> {
+    let mut out: Vec<ToSet> = Vec::new();
+    for svc in deployed.iter().filter(|s| s.backing.is_none()) {
+        for var in &svc.env {
+            let (what, secret, reference) = match env_value(stack, platform, deployed, var) {
+                Ok(Value::Secret(s)) => (
+                    format!(
+                        "{}key `{}` of secret `{}`",
+                        s.description()
+                            .map(|d| format!("{d}: "))
+                            .unwrap_or_default(),
+                        s.key(),
+                        s.name()
+                    ),
+                    true,
+                    Some(s.clone()),
+                ),
+                Ok(Value::InPlatform(pv)) => (
+                    pv.description.clone(),
+                    !var.value.secrets().is_empty(),
+                    None,
+                ),
+                _ => continue,
+            };
+            match out.iter_mut().find(|o| o.name == var.name) {
+                Some(o) => o.services.push(svc.name.clone()),
+                None => out.push(ToSet {
+                    services: vec![svc.name.clone()],
+                    name: var.name.clone(),
+                    what,
+                    secret,
+                    reference,
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// Renders `platform`'s files for a stack that passed validation.
+pub fn render(stack: &Stack, platform: Platform) -> Vec<Document> {
+    match platform {
+        Platform::Fly => fly::render(stack),
+        Platform::Render => render::render(stack),
+        Platform::Railway => railway::render(stack),
+        Platform::Vercel => vercel::render(stack),
+        Platform::Serverless => serverless::render(stack),
+    }
+}
+
+/// What a platform README says beyond the variables.
+pub(crate) struct Readme<'a> {
+    pub platform: Platform,
+    pub deployed: Vec<&'a Service>,
+    /// Commands that deploy the file, in order (after the variables are set).
+    pub deploy: Vec<String>,
+    /// How a variable is set: `name` → command line (`None`: set it in the dashboard).
+    pub set_command: Option<fn(&ToSet) -> String>,
+    /// What the model declares that this platform does not do, and what happens instead.
+    pub not_carried: Vec<String>,
+}
+
+pub(crate) fn readme(stack: &Stack, r: Readme<'_>) -> Document {
+    let mut t = crate::render::html_header(stack);
+    let p = r.platform;
+    let apps: Vec<String> = r.deployed.iter().map(|s| format!("`{}`", s.name)).collect();
+    t.push_str(&format!(
+        "\n# `{}` on {}\n\n`{}` deploys {} from the prod model.\n",
+        stack.name,
+        p.name(),
+        p.file(),
+        apps.join(", ")
+    ));
+    let vars = to_set(stack, p, &r.deployed);
+    if !vars.is_empty() {
+        t.push_str(
+            "\n## Set in the platform first\n\nNever committed; the file references them by name.\n\n| variable | used by | value |\n|---|---|---|\n",
+        );
+        for v in &vars {
+            t.push_str(&format!(
+                "| `{}`{} | {} | {} |\n",
+                v.name,
+                if v.secret { " (secret)" } else { "" },
+                v.services.join(", "),
+                v.what
+            ));
+        }
+        if let Some(cmd) = r.set_command {
+            t.push_str("\n```sh\n");
+            for v in &vars {
+                t.push_str(&cmd(v));
+                t.push('\n');
+            }
+            t.push_str("```\n");
+        }
+    }
+    if !r.deploy.is_empty() {
+        t.push_str("\n## Deploy\n\n```sh\n");
+        for c in &r.deploy {
+            t.push_str(c);
+            t.push('\n');
+        }
+        t.push_str("```\n");
+    }
+    let mut notes = r.not_carried;
+    notes.push("Container hardening (read-only root filesystem, dropped capabilities, fixed user): the platform isolates workloads itself and has no such settings.".into());
+    t.push_str("\n## Not carried over\n\n");
+    for n in notes {
+        t.push_str(&format!("- {n}\n"));
+    }
+    Document::new(format!("{}/README.md", stack.paas_dir(p)), t)
+}
+
+/// The services of `stack` on `platform` that are apps (not catalog databases).
+pub(crate) fn apps(stack: &Stack, platform: Platform) -> Vec<&Service> {
+    stack
+        .paas_services(platform)
+        .into_iter()
+        .filter(|s| s.backing.is_none())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("node"), "node");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
