@@ -228,6 +228,24 @@ macro_rules! deployment {
 }
 
 #[test]
+fn an_object_rendered_twice_is_refused() {
+    let e = broken(prod(), |m| {
+        let deny = m
+            .objects()
+            .find(|o| o.key() == "NetworkPolicy/default-deny")
+            .cloned()
+            .expect("a default-deny policy");
+        let last = m.files.len() - 1;
+        m.files[last].objects.push(deny);
+    });
+    one_error(
+        e,
+        "s.k8s.NetworkPolicy/default-deny",
+        "NetworkPolicy/default-deny is rendered twice",
+    );
+}
+
+#[test]
 fn broken_service_selector() {
     let e = broken(prod(), |m| {
         if let Object::Service(s) = find(m, "Service/engine") {
