@@ -5,6 +5,8 @@
 //!
 //! - **Atomic writes**: each file is written to a temp file in its own folder and renamed
 //!   over the target, so a reader (or a crash) sees the old or the new content, never half.
+//!   The manifest is written last. Temp files ([`TEMP_PREFIX`]) a killed run left are
+//!   removed by the next run from every folder it writes to or owns files in.
 //! - **Write-if-changed**: an unchanged file is not touched and keeps its mtime.
 //! - **Safe clean-up**: a file the manifest lists for this run's scope that is no longer
 //!   produced is deleted only if it still carries our marker or the content we wrote;
@@ -483,9 +485,12 @@ pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
         manifest_rebuilt: plan.manifest_damaged,
         ..Report::default()
     };
-    let mut dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
-    for c in &plan.changes {
-        if let Some(parent) = plan.out_dir.join(c.path()).parent() {
+    // Temp files an interrupted run left behind: in every folder this run writes to or
+    // owns files in, up to date or not, and in the output folder itself (the manifest's).
+    let mut dirs: BTreeMap<PathBuf, ()> = BTreeMap::from([(plan.out_dir.clone(), ())]);
+    let paths = plan.changes.iter().map(Change::path);
+    for rel in paths.chain(plan.unchanged.iter().map(String::as_str)) {
+        if let Some(parent) = plan.out_dir.join(rel).parent() {
             dirs.insert(parent.to_path_buf(), ());
         }
     }
