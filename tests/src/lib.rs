@@ -15,6 +15,7 @@ use stackdsl::cli::StackFn;
 use stackdsl::emit::{self, Output, Scope};
 use stackdsl::model::Env;
 
+pub mod big;
 pub mod fixtures;
 
 /// The workspace root (the folder holding `out/`).
