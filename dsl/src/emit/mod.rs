@@ -168,6 +168,11 @@ pub enum EmitError {
     /// A directory (or other non-file) sits where a generated file goes.
     #[error("`{0}` is not a regular file; refusing to replace it (move it away, then rerun)")]
     NotAFile(PathBuf),
+    /// A file (or other non-directory) sits where generated files need a folder.
+    #[error(
+        "`{0}` is not a folder, but generated files go inside it; refusing to replace it (move it away, then rerun)"
+    )]
+    NotADirectory(PathBuf),
     /// A renderer produced a path that would leave the output folder.
     #[error("generated path `{0}` is not a plain relative path inside the output folder")]
     BadPath(String),
@@ -214,7 +219,7 @@ fn check_parents(out_dir: &Path, rel: &str) -> Result<(), EmitError> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_err("inspecting", &p)(e)),
             Ok(m) if m.file_type().is_symlink() => return Err(EmitError::Symlink(p)),
-            Ok(m) if !m.is_dir() => return Err(EmitError::NotAFile(p)),
+            Ok(m) if !m.is_dir() => return Err(EmitError::NotADirectory(p)),
             Ok(_) => {}
         }
     }
