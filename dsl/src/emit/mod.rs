@@ -441,6 +441,67 @@ fn clean_temp_files(dir: &Path) {
     }
 }
 
+/// Where an output folder is, seen from the working folder (see [`locate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// Inside the working folder (after resolving symlinks and `..`).
+    Inside,
+    /// Outside it, but an existing folder that is empty or holds a stackdsl manifest.
+    OutsideButOurs,
+    /// Outside it, and missing or holding files stackdsl did not write.
+    Outside,
+}
+
+/// Resolves `path` against `cwd`: symlinks of its existing part resolved, `.` and `..` of
+/// the rest applied.
+fn resolve(path: &Path, cwd: &Path) -> io::Result<PathBuf> {
+    let full = cwd.join(path);
+    let mut existing = full.as_path();
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    while fs::symlink_metadata(existing).is_err() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            // `..` or `.` last, or the root: let canonicalize sort it out.
+            _ => break,
+        }
+    }
+    let mut out = fs::canonicalize(existing)?;
+    for c in rest.iter().rev() {
+        match c.to_str() {
+            Some("..") => {
+                out.pop();
+            }
+            Some(".") => {}
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Is `out_dir` inside the working folder `cwd`, or an outside folder stackdsl may write to
+/// (an existing empty folder, or one holding [`manifest::FILE_NAME`])? The CLI refuses to
+/// write to [`Location::Outside`] unless asked to, so a mistyped `--out /` or `--out ..`
+/// cannot scatter files, or clean up stale ones, in an unrelated folder.
+pub fn locate(out_dir: &Path, cwd: &Path) -> io::Result<Location> {
+    let cwd = fs::canonicalize(cwd)?;
+    let out = resolve(out_dir, &cwd)?;
+    if out.starts_with(&cwd) {
+        return Ok(Location::Inside);
+    }
+    let ours = match fs::read_dir(&out) {
+        Ok(mut entries) => entries.next().is_none() || out.join(manifest::FILE_NAME).is_file(),
+        Err(_) => false,
+    };
+    Ok(if ours {
+        Location::OutsideButOurs
+    } else {
+        Location::Outside
+    })
+}
+
 /// Counts of what [`apply`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
