@@ -1049,14 +1049,20 @@ fn check_external(spec: &StackSpec) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(config(cases("STACKDSL_EXTERNAL_CASES", 3)))]
-
-    #[test]
-    fn a_sample_of_valid_stacks_passes_docker_compose_and_kubernetes_validate(
-        spec in stack_spec().prop_filter("both targets", |s| s.targets.len() == 2)
-    ) {
-        check_external(&spec)?;
+/// Run with a `TestRunner` of its own rather than `proptest!`, which would let
+/// `PROPTEST_CASES` (meant for the fast in-process properties) override the case count.
+#[test]
+fn a_sample_of_valid_stacks_passes_docker_compose_and_kubernetes_validate() {
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: cases("STACKDSL_EXTERNAL_CASES", 3),
+        // Each step runs the external tools: shrink briefly, report soon.
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = stack_spec().prop_filter("both targets", |s| s.targets.len() == 2);
+    if let Err(e) = runner.run(&strategy, |spec| check_external(&spec)) {
+        panic!("{e}");
     }
 }
 
