@@ -3,7 +3,9 @@
 //! next run cleans up its temp files and converges to exactly a fresh synthesis.
 //!
 //! `crash-synth` (tests/src/bin) synthesizes `stackdsl_tests::big`; it says when rendering
-//! is done, so the kills land while files are being written. The seed of the random delays
+//! is done, so the kills land while files are being written. The runs that are not killed
+//! (the old state, the fresh reference, the reruns) make the same `emit::synthesize` call
+//! in this process, on outputs rendered once. The seed of the random delays
 //! is printed on failure; set `STACKDSL_CRASH_SEED` to replay it, `STACKDSL_CRASH_RUNS` to
 //! change the number of kills (default 3).
 
@@ -15,33 +17,23 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stackdsl::emit::manifest::{self, Manifest};
-use stackdsl::emit::{self, Scope, TEMP_PREFIX};
+use stackdsl::emit::{self, Output, Scope, TEMP_PREFIX};
 use stackdsl::model::Env;
 use stackdsl_tests::{big, tree};
 
 /// Services in the big stack: about this many files are written per run.
-const SERVICES: &str = "2000";
+const SERVICES: usize = 2000;
 
-/// Runs `crash-synth` to completion; returns the write time it reports.
-fn synth(out: &Path, variant: u32) -> Duration {
-    let o = Command::new(env!("CARGO_BIN_EXE_crash-synth"))
-        .arg(out)
-        .args([SERVICES, &variant.to_string()])
-        .output()
-        .expect("run crash-synth");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "crash-synth failed: {}\n{stdout}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let ms = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("written "))
-        .and_then(|ms| ms.parse().ok())
-        .unwrap_or_else(|| panic!("crash-synth printed no time:\n{stdout}"));
-    Duration::from_millis(ms)
+/// Synthesizes `outputs` (rendered once, in this process) into `out` with the same call
+/// `crash-synth` makes; returns how long writing took.
+fn synth(out: &Path, outputs: &[Output]) -> Duration {
+    let t = Instant::now();
+    let scope = Scope {
+        env: Env::Prod,
+        stacks: None,
+    };
+    emit::synthesize(out, outputs, &scope).expect("synthesis");
+    t.elapsed()
 }
 
 /// A tiny deterministic generator (xorshift64*), so a failing seed can be replayed.
@@ -91,10 +83,11 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
 
     // The old state (variant 0), and what a clean synthesis of variant 1 writes.
     let old_dir = tempfile::tempdir().expect("temp dir");
-    synth(old_dir.path(), 0);
+    synth(old_dir.path(), &big::outputs(SERVICES, 0));
     let old = tree(old_dir.path());
     let fresh_dir = tempfile::tempdir().expect("temp dir");
-    let writing = synth(fresh_dir.path(), 1);
+    let variant_1 = big::outputs(SERVICES, 1);
+    let writing = synth(fresh_dir.path(), &variant_1);
     let new = tree(fresh_dir.path());
     assert!(
         old.len() > 1000 && new.len() > 1000,
@@ -117,7 +110,7 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
         copy_tree(&old, work.path());
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash-synth"))
             .arg(work.path())
-            .args([SERVICES, "1"])
+            .args([&SERVICES.to_string(), "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -175,8 +168,12 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
             "run {run}: killed {delay:?} after rendering ({status}): {as_old} old, {as_new} new, {temps} temp files"
         ));
 
+        if temps == 0 && (after == old || after == new) {
+            // Killed before the first write or after the last: nothing to recover from.
+            continue;
+        }
         // The next run cleans up and converges to exactly the fresh output.
-        synth(work.path(), 1);
+        synth(work.path(), &variant_1);
         let rerun = tree(work.path());
         let left: Vec<&String> = rerun.keys().filter(|k| is_temp(k)).collect();
         assert!(
