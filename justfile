@@ -27,6 +27,11 @@ env-diff against="staging":
 test:
     cargo test --workspace
 
+# The reliability tests at length (optimised build): 2000 random valid and 2000 invalid
+# stacks, 25 through the external validators, 10 crash kills. Minutes, not seconds.
+test-long:
+    PROPTEST_CASES=2000 STACKDSL_EXTERNAL_CASES=25 STACKDSL_CRASH_RUNS=10 cargo test --release -p stackdsl-tests --test properties --test crash
+
 # Everything CI runs.
 ci:
     bash .ci/run

@@ -4,7 +4,7 @@ use stackdsl::cli::StackFn;
 use stackdsl::prelude::*;
 
 /// Every fixture stack (synthesized into the validator corpus beside the real stacks).
-pub const ALL: &[StackFn] = &[yaml11_hazards];
+pub const ALL: &[StackFn] = &[yaml11_hazards, secret_canaries];
 
 /// Strings a YAML 1.1 reader turns into booleans, numbers, nulls or dates unless they are
 /// quoted. Every one must read back as the same string.
@@ -75,5 +75,78 @@ pub fn yaml11_hazards(env: Env) -> Stack {
         svc = svc.env(format!("HAZARD_{i}"), *v);
     }
     s.add(svc);
+    s
+}
+
+/// The values an operator would give the secrets of [`secret_canaries`] (in `.env` for
+/// Compose, in the cluster's Secrets for Kubernetes), by variable. `SecretRef` has no value,
+/// so none of them can reach generated output; the leak scan (`tests/tests/secrets.rs`)
+/// proves it by looking for each one, and feeds them to docker-compose to show they are
+/// what a deployment would use.
+pub const SECRET_CANARIES: &[(&str, &str)] = &[
+    (
+        "FIXTURE_SECRETS_DB_PASSWORD",
+        "canary-DbPw-7Qx2Lv9RtZ4mKp1WcY8bN3sD5fHj",
+    ),
+    (
+        "FIXTURE_SECRETS_API_TOKEN",
+        "canary-ApiTok-Hq3Zr8Vn2Xp6Lm9Tb4Ws1Kd7Gy0",
+    ),
+    (
+        "FIXTURE_SECRETS_SIGNING_KEY",
+        "canary-Sign-Uj5Ne2Rw8Zc4Mx7Qb1Tf9Kp3Vh6L",
+    ),
+];
+
+/// Services whose secrets travel every way the model offers — a plain reference, a
+/// password spliced into a URL, a key the workloads share — each named and described so a
+/// leaked value would be recognisable. Rendered for Compose and Kubernetes.
+pub fn secret_canaries(env: Env) -> Stack {
+    secret_canaries_with(env, |api| api)
+}
+
+/// [`secret_canaries`] with the `api` service changed by `api` (the leak scan's negative
+/// control adds secret-looking literals this way).
+pub fn secret_canaries_with(
+    env: Env,
+    api: impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage>,
+) -> Stack {
+    let mut s = Stack::new("fixture-secrets", env).targets([Target::Compose, Target::Kubernetes]);
+    let pg = Port::tcp("postgres", 5432);
+    let http = Port::http("http", 8080);
+    let small = Resources::requests(Cpu::m(10), Memory::mi(16)).limits(Cpu::m(100), Memory::mi(64));
+    let password = SecretRef::new("fixture-secrets", "db-password")
+        .describe("Canary: the leak scan looks for the value it is given in every generated file");
+    let token = SecretRef::new("fixture-secrets", "api-token")
+        .describe("Canary: an API token that must never be written out");
+    let signing = SecretRef::new("fixture-secrets", "signing-key")
+        .describe("Canary: a signing key shared by both services");
+    let db = s.add(
+        Service::new("db")
+            .image(Image::new("postgres").tag("17.2-alpine"))
+            .port(pg)
+            .env("POSTGRES_PASSWORD", &password)
+            .env("SIGNING_KEY", &signing)
+            .liveness(Probe::tcp(pg))
+            .readiness(Probe::exec(["pg_isready"]))
+            .resources(small),
+    );
+    s.add(api(Service::new("api")
+        .image(Image::new("acme/canary-api").tag("1.0.0"))
+        .port(http)
+        .env(
+            "DATABASE_URL",
+            db.endpoint(pg)
+                .url()
+                .scheme("postgresql")
+                .user("canary")
+                .password(&password)
+                .path("/canary"),
+        )
+        .env("API_TOKEN", &token)
+        .env("SIGNING_KEY", &signing)
+        .liveness(Probe::http_get("/live", http))
+        .readiness(Probe::http_get("/ready", http))
+        .resources(small)));
     s
 }

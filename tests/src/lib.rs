@@ -15,6 +15,7 @@ use stackdsl::cli::StackFn;
 use stackdsl::emit::{self, Output, Scope};
 use stackdsl::model::Env;
 
+pub mod big;
 pub mod fixtures;
 
 /// The workspace root (the folder holding `out/`).
@@ -81,7 +82,8 @@ pub fn cli(env: Env, stacks: &[StackFn], args: &[&str]) -> CliRun {
     }
 }
 
-/// Every file under `dir` (relative path → bytes), for before/after comparisons.
+/// Every file under `dir` (relative path → bytes), for before/after comparisons. A symlink
+/// is not followed: it is recorded as `symlink -> <target>`.
 pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, Vec<u8>>) {
         let Ok(rd) = fs::read_dir(dir) else { return };
@@ -93,7 +95,13 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
                 format!("{rel}/{name}")
             };
             let ft = e.file_type().expect("file type");
-            if ft.is_dir() {
+            if ft.is_symlink() {
+                let target = fs::read_link(e.path()).expect("read link");
+                out.insert(
+                    child,
+                    format!("symlink -> {}", target.display()).into_bytes(),
+                );
+            } else if ft.is_dir() {
                 walk(&e.path(), &child, out);
             } else {
                 out.insert(child, fs::read(e.path()).expect("read file"));

@@ -386,8 +386,10 @@ fn a_symlink_where_a_file_goes_is_refused() {
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("victim.txt");
     fs::write(&victim, "precious\n").unwrap();
-    fs::create_dir_all(dir.path().join("shop/dev")).unwrap();
-    std::os::unix::fs::symlink(&victim, dir.path().join("shop/dev/compose.yaml")).unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let compose = dir.path().join("shop/dev/compose.yaml");
+    fs::remove_file(&compose).unwrap();
+    std::os::unix::fs::symlink(&victim, &compose).unwrap();
     let r = run(&[shop], dir.path(), &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
@@ -402,7 +404,10 @@ fn a_symlink_where_a_file_goes_is_refused() {
 #[test]
 fn a_directory_where_a_file_goes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    fs::create_dir_all(dir.path().join("shop/dev/compose.yaml")).unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let compose = dir.path().join("shop/dev/compose.yaml");
+    fs::remove_file(&compose).unwrap();
+    fs::create_dir_all(&compose).unwrap();
     let r = run(&[shop], dir.path(), &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("is not a regular file"), "{}", r.stderr);
@@ -432,4 +437,170 @@ fn list_help_and_bad_flags() {
         bad.stderr
     );
     assert!(tree(dir.path()).is_empty());
+}
+
+// --- Command-line hardening --------------------------------------------------------------
+
+#[test]
+fn conflicting_flags_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, message) in [
+        (
+            &["--list", "--check"][..],
+            "the argument '--list' cannot be used with '--check'",
+        ),
+        (
+            &["--list", "--stack", "shop"][..],
+            "the argument '--list' cannot be used with '--stack <NAME>'",
+        ),
+        (
+            &["--check", "diff", "--against", "staging"][..],
+            "error: `--check` does not apply to `diff`, which never writes",
+        ),
+    ] {
+        let r = run(&[shop], dir.path(), args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{args:?}");
+    }
+    assert!(tree(dir.path()).is_empty());
+}
+
+#[test]
+fn check_creates_nothing_even_when_the_folder_does_not_exist() {
+    let parent = tempfile::tempdir().unwrap();
+    let missing = parent.path().join("out");
+    let stale = run(&[shop], &missing, &["--check"]);
+    assert_eq!(stale.code, 1, "{stale:?}");
+    assert!(
+        stale.stderr.contains("2 files would change"),
+        "{}",
+        stale.stderr
+    );
+    let invalid = run(&[broken], &missing, &["--check"]);
+    assert_eq!(invalid.code, 2, "{invalid:?}");
+    assert!(!missing.exists(), "--check created the output folder");
+    assert!(tree(parent.path()).is_empty());
+    // In an existing folder: no lock file, no temp files, no folders, nothing touched.
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let before = tree(dir.path());
+    let mtime = fs::metadata(dir.path().join("shop/dev"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let r = run(&[shop_port_changed, other], dir.path(), &["--check"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(tree(dir.path()), before);
+    assert!(!dir.path().join("other").exists());
+    assert_eq!(
+        fs::metadata(dir.path().join("shop/dev"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+}
+
+/// A folder inside the working folder (which is where `out/` lives), removed on drop.
+fn inside() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(".stackdsl-cli-test-")
+        .tempdir_in(std::env::current_dir().unwrap())
+        .unwrap()
+}
+
+fn relative(dir: &Path) -> std::path::PathBuf {
+    dir.strip_prefix(std::env::current_dir().unwrap())
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+fn out_outside_the_working_folder_must_be_empty_ours_or_allowed() {
+    let refused = "is outside the current folder";
+    // An existing folder with files stackdsl did not write: refused, untouched.
+    let foreign = tempfile::tempdir().unwrap();
+    fs::write(foreign.path().join("thesis.tex"), "years of work\n").unwrap();
+    let r = run(&[shop], foreign.path(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains(refused), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("pass `--allow-outside` to write there anyway"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(tree(foreign.path()).len(), 1);
+    // --check writes nothing, so it may look anywhere.
+    assert_eq!(run(&[shop], foreign.path(), &["--check"]).code, 1);
+    // With --allow-outside it is written, and from then on it is ours.
+    ok(&run(&[shop], foreign.path(), &["--allow-outside"]));
+    ok(&run(&[shop_port_changed], foreign.path(), &[]));
+    assert_eq!(
+        fs::read_to_string(foreign.path().join("thesis.tex")).unwrap(),
+        "years of work\n"
+    );
+
+    // A folder that does not exist yet, outside: refused, not created.
+    let parent = tempfile::tempdir().unwrap();
+    let missing = parent.path().join("new-out");
+    let r = run(&[shop], &missing, &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains(refused), "{}", r.stderr);
+    assert!(!missing.exists());
+
+    // Inside the working folder anything goes, existing files or not …
+    let here = inside();
+    fs::write(here.path().join("README.md"), "notes\n").unwrap();
+    let rel = relative(here.path());
+    let r = cli(Env::Dev, &[shop], &["--out", rel.to_str().unwrap()]);
+    ok(&r);
+    assert!(here.path().join("shop/dev/compose.yaml").is_file());
+    // … but not through `..` …
+    let up = rel.join("../../escape-attempt");
+    let r = cli(Env::Dev, &[shop], &["--out", up.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains(refused), "{}", r.stderr);
+    let escaped = std::env::current_dir().unwrap().join("../escape-attempt");
+    assert!(!escaped.exists(), "{} was created", escaped.display());
+    // … or through a symlink that leads outside.
+    #[cfg(unix)]
+    {
+        let link = here.path().join("link");
+        std::os::unix::fs::symlink(foreign.path(), &link).unwrap();
+        fs::remove_file(foreign.path().join(".stackdsl-manifest")).unwrap();
+        let before = tree(foreign.path());
+        let r = cli(
+            Env::Dev,
+            &[shop],
+            &["--out", relative(&link).to_str().unwrap()],
+        );
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains(refused), "{}", r.stderr);
+        assert_eq!(tree(foreign.path()), before);
+    }
+}
+
+#[test]
+fn exit_codes_are_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(&[shop], dir.path(), &[]).code, stackdsl::cli::EXIT_OK);
+    assert_eq!(stackdsl::cli::EXIT_OK, 0);
+    assert_eq!(run(&[shop], dir.path(), &["--check"]).code, 0);
+    assert_eq!(
+        run(&[shop_port_changed], dir.path(), &["--check"]).code,
+        stackdsl::cli::EXIT_STALE
+    );
+    assert_eq!(stackdsl::cli::EXIT_STALE, 1);
+    assert_eq!(
+        run(&[broken], dir.path(), &[]).code,
+        stackdsl::cli::EXIT_INVALID
+    );
+    assert_eq!(run(&[shop], dir.path(), &["--nope"]).code, 2);
+    assert_eq!(stackdsl::cli::EXIT_INVALID, 2);
+    fs::remove_file(dir.path().join("shop/dev/compose.yaml")).unwrap();
+    fs::create_dir(dir.path().join("shop/dev/compose.yaml")).unwrap();
+    assert_eq!(run(&[shop], dir.path(), &[]).code, stackdsl::cli::EXIT_IO);
+    assert_eq!(stackdsl::cli::EXIT_IO, 3);
 }

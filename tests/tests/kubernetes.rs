@@ -232,6 +232,24 @@ macro_rules! deployment {
 }
 
 #[test]
+fn an_object_rendered_twice_is_refused() {
+    let e = broken(prod(), |m| {
+        let deny = m
+            .objects()
+            .find(|o| o.key() == "NetworkPolicy/default-deny")
+            .cloned()
+            .expect("a default-deny policy");
+        let last = m.files.len() - 1;
+        m.files[last].objects.push(deny);
+    });
+    one_error(
+        e,
+        "s.k8s.NetworkPolicy/default-deny",
+        "NetworkPolicy/default-deny is rendered twice",
+    );
+}
+
+#[test]
 fn broken_service_selector() {
     let e = broken(prod(), |m| {
         if let Object::Service(s) = find(m, "Service/engine") {
@@ -553,6 +571,39 @@ fn min_available_at_or_above_replicas_is_rejected() {
 }
 
 // --- Environments --------------------------------------------------------------------------
+
+#[test]
+fn every_ingress_group_gets_a_name_of_its_own() {
+    // Found by the property tests: `web` starts two groups, which were both named
+    // `shop-ingress-web`, so applying the manifests kept only one of them.
+    let http = Port::http("http", 8080);
+    let mut s = Stack::new("shop", Env::Dev).targets([Target::Kubernetes]);
+    s.add(
+        Service::new("api")
+            .image(Image::new("acme/api").tag("1.0.0"))
+            .port(http)
+            .expose(Ingress::host("api.example.com", http)),
+    );
+    s.add(
+        Service::new("web")
+            .image(Image::new("acme/web").tag("1.0.0"))
+            .port(http)
+            .expose(Ingress::host("web.example.com", http).class("nginx"))
+            .expose(Ingress::host("www.example.com", http).class("traefik")),
+    );
+    stackdsl::validate::validate(&s).expect("valid");
+    let m = manifests(&s);
+    let names: Vec<String> = m
+        .objects()
+        .filter(|o| o.kind() == "Ingress")
+        .map(|o| o.name().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["shop-ingress", "shop-ingress-web", "shop-ingress-web-2"]
+    );
+    assert!(cross_check("shop", &m).is_empty());
+}
 
 #[test]
 fn staging_to_prod_diff_shows_what_changes() {

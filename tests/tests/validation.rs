@@ -598,3 +598,110 @@ fn two_stacks_writing_the_same_folder() {
     );
     assert!(e.to_string().contains("two stacks write `out/shop/dev/`"));
 }
+
+// --- Kubernetes object names (found by the property tests) --------------------------------
+
+fn k8s(env: Env) -> Stack {
+    Stack::new("shop", env).targets([Target::Compose, Target::Kubernetes])
+}
+
+#[test]
+fn a_service_named_like_the_deny_all_policy_is_refused() {
+    // Its own NetworkPolicy would have replaced the namespace-wide deny-all one on apply.
+    let mut s = k8s(Env::Dev);
+    s.add(Service::new("default-deny").image(image()));
+    let e = one(&s);
+    assert_eq!(e.kind, ErrorKind::DuplicateName);
+    assert_eq!(e.path, "shop.services[default-deny]");
+    assert!(
+        e.message.contains(
+            "Kubernetes NetworkPolicy `default-deny` would be rendered for service `default-deny` and for the stack's deny-all policy"
+        ),
+        "{}",
+        e.message
+    );
+    // Compose has no such object, and plain Kubernetes output no deny-all policy.
+    let mut compose = Stack::new("shop", Env::Dev);
+    compose.add(Service::new("default-deny").image(image()));
+    assert_eq!(errors(&compose), []);
+    let mut plain = k8s(Env::Dev).kubernetes(|k| k.plain());
+    plain.add(Service::new("default-deny").image(image()));
+    assert_eq!(errors(&plain), []);
+}
+
+#[test]
+fn derived_and_chosen_kubernetes_names_must_not_clash() {
+    let http = Port::http("http", 8080);
+    let mut s = k8s(Env::Dev);
+    s.add(
+        Service::new("api")
+            .image(image())
+            .port(http)
+            .config("LOG_LEVEL", "info"),
+    );
+    // A config file named like api's configuration ConfigMap.
+    s.add(Service::new("web").image(image()).mount(Mount::file(
+        "api-config",
+        "/etc/web.conf",
+        "x=1",
+    )));
+    // Two services claiming one volume (two PersistentVolumeClaims of one name).
+    s.add(
+        Service::new("a")
+            .image(image())
+            .mount(Mount::persistent("shared", "/data")),
+    );
+    s.add(
+        Service::new("b")
+            .image(image())
+            .mount(Mount::persistent("shared", "/data")),
+    );
+    let e = validate(&s).unwrap_err();
+    let got: Vec<(ErrorKind, &str, &str)> = e
+        .iter()
+        .map(|e| (e.kind, e.path.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(got.len(), 2, "{e}");
+    assert_eq!(got[0].1, "shop.services[web].mounts[/etc/web.conf]");
+    assert!(got[0].2.contains("Kubernetes ConfigMap `api-config` would be rendered for config file `api-config` of service `web` and for the configuration of service `api`"), "{}", got[0].2);
+    assert_eq!(got[1].1, "shop.services[b].mounts[/data]");
+    assert!(
+        got[1].2.contains("PersistentVolumeClaim `shared`"),
+        "{}",
+        got[1].2
+    );
+    assert!(got.iter().all(|g| g.0 == ErrorKind::DuplicateName));
+    // Compose shares named volumes and has no ConfigMaps: fine there.
+    let mut compose = Stack::new("shop", Env::Dev);
+    for n in ["a", "b"] {
+        compose.add(
+            Service::new(n)
+                .image(image())
+                .mount(Mount::persistent("shared", "/data")),
+        );
+    }
+    assert_eq!(errors(&compose), []);
+}
+
+#[test]
+fn a_cluster_name_must_leave_room_for_its_members_names() {
+    let gossip = Port::tcp("gossip", 4369);
+    let ring = |name: &str| {
+        let mut s = Stack::new("shop", Env::Dev).targets([Target::Kubernetes]);
+        s.add(
+            Service::new(name)
+                .image(image())
+                .port(gossip)
+                .replicas(3)
+                .cluster(Cluster::new(gossip)),
+        );
+        s
+    };
+    let longest = "r".repeat(stackdsl::validate::MAX_CLUSTER_NAME);
+    assert_eq!(errors(&ring(&longest)), []);
+    let too_long = "r".repeat(stackdsl::validate::MAX_CLUSTER_NAME + 1);
+    let e = one(&ring(&too_long));
+    assert_eq!(e.kind, ErrorKind::InvalidName);
+    assert_eq!(e.path, format!("shop.services[{too_long}]"));
+    assert!(e.message.contains("has 53 characters"), "{}", e.message);
+}

@@ -11,6 +11,13 @@
 //!
 //! Exit codes: `0` success (or `out/` up to date), `1` `--check` found `out/` stale,
 //! `2` invalid stack or invalid command line (nothing written), `3` I/O error.
+//!
+//! `--out` outside the current folder: a writing run refuses (exit 2) an output folder that
+//! resolves (symlinks and `..` included) outside the folder it runs in, unless that folder
+//! already exists and is empty or holds stackdsl output (a `.stackdsl-manifest`), or
+//! `--allow-outside` is given; see [`emit::locate`]. `--check`, `--list` and `diff` never
+//! write, so they accept any `--out`. Conflicting flags (`--list` with `--check` or
+//! `--stack`, `--check` with `diff`) exit 2.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal as _, Write};
@@ -59,6 +66,10 @@ struct Args {
     /// Write nothing; exit 1 with a diff when the output folder is stale.
     #[arg(long)]
     check: bool,
+    /// Write to an output folder outside the current folder even when it is missing or
+    /// holds files stackdsl did not write.
+    #[arg(long)]
+    allow_outside: bool,
     /// Print only errors and diffs.
     #[arg(long, short)]
     quiet: bool,
@@ -353,6 +364,14 @@ fn execute(
 
     match &args.command {
         Some(Command::Diff { against }) => {
+            if args.check {
+                writeln!(
+                    err,
+                    "{} `--check` does not apply to `diff`, which never writes; drop one of them",
+                    paint.red("error:")
+                )?;
+                return Ok(EXIT_INVALID);
+            }
             return env_diff(env, *against, stacks, &args.stacks, out, err, paint);
         }
         Some(Command::InitCi { root, check }) => return init_ci(root, *check, out, err, paint),
@@ -449,6 +468,25 @@ fn execute(
         return Ok(EXIT_STALE);
     }
 
+    if !args.allow_outside {
+        let cwd = std::env::current_dir()?;
+        if emit::locate(&args.out, &cwd)? == emit::Location::Outside {
+            writeln!(
+                err,
+                "{} `--out {}` is outside the current folder `{}` and is not an empty folder or one stackdsl writes to (it has no `{}`); refusing to write there",
+                paint.red("error:"),
+                args.out.display(),
+                cwd.display(),
+                emit::manifest::FILE_NAME
+            )?;
+            writeln!(
+                err,
+                "  {} run from the repository root, or pass `--allow-outside` to write there anyway",
+                paint.cyan("hint:")
+            )?;
+            return Ok(EXIT_INVALID);
+        }
+    }
     let t = Instant::now();
     let report = match emit::synthesize(&args.out, &outputs, &scope) {
         Ok(r) => r,

@@ -5,6 +5,8 @@
 //!
 //! - **Atomic writes**: each file is written to a temp file in its own folder and renamed
 //!   over the target, so a reader (or a crash) sees the old or the new content, never half.
+//!   The manifest is written last. Temp files ([`TEMP_PREFIX`]) a killed run left are
+//!   removed by the next run from every folder it writes to or owns files in.
 //! - **Write-if-changed**: an unchanged file is not touched and keeps its mtime.
 //! - **Safe clean-up**: a file the manifest lists for this run's scope that is no longer
 //!   produced is deleted only if it still carries our marker or the content we wrote;
@@ -166,6 +168,11 @@ pub enum EmitError {
     /// A directory (or other non-file) sits where a generated file goes.
     #[error("`{0}` is not a regular file; refusing to replace it (move it away, then rerun)")]
     NotAFile(PathBuf),
+    /// A file (or other non-directory) sits where generated files need a folder.
+    #[error(
+        "`{0}` is not a folder, but generated files go inside it; refusing to replace it (move it away, then rerun)"
+    )]
+    NotADirectory(PathBuf),
     /// A renderer produced a path that would leave the output folder.
     #[error("generated path `{0}` is not a plain relative path inside the output folder")]
     BadPath(String),
@@ -238,7 +245,7 @@ fn check_parents(out_dir: &Path, rel: &str) -> Result<(), EmitError> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_err("inspecting", &p)(e)),
             Ok(m) if m.file_type().is_symlink() => return Err(EmitError::Symlink(p)),
-            Ok(m) if !m.is_dir() => return Err(EmitError::NotAFile(p)),
+            Ok(m) if !m.is_dir() => return Err(EmitError::NotADirectory(p)),
             Ok(_) => {}
         }
     }
@@ -460,6 +467,67 @@ fn clean_temp_files(dir: &Path) {
     }
 }
 
+/// Where an output folder is, seen from the working folder (see [`locate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// Inside the working folder (after resolving symlinks and `..`).
+    Inside,
+    /// Outside it, but an existing folder that is empty or holds a stackdsl manifest.
+    OutsideButOurs,
+    /// Outside it, and missing or holding files stackdsl did not write.
+    Outside,
+}
+
+/// Resolves `path` against `cwd`: symlinks of its existing part resolved, `.` and `..` of
+/// the rest applied.
+fn resolve(path: &Path, cwd: &Path) -> io::Result<PathBuf> {
+    let full = cwd.join(path);
+    let mut existing = full.as_path();
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    while fs::symlink_metadata(existing).is_err() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            // `..` or `.` last, or the root: let canonicalize sort it out.
+            _ => break,
+        }
+    }
+    let mut out = fs::canonicalize(existing)?;
+    for c in rest.iter().rev() {
+        match c.to_str() {
+            Some("..") => {
+                out.pop();
+            }
+            Some(".") => {}
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Is `out_dir` inside the working folder `cwd`, or an outside folder stackdsl may write to
+/// (an existing empty folder, or one holding [`manifest::FILE_NAME`])? The CLI refuses to
+/// write to [`Location::Outside`] unless asked to, so a mistyped `--out /` or `--out ..`
+/// cannot scatter files, or clean up stale ones, in an unrelated folder.
+pub fn locate(out_dir: &Path, cwd: &Path) -> io::Result<Location> {
+    let cwd = fs::canonicalize(cwd)?;
+    let out = resolve(out_dir, &cwd)?;
+    if out.starts_with(&cwd) {
+        return Ok(Location::Inside);
+    }
+    let ours = match fs::read_dir(&out) {
+        Ok(mut entries) => entries.next().is_none() || out.join(manifest::FILE_NAME).is_file(),
+        Err(_) => false,
+    };
+    Ok(if ours {
+        Location::OutsideButOurs
+    } else {
+        Location::Outside
+    })
+}
+
 /// Counts of what [`apply`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -509,9 +577,12 @@ pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
         manifest_rebuilt: plan.manifest_damaged,
         ..Report::default()
     };
-    let mut dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
-    for c in &plan.changes {
-        if let Some(parent) = plan.out_dir.join(c.path()).parent() {
+    // Temp files an interrupted run left behind: in every folder this run writes to or
+    // owns files in, up to date or not, and in the output folder itself (the manifest's).
+    let mut dirs: BTreeMap<PathBuf, ()> = BTreeMap::from([(plan.out_dir.clone(), ())]);
+    let paths = plan.changes.iter().map(Change::path);
+    for rel in paths.chain(plan.unchanged.iter().map(String::as_str)) {
+        if let Some(parent) = plan.out_dir.join(rel).parent() {
             dirs.insert(parent.to_path_buf(), ());
         }
     }

@@ -252,6 +252,10 @@ struct Validator<'a> {
 
 const SECRET_MARK: char = '\u{0}';
 
+/// Longest name of a clustered service: Kubernetes labels each StatefulSet pod with
+/// `controller-revision-hash: <name>-<10 characters>`, a label value of at most 63.
+pub const MAX_CLUSTER_NAME: usize = 52;
+
 impl<'a> Validator<'a> {
     fn err(
         &mut self,
@@ -391,6 +395,18 @@ impl<'a> Validator<'a> {
         let n = svc.replicas;
         let quorum = c.quorum(n);
         self.check_own_port(svc, c.port, path, "gossips on");
+        if svc.name.len() > MAX_CLUSTER_NAME {
+            self.err(
+                ErrorKind::InvalidName,
+                self.svc_path(svc),
+                format!(
+                    "cluster name `{}` has {} characters, too many for the names derived from it: `<name>-worker-<i>`, `<name>-headless` and the StatefulSet's `<name>-<revision hash>` label must each fit in 63",
+                    svc.name,
+                    svc.name.len()
+                ),
+                format!("shorten it to at most {MAX_CLUSTER_NAME} characters"),
+            );
+        }
         if self.stack.env == Env::Prod && n < 3 {
             self.err(
                 ErrorKind::InvalidValue,
@@ -1186,6 +1202,7 @@ impl<'a> Validator<'a> {
             }
         }
         self.cycle_rules();
+        self.kubernetes_name_rules();
         // Config file names are unique across the stack.
         let mut files: BTreeMap<&str, &str> = BTreeMap::new();
         for svc in &stack.services {
@@ -1249,6 +1266,145 @@ impl<'a> Validator<'a> {
         }
         for p in platforms {
             self.errors.extend(crate::render::paas::problems(stack, p));
+        }
+    }
+
+    /// Objects of one kind share a name space per namespace. The Kubernetes target derives
+    /// names (`<service>-config`, `<service>-headless`, the `default-deny` policy) next to
+    /// names the stack chooses (services, config files, volumes): two objects of one kind
+    /// and name would silently replace each other on apply.
+    fn kubernetes_name_rules(&mut self) {
+        let stack = self.stack;
+        if !stack.targets.contains(&Target::Kubernetes) {
+            return;
+        }
+        // (kind, name) → (who claims it, whether a config file does).
+        let mut claims: BTreeMap<(&'static str, String), (String, bool)> = BTreeMap::new();
+        let mut claim = |v: &mut Self,
+                         kind: &'static str,
+                         name: String,
+                         who: String,
+                         path: String,
+                         file: bool| {
+            match claims.get(&(kind, name.clone())) {
+                None => {
+                    claims.insert((kind, name), (who, file));
+                }
+                // Two config files of one name are reported by the file rule already.
+                Some((_, true)) if file => {}
+                Some((first, _)) => {
+                    let hint = if kind == "PersistentVolumeClaim" {
+                        "a ReadWriteOnce claim serves one pod: give each service a volume of its own"
+                    } else {
+                        "rename one of them; the Kubernetes target also names objects `<service>-config`, `<service>-headless` and `default-deny`"
+                    };
+                    v.err(
+                        ErrorKind::DuplicateName,
+                        path,
+                        format!("Kubernetes {kind} `{name}` would be rendered for {who} and for {first}; applying the manifests would keep only one"),
+                        hint,
+                    );
+                }
+            }
+        };
+        if stack.kubernetes.hardened {
+            claim(
+                self,
+                "NetworkPolicy",
+                "default-deny".into(),
+                "the stack's deny-all policy".into(),
+                stack.name.clone(),
+                false,
+            );
+        }
+        for svc in stack
+            .services
+            .iter()
+            .filter(|s| s.renders_on(Target::Kubernetes))
+        {
+            // Services of one name are reported as duplicates already.
+            if !self
+                .by_name
+                .get(svc.name.as_str())
+                .is_some_and(|s| std::ptr::eq(*s, svc))
+            {
+                continue;
+            }
+            let path = self.svc_path(svc);
+            let who = format!("service `{}`", svc.name);
+            if stack.kubernetes.hardened {
+                claim(
+                    self,
+                    "NetworkPolicy",
+                    svc.name.clone(),
+                    who.clone(),
+                    path.clone(),
+                    false,
+                );
+            }
+            let gossip = svc.cluster.as_ref().map(|c| c.port.name);
+            if svc.ports.iter().any(|p| Some(p.name) != gossip) {
+                claim(
+                    self,
+                    "Service",
+                    svc.name.clone(),
+                    who.clone(),
+                    path.clone(),
+                    false,
+                );
+            }
+            if svc.cluster.is_some() {
+                let name = crate::render::k8s::headless_name(&svc.name);
+                claim(
+                    self,
+                    "Service",
+                    name,
+                    format!("the discovery Service of cluster `{}`", svc.name),
+                    format!("{path}.cluster"),
+                    false,
+                );
+            }
+            if let Some(var) = svc
+                .env
+                .iter()
+                .find(|v| matches!(v.value, EnvValue::Config(_)))
+            {
+                let name = crate::render::k8s::config_map_name(&svc.name);
+                claim(
+                    self,
+                    "ConfigMap",
+                    name,
+                    format!("the configuration of service `{}`", svc.name),
+                    format!("{path}.env[{}]", var.name),
+                    false,
+                );
+            }
+            let mut volumes: Vec<&str> = Vec::new();
+            for m in &svc.mounts {
+                let mpath = format!("{path}.mounts[{}]", m.path);
+                match &m.source {
+                    VolumeSource::File(f) => claim(
+                        self,
+                        "ConfigMap",
+                        f.name.clone(),
+                        format!("config file `{}` of service `{}`", f.name, svc.name),
+                        mpath,
+                        true,
+                    ),
+                    VolumeSource::Persistent { name, .. } if !volumes.contains(&name.as_str()) => {
+                        volumes.push(name);
+                        claim(
+                            self,
+                            "PersistentVolumeClaim",
+                            name.clone(),
+                            format!("volume `{name}` of service `{}`", svc.name),
+                            mpath,
+                            false,
+                        );
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 

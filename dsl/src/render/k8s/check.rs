@@ -125,6 +125,20 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
             hint,
         ));
     };
+    // Objects of one kind and name would replace each other on apply.
+    let mut keys: BTreeMap<String, ()> = BTreeMap::new();
+    for o in m.objects() {
+        if keys.insert(o.key(), ()).is_some() {
+            err(
+                o.key(),
+                format!(
+                    "{} is rendered twice; applying the manifests would keep only one",
+                    o.key()
+                ),
+                "rename the service, file or volume the second one comes from",
+            );
+        }
+    }
     let mut hpa_floor: BTreeMap<String, i32> = BTreeMap::new();
     for o in m.objects() {
         if let Object::HorizontalPodAutoscaler(h) = o

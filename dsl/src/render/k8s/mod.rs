@@ -34,6 +34,7 @@ use serde::Serialize;
 
 pub use check::cross_check;
 pub use diff::{ObjectDiff, diff_envs};
+pub(crate) use workload::{config_map_name, headless_name};
 
 use crate::model::{SecretRef, Stack, Target};
 use crate::render::{Document, hash_header, yaml};

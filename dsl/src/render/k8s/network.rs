@@ -1,6 +1,6 @@
 //! Network objects: NetworkPolicies derived from declared dependencies, and Ingresses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
@@ -245,7 +245,8 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
 }
 
 /// Ingresses: services sharing class, TLS issuer and rate limit share one Ingress (named
-/// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones).
+/// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones, with
+/// `-2`, `-3`, … when one service starts several groups).
 pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
     /// (class, TLS issuer, rate limit): what must be equal to share an Ingress object.
     type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>);
@@ -270,12 +271,20 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
         }
     }
     let mut out = Vec::new();
+    let mut names: BTreeSet<String> = BTreeSet::new();
     for (n, ((class, issuer, rps), first, members)) in groups.into_iter().enumerate() {
-        let name = if n == 0 {
+        let base = if n == 0 {
             format!("{}-ingress", stack.name)
         } else {
             format!("{}-ingress-{first}", stack.name)
         };
+        // A service whose ingresses fall into several groups names more than one of them:
+        // number the later ones, so no Ingress replaces another on apply.
+        let name = std::iter::once(base.clone())
+            .chain((2..).map(|i| format!("{base}-{i}")))
+            .find(|candidate| !names.contains(candidate))
+            .unwrap_or(base);
+        names.insert(name.clone());
         let mut hosts: Vec<(&str, Vec<HTTPIngressPath>)> = Vec::new();
         for (svc, i) in &members {
             let path = HTTPIngressPath {

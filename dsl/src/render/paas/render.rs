@@ -174,7 +174,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
                     disk_size_gb: storage.flatten(),
                     ip_allow_list: Vec::new(),
                 });
-                notes.push(format!("`{}`'s password: Render generates the database's credentials; consumers get them inside `connectionString`.", svc.name));
+                notes.push(format!("`{}`: Render generates the database's credentials, password included; consumers get them inside `connectionString`.", svc.name));
                 continue;
             }
             Some(BackingKind::Redis { .. }) => {
@@ -194,7 +194,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
                     ip_allow_list: Some(Vec::new()),
                     env_vars: Vec::new(),
                 });
-                notes.push(format!("`{}`'s password: a Key Value instance with an empty IP allow list is reachable on the private network only, without a password.", svc.name));
+                notes.push(format!("`{}`: a Key Value instance with an empty IP allow list is reachable on the private network only, and without a password.", svc.name));
                 continue;
             }
             _ => {}

@@ -125,9 +125,9 @@ pub fn render(stack: &Stack) -> Vec<Document> {
                 .attr(
                     "description",
                     s(format!(
-                        "{what}Kept as key `{}` of secret `{}`; set TF_VAR_{name}.",
-                        secret.key(),
-                        secret.name()
+                        "{what}Also held in `{}`/`{}` (Kubernetes Secret/key); set TF_VAR_{name} to the same value.",
+                        secret.name(),
+                        secret.key()
                     )),
                 )
                 .attr("sensitive", Expr::Bool(true))

@@ -15,7 +15,7 @@ variable "kube_context" {
 
 variable "easyflow_secrets_postgres_password" {
   type        = string
-  description = "Password of the `easyflow` Postgres role (URL-safe characters). Kept as key `postgres-password` of secret `easyflow-secrets`; set TF_VAR_easyflow_secrets_postgres_password."
+  description = "Password of the `easyflow` Postgres role (URL-safe characters). Also held in `easyflow-secrets`/`postgres-password` (Kubernetes Secret/key); set TF_VAR_easyflow_secrets_postgres_password to the same value."
   sensitive   = true
   nullable    = false
 
@@ -27,7 +27,7 @@ variable "easyflow_secrets_postgres_password" {
 
 variable "easyflow_secrets_redis_password" {
   type        = string
-  description = "Password Redis requires from every client (URL-safe characters). Kept as key `redis-password` of secret `easyflow-secrets`; set TF_VAR_easyflow_secrets_redis_password."
+  description = "Password Redis requires from every client (URL-safe characters). Also held in `easyflow-secrets`/`redis-password` (Kubernetes Secret/key); set TF_VAR_easyflow_secrets_redis_password to the same value."
   sensitive   = true
   nullable    = false
 

@@ -15,7 +15,7 @@ variable "kube_context" {
 
 variable "potter_secrets_postgres_password" {
   type        = string
-  description = "Password of the `potter` Postgres role (URL-safe characters). Kept as key `postgres-password` of secret `potter-secrets`; set TF_VAR_potter_secrets_postgres_password."
+  description = "Password of the `potter` Postgres role (URL-safe characters). Also held in `potter-secrets`/`postgres-password` (Kubernetes Secret/key); set TF_VAR_potter_secrets_postgres_password to the same value."
   sensitive   = true
   nullable    = false
 

@@ -15,7 +15,7 @@ variable "kube_context" {
 
 variable "srvthreds_secrets_mongo_password" {
   type        = string
-  description = "Password of the MongoDB root user (URL-safe characters). Kept as key `mongo-password` of secret `srvthreds-secrets`; set TF_VAR_srvthreds_secrets_mongo_password."
+  description = "Password of the MongoDB root user (URL-safe characters). Also held in `srvthreds-secrets`/`mongo-password` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_mongo_password to the same value."
   sensitive   = true
   nullable    = false
 
@@ -27,7 +27,7 @@ variable "srvthreds_secrets_mongo_password" {
 
 variable "srvthreds_secrets_rabbitmq_erlang_cookie" {
   type        = string
-  description = "Erlang cookie RabbitMQ nodes share. Kept as key `rabbitmq-erlang-cookie` of secret `srvthreds-secrets`; set TF_VAR_srvthreds_secrets_rabbitmq_erlang_cookie."
+  description = "Erlang cookie RabbitMQ nodes share. Also held in `srvthreds-secrets`/`rabbitmq-erlang-cookie` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_rabbitmq_erlang_cookie to the same value."
   sensitive   = true
   nullable    = false
 
@@ -39,7 +39,7 @@ variable "srvthreds_secrets_rabbitmq_erlang_cookie" {
 
 variable "srvthreds_secrets_rabbitmq_password" {
   type        = string
-  description = "Password of the RabbitMQ user (URL-safe characters). Kept as key `rabbitmq-password` of secret `srvthreds-secrets`; set TF_VAR_srvthreds_secrets_rabbitmq_password."
+  description = "Password of the RabbitMQ user (URL-safe characters). Also held in `srvthreds-secrets`/`rabbitmq-password` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_rabbitmq_password to the same value."
   sensitive   = true
   nullable    = false
 
@@ -51,7 +51,7 @@ variable "srvthreds_secrets_rabbitmq_password" {
 
 variable "srvthreds_secrets_redis_password" {
   type        = string
-  description = "Password Redis requires from every client (URL-safe characters). Kept as key `redis-password` of secret `srvthreds-secrets`; set TF_VAR_srvthreds_secrets_redis_password."
+  description = "Password Redis requires from every client (URL-safe characters). Also held in `srvthreds-secrets`/`redis-password` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_redis_password to the same value."
   sensitive   = true
   nullable    = false
 

@@ -15,7 +15,7 @@ variable "kube_context" {
 
 variable "tsdev_secrets_postgres_password" {
   type        = string
-  description = "Password of the `tsdev` Postgres role (URL-safe characters). Kept as key `postgres-password` of secret `tsdev-secrets`; set TF_VAR_tsdev_secrets_postgres_password."
+  description = "Password of the `tsdev` Postgres role (URL-safe characters). Also held in `tsdev-secrets`/`postgres-password` (Kubernetes Secret/key); set TF_VAR_tsdev_secrets_postgres_password to the same value."
   sensitive   = true
   nullable    = false
 
@@ -27,7 +27,7 @@ variable "tsdev_secrets_postgres_password" {
 
 variable "tsdev_secrets_redis_password" {
   type        = string
-  description = "Password Redis requires from every client (URL-safe characters). Kept as key `redis-password` of secret `tsdev-secrets`; set TF_VAR_tsdev_secrets_redis_password."
+  description = "Password Redis requires from every client (URL-safe characters). Also held in `tsdev-secrets`/`redis-password` (Kubernetes Secret/key); set TF_VAR_tsdev_secrets_redis_password to the same value."
   sensitive   = true
   nullable    = false
 

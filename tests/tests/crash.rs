@@ -1,0 +1,237 @@
+//! Crash safety: synthesis killed (SIGKILL) at random points while it writes a large stack
+//! leaves every file complete — its old or its new content, manifest included — and the
+//! next run cleans up its temp files and converges to exactly a fresh synthesis.
+//!
+//! `crash-synth` (tests/src/bin) synthesizes `stackdsl_tests::big`; it says when rendering
+//! is done, so the kills land while files are being written. The runs that are not killed
+//! (the old state, the fresh reference, the reruns) make the same `emit::synthesize` call
+//! in this process, on outputs rendered once. The seed of the random delays
+//! is printed on failure; set `STACKDSL_CRASH_SEED` to replay it, `STACKDSL_CRASH_RUNS` to
+//! change the number of kills (default 3).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use stackdsl::emit::manifest::{self, Manifest};
+use stackdsl::emit::{self, Output, Scope, TEMP_PREFIX};
+use stackdsl::model::Env;
+use stackdsl_tests::{big, tree};
+
+/// Services in the big stack: about this many files are written per run.
+const SERVICES: usize = 2000;
+
+/// Synthesizes `outputs` (rendered once, in this process) into `out` with the same call
+/// `crash-synth` makes; returns how long writing took.
+fn synth(out: &Path, outputs: &[Output]) -> Duration {
+    let t = Instant::now();
+    let scope = Scope {
+        env: Env::Prod,
+        stacks: None,
+    };
+    emit::synthesize(out, outputs, &scope).expect("synthesis");
+    t.elapsed()
+}
+
+/// A tiny deterministic generator (xorshift64*), so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
+    }
+}
+
+fn copy_tree(files: &BTreeMap<String, Vec<u8>>, into: &Path) {
+    for (rel, bytes) in files {
+        let path = into.join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        fs::write(path, bytes).expect("copy file");
+    }
+}
+
+fn is_temp(rel: &str) -> bool {
+    rel.rsplit('/')
+        .next()
+        .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
+    let seed = std::env::var("STACKDSL_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let runs: u32 = std::env::var("STACKDSL_CRASH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let mut rng = Rng(seed);
+    let ctx = format!("(seed {seed}; replay with STACKDSL_CRASH_SEED={seed})");
+
+    // The old state (variant 0), and what a clean synthesis of variant 1 writes.
+    let old_dir = tempfile::tempdir().expect("temp dir");
+    synth(old_dir.path(), &big::outputs(SERVICES, 0));
+    let old = tree(old_dir.path());
+    let fresh_dir = tempfile::tempdir().expect("temp dir");
+    let variant_1 = big::outputs(SERVICES, 1);
+    let writing = synth(fresh_dir.path(), &variant_1);
+    let new = tree(fresh_dir.path());
+    assert!(
+        old.len() > 1000 && new.len() > 1000,
+        "expected a big corpus"
+    );
+    assert!(
+        old.keys().any(|k| !new.contains_key(k)) && new.keys().any(|k| !old.contains_key(k)),
+        "the variants must remove and add files"
+    );
+    // Kills land at a random delay after rendering, inside a window that adapts to how
+    // fast this machine is right now: a kill that found nothing written yet raises its
+    // lower end, a run that finished before the kill lowers its upper end.
+    let (mut lo, mut hi) = (Duration::ZERO, writing * 2);
+    let (mut mixed, mut attempts) = (0, 0);
+    let mut log: Vec<String> = Vec::new();
+    while mixed < runs && attempts < runs * 3 {
+        let run = attempts;
+        attempts += 1;
+        let work = tempfile::tempdir().expect("temp dir");
+        copy_tree(&old, work.path());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crash-synth"))
+            .arg(work.path())
+            .args([&SERVICES.to_string(), "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn crash-synth");
+        // Wait until rendering is done and synthesis starts, then kill at a random point.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read crash-synth");
+        assert!(line.starts_with("rendered "), "{line:?} {ctx}");
+        let span = hi.saturating_sub(lo).as_micros() as u64;
+        let delay = lo + Duration::from_micros(rng.below(span));
+        // Sleep in small steps, so a run that finishes early is not waited for.
+        let started = Instant::now();
+        while started.elapsed() < delay && child.try_wait().expect("poll").is_none() {
+            std::thread::sleep(Duration::from_millis(2).min(delay - started.elapsed().min(delay)));
+        }
+        let _ = child.kill(); // SIGKILL; an error means it had already exited
+        let status = child.wait().expect("wait");
+
+        // Every file is complete: its old or its new content. Temp files may remain.
+        let after = tree(work.path());
+        let mut temps = 0;
+        let (mut as_old, mut as_new) = (0, 0);
+        for (rel, bytes) in &after {
+            if is_temp(rel) {
+                temps += 1;
+                continue;
+            }
+            let is_old = old.get(rel) == Some(bytes);
+            let is_new = new.get(rel) == Some(bytes);
+            assert!(
+                is_old || is_new,
+                "run {run}, killed after {delay:?}: `{rel}` is neither its old nor its new content {ctx}"
+            );
+            as_old += usize::from(is_old && !is_new);
+            as_new += usize::from(is_new && !is_old);
+        }
+        let m = after
+            .get(manifest::FILE_NAME)
+            .unwrap_or_else(|| panic!("run {run}: the manifest is missing {ctx}"));
+        let parsed = Manifest::parse(&String::from_utf8_lossy(m));
+        assert_eq!(
+            parsed.bad_lines, 0,
+            "run {run}: half-written manifest {ctx}"
+        );
+        let changed_any = as_new > 0 || as_old < old.len();
+        match (status.success(), changed_any, as_old > 0 && as_new > 0) {
+            (true, _, _) => hi = delay,
+            (false, false, _) => lo = delay,
+            (false, true, true) => mixed += 1,
+            (false, true, false) => {}
+        }
+        log.push(format!(
+            "run {run}: killed {delay:?} after rendering ({status}): {as_old} old, {as_new} new, {temps} temp files"
+        ));
+
+        if temps == 0 && (after == old || after == new) {
+            // Killed before the first write or after the last: nothing to recover from.
+            continue;
+        }
+        // The next run cleans up and converges to exactly the fresh output.
+        synth(work.path(), &variant_1);
+        let rerun = tree(work.path());
+        let left: Vec<&String> = rerun.keys().filter(|k| is_temp(k)).collect();
+        assert!(
+            left.is_empty(),
+            "run {run}: temp files remain after a rerun: {left:?} {ctx}"
+        );
+        if rerun != new {
+            let differ: Vec<&String> = rerun
+                .keys()
+                .chain(new.keys())
+                .filter(|k| rerun.get(*k) != new.get(*k))
+                .take(10)
+                .collect();
+            panic!("run {run}: the rerun differs from a fresh synthesis in {differ:?} {ctx}");
+        }
+    }
+    assert!(
+        mixed > 0,
+        "no run was killed while writing, so no state mixed old and new files \
+         ({attempts} attempts, last window {lo:?}..{hi:?}); the test proved nothing {ctx}\n{}",
+        log.join("\n")
+    );
+}
+
+/// The states a kill can leave that the random kills rarely hit: a temp file beside the
+/// manifest (killed while writing it, after every other file) and one in a folder whose
+/// files are all up to date by the next run.
+#[test]
+fn temp_files_an_interrupted_run_left_are_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outs = big::outputs(5, 0);
+    let scope = Scope {
+        env: Env::Prod,
+        stacks: None,
+    };
+    emit::synthesize(dir.path(), &outs, &scope).expect("synthesis");
+    let clean = tree(dir.path());
+    let text = fs::read_to_string(dir.path().join(manifest::FILE_NAME)).expect("manifest");
+    let beside_manifest = dir.path().join(format!("{TEMP_PREFIX}a1b2c3"));
+    fs::write(&beside_manifest, &text[..text.len() / 2]).expect("write");
+    let in_k8s = dir.path().join(format!("big/prod/k8s/{TEMP_PREFIX}d4e5f6"));
+    fs::write(&in_k8s, "half a manifest").expect("write");
+    // Hand-written files that merely contain the prefix are not ours.
+    let mine = dir.path().join("big/prod/notes.stackdsl-tmp-keep");
+    fs::write(&mine, "mine\n").expect("write");
+
+    let report = emit::synthesize(dir.path(), &outs, &scope).expect("rerun");
+    assert!(report.written.is_empty(), "{:?}", report.written);
+    assert!(
+        !beside_manifest.exists(),
+        "the manifest's temp file remains"
+    );
+    assert!(
+        !in_k8s.exists(),
+        "a temp file in an up-to-date folder remains"
+    );
+    assert_eq!(fs::read_to_string(&mine).expect("read"), "mine\n");
+    let mut after = tree(dir.path());
+    after.remove("big/prod/notes.stackdsl-tmp-keep");
+    assert_eq!(after, clean);
+}
