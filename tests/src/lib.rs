@@ -398,3 +398,51 @@ fn npm_package(spec: &str, files: &[&str]) -> PathBuf {
     fs::write(&done, spec).expect("write stamp");
     dir.join("package")
 }
+
+/// Tools from Debian packages (`promtool` from `prometheus`, `nginx` from `nginx` and
+/// `nginx-common`), fetched on first use with `apt-get download` into
+/// `target/validators/debian/<package>/` and unpacked with `dpkg -x` (no root, no system
+/// install). Returns the unpacked root; the tool is at e.g. `<root>/usr/bin/promtool`.
+///
+/// The version is whatever the machine's Debian release ships (bookworm: prometheus
+/// 2.42.0, nginx 1.22.1); it is written to `<root>/.version` and is part of test output.
+/// Panics with the reason when the package cannot be fetched: these tests never skip.
+pub fn debian_package(packages: &[&str]) -> PathBuf {
+    let dir = target_dir()
+        .join("validators/debian")
+        .join(packages.join("+"));
+    let stamp = dir.join(".version");
+    fs::create_dir_all(&dir).expect("create target/validators/debian");
+    let lock = fs::File::create(dir.with_extension("lock")).expect("create lock file");
+    lock.lock().expect("lock debian package folder");
+    if stamp.exists() {
+        return dir;
+    }
+    let download = dir.join(".download");
+    let _ = fs::remove_dir_all(&download);
+    fs::create_dir_all(&download).expect("create download folder");
+    let (ok, text) = run(Command::new("apt-get")
+        .arg("download")
+        .args(packages)
+        .current_dir(&download));
+    assert!(
+        ok,
+        "`apt-get download {}` failed (Debian's package registry is needed; these tests never skip):\n{text}",
+        packages.join(" ")
+    );
+    let mut versions = String::new();
+    let mut debs: Vec<PathBuf> = fs::read_dir(&download)
+        .expect("read download folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    debs.sort();
+    for deb in debs {
+        let (ok, text) = run(Command::new("dpkg").arg("-x").arg(&deb).arg(&dir));
+        assert!(ok, "`dpkg -x {}` failed:\n{text}", deb.display());
+        versions.push_str(&deb.file_name().expect("name").to_string_lossy());
+        versions.push('\n');
+    }
+    fs::remove_dir_all(&download).expect("remove download folder");
+    fs::write(&stamp, versions).expect("write stamp");
+    dir
+}

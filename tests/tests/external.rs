@@ -138,3 +138,19 @@ fn yamllint_passes() {
     assert!(ok, "yamllint found errors:\n{out}");
     assert!(venv().join("bin/yamllint").exists());
 }
+
+/// The Debian-package bootstrap the operations tests use works: `promtool` and `nginx`
+/// run from the unpacked packages and report the versions recorded in the stamp.
+#[test]
+fn debian_tools_bootstrap() {
+    let prom = stackdsl_tests::debian_package(&["prometheus"]);
+    let (ok, text) = stackdsl_tests::run(
+        std::process::Command::new(prom.join("usr/bin/promtool")).arg("--version"),
+    );
+    assert!(ok && text.contains("promtool, version"), "{text}");
+    let nginx = stackdsl_tests::debian_package(&["nginx", "nginx-common"]);
+    let (ok, text) =
+        stackdsl_tests::run(std::process::Command::new(nginx.join("usr/sbin/nginx")).arg("-v"));
+    assert!(ok && text.contains("nginx version"), "{text}");
+    assert!(nginx.join("etc/nginx/mime.types").is_file());
+}
