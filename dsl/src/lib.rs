@@ -69,9 +69,9 @@ pub mod prelude {
     pub use crate::model::{
         AppProtocol, Autoscale, Build, Ci, Cluster, ClusterIssuer, Cpu, Disruption, Egress,
         Endpoint, Env, EnvValue, HealthTool, Image, Ingress, KubernetesOptions, Memory, Metrics,
-        Mount, PaasOptions, PackageManager, Platform, PodManagement, Port, Probe, Registry,
-        Resources, Restart, Rollout, SecretRef, Security, SeedFormat, Service, ServiceRef, Spread,
-        Stack, StackFn, Target, Template, Url,
+        Migration, Mount, PaasOptions, PackageManager, Platform, PodManagement, Port, Probe,
+        Registry, Resources, Restart, Rollout, SecretRef, Security, SeedFormat, Service,
+        ServiceRef, Spread, Stack, StackFn, Target, Template, Url,
     };
 }
 

@@ -116,6 +116,9 @@ pub fn easyflow(env: Env) -> Stack {
             "--port",
             &http.number.to_string(),
         ])
+        // Alembic (the guide names no migration step; the app's schema is Alembic's) with
+        // the app's own `DATABASE_URL`, before every new version serves.
+        .migrations(Migration::command(["alembic", "upgrade", "head"]))
         .liveness(health.clone().initial_delay(30).period(30).timeout(10))
         .readiness(health.period(10).timeout(5))
         // OpenAI and Telegram are on the internet.

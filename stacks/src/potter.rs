@@ -9,7 +9,8 @@
 //!
 //! The guide's environment, typed: `DATABASE_URL` through PgBouncer (password by
 //! reference, not `user:pass`), `NATS_URL`, `KAFKA_BROKERS`, `JAEGER_ENDPOINT`,
-//! `JWT_SECRET` as a secret reference.
+//! `JWT_SECRET` as a secret reference. Migrations: the guide's
+//! `goose -dir migrations postgres "$DATABASE_URL" up` before every new version serves.
 
 use stackdsl::catalog::{Kafka, Nats, PgBouncer, Postgres};
 use stackdsl::prelude::*;
@@ -101,6 +102,16 @@ pub fn potter(env: Env) -> Stack {
                 .failure_threshold(2),
         )
         .metrics(Metrics::new(metrics).interval(15))
+        // The guide's pre-deployment step, run before every new version serves (the image
+        // ships goose and `migrations/`); the URL is the service's own.
+        .migrations(Migration::command([
+            "goose",
+            "-dir",
+            "migrations",
+            "postgres",
+            "$(DATABASE_URL)",
+            "up",
+        ]))
         // A static Go binary on a distroless base: no shell or client for Compose to probe with.
         .health_tool(HealthTool::None)
         .security(Security::restricted().run_as_user(65532))

@@ -113,6 +113,7 @@ impl Service {
                 cluster: None,
                 metrics: None,
                 backing: None,
+                migrations: None,
             },
             state: PhantomData,
         }
@@ -373,6 +374,22 @@ impl<S> ServiceBuilder<S> {
     /// Declares a Prometheus metrics endpoint (a ServiceMonitor in Kubernetes).
     pub fn metrics(self, metrics: crate::model::Metrics) -> Self {
         self.with(|s| s.metrics = Some(metrics))
+    }
+
+    /// Runs schema migrations before the service serves a new version (see
+    /// [`Migration`](crate::model::Migration)): a one-shot service in Compose, an init
+    /// container in Kubernetes.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .env("DATABASE_URL", "postgres://db/app")
+    ///     .migrations(Migration::command(["goose", "-dir", "migrations", "postgres", "$(DATABASE_URL)", "up"]));
+    /// assert!(b.peek().migrations.is_some());
+    /// ```
+    pub fn migrations(self, migration: crate::model::Migration) -> Self {
+        self.with(|s| s.migrations = Some(migration))
     }
 
     /// The service as declared so far (read-only).

@@ -15,6 +15,7 @@ mod env;
 mod handle;
 mod image;
 mod intent;
+mod migration;
 mod paas;
 mod port;
 mod probe;
@@ -31,6 +32,7 @@ pub use intent::{
     Autoscale, ClusterIssuer, Disruption, Egress, Ingress, Relaxation, Restart, Rollout, Security,
     Spread,
 };
+pub use migration::{ArgPart, Migration, arg_parts};
 pub use paas::{
     FlyOptions, PaasOptions, Platform, PlatformVar, RailwayBuilder, RailwayOptions, RenderOptions,
     ServerlessOptions, VercelOptions,
@@ -261,6 +263,8 @@ pub struct Service {
     pub metrics: Option<Metrics>,
     /// A backing service from the catalog: how Terraform installs it with Helm.
     pub backing: Option<BackingSpec>,
+    /// Schema migrations that must succeed before the service serves a new version.
+    pub migrations: Option<Migration>,
 }
 
 impl Service {

@@ -22,8 +22,8 @@ use serde::Serialize;
 use serde_saphyr::{DoubleQuoted, LitString};
 
 use crate::model::{
-    Env, EnvValue, HealthTool, Part, Probe, ProbeAction, Resources, SecretRef, SeedFormat, Service,
-    Stack, Target, Template, VolumeSource,
+    ArgPart, Env, EnvValue, HealthTool, Migration, Part, Probe, ProbeAction, Resources, Restart,
+    SecretRef, SeedFormat, Service, Stack, Target, Template, VolumeSource,
 };
 use crate::render::{Document, hash_header, yaml};
 
@@ -214,13 +214,23 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         .iter()
         .filter(|s| s.renders_on(Target::Compose))
     {
-        if svc.cluster.is_some() {
-            for (name, member) in cluster_members(stack, svc) {
-                file.services.insert(name, member);
+        let mut members = match svc.cluster {
+            Some(_) => cluster_members(stack, svc),
+            None => vec![(svc.name.clone(), service(stack, svc))],
+        };
+        if let Some(m) = &svc.migrations {
+            file.services
+                .insert(format!("{}-migrate", svc.name), migration(stack, svc, m));
+            for (_, member) in &mut members {
+                member.depends_on.insert(
+                    format!("{}-migrate", svc.name),
+                    DependsOn {
+                        condition: "service_completed_successfully",
+                    },
+                );
             }
-        } else {
-            file.services.insert(svc.name.clone(), service(stack, svc));
         }
+        file.services.extend(members);
         for m in &svc.mounts {
             match &m.source {
                 VolumeSource::Persistent { name, .. } => {
@@ -338,6 +348,45 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
             resources,
         });
     }
+    out
+}
+
+/// The one-shot service that migrates before `svc` starts: the service's image (or the
+/// migration's), environment, mounts, dependencies and hardening; no ports, no
+/// healthcheck, one instance, never restarted.
+fn migration(stack: &Stack, svc: &Service, m: &Migration) -> ComposeService {
+    let mut out = service(stack, svc);
+    if let Some(image) = &m.image {
+        out.image = Some(image.to_string());
+        out.build = None;
+    }
+    out.entrypoint = Some(
+        m.argv
+            .iter()
+            .map(|arg| {
+                crate::model::arg_parts(arg)
+                    .iter()
+                    .map(|p| match p {
+                        ArgPart::Text(t) => escape(t),
+                        ArgPart::Var(name) => svc
+                            .env
+                            .iter()
+                            .find(|v| &v.name == name)
+                            .map(|v| env_value(&v.value))
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .collect(),
+    );
+    out.command = None;
+    out.ports.clear();
+    out.healthcheck = None;
+    out.restart = Restart::Never.compose();
+    out.deploy = out.deploy.map(|d| Deploy {
+        replicas: None,
+        ..d
+    });
     out
 }
 

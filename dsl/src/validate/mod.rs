@@ -20,6 +20,7 @@
 //! ```
 
 pub mod names;
+mod ops;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -358,6 +359,7 @@ impl<'a> Validator<'a> {
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
         self.scaling_rules(svc, &path);
+        self.migration_rules(svc, &path);
         if self.stack.targets.contains(&Target::Kubernetes) && svc.renders_on(Target::Kubernetes) {
             self.kubernetes_rules(svc, &path);
         }

@@ -1,5 +1,7 @@
 //! Per-service objects: ConfigMaps, PersistentVolumeClaims, Deployment, Service, HPA, PDB.
 
+mod migration;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -801,6 +803,15 @@ fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTe
         volume_mounts: (!volume_mounts.is_empty()).then_some(volume_mounts),
         ..Default::default()
     };
+    let init_containers = svc.migrations.as_ref().map(|m| {
+        vec![migration::init_container(
+            stack,
+            svc,
+            m,
+            container.resources.clone(),
+            container.volume_mounts.clone(),
+        )]
+    });
     let mut annotations: BTreeMap<String, String> = svc.annotations.iter().cloned().collect();
     if let Some(sum) = checksum {
         annotations.insert("checksum/config".to_owned(), sum);
@@ -853,6 +864,7 @@ fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTe
         spec: Some(PodSpec {
             automount_service_account_token: (!svc.security.service_account_token).then_some(false),
             security_context: pod_security(svc),
+            init_containers,
             containers: vec![container],
             volumes: (!volumes.is_empty()).then_some(volumes),
             affinity,
