@@ -4,6 +4,7 @@
 //! that could make it fail is a rule in [`crate::validate`].
 
 pub mod compose;
+pub mod diagram;
 pub mod github;
 pub mod k8s;
 pub mod paas;
@@ -100,7 +101,9 @@ pub fn render(stack: &Stack) -> Result<Vec<Document>, Errors> {
 }
 
 /// Like [`render`], for a stack built by `stack_fn`: targets that span environments (the
-/// GitHub Actions pipeline deploys staging too) build the other environments' stacks with it.
+/// GitHub Actions pipeline deploys staging too) build the other environments' stacks with it,
+/// and the prod run adds the stack's architecture README ([`diagram`]), which shows every
+/// environment.
 pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Document>, Errors> {
     let mut docs = Vec::new();
     let mut errors = Errors::default();
@@ -128,6 +131,14 @@ pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Docum
                 }
             }
         }
+    }
+    // The architecture README spans environments: the prod run owns it.
+    if let (Env::Prod, Some(f)) = (stack.env, stack_fn) {
+        docs.push(diagram::render(&[
+            f(Env::Dev),
+            f(Env::Staging),
+            stack.clone(),
+        ]));
     }
     errors.into_result().map(|()| docs)
 }
