@@ -18,8 +18,6 @@
 use stackdsl::catalog::{Postgres, Redis};
 use stackdsl::prelude::*;
 
-use crate::components;
-
 /// Where Easy Flow images are pushed.
 pub fn registry() -> Registry {
     Registry::new("ghcr.io/easyflow")
@@ -54,6 +52,7 @@ pub fn easyflow(env: Env) -> Stack {
     let mut s = Stack::new("easyflow", env)
         .targets(targets(env))
         .in_namespace(namespace)
+        .edge(edge())
         .ci(Ci::python("3.12", "app"));
     let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
 
@@ -146,14 +145,25 @@ pub fn easyflow(env: Env) -> Stack {
         } else {
             "letsencrypt-staging"
         };
-        app = app.expose(
-            Ingress::host(host, http)
+        // The guide's nginx locations: the API and its webhooks share one zone of 10 r/s
+        // per client with different bursts; health checks are not limited.
+        let zone = RateLimit::per_client("api_limit", 10);
+        let route = |path: &str| {
+            Ingress::host(host.clone(), http)
                 .class("nginx")
                 .tls(ClusterIssuer::new(issuer))
-                .rate_limit(100),
-        );
+                .path(path)
+        };
+        app = app
+            .expose(
+                route("/api/")
+                    .limit(zone.clone().burst(20))
+                    .timeouts(Timeouts::all(60)),
+            )
+            .expose(route("/api/v1/messaging/webhook/").limit(zone.burst(100)))
+            .expose(route("/health"));
     }
-    let app = s.add(app);
+    s.add(app);
 
     let celery = |b: ServiceBuilder<HasImage>| {
         // Celery answers `inspect ping` only from a live worker; beat is checked by its schedule file.
@@ -196,8 +206,24 @@ pub fn easyflow(env: Env) -> Stack {
             .replicas(1)
             .disruption(Disruption::None),
     );
-    if env == Env::Prod {
-        components::edge(&mut s, &app.endpoint(http), 80);
-    }
     s
+}
+
+/// The guide's `nginx.conf` settings shared by every route: TLS 1.2/1.3 with its ciphers,
+/// its security headers, HSTS for a year and gzip. Compose runs it in prod (the single-host
+/// file); in Kubernetes the routes' limits and timeouts become Ingress annotations.
+fn edge() -> Edge {
+    Edge::nginx()
+        .certificates("/etc/easyflow/tls")
+        .tls_ciphers("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384")
+        .header("X-Frame-Options", "DENY")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("X-XSS-Protection", "1; mode=block")
+        .hsts(31_536_000)
+        .gzip(Gzip::types([
+            "text/plain",
+            "application/json",
+            "application/javascript",
+            "text/css",
+        ]))
 }

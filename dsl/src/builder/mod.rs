@@ -445,6 +445,7 @@ impl Stack {
             ci: None,
             regenerate: None,
             paas: crate::model::PaasOptions::default(),
+            edge: None,
             origin_override: None,
         }
     }
@@ -473,6 +474,19 @@ impl Stack {
     /// How CI tests, builds and deploys the stack (for [`Target::GitHubActions`]).
     pub fn ci(mut self, ci: crate::model::Ci) -> Stack {
         self.ci = Some(ci);
+        self
+    }
+
+    /// The edge in front of the services' routes ([`Ingress`]): an nginx service in Compose,
+    /// Ingress annotations in Kubernetes (see [`Edge`](crate::model::Edge)).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Stack::new("shop", Env::Prod).edge(Edge::nginx().client_body_mb(10));
+    /// assert_eq!(s.edge.unwrap().client_body_mb, Some(10));
+    /// ```
+    pub fn edge(mut self, edge: crate::model::Edge) -> Stack {
+        self.edge = Some(edge);
         self
     }
 

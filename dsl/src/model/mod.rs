@@ -11,6 +11,7 @@
 mod backing;
 mod ci;
 mod cluster;
+mod edge;
 mod env;
 mod handle;
 mod image;
@@ -25,6 +26,7 @@ mod volume;
 pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
+pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
@@ -195,6 +197,8 @@ pub struct Stack {
     pub regenerate: Option<String>,
     /// What the PaaS targets need beyond the model (set with [`Stack::paas`]).
     pub paas: PaasOptions,
+    /// The edge in front of the routes (set with [`Stack::edge`]).
+    pub edge: Option<Edge>,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
 }

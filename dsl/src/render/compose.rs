@@ -248,10 +248,18 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             }
         }
     }
+    // The nginx edge in front of the routes (see `render::nginx`).
+    if let Some(edge) = crate::render::nginx::edge_service(stack) {
+        let mut e = service(stack, &edge);
+        e.volumes
+            .extend(crate::render::nginx::compose_volumes(stack));
+        file.services.insert(edge.name.clone(), e);
+    }
     let mut contents = hash_header(stack);
     contents.push_str(&env_file_note(stack));
     yaml::write(&mut contents, &file);
     let mut docs = vec![Document::new(format!("{dir}/compose.yaml"), contents)];
+    docs.extend(crate::render::nginx::render(stack));
     if let Some(example) = env_example(stack) {
         docs.push(Document::new(format!("{dir}/.env.example"), example));
     }

@@ -177,9 +177,14 @@ pub fn render(stacks: &[Stack]) -> Document {
     let name = &marker.name;
 
     // Services, in first-declaration order across environments.
+    // Compose's nginx edge is a service of the rendered files, not of the model.
+    let edge_svcs: Vec<Option<Service>> = ordered
+        .iter()
+        .map(|st| crate::render::nginx::edge_service(st))
+        .collect();
     let mut nodes: IndexMap<&str, Node<'_>> = IndexMap::new();
-    for st in &ordered {
-        for svc in &st.services {
+    for (st, edge) in ordered.iter().zip(&edge_svcs) {
+        for svc in st.services.iter().chain(edge) {
             nodes
                 .entry(svc.name.as_str())
                 .or_insert_with(|| Node { by_env: Vec::new() })
@@ -203,9 +208,11 @@ pub fn render(stacks: &[Stack]) -> Document {
 
     // The flowchart.
     t.push_str("```mermaid\nflowchart LR\n");
-    let has_routes = nodes
-        .values()
-        .any(|n| n.by_env.iter().any(|(_, _, s)| !s.ingress.is_empty()));
+    let has_routes = nodes.values().any(|n| {
+        n.by_env.iter().any(|(_, _, s)| {
+            !s.ingress.is_empty() || s.publish.iter().any(|p| p.host_ip.is_unspecified())
+        })
+    });
     if has_routes {
         t.push_str("    clients([\"clients\"])\n");
     }
@@ -254,15 +261,35 @@ pub fn render(stacks: &[Stack]) -> Document {
     let mut edges: IndexMap<(String, String, String), Envs> = IndexMap::new();
     for (svc_name, node) in &nodes {
         for (env, st, svc) in &node.by_env {
+            // One edge per host, naming its paths.
+            let mut hosts: IndexMap<String, Vec<&str>> = IndexMap::new();
             for ing in &svc.ingress {
-                let lbl = format!(
-                    "{}://{}{}",
-                    if ing.tls.is_some() { "https" } else { "http" },
-                    ing.host,
-                    if ing.path == "/" { "" } else { &ing.path }
-                );
+                let scheme = if ing.tls.is_some() { "https" } else { "http" };
+                let paths = hosts.entry(format!("{scheme}://{}", ing.host)).or_default();
+                if ing.path != "/" {
+                    paths.push(&ing.path);
+                }
+            }
+            for (host, paths) in hosts {
+                let lbl = if paths.is_empty() {
+                    host
+                } else {
+                    format!("{host} {}", paths.join(", "))
+                };
                 edges
                     .entry(("clients".into(), mermaid_id(svc_name), lbl))
+                    .or_default()
+                    .add(*env);
+            }
+            let public: Vec<String> = svc
+                .publish
+                .iter()
+                .filter(|p| p.host_ip.is_unspecified())
+                .map(|p| format!(":{}", p.host_port))
+                .collect();
+            if !public.is_empty() {
+                edges
+                    .entry(("clients".into(), mermaid_id(svc_name), public.join(", ")))
                     .or_default()
                     .add(*env);
             }

@@ -7,6 +7,7 @@ pub mod compose;
 pub mod diagram;
 pub mod github;
 pub mod k8s;
+pub mod nginx;
 pub mod paas;
 pub mod repo_ci;
 pub mod terraform;

@@ -240,6 +240,7 @@ pub fn validate(stack: &Stack) -> Result<(), Errors> {
         v.service_rules(svc);
     }
     v.cross_service_rules();
+    v.edge_rules();
     v.paas_rules();
     v.errors.into_result()
 }
@@ -964,12 +965,14 @@ impl<'a> Validator<'a> {
             }
         }
         for i in &svc.ingress {
-            if i.rate_limit_rps.is_some() && i.class.as_deref() != Some("nginx") {
+            if (i.limit.is_some() || i.timeouts.is_some() || i.client_body_mb.is_some())
+                && i.class.as_deref() != Some("nginx")
+            {
                 self.err(
                     ErrorKind::Unsupported,
                     format!("{path}.ingress[{}]", i.host),
-                    "rate limits are rendered as ingress-nginx annotations, but this ingress is not of class `nginx`",
-                    "set `.class(\"nginx\")` or drop `.rate_limit(…)`",
+                    "rate limits, timeouts and body sizes are rendered as ingress-nginx annotations, but this ingress is not of class `nginx`",
+                    "set `.class(\"nginx\")` or drop `.rate_limit(…)`/`.limit(…)`, `.timeouts(…)` and `.client_body_mb(…)`",
                 );
             }
         }

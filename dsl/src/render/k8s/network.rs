@@ -248,8 +248,8 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
 /// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones, with
 /// `-2`, `-3`, … when one service starts several groups).
 pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
-    /// (class, TLS issuer, rate limit): what must be equal to share an Ingress object.
-    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>);
+    /// (class, TLS issuer, edge annotations): what must be equal to share an Ingress object.
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, BTreeMap<String, String>);
     /// A group: its key, its first service, and its members.
     type Group<'a> = (
         Key<'a>,
@@ -262,7 +262,7 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
             let key = (
                 i.class.as_deref(),
                 i.tls.as_ref().map(|t| t.0.as_str()),
-                i.rate_limit_rps,
+                crate::render::nginx::ingress_annotations(stack, i),
             );
             match groups.iter_mut().find(|(k, _, _)| *k == key) {
                 Some((_, _, members)) => members.push((svc, i)),
@@ -272,7 +272,7 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
     }
     let mut out = Vec::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
-    for (n, ((class, issuer, rps), first, members)) in groups.into_iter().enumerate() {
+    for (n, ((class, issuer, edge), first, members)) in groups.into_iter().enumerate() {
         let base = if n == 0 {
             format!("{}-ingress", stack.name)
         } else {
@@ -306,17 +306,11 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
                 None => hosts.push((&i.host, vec![path])),
             }
         }
-        let mut annotations = BTreeMap::new();
+        let mut annotations = edge;
         if let Some(issuer) = issuer {
             annotations.insert(
                 "cert-manager.io/cluster-issuer".to_owned(),
                 issuer.to_owned(),
-            );
-        }
-        if let Some(rps) = rps {
-            annotations.insert(
-                "nginx.ingress.kubernetes.io/limit-rps".to_owned(),
-                rps.to_string(),
             );
         }
         out.push(Object::Ingress(Ingress {
