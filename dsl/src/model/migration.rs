@@ -6,8 +6,20 @@
 //!   service's image, environment, mounts and hardening, waiting for the service's
 //!   dependencies as the service does; the service waits for it with
 //!   `condition: service_completed_successfully`.
-//! - **Kubernetes**: an init container `migrate` in the service's pod template (see
-//!   [`crate::render::k8s`] for why an init container and not a Job).
+//! - **Kubernetes**: an init container `migrate` in the service's pod template.
+//!
+//! Why an init container and not a Job: deploys are `kubectl apply -k` then
+//! `kubectl rollout status`, with no Helm hooks. A Job applied with the Deployment is not
+//! ordered before it (new pods may serve before the Job finished or after it failed),
+//! `rollout status` does not wait for it, its immutable pod template needs a version hash
+//! in its name, and making pods wait for it would need API access our pods do not have.
+//! An init container runs in every new pod before the app starts, so a new pod cannot
+//! become Ready, and the rollout cannot retire an old pod, until the migration succeeded;
+//! a failing migration stalls the rollout with the old pods serving and fails the deploy.
+//! The price: pods starting together migrate concurrently, so the command must be
+//! idempotent and safe to race (goose and alembic on Postgres run each migration and its
+//! version bump in one transaction: the loser fails, rolls back, restarts and finds
+//! nothing to do).
 //!
 //! Arguments may reference the service's environment variables with the Kubernetes
 //! syntax `$(NAME)`: Kubernetes expands them itself; Compose gets the variable's value

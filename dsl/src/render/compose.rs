@@ -13,7 +13,11 @@
 //! - a `healthcheck` from the readiness (else liveness) probe; `depends_on` every service
 //!   the service reaches, with `condition: service_healthy` where that one has a healthcheck;
 //! - `restart`, hardening (`read_only`, `cap_drop: [ALL]`, `no-new-privileges`) and
-//!   `deploy` replicas and resources.
+//!   `deploy` replicas and resources;
+//! - a one-shot `<service>-migrate` for a service with migrations, which the service waits
+//!   for (`service_completed_successfully`);
+//! - the nginx edge and its `nginx/nginx.conf` when the stack has an edge and routes (see
+//!   [`crate::render::nginx`]).
 
 use std::borrow::Cow;
 

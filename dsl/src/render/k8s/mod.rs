@@ -11,6 +11,10 @@
 //! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
 //! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors (custom resources) |
 //!
+//! A service's migrations run in an init container of its pods (why not a Job: see
+//! [`Migration`](crate::model::Migration)); its routes' rate limits, timeouts and body sizes become
+//! ingress-nginx annotations (see [`crate::render::nginx`]).
+//!
 //! Objects exist only when the model gives them a reason to: a Service for a service with
 //! ports, an HPA for `autoscale`, a PDB for a replicated service, a ConfigMap for
 //! configuration values or generated files. No Secret object is ever emitted.
