@@ -39,6 +39,16 @@ fn every_stack_has_a_readme_with_a_flowchart_and_our_marker() {
         for table in ["## Services", "## Ports", "## Environment variables"] {
             assert!(text.contains(table), "{name}: {table}");
         }
+        // It links the per-environment READMEs instead of repeating them; every link resolves.
+        let links: Vec<&str> = text
+            .split("](")
+            .skip(1)
+            .map(|rest| &rest[..rest.find(')').unwrap()])
+            .collect();
+        assert!(links.contains(&"prod/k8s/README.md"), "{name}: {links:?}");
+        for l in links {
+            assert!(path.with_file_name(l).is_file(), "{name}: broken link {l}");
+        }
     }
 }
 

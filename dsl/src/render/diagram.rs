@@ -171,6 +171,14 @@ fn port_label(p: &Port) -> String {
 /// assert!(doc.contents.contains("s_api -->|\"postgres 5432\"| s_db"));
 /// ```
 pub fn render(stacks: &[Stack]) -> Document {
+    render_linked(stacks, &[])
+}
+
+/// Like [`render`], ending with links to the stack's other generated READMEs (`files`:
+/// paths relative to the output root, e.g. `shop/prod/k8s/README.md`), which hold each
+/// environment's details (the Secrets to create with their commands, the Terraform apply
+/// order, the pipeline's secrets), so this file does not repeat them.
+pub fn render_linked(stacks: &[Stack], files: &[String]) -> Document {
     let mut ordered: Vec<&Stack> = stacks.iter().collect();
     ordered.sort_by_key(|s| s.env);
     let marker = ordered.last().copied().expect("at least one stack");
@@ -506,5 +514,20 @@ pub fn render(stacks: &[Stack]) -> Document {
             );
         }
     }
-    Document::new(format!("{name}/README.md"), t)
+    let prefix = format!("{name}/");
+    let own = format!("{name}/README.md");
+    let mut links: Vec<&str> = files
+        .iter()
+        .filter(|f| f.ends_with("README.md") && **f != own)
+        .filter_map(|f| f.strip_prefix(&prefix))
+        .collect();
+    links.sort_unstable();
+    links.dedup();
+    if !links.is_empty() {
+        t.push_str("\n## Per-environment details\n\n");
+        for l in links {
+            let _ = writeln!(t, "- [`{l}`]({l})");
+        }
+    }
+    Document::new(own, t)
 }

@@ -135,11 +135,22 @@ pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Docum
     }
     // The architecture README spans environments: the prod run owns it.
     if let (Env::Prod, Some(f)) = (stack.env, stack_fn) {
-        docs.push(diagram::render(&[
-            f(Env::Dev),
-            f(Env::Staging),
-            stack.clone(),
-        ]));
+        let others = [f(Env::Dev), f(Env::Staging)];
+        // Link the other environments' READMEs too (rendering them is pure and cheap).
+        let mut files: Vec<String> = docs.iter().map(|d| d.path.clone()).collect();
+        for other in &others {
+            files.extend(
+                render_with(other, None)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d.path),
+            );
+        }
+        let [dev, staging] = others;
+        docs.push(diagram::render_linked(
+            &[dev, staging, stack.clone()],
+            &files,
+        ));
     }
     errors.into_result().map(|()| docs)
 }
