@@ -746,6 +746,7 @@ impl<'a> Validator<'a> {
             );
         }
         let key_ok = !s.key().is_empty()
+            && !matches!(s.key(), "." | "..")
             && s.key().len() <= 253
             && s.key()
                 .bytes()
@@ -755,7 +756,21 @@ impl<'a> Validator<'a> {
                 ErrorKind::InvalidName,
                 path.to_owned(),
                 format!("secret key `{}` is not a valid Secret key", s.key()),
-                "use letters, digits, '-', '_' and '.'",
+                "use letters, digits, '-', '_' and '.' (and not `.` or `..` alone)",
+            );
+        }
+        if let Some(d) = s.description()
+            && d.chars().any(char::is_control)
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                path.to_owned(),
+                format!(
+                    "the description of secret `{}`/`{}` contains a line break or control character",
+                    s.name(),
+                    s.key()
+                ),
+                "descriptions are one line in `.env.example` and the README; remove the line break",
             );
         }
         if let Some(problem) = names::env_name_problem(&s.var()) {
@@ -803,6 +818,12 @@ impl<'a> Validator<'a> {
                         ppath.clone(),
                         format!("{kind} probe of service `{}` uses port `{}`, which the service does not declare", svc.name, port.name),
                         format!("declare the port with `.port(…)` or point the probe at one of: {}", port_list(svc)),
+                    ),
+                    Some(declared) if declared.protocol == Protocol::Udp => self.err(
+                        ErrorKind::InvalidValue,
+                        ppath.clone(),
+                        format!("{kind} probe of service `{}` targets UDP port `{}`; HTTP and TCP probes connect over TCP and would always fail", svc.name, port.name),
+                        "probe a TCP port of the service, or use an exec probe",
                     ),
                     Some(_) => self.check_own_port(svc, port, &ppath, &format!("probes ({kind})")),
                 }
@@ -1112,6 +1133,35 @@ impl<'a> Validator<'a> {
                     format!("service name `{}` is used twice: declared at {} and again at {}", svc.name, prev.origin, svc.origin),
                     "rename one of them; if both come from components, add the second under another name",
                 );
+            }
+        }
+        // Two different secrets must not share a variable name: Compose `.env` and CI secrets
+        // would silently hand one value to both.
+        let mut vars: BTreeMap<String, (&crate::model::SecretRef, &Service)> = BTreeMap::new();
+        for svc in &stack.services {
+            for s in svc.secrets() {
+                let var = s.var();
+                match vars.get(&var) {
+                    Some((prev, owner)) if (prev.name(), prev.key()) != (s.name(), s.key()) => {
+                        self.err(
+                            ErrorKind::DuplicateName,
+                            self.svc_path(svc),
+                            format!(
+                                "secret `{}`/`{}` and secret `{}`/`{}` (used by service `{}`) both map to the variable `{var}`",
+                                s.name(),
+                                s.key(),
+                                prev.name(),
+                                prev.key(),
+                                owner.name
+                            ),
+                            "give one of them its own variable with `.var_name(\"…\")`",
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        vars.insert(var, (s, svc));
+                    }
+                }
             }
         }
         // Host port clashes.
