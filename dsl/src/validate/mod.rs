@@ -954,6 +954,7 @@ impl<'a> Validator<'a> {
             .iter()
             .find(|m| matches!(m.source, VolumeSource::Persistent { .. }));
         if let Some(m) = persistent
+            && svc.cluster.is_none()
             && (svc.replicas > 1 || svc.autoscale.is_some())
         {
             self.err(
@@ -1441,7 +1442,10 @@ impl<'a> Validator<'a> {
                         mpath,
                         true,
                     ),
-                    VolumeSource::Persistent { name, .. } if !volumes.contains(&name.as_str()) => {
+                    // A cluster's claims are per-member templates (`<volume>-<set>-<i>`).
+                    VolumeSource::Persistent { name, .. }
+                        if svc.cluster.is_none() && !volumes.contains(&name.as_str()) =>
+                    {
                         volumes.push(name);
                         claim(
                             self,
