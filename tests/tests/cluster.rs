@@ -396,3 +396,25 @@ fn each_member_of_a_cluster_gets_its_own_volume() {
         assert_eq!(volumes[0], format!("data-{m}:/var/lib/ring"));
     }
 }
+
+#[test]
+fn variables_the_cluster_derives_are_not_set_by_hand() {
+    let e = errors(
+        Env::Staging,
+        node(3, gossip().seeds_env("PEERS")).env("PEERS", "ring-0:4369"),
+    );
+    only(
+        e,
+        "ring.services[ring].env[PEERS]",
+        "which its cluster derives (the seed addresses)",
+    );
+    let e = errors(
+        Env::Staging,
+        node(3, gossip().node_name_env("PEERS").seeds_env("PEERS")),
+    );
+    only(
+        e,
+        "ring.services[ring].cluster.env[PEERS]",
+        "uses `PEERS` for two things",
+    );
+}

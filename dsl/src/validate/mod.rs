@@ -395,6 +395,35 @@ impl<'a> Validator<'a> {
         let n = svc.replicas;
         let quorum = c.quorum(n);
         self.check_own_port(svc, c.port, path, "gossips on");
+        // The variables the cluster sets on every member must not be set twice.
+        let mut derived: Vec<(&str, &str)> = vec![
+            (c.node_name_env.as_str(), "the member's own name"),
+            (c.seeds_env.as_str(), "the seed addresses"),
+        ];
+        if let Some((var, _)) = &c.secret {
+            derived.push((var.as_str(), "the cluster secret"));
+        }
+        for (i, (var, what)) in derived.iter().enumerate() {
+            if derived[..i].iter().any(|(v, _)| v == var) {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    format!("{path}.env[{var}]"),
+                    format!("cluster `{}` uses `{var}` for two things", svc.name),
+                    "give the node name, the seeds and the secret distinct variables",
+                );
+            }
+            if svc.env.iter().any(|e| e.name == *var) {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    format!("{}.env[{var}]", self.svc_path(svc)),
+                    format!(
+                        "service `{}` sets `{var}`, which its cluster derives ({what}) for each member",
+                        svc.name
+                    ),
+                    "remove the `.env(…)` call, or name the cluster's variable differently on the `Cluster` builder",
+                );
+            }
+        }
         if svc.name.len() > MAX_CLUSTER_NAME {
             self.err(
                 ErrorKind::InvalidName,
