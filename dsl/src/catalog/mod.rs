@@ -1032,26 +1032,26 @@ impl BackingService for Kafka {
             sensitive: Vec::new(),
             host_suffix: String::new(),
             pod_labels: pod_labels(&self.name, "kafka"),
-            // A broker must advertise the address clients resolve; a service container
-            // cannot be told the runner's, so CI tests get no Kafka.
-            ci: None,
+            // A broker advertises the address clients resolve: in CI the tests run on the
+            // runner and reach the service container's published port on localhost.
+            ci: Some(CiService {
+                env: kraft_env("localhost", port, controller),
+                health_cmd: Some(format!(
+                    "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:{}",
+                    port.number
+                )),
+                password: false,
+            }),
         };
-        let host = self.name.clone();
         // A single KRaft node for Compose, advertising the address clients resolve.
-        let node: ServiceBuilder<HasImage> = Service::new(self.name.clone())
+        let mut node: ServiceBuilder<HasImage> = Service::new(self.name.clone())
             .image(Image::new("apache/kafka").tag("3.9.0"))
             .port(port)
-            .port(controller)
-            .env("KAFKA_NODE_ID", "1")
-            .env("KAFKA_PROCESS_ROLES", "broker,controller")
-            .env("KAFKA_LISTENERS", format!("PLAINTEXT://:{},CONTROLLER://:{}", port.number, controller.number))
-            .env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-            .env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
-            .env("KAFKA_CONTROLLER_QUORUM_VOTERS", format!("1@{host}:{}", controller.number))
-            .env("KAFKA_ADVERTISED_LISTENERS", format!("PLAINTEXT://{host}:{}", port.number))
-            .env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
-            .env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
-            .env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+            .port(controller);
+        for (var, value) in kraft_env(&self.name, port, controller) {
+            node = node.env(var, value);
+        }
+        let node = node
             .env("KAFKA_LOG_DIRS", "/var/lib/kafka/data")
             .readiness(Probe::tcp(port).period(10))
             .liveness(Probe::tcp(port).period(20))
@@ -1069,4 +1069,42 @@ impl BackingService for Kafka {
         let service = s.add(node);
         KafkaRef { service, port }
     }
+}
+
+/// The environment of a single-node KRaft broker (broker and controller in one) that
+/// advertises itself as `host`.
+fn kraft_env(host: &str, port: Port, controller: Port) -> Vec<(String, String)> {
+    [
+        ("KAFKA_NODE_ID", "1".to_owned()),
+        ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
+        (
+            "KAFKA_LISTENERS",
+            format!(
+                "PLAINTEXT://:{},CONTROLLER://:{}",
+                port.number, controller.number
+            ),
+        ),
+        ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),
+        (
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned(),
+        ),
+        (
+            "KAFKA_CONTROLLER_QUORUM_VOTERS",
+            format!("1@{host}:{}", controller.number),
+        ),
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            format!("PLAINTEXT://{host}:{}", port.number),
+        ),
+        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
+        (
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+            "1".to_owned(),
+        ),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }

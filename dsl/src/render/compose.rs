@@ -39,7 +39,7 @@ struct ComposeFile<'a> {
     name: String,
     services: IndexMap<String, ComposeService>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    volumes: IndexMap<&'a str, Empty>,
+    volumes: IndexMap<String, Empty>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     configs: IndexMap<&'a str, ConfigDef>,
 }
@@ -139,6 +139,15 @@ fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)
             if let Some((var, secret)) = &cluster.secret {
                 m.environment.insert(var.clone(), secret_var(secret));
             }
+            // Each member keeps its own data, as a StatefulSet's claim templates do.
+            for v in &mut m.volumes {
+                for vol in persistent_volumes(svc) {
+                    if let Some(rest) = v.strip_prefix(vol).and_then(|r| r.strip_prefix(':')) {
+                        *v = format!("{}:{rest}", member_volume(vol, name));
+                        break;
+                    }
+                }
+            }
             m.networks.insert(
                 "default",
                 NetworkAttach {
@@ -148,6 +157,19 @@ fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)
             (name.clone(), m)
         })
         .collect()
+}
+
+/// The names of `svc`'s persistent volumes.
+fn persistent_volumes(svc: &Service) -> impl Iterator<Item = &str> {
+    svc.mounts.iter().filter_map(|m| match &m.source {
+        VolumeSource::Persistent { name, .. } => Some(name.as_str()),
+        _ => None,
+    })
+}
+
+/// The volume of one cluster member, e.g. `data-noex-worker-1`.
+fn member_volume(volume: &str, member: &str) -> String {
+    format!("{volume}-{member}")
 }
 
 #[derive(Serialize)]
@@ -237,8 +259,13 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         file.services.extend(members);
         for m in &svc.mounts {
             match &m.source {
+                VolumeSource::Persistent { name, .. } if svc.cluster.is_some() => {
+                    for member in svc.compose_members() {
+                        file.volumes.insert(member_volume(name, &member), Empty {});
+                    }
+                }
                 VolumeSource::Persistent { name, .. } => {
-                    file.volumes.insert(name, Empty {});
+                    file.volumes.insert(name.clone(), Empty {});
                 }
                 VolumeSource::File(f) => {
                     file.configs.insert(

@@ -259,10 +259,24 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                     );
                 }
                 let pod = spec.template.spec.as_ref();
+                // A StatefulSet's claim templates are volumes of its pods, too.
+                let templates = match o {
+                    Object::StatefulSet(s) => s
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.volume_claim_templates.as_ref()),
+                    _ => None,
+                };
                 let volumes: Vec<&str> = pod
                     .iter()
                     .flat_map(|p| p.volumes.iter().flatten())
                     .map(|v| v.name.as_str())
+                    .chain(
+                        templates
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|t| t.metadata.name.as_deref()),
+                    )
                     .collect();
                 for v in pod.iter().flat_map(|p| p.volumes.iter().flatten()) {
                     if let Some(cm) = &v.config_map

@@ -310,6 +310,9 @@ fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
     let (mut vols, mut mounts): (Vec<Volume>, Vec<VolumeMount>) = (Vec::new(), Vec::new());
     for m in &svc.mounts {
         let name = volume_name(m);
+        // A cluster member's persistent volume comes from the StatefulSet's claim template.
+        let templated =
+            svc.cluster.is_some() && matches!(m.source, VolumeSource::Persistent { .. });
         let mut mount = VolumeMount {
             name: name.clone(),
             mount_path: m.path.clone(),
@@ -343,7 +346,7 @@ fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
                 ..Default::default()
             },
         };
-        if !vols.iter().any(|v| v.name == vol.name) {
+        if !templated && !vols.iter().any(|v| v.name == vol.name) {
             vols.push(vol);
         }
         mounts.push(mount);
@@ -461,28 +464,17 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
     };
     out.extend(config_maps.into_iter().map(Object::ConfigMap));
 
-    let mut claims: Vec<&str> = Vec::new();
-    for m in &svc.mounts {
-        if let VolumeSource::Persistent { name, size } = &m.source
-            && !claims.contains(&name.as_str())
-        {
-            claims.push(name);
-            out.push(Object::PersistentVolumeClaim(PersistentVolumeClaim {
-                metadata: meta(stack, name.clone(), &svc.name),
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([(
-                            "storage".to_owned(),
-                            Quantity(size.unwrap_or(crate::model::Memory::gi(1)).to_string()),
-                        )])),
-                        limits: None,
-                    }),
+    // A cluster's claims are templates of its StatefulSet (one claim per member).
+    if svc.cluster.is_none() {
+        out.extend(
+            claims(svc)
+                .map(|(name, spec)| PersistentVolumeClaim {
+                    metadata: meta(stack, name.to_owned(), &svc.name),
+                    spec: Some(spec),
                     ..Default::default()
-                }),
-                ..Default::default()
-            }));
-        }
+                })
+                .map(Object::PersistentVolumeClaim),
+        );
     }
 
     match &svc.cluster {
@@ -709,6 +701,31 @@ pub(crate) fn seed_list(stack: &Stack, svc: &Service, cluster: &Cluster) -> Stri
         .join(",")
 }
 
+/// Each persistent volume of `svc` once, with its ReadWriteOnce claim spec.
+fn claims(svc: &Service) -> impl Iterator<Item = (&str, PersistentVolumeClaimSpec)> {
+    let mut seen: Vec<&str> = Vec::new();
+    svc.mounts.iter().filter_map(move |m| match &m.source {
+        VolumeSource::Persistent { name, size } if !seen.contains(&name.as_str()) => {
+            seen.push(name);
+            Some((
+                name.as_str(),
+                PersistentVolumeClaimSpec {
+                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+                    resources: Some(VolumeResourceRequirements {
+                        requests: Some(BTreeMap::from([(
+                            "storage".to_owned(),
+                            Quantity(size.unwrap_or(crate::model::Memory::gi(1)).to_string()),
+                        )])),
+                        limits: None,
+                    }),
+                    ..Default::default()
+                },
+            ))
+        }
+        _ => None,
+    })
+}
+
 fn stateful_set(
     stack: &Stack,
     svc: &Service,
@@ -736,6 +753,22 @@ fn stateful_set(
                 }),
             }),
             template: pod_template(stack, svc, checksum),
+            // Claim `<volume>-<statefulset>-<ordinal>` per member; kept when the set is
+            // deleted or scaled down (the default retention policy), so data outlives pods.
+            volume_claim_templates: {
+                let templates: Vec<PersistentVolumeClaim> = claims(svc)
+                    .map(|(name, spec)| PersistentVolumeClaim {
+                        metadata: ObjectMeta {
+                            name: Some(name.to_owned()),
+                            labels: Some(labels(stack, &svc.name)),
+                            ..Default::default()
+                        },
+                        spec: Some(spec),
+                        ..Default::default()
+                    })
+                    .collect();
+                (!templates.is_empty()).then_some(templates)
+            },
             ..Default::default()
         }),
         ..Default::default()
