@@ -15,6 +15,7 @@
 //! Everything comes from the model in declaration order, so the file is byte-stable and
 //! adding a service adds it here with no other edit.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use indexmap::IndexMap;
@@ -329,14 +330,13 @@ pub fn render_linked(stacks: &[Stack], files: &[String]) -> Document {
             }
         }
     }
+    let node_envs: BTreeMap<String, Envs> = nodes
+        .iter()
+        .map(|(n, node)| (mermaid_id(n), node.envs()))
+        .collect();
     for ((from, to, lbl), envs) in &edges {
         // An edge is annotated when it exists in fewer environments than both its ends.
-        let ends = |id: &str| {
-            nodes
-                .iter()
-                .find(|(n, _)| mermaid_id(n) == id)
-                .map_or(all, |(_, node)| node.envs())
-        };
+        let ends = |id: &str| node_envs.get(id).copied().unwrap_or(all);
         let mut span = all;
         for e in Env::ALL {
             if !(ends(from).has(e) && ends(to).has(e)) {

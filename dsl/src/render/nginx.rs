@@ -90,10 +90,9 @@ pub fn edge_service(stack: &Stack) -> Option<Service> {
             .port(HTTPS_PORT)
             .publish_public(HTTPS_PORT, edge.https_port);
     }
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::BTreeSet<&str> = Default::default();
     for (svc, _) in compose_routes(stack) {
-        if !seen.contains(&svc.name.as_str()) {
-            seen.push(&svc.name);
+        if seen.insert(&svc.name) {
             b = b.depends_on(&ServiceRef {
                 name: svc.name.clone(),
                 stack: stack.name.clone(),
@@ -131,15 +130,12 @@ fn timeouts(out: &mut String, indent: &str, t: Timeouts) {
 
 /// Every distinct rate-limit zone of `routes`, in first-use order.
 pub fn zones<'a>(routes: impl IntoIterator<Item = &'a Ingress>) -> Vec<&'a RateLimit> {
-    let mut out: Vec<&RateLimit> = Vec::new();
-    for i in routes {
-        if let Some(l) = &i.limit
-            && !out.iter().any(|z| z.zone == l.zone)
-        {
-            out.push(l);
-        }
-    }
-    out
+    let mut seen: std::collections::BTreeSet<&str> = Default::default();
+    routes
+        .into_iter()
+        .filter_map(|i| i.limit.as_ref())
+        .filter(|l| seen.insert(&l.zone))
+        .collect()
 }
 
 /// `nginx/nginx.conf` for Compose, when the stack has an edge there.
@@ -216,13 +212,12 @@ pub fn render(stack: &Stack) -> Option<Document> {
     }
 
     // One upstream per routed service port.
-    let mut upstreams: Vec<String> = Vec::new();
+    let mut upstreams: std::collections::BTreeSet<String> = Default::default();
     for (svc, i) in &routes {
         let name = upstream_name(svc, &i.port);
-        if upstreams.contains(&name) {
+        if !upstreams.insert(name.clone()) {
             continue;
         }
-        upstreams.push(name.clone());
         let _ = writeln!(t, "\n    upstream {name} {{");
         match edge.balance {
             Balance::LeastConn => t.push_str("        least_conn;\n"),
@@ -247,15 +242,11 @@ pub fn render(stack: &Stack) -> Option<Document> {
     );
 
     // One server per host, in first-route order.
-    let mut hosts: Vec<&str> = Vec::new();
-    for (_, i) in &routes {
-        if !hosts.contains(&i.host.as_str()) {
-            hosts.push(&i.host);
-        }
+    let mut hosts: indexmap::IndexMap<&str, Vec<&(&Service, &Ingress)>> = Default::default();
+    for r in &routes {
+        hosts.entry(r.1.host.as_str()).or_default().push(r);
     }
-    for host in hosts {
-        let host_routes: Vec<&(&Service, &Ingress)> =
-            routes.iter().filter(|(_, i)| i.host == host).collect();
+    for (host, host_routes) in hosts {
         let secure = host_routes.iter().any(|(_, i)| i.tls.is_some());
         if secure {
             let _ = writeln!(

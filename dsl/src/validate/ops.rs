@@ -64,7 +64,8 @@ impl<'a> Validator<'a> {
         let stack = self.stack;
         let name = &stack.name;
         let kubernetes = stack.targets.contains(&Target::Kubernetes);
-        let mut zones: Vec<(&str, &crate::model::RateLimit, String)> = Vec::new();
+        let mut zones: std::collections::BTreeMap<&str, (&crate::model::RateLimit, String)> =
+            Default::default();
         for svc in &stack.services {
             for i in &svc.ingress {
                 let ipath = format!("{name}.services[{}].ingress[{}]", svc.name, i.host);
@@ -126,8 +127,8 @@ impl<'a> Validator<'a> {
                         "drop `.delayed()`",
                     );
                 }
-                match zones.iter().find(|(z, ..)| *z == l.zone) {
-                    Some((_, first, at)) if first.rps != l.rps || first.zone_mb != l.zone_mb => {
+                match zones.get(l.zone.as_str()) {
+                    Some((first, at)) if first.rps != l.rps || first.zone_mb != l.zone_mb => {
                         let at = at.clone();
                         self.err(
                             ErrorKind::InvalidValue,
@@ -140,7 +141,9 @@ impl<'a> Validator<'a> {
                         );
                     }
                     Some(_) => {}
-                    None => zones.push((&l.zone, l, ipath.clone())),
+                    None => {
+                        zones.insert(&l.zone, (l, ipath.clone()));
+                    }
                 }
             }
         }
