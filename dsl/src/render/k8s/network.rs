@@ -272,6 +272,8 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
     }
     let mut out = Vec::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
+    // (issuer, hosts, Secret) of each certificate requested so far.
+    let mut certificates: Vec<(&str, Vec<&str>, String)> = Vec::new();
     for (n, ((class, issuer, edge), first, members)) in groups.into_iter().enumerate() {
         let base = if n == 0 {
             format!("{}-ingress", stack.name)
@@ -307,12 +309,26 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
             }
         }
         let mut annotations = edge;
-        if let Some(issuer) = issuer {
-            annotations.insert(
-                "cert-manager.io/cluster-issuer".to_owned(),
-                issuer.to_owned(),
-            );
-        }
+        let host_names: Vec<&str> = hosts.iter().map(|(h, _)| *h).collect();
+        // One certificate per host set: an Ingress whose hosts an earlier one's certificate
+        // (same issuer) already covers serves that Secret and asks cert-manager for nothing,
+        // so routes split for their annotations do not each issue a duplicate certificate.
+        let secret = issuer.map(|issuer| {
+            match certificates.iter().find(|(i, covered, _)| {
+                *i == issuer && host_names.iter().all(|h| covered.contains(h))
+            }) {
+                Some((_, _, secret)) => secret.clone(),
+                None => {
+                    annotations.insert(
+                        "cert-manager.io/cluster-issuer".to_owned(),
+                        issuer.to_owned(),
+                    );
+                    let secret = format!("{name}-tls");
+                    certificates.push((issuer, host_names.clone(), secret.clone()));
+                    secret
+                }
+            }
+        });
         out.push(Object::Ingress(Ingress {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
@@ -323,10 +339,10 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
             },
             spec: Some(IngressSpec {
                 ingress_class_name: class.map(str::to_owned),
-                tls: issuer.map(|_| {
+                tls: secret.map(|secret| {
                     vec![IngressTLS {
-                        hosts: Some(hosts.iter().map(|(h, _)| (*h).to_owned()).collect()),
-                        secret_name: Some(format!("{name}-tls")),
+                        hosts: Some(host_names.iter().map(|h| (*h).to_owned()).collect()),
+                        secret_name: Some(secret),
                     }]
                 }),
                 rules: Some(
