@@ -113,6 +113,7 @@ impl Service {
                 cluster: None,
                 metrics: None,
                 backing: None,
+                backup: None,
             },
             state: PhantomData,
         }
@@ -375,6 +376,12 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.metrics = Some(metrics))
     }
 
+    /// Backs the service up on a schedule (the catalog's backing services set this with
+    /// their `.backup(…)`, which knows the dump tool).
+    pub fn backup(self, backup: crate::model::Backup) -> Self {
+        self.with(|s| s.backup = Some(backup))
+    }
+
     /// The service as declared so far (read-only).
     pub fn peek(&self) -> &Service {
         &self.inner
@@ -428,6 +435,7 @@ impl Stack {
             ci: None,
             regenerate: None,
             paas: crate::model::PaasOptions::default(),
+            monitoring: crate::model::Monitoring::default(),
             origin_override: None,
         }
     }

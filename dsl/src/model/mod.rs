@@ -9,12 +9,14 @@
 //! but build them through [`crate::builder`], which is where the invariants live.
 
 mod backing;
+mod backup;
 mod ci;
 mod cluster;
 mod env;
 mod handle;
 mod image;
 mod intent;
+mod monitoring;
 mod paas;
 mod port;
 mod probe;
@@ -22,14 +24,19 @@ mod resources;
 mod volume;
 
 pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
+pub use backup::{Backup, BackupTarget, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
-pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
+pub use cluster::{Cluster, PodManagement, SeedFormat};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
     Autoscale, ClusterIssuer, Disruption, Egress, Ingress, Relaxation, Restart, Rollout, Security,
     Spread,
+};
+pub use monitoring::{
+    Alert, AlertKind, HttpMetrics, MetricFamily, MetricKind, Metrics, Monitoring, MonitoringTool,
+    Quantile, Severity, Window,
 };
 pub use paas::{
     FlyOptions, PaasOptions, Platform, PlatformVar, RailwayBuilder, RailwayOptions, RenderOptions,
@@ -193,6 +200,8 @@ pub struct Stack {
     pub regenerate: Option<String>,
     /// What the PaaS targets need beyond the model (set with [`Stack::paas`]).
     pub paas: PaasOptions,
+    /// Prometheus and Grafana in Compose (set with [`Stack::monitoring`]).
+    pub monitoring: Monitoring,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
 }
@@ -261,6 +270,8 @@ pub struct Service {
     pub metrics: Option<Metrics>,
     /// A backing service from the catalog: how Terraform installs it with Helm.
     pub backing: Option<BackingSpec>,
+    /// Scheduled backups of a backing service (a CronJob in Kubernetes).
+    pub backup: Option<Backup>,
 }
 
 impl Service {

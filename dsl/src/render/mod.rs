@@ -7,6 +7,7 @@ pub mod compose;
 pub mod github;
 pub mod k8s;
 pub mod paas;
+pub mod prometheus;
 pub mod repo_ci;
 pub mod terraform;
 pub mod yaml;

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod names;
+mod ops;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -239,6 +240,7 @@ pub fn validate(stack: &Stack) -> Result<(), Errors> {
         v.service_rules(svc);
     }
     v.cross_service_rules();
+    v.monitoring_rules();
     v.paas_rules();
     v.errors.into_result()
 }
@@ -374,7 +376,9 @@ impl<'a> Validator<'a> {
         for ingress in &svc.ingress {
             self.ingress_rules(svc, ingress, &path);
         }
+        self.backup_rules(svc, &path);
         if let Some(m) = &svc.metrics {
+            self.metrics_rules(svc, m, &path);
             self.check_own_port(svc, m.port, &format!("{path}.metrics"), "serves metrics on");
             if !m.path.starts_with('/') {
                 self.err(

@@ -196,6 +196,12 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                 );
             }
             Object::PersistentVolumeClaim(_) => claims.push(o.name()),
+            // A CronJob's pods exist only while it runs; NetworkPolicies still select them.
+            Object::CronJob(c) => {
+                if let Some(t) = c.spec.as_ref().and_then(|s| s.job_template.spec.as_ref()) {
+                    pods.push(o.key(), &t.template, 0);
+                }
+            }
             Object::Service(s) => {
                 let ports = s
                     .spec
