@@ -31,16 +31,40 @@ impl Schedule {
         &self.0
     }
 
-    /// What is wrong with the expression, if anything.
+    /// What is wrong with the expression, if anything. Accepts what Kubernetes accepts:
+    /// numbers, `*`, ranges, steps, lists, month and weekday names (`jan`, `mon`) and the
+    /// macros `@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`, `@yearly`, `@annually`.
     pub fn problem(&self) -> Option<String> {
-        const FIELDS: [(&str, u32, u32); 5] = [
-            ("minute", 0, 59),
-            ("hour", 0, 23),
-            ("day of month", 1, 31),
-            ("month", 1, 12),
-            ("day of week", 0, 7),
+        const MONTHS: &[&str] = &[
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
         ];
-        let parts: Vec<&str> = self.0.split_whitespace().collect();
+        const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+        const FIELDS: [(&str, u32, u32, &[&str], u32); 5] = [
+            ("minute", 0, 59, &[], 0),
+            ("hour", 0, 23, &[], 0),
+            ("day of month", 1, 31, &[], 0),
+            ("month", 1, 12, MONTHS, 1),
+            ("day of week", 0, 7, DAYS, 0),
+        ];
+        const MACROS: [&str; 7] = [
+            "@hourly",
+            "@daily",
+            "@midnight",
+            "@weekly",
+            "@monthly",
+            "@yearly",
+            "@annually",
+        ];
+        let expr = self.0.trim();
+        if expr.starts_with('@') {
+            return (!MACROS.contains(&expr)).then(|| {
+                format!(
+                    "cron schedule `{expr}` is not a known macro ({})",
+                    MACROS.join(", ")
+                )
+            });
+        }
+        let parts: Vec<&str> = expr.split_whitespace().collect();
         if parts.len() != 5 {
             return Some(format!(
                 "cron schedule `{}` has {} fields; it needs 5 (minute hour day-of-month month day-of-week)",
@@ -48,11 +72,16 @@ impl Schedule {
                 parts.len()
             ));
         }
-        for (part, (name, lo, hi)) in parts.iter().zip(FIELDS) {
+        for (part, (name, lo, hi, names, first)) in parts.iter().zip(FIELDS) {
             for item in part.split(',') {
-                if let Some(p) = field_problem(item, lo, hi) {
+                if let Some(p) = field_problem(item, (lo, hi), names, first) {
+                    let named = if names.is_empty() {
+                        ""
+                    } else {
+                        " or names such as `mon`, `jan`"
+                    };
                     return Some(format!(
-                        "cron schedule `{}`: {name} field `{part}` {p} (allowed {lo}-{hi})",
+                        "cron schedule `{}`: {name} field `{part}` {p} (allowed {lo}-{hi}{named})",
                         self.0
                     ));
                 }
@@ -62,7 +91,12 @@ impl Schedule {
     }
 }
 
-fn field_problem(item: &str, lo: u32, hi: u32) -> Option<&'static str> {
+fn field_problem(
+    item: &str,
+    (lo, hi): (u32, u32),
+    names: &[&str],
+    first: u32,
+) -> Option<&'static str> {
     let range = match item.split_once('/') {
         Some((r, s)) => match s.parse::<u32>() {
             Ok(n) if n > 0 => r,
@@ -70,8 +104,18 @@ fn field_problem(item: &str, lo: u32, hi: u32) -> Option<&'static str> {
         },
         None => item,
     };
-    let num = |s: &str| s.parse::<u32>().ok().filter(|n| (lo..=hi).contains(n));
-    if range == "*" {
+    let num = |s: &str| {
+        s.parse::<u32>()
+            .ok()
+            .or_else(|| {
+                names
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(s))
+                    .map(|i| i as u32 + first)
+            })
+            .filter(|n| (lo..=hi).contains(n))
+    };
+    if range == "*" || range == "?" {
         return None;
     }
     match range.split_once('-') {
