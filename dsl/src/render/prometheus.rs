@@ -147,6 +147,18 @@ impl Expr {
         Expr::Paren(Box::new(self))
     }
 
+    /// The expression for reading: a long binary expression is broken before its top-level
+    /// operators, one operand per line (PromQL ignores the line breaks).
+    pub fn pretty(&self) -> String {
+        let flat = self.to_string();
+        match self {
+            Expr::Binary(a, op, b) if flat.len() > 80 => {
+                format!("{}\n{op} {}", a.pretty(), b.pretty())
+            }
+            _ => flat,
+        }
+    }
+
     /// Every metric name the expression reads.
     pub fn metrics(&self) -> Vec<&str> {
         match self {
@@ -196,7 +208,7 @@ pub struct Rule {
     /// Alert name.
     pub alert: String,
     /// PromQL.
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "expr_text")]
     pub expr: Expr,
     /// How long the condition must hold.
     #[serde(rename = "for", serialize_with = "display")]
@@ -205,6 +217,16 @@ pub struct Rule {
     pub labels: IndexMap<&'static str, String>,
     /// `summary`, `description`.
     pub annotations: IndexMap<&'static str, String>,
+}
+
+/// A long expression as a literal block, one operand per line.
+fn expr_text<S: serde::Serializer>(e: &Expr, s: S) -> Result<S::Ok, S::Error> {
+    let text = e.pretty();
+    if text.contains('\n') {
+        serde_saphyr::LitString(text).serialize(s)
+    } else {
+        s.serialize_str(&text)
+    }
 }
 
 fn display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {

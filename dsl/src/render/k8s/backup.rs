@@ -27,7 +27,8 @@ use super::network::{dns_rule, peer, pods, target_ports};
 use super::{Object, meta};
 use crate::builder::IntoService;
 use crate::model::{
-    Backup, BackupTarget, Dump, EnvValue, EnvVar, Mount, Security, Service, Spread, Stack, Target,
+    Backup, BackupTarget, Dump, EnvValue, EnvVar, Mount, SecretRef, Security, Service, Spread,
+    Stack, Target,
 };
 
 /// Name of a service's backup CronJob (and its pods' `app.kubernetes.io/name`).
@@ -76,6 +77,16 @@ fn job_service(db: &Service, name: &str, b: &Backup, dump: &Dump) -> Service {
         (u64::from(b.retention_days) * 24 * 60).to_string(),
     ));
     svc
+}
+
+/// Secrets the backup jobs read.
+pub(crate) fn secrets(stack: &Stack) -> impl Iterator<Item = &SecretRef> {
+    stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+        .filter_map(|s| s.backup.as_ref()?.dump.as_ref())
+        .flat_map(|d| d.env.iter().flat_map(|v| v.value.secrets()))
 }
 
 /// The backup objects of every Kubernetes service with a backup policy.

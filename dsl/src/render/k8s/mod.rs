@@ -315,12 +315,12 @@ pub fn manifests(stack: &Stack) -> Manifests {
         });
     }
     let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
-    for svc in rendered(stack) {
-        for s in svc.secrets() {
-            let keys = secrets.entry(s.name().to_owned()).or_default();
-            if !keys.iter().any(|k| k.key() == s.key()) {
-                keys.push(s.clone());
-            }
+    // The workloads' secrets, then those only a backup job reads (a Helm release's password).
+    let used = rendered(stack).flat_map(|svc| svc.secrets());
+    for s in used.chain(backup::secrets(stack)) {
+        let keys = secrets.entry(s.name().to_owned()).or_default();
+        if !keys.iter().any(|k| k.key() == s.key()) {
+            keys.push(s.clone());
         }
     }
     let external_pods = helm_installed(stack)
