@@ -307,20 +307,7 @@ fn dump_scripts_pass_shellcheck() {
 }
 
 fn errors(s: &Stack) -> Vec<(ErrorKind, String, String)> {
-    stackdsl::validate::validate(s)
-        .err()
-        .map(|e| {
-            e.iter()
-                .map(|e| {
-                    (
-                        e.kind,
-                        e.path.clone(),
-                        format!("{} — {}", e.message, e.hint),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    stackdsl_tests::validation_errors(s)
 }
 
 fn with_backup(backup: Backup) -> Vec<(ErrorKind, String, String)> {
@@ -414,5 +401,31 @@ fn backups_need_a_catalog_database_and_kubernetes() {
             && p == "shop.services[mongo].backup"
             && m.contains("CronJobs")),
         "{e:#?}"
+    );
+}
+
+#[test]
+fn the_cross_check_covers_backup_cronjobs() {
+    let s = stacks::easyflow::easyflow(Env::Staging);
+    let m = stackdsl::render::k8s::manifests(&s);
+    assert!(stackdsl::render::k8s::cross_check(&s.name, &m).is_empty());
+    // Without its claim, the CronJob's volume points nowhere.
+    let mut broken = m.clone();
+    for f in &mut broken.files {
+        f.objects
+            .retain(|o| o.key() != "PersistentVolumeClaim/postgres-backups");
+    }
+    let e = stackdsl::render::k8s::cross_check(&s.name, &broken);
+    assert!(
+        e.iter()
+            .any(|e| e.path.contains(".k8s.CronJob/postgres-backup.")
+                && e.message.contains("postgres-backups")),
+        "{e:#?}"
+    );
+    // The password the job reads is a Secret the manifests list for the cluster owner.
+    assert!(
+        m.secrets["easyflow-secrets"]
+            .iter()
+            .any(|k| k.key() == "postgres-password")
     );
 }
