@@ -80,7 +80,7 @@ pub(super) fn mongo(
         image,
         script(
             "-eu",
-            "printf 'password: \"%s\"\\n' \"$MONGO_PASSWORD\" > /tmp/mongodump.yaml\n\
+            "printf '%s\\n' \"password: \\\"${MONGO_PASSWORD}\\\"\" > /tmp/mongodump.yaml\n\
              mongodump --host=\"$MONGO_HOST\" --port=\"$MONGO_PORT\" --username=\"$MONGO_USER\" \
              --authenticationDatabase=admin --config=/tmp/mongodump.yaml --gzip --archive=\"$out.partial\"\n\
              rm -f /tmp/mongodump.yaml",
