@@ -176,6 +176,14 @@ impl Dump {
 /// `concurrencyPolicy: Forbid`, history limits, a deadline, resources, the restricted
 /// security context and the NetworkPolicy it needs to reach the database).
 ///
+/// Where Terraform installs the database as a Helm release (staging and prod of the
+/// seeds' stacks), the CronJob is still part of that environment's Kubernetes manifests
+/// (`k8s/60-backups.yaml`): it connects to the release's Service
+/// ([`Stack::k8s_host`](super::Stack::k8s_host), e.g. `redis-master`), reads the password
+/// from the same Secret key Terraform passes to the chart, and its NetworkPolicies select
+/// the chart's pod labels. Compose renders no backups (no scheduler); declaring one on a
+/// stack without Kubernetes is a validation error.
+///
 /// ```
 /// use stackdsl::prelude::*;
 /// use stackdsl::catalog::Postgres;
