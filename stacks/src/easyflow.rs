@@ -16,6 +16,7 @@
 //! scaled past one instance, and missing security contexts and limits.
 
 use stackdsl::catalog::{Postgres, Redis};
+use stackdsl::model::{Backup, HttpMetrics, Monitoring, Schedule};
 use stackdsl::prelude::*;
 
 /// Where Easy Flow images are pushed.
@@ -53,7 +54,13 @@ pub fn easyflow(env: Env) -> Stack {
         .targets(targets(env))
         .in_namespace(namespace)
         .edge(edge())
-        .ci(Ci::python("3.12", "app"));
+        .ci(Ci::python("3.12", "app"))
+        // The guide's Prometheus and Grafana, wherever Compose runs the app.
+        .monitoring(if targets(env).contains(&Target::Compose) {
+            Monitoring::prometheus().grafana()
+        } else {
+            Monitoring::default()
+        });
     let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
 
     let mut pg = Postgres::new(
@@ -70,6 +77,14 @@ pub fn easyflow(env: Env) -> Stack {
     if env == Env::Prod {
         pg = pg.storage(Memory::gi(50)).read_replicas(1);
         redis = redis.storage(Memory::gi(10));
+    }
+    if env != Env::Dev {
+        // The guide's `pg_dump` CronJob: daily at 02:00, dumps older than 7 days deleted.
+        pg = pg.backup(
+            Backup::new(Schedule::cron("0 2 * * *"))
+                .keep_days(7)
+                .volume(Memory::gi(if env == Env::Prod { 100 } else { 20 })),
+        );
     }
     let pg = s.backing(pg);
     let redis = s.backing(redis);
@@ -120,6 +135,12 @@ pub fn easyflow(env: Env) -> Stack {
         .migrations(Migration::command(["alembic", "upgrade", "head"]))
         .liveness(health.clone().initial_delay(30).period(30).timeout(10))
         .readiness(health.period(10).timeout(5))
+        // The guide's scrape job `easyflow-app` reads `/metrics` on the app port.
+        .metrics(
+            Metrics::new(http)
+                .interval(15)
+                .http(HttpMetrics::standard()),
+        )
         // OpenAI and Telegram are on the internet.
         .egress(Egress::internet().port(443))
         .resources(

@@ -13,6 +13,7 @@
 //! `goose -dir migrations postgres "$DATABASE_URL" up` before every new version serves.
 
 use stackdsl::catalog::{Kafka, Nats, PgBouncer, Postgres};
+use stackdsl::model::{Alert, HttpMetrics, Monitoring, Quantile, Window};
 use stackdsl::prelude::*;
 
 /// Where Potter images are pushed.
@@ -35,7 +36,13 @@ pub fn potter(env: Env) -> Stack {
     };
     let mut s = Stack::new("potter", env)
         .targets(targets)
-        .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."));
+        .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."))
+        // Prometheus and Grafana beside the service in dev, with the same alert rules.
+        .monitoring(if env == Env::Dev {
+            Monitoring::prometheus().grafana()
+        } else {
+            Monitoring::default()
+        });
     let prod = env == Env::Prod;
 
     let mut pg = Postgres::new(
@@ -101,7 +108,24 @@ pub fn potter(env: Env) -> Stack {
                 .timeout(3)
                 .failure_threshold(2),
         )
-        .metrics(Metrics::new(metrics).interval(15))
+        // The guide's alerts, fixed: the error rate is a share of requests (its expression
+        // was 5xx per second), and the latency quantile is taken over the histogram's
+        // rate (its expression had no `_bucket` series and no rate).
+        .metrics(
+            Metrics::new(metrics)
+                .interval(15)
+                .http(HttpMetrics::standard())
+                .alert(
+                    Alert::error_rate(50)
+                        .window(Window::minutes(5))
+                        .after(Window::minutes(5)),
+                )
+                .alert(
+                    Alert::latency(Quantile::P95, 1000)
+                        .window(Window::minutes(5))
+                        .after(Window::minutes(5)),
+                ),
+        )
         // The guide's pre-deployment step, run before every new version serves (the image
         // ships goose and `migrations/`); the URL is the service's own.
         .migrations(Migration::command([

@@ -246,6 +246,26 @@ fn install_validators() -> PathBuf {
     venv
 }
 
+/// Every validation error of `stack` as `(kind, path, "message — hint")`; empty if valid.
+pub fn validation_errors(
+    stack: &stackdsl::model::Stack,
+) -> Vec<(stackdsl::validate::ErrorKind, String, String)> {
+    stackdsl::validate::validate(stack)
+        .err()
+        .map(|e| {
+            e.iter()
+                .map(|e| {
+                    (
+                        e.kind,
+                        e.path.clone(),
+                        format!("{} — {}", e.message, e.hint),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Runs `cmd`, returning (success, combined output).
 pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd

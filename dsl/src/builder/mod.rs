@@ -114,6 +114,7 @@ impl Service {
                 metrics: None,
                 backing: None,
                 migrations: None,
+                backup: None,
             },
             state: PhantomData,
         }
@@ -392,6 +393,12 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.migrations = Some(migration))
     }
 
+    /// Backs the service up on a schedule (the catalog's backing services set this with
+    /// their `.backup(…)`, which knows the dump tool).
+    pub fn backup(self, backup: crate::model::Backup) -> Self {
+        self.with(|s| s.backup = Some(backup))
+    }
+
     /// The service as declared so far (read-only).
     pub fn peek(&self) -> &Service {
         &self.inner
@@ -446,6 +453,7 @@ impl Stack {
             regenerate: None,
             paas: crate::model::PaasOptions::default(),
             edge: None,
+            monitoring: crate::model::Monitoring::default(),
             origin_override: None,
         }
     }

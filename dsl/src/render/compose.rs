@@ -286,6 +286,15 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             .extend(crate::render::nginx::compose_volumes(stack));
         file.services.insert(edge.name.clone(), e);
     }
+    // Prometheus/Grafana when the stack enables monitoring: they mount generated folders.
+    let (monitoring, monitoring_docs) = crate::render::prometheus::compose(stack);
+    for extra in monitoring {
+        let mut s = service(stack, &extra.service);
+        for (folder, path) in extra.mounts {
+            s.volumes.push(format!("./{folder}:{path}:ro"));
+        }
+        file.services.insert(extra.service.name.clone(), s);
+    }
     let mut contents = hash_header(stack);
     contents.push_str(&env_file_note(stack));
     yaml::write(&mut contents, &file);
@@ -294,6 +303,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     if let Some(example) = env_example(stack) {
         docs.push(Document::new(format!("{dir}/.env.example"), example));
     }
+    docs.extend(monitoring_docs);
     docs
 }
 

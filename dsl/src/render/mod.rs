@@ -9,6 +9,7 @@ pub mod github;
 pub mod k8s;
 pub mod nginx;
 pub mod paas;
+pub mod prometheus;
 pub mod repo_ci;
 pub mod terraform;
 pub mod yaml;

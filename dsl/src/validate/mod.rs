@@ -19,6 +19,7 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+mod monitoring;
 pub mod names;
 mod ops;
 
@@ -241,6 +242,7 @@ pub fn validate(stack: &Stack) -> Result<(), Errors> {
     }
     v.cross_service_rules();
     v.edge_rules();
+    v.monitoring_rules();
     v.paas_rules();
     v.errors.into_result()
 }
@@ -377,7 +379,9 @@ impl<'a> Validator<'a> {
         for ingress in &svc.ingress {
             self.ingress_rules(svc, ingress, &path);
         }
+        self.backup_rules(svc, &path);
         if let Some(m) = &svc.metrics {
+            self.metrics_rules(svc, m, &path);
             self.check_own_port(svc, m.port, &format!("{path}.metrics"), "serves metrics on");
             if !m.path.starts_with('/') {
                 self.err(

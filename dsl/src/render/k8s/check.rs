@@ -196,6 +196,12 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                 );
             }
             Object::PersistentVolumeClaim(_) => claims.push(o.name()),
+            // A CronJob's pods exist only while it runs; NetworkPolicies still select them.
+            Object::CronJob(c) => {
+                if let Some(t) = c.spec.as_ref().and_then(|s| s.job_template.spec.as_ref()) {
+                    pods.push(o.key(), &t.template, 0);
+                }
+            }
             Object::Service(s) => {
                 let ports = s
                     .spec
@@ -221,9 +227,28 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
     for o in m.objects() {
         let key = o.key();
         match o {
-            Object::Deployment(_) | Object::StatefulSet(_) => {
-                let Some((selector, template, _)) = o.workload() else {
-                    continue;
+            Object::Deployment(_) | Object::StatefulSet(_) | Object::CronJob(_) => {
+                // A CronJob has no selector: its pods are checked like a workload's, with
+                // their own labels for one.
+                let own_labels;
+                let (selector, template) = match (o.workload(), o) {
+                    (Some((s, t, _)), _) => (s, t),
+                    (None, Object::CronJob(c)) => {
+                        let Some(t) = c
+                            .spec
+                            .as_ref()
+                            .and_then(|s| s.job_template.spec.as_ref())
+                            .map(|j| &j.template)
+                        else {
+                            continue;
+                        };
+                        own_labels = LabelSelector {
+                            match_labels: t.metadata.as_ref().and_then(|m| m.labels.clone()),
+                            ..Default::default()
+                        };
+                        (&own_labels, t)
+                    }
+                    _ => continue,
                 };
                 if let Object::StatefulSet(s) = o {
                     let governing = s

@@ -35,7 +35,7 @@ fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
 }
 
 /// The pods of a service: by our labels, or by its chart's labels when Helm installs it.
-fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
+pub(super) fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
     match &svc.backing {
         Some(b) if stack.helm_installed(svc) => NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
@@ -50,7 +50,7 @@ fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
 
 /// The ports clients may open to a service: named for our pods, numbered for a chart's
 /// (whose container port names we do not control).
-fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPolicyPort>> {
+pub(super) fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPolicyPort>> {
     if !stack.helm_installed(svc) {
         return named_ports(&client_ports(svc));
     }
@@ -87,10 +87,37 @@ fn namespace_selector(ns: &str) -> LabelSelector {
     }
 }
 
-fn pods(name: &str) -> NetworkPolicyPeer {
+pub(super) fn pods(name: &str) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
         pod_selector: Some(selector(name)),
         ..Default::default()
+    }
+}
+
+/// Egress to the cluster DNS.
+pub(super) fn dns_rule() -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(namespace_selector("kube-system")),
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "k8s-app".to_owned(),
+                    "kube-dns".to_owned(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(
+            ["UDP", "TCP"]
+                .into_iter()
+                .map(|proto| NetworkPolicyPort {
+                    port: Some(IntOrString::Int(53)),
+                    protocol: Some(proto.to_owned()),
+                    end_port: None,
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -142,6 +169,13 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
                 ports: target_ports(stack, svc),
             });
         }
+        // Its backup job dumps it over the client port.
+        if let Some(job) = super::backup::job_name(svc) {
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![pods(&job)]),
+                ports: target_ports(stack, svc),
+            });
+        }
         if let Some(m) = &svc.metrics {
             ingress.push(NetworkPolicyIngressRule {
                 from: Some(vec![NetworkPolicyPeer {
@@ -187,29 +221,7 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
                 });
             }
         }
-        egress.push(NetworkPolicyEgressRule {
-            to: Some(vec![NetworkPolicyPeer {
-                namespace_selector: Some(namespace_selector("kube-system")),
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(BTreeMap::from([(
-                        "k8s-app".to_owned(),
-                        "kube-dns".to_owned(),
-                    )])),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
-            ports: Some(
-                ["UDP", "TCP"]
-                    .into_iter()
-                    .map(|proto| NetworkPolicyPort {
-                        port: Some(IntOrString::Int(53)),
-                        protocol: Some(proto.to_owned()),
-                        end_port: None,
-                    })
-                    .collect(),
-            ),
-        });
+        egress.push(dns_rule());
         for e in &svc.egress {
             egress.push(NetworkPolicyEgressRule {
                 to: Some(vec![NetworkPolicyPeer {

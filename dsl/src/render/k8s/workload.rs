@@ -775,7 +775,11 @@ fn stateful_set(
     }
 }
 
-fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTemplateSpec {
+pub(crate) fn pod_template(
+    stack: &Stack,
+    svc: &Service,
+    checksum: Option<String>,
+) -> PodTemplateSpec {
     let (volumes, volume_mounts) = volumes(svc);
     let r = svc.resources.unwrap_or_default();
     let resources = ResourceRequirements {
