@@ -418,8 +418,9 @@ fn the_cross_check_covers_backup_cronjobs() {
     let e = stackdsl::render::k8s::cross_check(&s.name, &broken);
     assert!(
         e.iter()
-            .any(|e| e.path.contains(".k8s.CronJob/postgres-backup.")
-                && e.message.contains("postgres-backups")),
+            .any(|e| e.path.contains(
+                ".k8s.CronJob/postgres-backup.spec.jobTemplate.spec.template.spec.volumes["
+            ) && e.message.contains("postgres-backups")),
         "{e:#?}"
     );
     // The password the job reads is a Secret the manifests list for the cluster owner.

@@ -284,6 +284,11 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                     );
                 }
                 let pod = spec.template.spec.as_ref();
+                // Where the pod spec sits in the object, for error paths.
+                let pod_path = match o {
+                    Object::CronJob(_) => format!("{key}.spec.jobTemplate.spec.template.spec"),
+                    _ => format!("{key}.spec.template.spec"),
+                };
                 // A StatefulSet's claim templates are volumes of its pods, too.
                 let templates = match o {
                     Object::StatefulSet(s) => s
@@ -308,7 +313,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                         && !config_maps.contains_key(cm.name.as_str())
                     {
                         err(
-                            format!("{key}.spec.template.spec.volumes[{}]", v.name),
+                            format!("{pod_path}.volumes[{}]", v.name),
                             format!(
                                 "{key} mounts ConfigMap `{}`, which is not in the manifests",
                                 cm.name
@@ -320,7 +325,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                         && !claims.contains(&pvc.claim_name.as_str())
                     {
                         err(
-                            format!("{key}.spec.template.spec.volumes[{}]", v.name),
+                            format!("{pod_path}.volumes[{}]", v.name),
                             format!(
                                 "{key} claims PersistentVolumeClaim `{}`, which is not in the manifests",
                                 pvc.claim_name
@@ -330,7 +335,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                     }
                 }
                 for c in containers(spec.template) {
-                    let cpath = format!("{key}.spec.template.spec.containers[{}]", c.name);
+                    let cpath = format!("{pod_path}.containers[{}]", c.name);
                     for (kind, p) in [
                         ("livenessProbe", &c.liveness_probe),
                         ("readinessProbe", &c.readiness_probe),
