@@ -368,6 +368,14 @@ fn dashboards_reference_only_metrics_the_services_declare() {
             compose.contains(&format!("./grafana/dashboards:{path}:ro")),
             "{r}: compose does not mount the dashboards at {path}"
         );
+        // Grafana starts once Prometheus answers its healthcheck, not merely once started.
+        let compose: Value = serde_saphyr::from_str(&compose).unwrap();
+        assert!(compose["services"]["prometheus"]["healthcheck"].is_object());
+        assert_eq!(
+            compose["services"]["grafana"]["depends_on"]["prometheus"]["condition"],
+            "service_healthy",
+            "{r}"
+        );
     }
 }
 

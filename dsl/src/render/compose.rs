@@ -288,10 +288,21 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     }
     // Prometheus/Grafana when the stack enables monitoring: they mount generated folders.
     let (monitoring, monitoring_docs) = crate::render::prometheus::compose(stack);
+    // They are not services of the stack, so `service` cannot see their healthchecks.
+    let healthy: Vec<String> = monitoring
+        .iter()
+        .filter(|e| healthcheck(&e.service).is_some())
+        .map(|e| e.service.name.clone())
+        .collect();
     for extra in monitoring {
         let mut s = service(stack, &extra.service);
         for (folder, path) in extra.mounts {
             s.volumes.push(format!("./{folder}:{path}:ro"));
+        }
+        for (name, dep) in &mut s.depends_on {
+            if healthy.contains(name) {
+                dep.condition = "service_healthy";
+            }
         }
         file.services.insert(extra.service.name.clone(), s);
     }
