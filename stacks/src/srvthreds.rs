@@ -15,7 +15,7 @@
 //! probes, resources and security contexts, and a Redis URL copied into a Secret by hand
 //! (derived here from the one declaration).
 
-use stackdsl::model::{Backup, MetricFamily, Monitoring, Schedule};
+use stackdsl::model::{Backup, Bucket, MetricFamily, Monitoring, Schedule};
 use stackdsl::prelude::*;
 
 use stackdsl::catalog::{MongoDb, RabbitMq, Redis};
@@ -90,18 +90,38 @@ pub fn srvthreds(env: Env) -> Stack {
     }
     if env != Env::Dev {
         // The guide's nightly backup (02:00): `mongodump` and `redis-cli --rdb`, each as a
-        // restricted CronJob of its own; a week of dumps is kept.
-        let size =
-            |prod: u64, staging: u64| Memory::gi(if env == Env::Prod { prod } else { staging });
+        // restricted CronJob of its own, uploaded to the guide's bucket
+        // (`s3://srvthreds-backups/<date>/`, one prefix per product); the bucket's lifecycle
+        // rule keeps a week (the Kubernetes README says so).
+        let credentials = |key: &str, what: &str| {
+            SecretRef::new("srvthreds-backup-s3", key)
+                .var_name(format!(
+                    "SRVTHREDS_BACKUP_{}",
+                    key.replace('-', "_").to_uppercase()
+                ))
+                .describe(what)
+        };
+        let access_key = credentials(
+            "access-key-id",
+            "Access key of the backup uploader (s3:PutObject on srvthreds-backups only)",
+        );
+        let secret_key = credentials("secret-access-key", "Secret key of the backup uploader");
+        let bucket = |prefix: &str| {
+            Bucket::s3(
+                format!("s3://srvthreds-backups/{prefix}"),
+                &access_key,
+                &secret_key,
+            )
+        };
         mongo = mongo.backup(
             Backup::new(Schedule::daily_at(2, 0))
                 .keep_days(7)
-                .volume(size(100, 20)),
+                .bucket(bucket("mongodb")),
         );
         redis = redis.backup(
             Backup::new(Schedule::daily_at(2, 0))
                 .keep_days(7)
-                .volume(size(40, 10)),
+                .bucket(bucket("redis")),
         );
     }
     let redis = s.backing(redis);

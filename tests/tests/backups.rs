@@ -7,7 +7,7 @@ use std::fs;
 
 use serde_json::Value;
 use stackdsl::catalog::{MongoDb, Postgres};
-use stackdsl::model::{Backup, Schedule, Window};
+use stackdsl::model::{Backup, Bucket, Schedule, Window};
 use stackdsl::prelude::*;
 use stackdsl::validate::ErrorKind;
 use stackdsl_tests::{corpus, files_with_suffix, run, tool, workspace_root};
@@ -25,9 +25,30 @@ fn find<'a>(objs: &'a [Value], kind: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind}/{name}"))
 }
 
-/// The `(name, env var → value or secret)` a CronJob's container is given.
-fn env_of(job: &Value) -> Vec<(String, String)> {
-    job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+/// The container that dumps: the job's container for a volume target, its init container
+/// (before the uploader) for a bucket target.
+fn dump_container(job: &Value) -> &Value {
+    let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    match pod.get("initContainers") {
+        Some(init) => &init[0],
+        None => &pod["containers"][0],
+    }
+}
+
+/// Every container of a CronJob's pod, init containers first.
+fn all_containers(job: &Value) -> Vec<&Value> {
+    let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    pod.get("initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(pod["containers"].as_array().unwrap())
+        .collect()
+}
+
+/// The `(name, env var → value or secret)` a container is given.
+fn env_of_container(c: &Value) -> Vec<(String, String)> {
+    c["env"]
         .as_array()
         .unwrap()
         .iter()
@@ -45,6 +66,11 @@ fn env_of(job: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The `(name, env var → value or secret)` a CronJob's dump container is given.
+fn env_of(job: &Value) -> Vec<(String, String)> {
+    env_of_container(dump_container(job))
+}
+
 fn assert_hardened(job: &Value) {
     let spec = &job["spec"];
     assert_eq!(spec["concurrencyPolicy"], "Forbid");
@@ -60,24 +86,30 @@ fn assert_hardened(job: &Value) {
         pod["securityContext"]["seccompProfile"]["type"],
         "RuntimeDefault"
     );
-    let c = &pod["containers"][0];
-    let sc = &c["securityContext"];
-    assert_eq!(sc["runAsNonRoot"], true);
-    assert_eq!(sc["readOnlyRootFilesystem"], true);
-    assert_eq!(sc["allowPrivilegeEscalation"], false);
-    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
-    for k in ["requests", "limits"] {
-        for r in ["cpu", "memory"] {
-            assert!(c["resources"][k][r].is_string(), "{k}.{r} missing");
+    for c in all_containers(job) {
+        let sc = &c["securityContext"];
+        assert_eq!(sc["runAsNonRoot"], true);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+        for k in ["requests", "limits"] {
+            for r in ["cpu", "memory"] {
+                assert!(c["resources"][k][r].is_string(), "{k}.{r} missing");
+            }
         }
+        let mounts = c["volumeMounts"].as_array().unwrap();
+        assert!(mounts.iter().any(|m| m["mountPath"] == "/tmp"));
+        assert!(mounts.iter().any(|m| m["mountPath"] == "/backup"));
     }
-    // Writable scratch for the dump tool, the claim for the dumps.
+    // Writable scratch for the dump tool; the dumps on a claim, or (bucket) in scratch
+    // space the uploader reads.
     let vols = pod["volumes"].as_array().unwrap();
     assert!(vols.iter().any(|v| v["emptyDir"].is_object()));
-    assert!(vols.iter().any(|v| v["persistentVolumeClaim"].is_object()));
-    let mounts = c["volumeMounts"].as_array().unwrap();
-    assert!(mounts.iter().any(|m| m["mountPath"] == "/tmp"));
-    assert!(mounts.iter().any(|m| m["mountPath"] == "/backup"));
+    let bucket = pod.get("initContainers").is_some();
+    assert_eq!(
+        vols.iter().any(|v| v["persistentVolumeClaim"].is_object()),
+        !bucket
+    );
 }
 
 #[test]
@@ -92,7 +124,7 @@ fn srvthreds_backs_up_mongo_and_redis_nightly() {
             let job = find(&objs, "CronJob", &format!("{db}-backup"));
             assert_eq!(job["spec"]["schedule"], "0 2 * * *", "{db} ({env})");
             assert_hardened(job);
-            let c = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+            let c = dump_container(job);
             assert!(c["args"][0].as_str().unwrap().contains(tool));
             let env_vars = env_of(job);
             let host_var = if db == "mongo" {
@@ -114,10 +146,44 @@ fn srvthreds_backs_up_mongo_and_redis_nightly() {
                 env_vars.contains(&("RETENTION_MINUTES".to_owned(), "10080".to_owned())),
                 "a week of dumps: {env_vars:?}"
             );
-            find(&objs, "PersistentVolumeClaim", &format!("{db}-backups"));
-            // Default deny: the job may reach its database and DNS, and the database admits it.
+            // The guide's `aws s3 sync` to `s3://srvthreds-backups/<date>/`: the uploader
+            // gets the bucket and its credentials by reference, and no claim is rendered.
+            let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+            let upload = &pod["containers"][0];
+            assert_eq!(upload["name"], "upload");
+            assert_eq!(dump_container(job)["name"], "dump");
+            assert!(
+                upload["args"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("aws s3 cp \"$BACKUP_DIR/\" \"$BUCKET_URL/$$(date -u +%Y%m%d)/\"")
+            );
+            let up_env = env_of_container(upload);
+            let prefix = if db == "mongo" { "mongodb" } else { "redis" };
+            assert!(up_env.contains(&(
+                "BUCKET_URL".to_owned(),
+                format!("s3://srvthreds-backups/{prefix}")
+            )));
+            for (var, key) in [
+                ("AWS_ACCESS_KEY_ID", "access-key-id"),
+                ("AWS_SECRET_ACCESS_KEY", "secret-access-key"),
+            ] {
+                assert!(
+                    up_env.contains(&(var.to_owned(), format!("secret:srvthreds-backup-s3/{key}"))),
+                    "{up_env:?}"
+                );
+            }
+            assert!(!objs.iter().any(|o| o["kind"] == "PersistentVolumeClaim"
+                && o["metadata"]["name"] == format!("{db}-backups")));
+            // Default deny: the job may reach its database, DNS and HTTPS (the bucket), and
+            // the database admits it.
             let own = find(&objs, "NetworkPolicy", &format!("{db}-backup"));
-            assert_eq!(own["spec"]["egress"].as_array().unwrap().len(), 2);
+            let egress = own["spec"]["egress"].as_array().unwrap();
+            assert_eq!(egress.len(), 3);
+            assert_eq!(
+                egress[2]["ports"],
+                serde_json::json!([{"port": 443, "protocol": "TCP"}])
+            );
             let labels = &svc.backing.as_ref().unwrap().pod_labels;
             assert_eq!(
                 own["spec"]["egress"][0]["to"][0]["podSelector"]["matchLabels"],
@@ -150,7 +216,7 @@ fn easyflow_runs_the_guides_pg_dump_cronjob() {
         let job = find(&objs, "CronJob", "postgres-backup");
         assert_eq!(job["spec"]["schedule"], "0 2 * * *");
         assert_hardened(job);
-        let c = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+        let c = dump_container(job);
         assert!(c["args"][0].as_str().unwrap().contains("pg_dump"));
         // The same Postgres image (and so pg_dump version) as the server's.
         assert_eq!(c["image"], "postgres:17.2-alpine");
@@ -277,8 +343,11 @@ fn dump_scripts_pass_shellcheck() {
             stacks::srvthreds::srvthreds(env),
             stacks::easyflow::easyflow(env),
         ] {
-            for job in objects(&s).iter().filter(|o| o["kind"] == "CronJob") {
-                let c = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+            for (job, c) in objects(&s)
+                .iter()
+                .filter(|o| o["kind"] == "CronJob")
+                .flat_map(|job| all_containers(job).into_iter().map(move |c| (job, c)))
+            {
                 assert_eq!(c["command"], serde_json::json!(["sh", "-c"]));
                 // The kubelet turns `$$(` back into `$(` before the shell sees it.
                 let script = c["args"][0].as_str().unwrap().replace("$$(", "$(");
@@ -301,8 +370,8 @@ fn dump_scripts_pass_shellcheck() {
         }
     }
     assert_eq!(
-        n, 6,
-        "mongo and redis (srvthreds), postgres (easyflow), in two envs"
+        n, 10,
+        "mongo and redis dumps and uploads (srvthreds), the postgres dump (easyflow), in two envs"
     );
 }
 
@@ -429,4 +498,47 @@ fn the_cross_check_covers_backup_cronjobs() {
             .iter()
             .any(|k| k.key() == "postgres-password")
     );
+}
+
+#[test]
+fn a_bucket_needs_an_s3_url_an_http_endpoint_and_valid_credentials() {
+    let key = SecretRef::new("backup-s3", "access-key-id");
+    let secret = SecretRef::new("backup-s3", "secret-access-key");
+    let daily = || Backup::new(Schedule::daily_at(2, 0));
+    assert_eq!(
+        with_backup(daily().bucket(Bucket::s3("s3://shop-backups/pg", &key, &secret))),
+        []
+    );
+    one(
+        with_backup(daily().bucket(Bucket::s3("shop-backups/pg", &key, &secret))),
+        "shop.services[postgres].backup.bucket",
+        "is not a bucket URL",
+    );
+    one(
+        with_backup(
+            daily().bucket(
+                Bucket::s3("s3://shop-backups", &key, &secret).endpoint("minio.local:9000"),
+            ),
+        ),
+        "shop.services[postgres].backup.bucket.endpoint",
+        "not an http(s) URL",
+    );
+    let e = with_backup(daily().bucket(Bucket::s3(
+        "s3://shop-backups",
+        &SecretRef::new("Backup_S3", "key"),
+        &secret,
+    )));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(
+        (e[0].0, e[0].1.as_str()),
+        (
+            ErrorKind::InvalidName,
+            "shop.services[postgres].backup.bucket.credentials"
+        )
+    );
+    // The port the job's NetworkPolicy opens follows the endpoint.
+    let port = |e: &str| Bucket::s3("s3://b", &key, &secret).endpoint(e).port();
+    assert_eq!(port("https://minio.local:9000/"), 9000);
+    assert_eq!(port("http://minio.local"), 80);
+    assert_eq!(Bucket::s3("s3://b", &key, &secret).port(), 443);
 }

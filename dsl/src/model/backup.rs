@@ -1,7 +1,7 @@
 //! Scheduled backups of a backing service: a validated cron schedule, a retention, where
 //! the dumps go, and (filled in by the catalog, which knows the product) how to dump it.
 
-use super::{Cpu, EnvVar, Image, Memory, Resources, Window};
+use super::{Cpu, EnvVar, Image, Memory, Resources, SecretRef, Window};
 
 /// A five-field cron schedule (`minute hour day-of-month month day-of-week`, UTC), as
 /// Kubernetes CronJobs take it. Checked by validation, which names the bad field.
@@ -137,6 +137,102 @@ pub enum BackupTarget {
         /// Claim size.
         size: Memory,
     },
+    /// An S3-compatible bucket, off the cluster: the dump runs in an init container into
+    /// scratch space, then an uploader copies it to `<url>/<UTC date>/`.
+    Bucket(Box<Bucket>),
+}
+
+/// An S3-compatible bucket for backups, with credentials by secret reference.
+///
+/// Retention in a bucket belongs to the bucket: the job only writes (its credentials
+/// need `s3:PutObject` on the prefix, nothing else), and a lifecycle rule on the prefix
+/// expires objects after the policy's [`Backup::keep_days`] — the Kubernetes README of the
+/// environment states the rule to set.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// use stackdsl::model::Bucket;
+/// let b = Bucket::s3(
+///     "s3://shop-backups/postgres",
+///     &SecretRef::new("backup-credentials", "access-key-id"),
+///     &SecretRef::new("backup-credentials", "secret-access-key"),
+/// )
+/// .region("eu-central-1");
+/// assert_eq!(b.bucket(), Some("shop-backups"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Bucket {
+    /// `s3://<bucket>[/<prefix>]`.
+    pub url: String,
+    /// The bucket's region (`AWS_DEFAULT_REGION`), if the endpoint needs one.
+    pub region: Option<String>,
+    /// An S3-compatible endpoint other than AWS (`AWS_ENDPOINT_URL`), e.g. MinIO or R2.
+    pub endpoint: Option<String>,
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: SecretRef,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: SecretRef,
+    /// The image with the `aws` CLI that uploads (pinned `amazon/aws-cli`).
+    pub uploader: Image,
+}
+
+impl Bucket {
+    /// The bucket at `url` (`s3://bucket/prefix`), written with these credentials.
+    pub fn s3(
+        url: impl Into<String>,
+        access_key_id: &SecretRef,
+        secret_access_key: &SecretRef,
+    ) -> Self {
+        Bucket {
+            url: url.into(),
+            region: None,
+            endpoint: None,
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            uploader: Image::new("amazon/aws-cli").tag("2.22.35"),
+        }
+    }
+
+    /// The bucket's region.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// An S3-compatible endpoint (`https://…`), for storage other than AWS S3.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Another uploader image (it must ship the `aws` CLI v2).
+    pub fn uploader(mut self, image: Image) -> Self {
+        self.uploader = image;
+        self
+    }
+
+    /// The bucket name, when the URL is `s3://<bucket>[/…]`.
+    pub fn bucket(&self) -> Option<&str> {
+        let rest = self.url.strip_prefix("s3://")?;
+        let name = rest.split('/').next().unwrap_or_default();
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// The TCP port uploads leave on: the endpoint's, else HTTPS.
+    pub fn port(&self) -> u16 {
+        let Some(e) = &self.endpoint else { return 443 };
+        let (default, rest) = match e.split_once("://") {
+            Some(("http", rest)) => (80, rest),
+            Some((_, rest)) => (443, rest),
+            None => (443, e.as_str()),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        authority
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or(default)
+    }
 }
 
 /// How the catalog dumps a product: image, shell script and the environment it reads
@@ -248,6 +344,12 @@ impl Backup {
         self
     }
 
+    /// Upload dumps to a bucket instead of keeping them on a volume in the cluster.
+    pub fn bucket(mut self, bucket: Bucket) -> Self {
+        self.target = BackupTarget::Bucket(Box::new(bucket));
+        self
+    }
+
     /// CPU and memory of the job.
     pub fn resources(mut self, r: Resources) -> Self {
         self.resources = r;
@@ -270,6 +372,20 @@ impl Backup {
     pub fn history(mut self, successful: u32, failed: u32) -> Self {
         self.history = (successful, failed);
         self
+    }
+
+    /// The secrets the backup job reads: the dump's (the database password), then the
+    /// bucket's credentials.
+    pub fn secrets(&self) -> Vec<&SecretRef> {
+        let mut out: Vec<&SecretRef> = self
+            .dump
+            .iter()
+            .flat_map(|d| d.env.iter().flat_map(|v| v.value.secrets()))
+            .collect();
+        if let BackupTarget::Bucket(b) = &self.target {
+            out.extend([&b.access_key_id, &b.secret_access_key]);
+        }
+        out
     }
 
     /// Sets how the product is dumped (catalog items call this).

@@ -26,7 +26,7 @@ mod resources;
 mod volume;
 
 pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
-pub use backup::{Backup, BackupTarget, Dump, Schedule};
+pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};

@@ -486,15 +486,25 @@ pub fn render_linked(stacks: &[Stack], files: &[String]) -> Document {
         }
     }
 
-    let mut secrets: IndexMap<(String, String), (&SecretRef, Vec<&str>)> = IndexMap::new();
+    let mut secrets: IndexMap<(String, String), (&SecretRef, Vec<String>)> = IndexMap::new();
     for (svc_name, node) in &nodes {
         for (_, _, svc) in &node.by_env {
             for s in svc.secrets() {
                 let entry = secrets
                     .entry((s.name().to_owned(), s.key().to_owned()))
                     .or_insert((s, Vec::new()));
-                if !entry.1.contains(svc_name) {
-                    entry.1.push(svc_name);
+                if !entry.1.iter().any(|u| u == svc_name) {
+                    entry.1.push(svc_name.to_string());
+                }
+            }
+            // What only the service's backup job reads (the bucket's credentials).
+            for s in svc.backup.iter().flat_map(|b| b.secrets()) {
+                let entry = secrets
+                    .entry((s.name().to_owned(), s.key().to_owned()))
+                    .or_insert((s, Vec::new()));
+                let job = format!("{svc_name}-backup");
+                if !entry.1.contains(&job) {
+                    entry.1.push(job);
                 }
             }
         }

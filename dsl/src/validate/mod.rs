@@ -772,7 +772,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn secret_rules(&mut self, s: &crate::model::SecretRef, path: &str) {
+    pub(super) fn secret_rules(&mut self, s: &crate::model::SecretRef, path: &str) {
         if let Some(problem) = names::dns1123_problem(s.name()) {
             self.err(
                 ErrorKind::InvalidName,

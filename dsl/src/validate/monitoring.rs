@@ -248,6 +248,32 @@ impl Validator<'_> {
                 "declare the database with `Stack::backing(Postgres::new(…).backup(…))`",
             ),
         }
+        if let crate::model::BackupTarget::Bucket(bucket) = &b.target {
+            let bpath = format!("{path}.bucket");
+            if bucket.bucket().is_none()
+                || bucket.url.chars().any(|c| c.is_whitespace() || c == '"')
+            {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    &bpath,
+                    format!("`{}` is not a bucket URL", bucket.url),
+                    "write `s3://<bucket>/<prefix>`, e.g. `s3://shop-backups/postgres`",
+                );
+            }
+            if let Some(e) = &bucket.endpoint
+                && !(e.starts_with("https://") || e.starts_with("http://"))
+            {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    format!("{bpath}.endpoint"),
+                    format!("endpoint `{e}` is not an http(s) URL"),
+                    "give the storage's URL, e.g. `https://minio.example.com:9000`",
+                );
+            }
+            for s in [&bucket.access_key_id, &bucket.secret_access_key] {
+                self.secret_rules(s, &format!("{bpath}.credentials"));
+            }
+        }
         if !self.stack.targets.contains(&Target::Kubernetes) {
             self.err(
                 ErrorKind::Unsupported,

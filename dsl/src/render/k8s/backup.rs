@@ -20,15 +20,19 @@ use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec
 use k8s_openapi::api::core::v1::{
     PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements,
 };
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicySpec};
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::network::{dns_rule, peer, pods, target_ports};
 use super::{Object, meta};
 use crate::builder::IntoService;
 use crate::model::{
-    Backup, BackupTarget, Dump, EnvValue, EnvVar, Mount, SecretRef, Security, Service, Spread,
-    Stack, Target,
+    Backup, BackupTarget, Bucket, Dump, EnvValue, EnvVar, Memory, Mount, SecretRef, Security,
+    Service, Spread, Stack, Target,
 };
 
 /// Name of a service's backup CronJob (and its pods' `app.kubernetes.io/name`).
@@ -56,11 +60,16 @@ fn plain(name: &str, value: String) -> EnvVar {
 /// The job's container as a model service, so it is rendered (environment, secret
 /// references, hosts, security context, volumes) exactly like every workload.
 fn job_service(db: &Service, name: &str, b: &Backup, dump: &Dump) -> Service {
+    let backup_dir = match b.target {
+        BackupTarget::Volume { .. } => Mount::persistent(claim_name(db), BACKUP_DIR),
+        // The dump waits in scratch space for the uploader.
+        BackupTarget::Bucket(_) => Mount::scratch(BACKUP_DIR),
+    };
     let mut svc = Service::new(name)
         .image(dump.image.clone())
         .command(["sh", "-c"])
         .args([dump.script.clone()])
-        .mount(Mount::persistent(claim_name(db), BACKUP_DIR))
+        .mount(backup_dir)
         .mount(Mount::scratch("/tmp"))
         .security(
             Security::restricted()
@@ -79,14 +88,61 @@ fn job_service(db: &Service, name: &str, b: &Backup, dump: &Dump) -> Service {
     svc
 }
 
+/// The uploader's script: copy the dump to `<bucket url>/<UTC date>/` (the seed's layout).
+const UPLOAD: &str = "set -eu\n\
+    aws s3 cp \"$BACKUP_DIR/\" \"$BUCKET_URL/$(date -u +%Y%m%d)/\" --recursive --only-show-errors\n";
+
+/// The uploader container of a bucket target, as a model service like the dump's.
+fn upload_service(name: &str, b: &Backup, bucket: &Bucket) -> Service {
+    let mut svc = Service::new(name)
+        .image(bucket.uploader.clone())
+        .command(["sh", "-c"])
+        .args([UPLOAD])
+        .mount(Mount::scratch(BACKUP_DIR).read_only())
+        .mount(Mount::scratch("/tmp"))
+        // The aws-cli image runs as root by default; any user works with HOME in /tmp.
+        .security(Security::restricted().run_as_user(65532))
+        .resources(b.resources)
+        .spread(Spread::None)
+        .into_service();
+    svc.env = vec![
+        plain("BACKUP_DIR", BACKUP_DIR.to_owned()),
+        plain("BUCKET_URL", bucket.url.trim_end_matches('/').to_owned()),
+        EnvVar {
+            name: "AWS_ACCESS_KEY_ID".to_owned(),
+            value: EnvValue::Secret(bucket.access_key_id.clone()),
+            not_secret: None,
+        },
+        EnvVar {
+            name: "AWS_SECRET_ACCESS_KEY".to_owned(),
+            value: EnvValue::Secret(bucket.secret_access_key.clone()),
+            not_secret: None,
+        },
+        // The CLI caches and writes its config under $HOME; the root filesystem is read-only.
+        plain("HOME", "/tmp".to_owned()),
+    ];
+    if let Some(region) = &bucket.region {
+        svc.env.push(plain("AWS_DEFAULT_REGION", region.clone()));
+    }
+    if let Some(endpoint) = &bucket.endpoint {
+        svc.env.push(plain("AWS_ENDPOINT_URL", endpoint.clone()));
+    }
+    svc
+}
+
 /// Secrets the backup jobs read.
 pub(crate) fn secrets(stack: &Stack) -> impl Iterator<Item = &SecretRef> {
     stack
         .services
         .iter()
         .filter(|s| s.renders_on(Target::Kubernetes))
-        .filter_map(|s| s.backup.as_ref()?.dump.as_ref())
-        .flat_map(|d| d.env.iter().flat_map(|v| v.value.secrets()))
+        .filter_map(|s| s.backup.as_ref())
+        .flat_map(job_secrets)
+}
+
+/// Secrets one backup job reads: the dump's, then the bucket's credentials.
+pub(crate) fn job_secrets(b: &Backup) -> impl Iterator<Item = &SecretRef> {
+    b.secrets().into_iter()
 }
 
 /// The backup objects of every Kubernetes service with a backup policy.
@@ -101,24 +157,40 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
             continue;
         };
         let Some(dump) = &b.dump else { continue };
-        let BackupTarget::Volume { size } = b.target;
-        out.push(Object::PersistentVolumeClaim(PersistentVolumeClaim {
-            metadata: meta(stack, claim_name(db), &name),
-            spec: Some(PersistentVolumeClaimSpec {
-                access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-                resources: Some(VolumeResourceRequirements {
-                    requests: Some(BTreeMap::from([(
-                        "storage".to_owned(),
-                        Quantity(size.to_string()),
-                    )])),
-                    limits: None,
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }));
         let job = job_service(db, &name, b, dump);
         let mut template = super::workload::pod_template(stack, &job, None);
+        let bucket = match &b.target {
+            BackupTarget::Volume { size } => {
+                out.push(claim(stack, db, &name, *size));
+                None
+            }
+            BackupTarget::Bucket(bucket) => {
+                // The dump runs first, as an init container; the uploader is the job's
+                // container, sharing the scratch volume the dump was written to.
+                let upload =
+                    super::workload::pod_template(stack, &upload_service(&name, b, bucket), None);
+                let (Some(dump_pod), Some(mut pod)) = (template.spec.take(), upload.spec) else {
+                    continue;
+                };
+                let mut init = dump_pod.containers;
+                for c in &mut init {
+                    c.name = "dump".to_owned();
+                }
+                for c in &mut pod.containers {
+                    c.name = "upload".to_owned();
+                }
+                let mut volumes = dump_pod.volumes.unwrap_or_default();
+                for v in pod.volumes.take().unwrap_or_default() {
+                    if !volumes.iter().any(|w| w.name == v.name) {
+                        volumes.push(v);
+                    }
+                }
+                pod.volumes = Some(volumes);
+                pod.init_containers = Some(init);
+                template.spec = Some(pod);
+                Some(bucket)
+            }
+        };
         if let Some(spec) = &mut template.spec {
             // A failed run is a failed pod, retried up to `backoffLimit` times.
             spec.restart_policy = Some("Never".to_owned());
@@ -147,23 +219,60 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
             ..Default::default()
         }));
         if stack.kubernetes.hardened {
-            // Default deny covers the job's pods: they may reach the database and DNS only.
+            // Default deny covers the job's pods: they may reach the database and DNS only
+            // (and, for a bucket, the storage endpoint's port anywhere).
+            let mut egress = vec![
+                NetworkPolicyEgressRule {
+                    to: Some(vec![peer(stack, db)]),
+                    ports: target_ports(stack, db),
+                },
+                dns_rule(),
+            ];
+            if let Some(bucket) = bucket {
+                egress.push(NetworkPolicyEgressRule {
+                    to: Some(vec![NetworkPolicyPeer {
+                        ip_block: Some(IPBlock {
+                            cidr: "0.0.0.0/0".to_owned(),
+                            except: None,
+                        }),
+                        ..Default::default()
+                    }]),
+                    ports: Some(vec![NetworkPolicyPort {
+                        port: Some(IntOrString::Int(i32::from(bucket.port()))),
+                        protocol: Some("TCP".to_owned()),
+                        end_port: None,
+                    }]),
+                });
+            }
             out.push(Object::NetworkPolicy(NetworkPolicy {
                 metadata: meta(stack, name.clone(), &name),
                 spec: Some(NetworkPolicySpec {
                     pod_selector: pods(&name).pod_selector,
                     policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
                     ingress: None,
-                    egress: Some(vec![
-                        NetworkPolicyEgressRule {
-                            to: Some(vec![peer(stack, db)]),
-                            ports: target_ports(stack, db),
-                        },
-                        dns_rule(),
-                    ]),
+                    egress: Some(egress),
                 }),
             }));
         }
     }
     out
+}
+
+/// The claim a volume target's dumps are kept on.
+fn claim(stack: &Stack, db: &Service, name: &str, size: Memory) -> Object {
+    Object::PersistentVolumeClaim(PersistentVolumeClaim {
+        metadata: meta(stack, claim_name(db), name),
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_owned(),
+                    Quantity(size.to_string()),
+                )])),
+                limits: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }

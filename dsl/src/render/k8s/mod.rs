@@ -454,7 +454,7 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
     );
     for (name, keys) in &m.secrets {
         for k in keys {
-            let users: Vec<&str> = stack
+            let users: Vec<String> = stack
                 .services
                 .iter()
                 .filter(|s| {
@@ -463,7 +463,19 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
                             .iter()
                             .any(|r| r.name() == k.name() && r.key() == k.key())
                 })
-                .map(|s| s.name.as_str())
+                .map(|s| s.name.clone())
+                .chain(
+                    stack
+                        .services
+                        .iter()
+                        .filter(|s| s.renders_on(Target::Kubernetes))
+                        .filter_map(|s| Some((backup::job_name(s)?, s.backup.as_ref()?)))
+                        .filter(|(_, b)| {
+                            backup::job_secrets(b)
+                                .any(|r| r.name() == k.name() && r.key() == k.key())
+                        })
+                        .map(|(job, _)| format!("{job} (CronJob)")),
+                )
                 .collect();
             t.push_str(&format!(
                 "| `{name}` | `{}` | {} | {} |\n",
@@ -486,5 +498,34 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
         t.push('\n');
     }
     t.push_str("```\n");
+    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+        .filter_map(|s| {
+            let b = s.backup.as_ref()?;
+            match &b.target {
+                crate::model::BackupTarget::Bucket(bucket) => {
+                    Some((backup::job_name(s)?, b, &**bucket))
+                }
+                crate::model::BackupTarget::Volume { .. } => None,
+            }
+        })
+        .collect();
+    if !buckets.is_empty() {
+        t.push_str(
+            "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
+             lifecycle rule that expires objects after the retention, and the job's credentials \
+             `s3:PutObject` on the prefix and nothing else:\n\n\
+             | CronJob | bucket URL | expire after |\n|---|---|---|\n",
+        );
+        for (job, b, bucket) in buckets {
+            t.push_str(&format!(
+                "| `{job}` | `{}/` | {} days |\n",
+                bucket.url.trim_end_matches('/'),
+                b.retention_days
+            ));
+        }
+    }
     t
 }
