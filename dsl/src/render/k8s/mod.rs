@@ -1,6 +1,7 @@
 //! Kubernetes renderer: typed objects from `k8s-openapi` (the only module that uses it),
 //! one file per object group under `out/<stack>/<env>/k8s/`, in apply order, with a
-//! `kustomization.yaml` listing them and a `README.md` of the Secrets the cluster owner
+//! `kustomization.yaml` listing them (unless
+//! [`KubernetesOptions::without_kustomization`](crate::model::KubernetesOptions::without_kustomization)) and a `README.md` of the Secrets the cluster owner
 //! must create.
 //!
 //! | file | objects |
@@ -377,10 +378,12 @@ pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
         }
         docs.push(Document::new(format!("{dir}/{}", f.name), text));
     }
-    docs.push(Document::new(
-        format!("{dir}/kustomization.yaml"),
-        kustomization(stack, m),
-    ));
+    if stack.kubernetes.kustomization {
+        docs.push(Document::new(
+            format!("{dir}/kustomization.yaml"),
+            kustomization(stack, m),
+        ));
+    }
     docs.push(Document::new(format!("{dir}/README.md"), readme(stack, m)));
     docs
 }

@@ -31,8 +31,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Object, labels, meta, selector};
 use crate::model::{
-    Amount, Cluster, Disruption, Env, EnvValue, Part, PodManagement, Probe, ProbeAction,
-    Relaxation, Rollout, SecretRef, SeedFormat, Service, Spread, Stack, Template, VolumeSource,
+    Amount, Cluster, ConfigMapUse, Disruption, Env, EnvValue, Part, PodManagement, Probe,
+    ProbeAction, Relaxation, Rollout, SecretRef, SeedFormat, Service, Spread, Stack, Template,
+    VolumeSource,
 };
 
 /// Label that tells a cluster's discovery Service from its client Service.
@@ -145,6 +146,8 @@ fn env(stack: &Stack, svc: &Service) -> Vec<EnvVar> {
     }
     for var in &svc.env {
         let e = match &var.value {
+            // The application reads its ConfigMap itself.
+            EnvValue::Config(_) if svc.config_map_use == ConfigMapUse::ReadByApp => continue,
             EnvValue::Plain(v) => EnvVar {
                 name: var.name.clone(),
                 value: Some(escape(v)),
@@ -779,7 +782,7 @@ fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTe
                 })
                 .collect()
         }),
-        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| env(stack, svc)),
+        env: Some(env(stack, svc)).filter(|e| !e.is_empty()),
         lifecycle: svc
             .cluster
             .as_ref()
