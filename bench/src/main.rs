@@ -64,9 +64,11 @@ fn synth_cmd(args: &[String]) -> Result<(), String> {
     let dir = PathBuf::from(args.get(1).ok_or(USAGE)?);
     let mut times = [Duration::ZERO; 5];
     let mut t = Instant::now();
+    let mut hwm = [0u64; 5];
     let mut lap = |i: usize| {
         let now = Instant::now();
         times[i] = now - t;
+        hwm[i] = peak_rss_self();
         t = now;
     };
     let stack = workload(n);
@@ -98,7 +100,21 @@ fn synth_cmd(args: &[String]) -> Result<(), String> {
     lap(4);
     let micros: Vec<String> = times.iter().map(|d| d.as_micros().to_string()).collect();
     eprintln!("phases-us {}", micros.join(" "));
+    let kib: Vec<String> = hwm.iter().map(u64::to_string).collect();
+    eprintln!("peak-rss-kib-after-phase {}", kib.join(" "));
     Ok(())
+}
+
+/// This process's peak RSS so far (KiB), from `/proc/self/status` (0 where unavailable).
+fn peak_rss_self() -> u64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Where the checked-in peer programs and `shared/bench` are.

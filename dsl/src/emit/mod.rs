@@ -332,6 +332,8 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
     let mut unchanged = Vec::new();
     let mut owners = BTreeMap::new();
     let mut produced: BTreeMap<&str, ()> = BTreeMap::new();
+    // Parent folders already checked: every file of a folder shares the answer.
+    let mut checked: BTreeMap<&str, ()> = BTreeMap::new();
     for o in outputs {
         let rel = o.doc.path.as_str();
         if !manifest::safe_rel_path(rel) || rel == manifest::FILE_NAME {
@@ -340,7 +342,10 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
         if produced.insert(rel, ()).is_some() {
             return Err(EmitError::DuplicatePath(rel.to_owned()));
         }
-        check_parents(out_dir, rel)?;
+        let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+        if checked.insert(parent, ()).is_none() {
+            check_parents(out_dir, rel)?;
+        }
         let path = out_dir.join(rel);
         let new_hash = manifest::hash(o.doc.contents.as_bytes());
         owners.insert(rel.to_owned(), o.stack.clone());
@@ -435,6 +440,11 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), EmitError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
+    write_atomic_in(dir, path, contents)
+}
+
+/// [`write_atomic`] into `dir`, the existing folder of `path`.
+fn write_atomic_in(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), EmitError> {
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
@@ -443,7 +453,8 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), EmitError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
             .map_err(io_err("setting permissions of", path))?;
     }
     tmp.persist(path).map_err(|e| EmitError::Io {
@@ -596,12 +607,19 @@ pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
             .or_default() += 1;
     }
     let mut removed_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    // Folders known to exist: created (or found) once, not once per file.
+    let mut made_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
     for c in &plan.changes {
         let owner = plan.owner(c.path()).unwrap_or_default().to_owned();
         let path = plan.out_dir.join(c.path());
         match c {
             Change::Create { contents, .. } | Change::Update { contents, .. } => {
-                write_atomic(&path, contents.as_bytes())?;
+                let dir = path.parent().unwrap_or(Path::new("."));
+                if !made_dirs.contains_key(dir) {
+                    fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
+                    made_dirs.insert(dir.to_path_buf(), ());
+                }
+                write_atomic_in(dir, &path, contents.as_bytes())?;
                 *report.written.entry(owner).or_default() += 1;
                 if let Change::Update {
                     hand_edited: true,

@@ -41,15 +41,18 @@ use crate::model::{SecretRef, Stack, Target};
 use crate::render::{Document, hash_header, yaml};
 
 /// One Kubernetes object.
+///
+/// Workloads are boxed: a Deployment is three times the size of any other object, and an
+/// unboxed variant would make every ConfigMap, Service and HPA of a large stack as big.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-#[allow(missing_docs, clippy::large_enum_variant)]
+#[allow(missing_docs)]
 pub enum Object {
     Namespace(Namespace),
     ConfigMap(ConfigMap),
     PersistentVolumeClaim(PersistentVolumeClaim),
-    Deployment(Deployment),
-    StatefulSet(StatefulSet),
+    Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
     Service(KService),
     ServiceMonitor(ServiceMonitor),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
@@ -366,18 +369,40 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     render_manifests(stack, &manifests(stack))
 }
 
+/// From this many files on, [`render_manifests`] serializes on every core.
+const PARALLEL_FILES: usize = 64;
+
 /// Renders already-built manifests (so callers can check them first).
 pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
     let dir = format!("{}/k8s", stack.out_dir());
-    let mut docs = Vec::new();
-    for f in &m.files {
-        let mut text = hash_header(stack);
+    let header = hash_header(stack);
+    let file = |f: &File| {
+        let mut text = header.clone();
         for o in &f.objects {
             text.push_str("---\n");
             yaml::write(&mut text, o);
         }
-        docs.push(Document::new(format!("{dir}/{}", f.name), text));
-    }
+        Document::new(format!("{dir}/{}", f.name), text)
+    };
+    // Serialization dominates large stacks: split the files over the cores. The documents
+    // come out in the same order either way; small stacks are not worth a thread.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut docs: Vec<Document> = if threads > 1 && m.files.len() >= PARALLEL_FILES {
+        let chunk = m.files.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = m
+                .files
+                .chunks(chunk)
+                .map(|files| scope.spawn(|| files.iter().map(file).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    } else {
+        m.files.iter().map(file).collect()
+    };
     if stack.kubernetes.kustomization {
         docs.push(Document::new(
             format!("{dir}/kustomization.yaml"),

@@ -487,8 +487,12 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
     }
 
     match &svc.cluster {
-        Some(c) => out.push(Object::StatefulSet(stateful_set(stack, svc, c, checksum))),
-        None => out.push(Object::Deployment(deployment(stack, svc, checksum))),
+        Some(c) => out.push(Object::StatefulSet(Box::new(stateful_set(
+            stack, svc, c, checksum,
+        )))),
+        None => out.push(Object::Deployment(Box::new(deployment(
+            stack, svc, checksum,
+        )))),
     }
 
     let service_ports = |ports: &mut dyn Iterator<Item = &crate::model::Port>| -> Vec<ServicePort> {
