@@ -6,7 +6,12 @@
 //! Kubernetes target's derived hardening explicitly (see the comments below); a real stack
 //! would keep the defaults.
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use stackdsl::emit::{self, Output, Scope};
 use stackdsl::prelude::*;
+use stackdsl::render::k8s;
 
 /// Name of the stack (and of its namespace, and the `app.kubernetes.io/part-of` label).
 pub const NAME: &str = "bench";
@@ -57,4 +62,55 @@ pub fn workload(n: usize) -> Stack {
         );
     }
     s
+}
+
+/// The phases of one synthesis, in order.
+pub const PHASES: [&str; 5] = ["build", "validate", "render", "serialize", "write"];
+
+/// What a user's `stack-prod` binary does, phase by phase, through the public API: build
+/// the workload with `n` services, validate it, build and cross-check its Kubernetes
+/// objects, serialize them, and write them (atomically, with the manifest) under `dir`.
+/// Returns the time of each phase of [`PHASES`]; `after` is called with each phase's index
+/// as it ends.
+pub fn synthesize(
+    n: usize,
+    dir: &Path,
+    mut after: impl FnMut(usize),
+) -> Result<[Duration; 5], String> {
+    let mut times = [Duration::ZERO; 5];
+    let mut t = Instant::now();
+    let mut lap = |i: usize| {
+        let now = Instant::now();
+        times[i] = now - t;
+        after(i);
+        t = now;
+    };
+    let stack = workload(n);
+    lap(0);
+    stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
+    lap(1);
+    let manifests = k8s::manifests(&stack);
+    let problems = k8s::cross_check(&stack.name, &manifests);
+    if let Some(p) = problems.first() {
+        return Err(format!("{} broken references, first: {p}", problems.len()));
+    }
+    lap(2);
+    let docs = k8s::render_manifests(&stack, &manifests);
+    drop(manifests);
+    lap(3);
+    let outputs: Vec<Output> = docs
+        .into_iter()
+        .map(|doc| Output {
+            stack: NAME.to_owned(),
+            env: Env::Prod,
+            doc,
+        })
+        .collect();
+    let scope = Scope {
+        env: Env::Prod,
+        stacks: None,
+    };
+    emit::synthesize(dir, &outputs, &scope).map_err(|e| e.to_string())?;
+    lap(4);
+    Ok(times)
 }

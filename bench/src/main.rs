@@ -1,10 +1,11 @@
 //! `stackdsl-bench`: synthesis speed and memory on the peer workload
-//! (`shared/bench/README.md`), side by side with jrsonnet, Python + libyaml and helm.
+//! (`shared/bench/README.md`), side by side with jrsonnet and Python + libyaml (no registry this machine reaches ships a
+//! helm binary; see `BENCHMARKS.md`).
 //!
 //! ```text
 //! stackdsl-bench synth N DIR      # the timed process: build, validate, render, write DIR
 //! stackdsl-bench check N DIR      # compare.py against gen.py's output for N (exit 1 on a difference)
-//! stackdsl-bench [run] [--runs R] [--n 1,10,100] [--peers jrsonnet,python,helm]
+//! stackdsl-bench [run] [--runs R] [--n 1,10,100] [--peers jrsonnet,python]
 //! ```
 //!
 //! `run` (the default, what `just bench` calls after `bench/setup-peers.sh`) first checks every
@@ -16,12 +17,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use stackdsl::emit::{self, Output, Scope};
-use stackdsl::model::Env;
-use stackdsl::render::k8s;
-use stackdsl_bench::{NAME, workload};
+use stackdsl_bench::PHASES;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,7 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: stackdsl-bench synth N DIR | check N DIR | [run] [--runs R] [--n 1,10,100,1000,10000] [--peers jrsonnet,python,helm]";
+const USAGE: &str = "usage: stackdsl-bench synth N DIR | check N DIR | [run] [--runs R] [--n 1,10,100,1000,10000] [--peers jrsonnet,python]";
 
 fn parse_n(s: Option<&String>) -> Result<usize, String> {
     s.and_then(|s| s.parse().ok())
@@ -52,52 +50,13 @@ fn parse_n(s: Option<&String>) -> Result<usize, String> {
         .ok_or_else(|| USAGE.to_owned())
 }
 
-/// The phases of one synthesis, in order.
-const PHASES: [&str; 5] = ["build", "validate", "render", "serialize", "write"];
-
-/// `synth N DIR`: what a user's `stack-prod` binary does, phase by phase, through the
-/// public API: build the stack, validate it, build and cross-check the Kubernetes objects,
-/// serialize them, write them (atomically, with the manifest) under DIR. Prints the phase
-/// times to stderr.
+/// `synth N DIR`: [`stackdsl_bench::synthesize`], then the phase times (µs) and the peak
+/// RSS after each phase (KiB) on stderr.
 fn synth_cmd(args: &[String]) -> Result<(), String> {
     let n = parse_n(args.first())?;
     let dir = PathBuf::from(args.get(1).ok_or(USAGE)?);
-    let mut times = [Duration::ZERO; 5];
-    let mut t = Instant::now();
     let mut hwm = [0u64; 5];
-    let mut lap = |i: usize| {
-        let now = Instant::now();
-        times[i] = now - t;
-        hwm[i] = peak_rss_self();
-        t = now;
-    };
-    let stack = workload(n);
-    lap(0);
-    stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
-    lap(1);
-    let manifests = k8s::manifests(&stack);
-    let problems = k8s::cross_check(&stack.name, &manifests);
-    if !problems.is_empty() {
-        return Err(format!("{} broken references", problems.len()));
-    }
-    lap(2);
-    let docs = k8s::render_manifests(&stack, &manifests);
-    drop(manifests);
-    lap(3);
-    let outputs: Vec<Output> = docs
-        .into_iter()
-        .map(|doc| Output {
-            stack: NAME.to_owned(),
-            env: Env::Prod,
-            doc,
-        })
-        .collect();
-    let scope = Scope {
-        env: Env::Prod,
-        stacks: None,
-    };
-    emit::synthesize(&dir, &outputs, &scope).map_err(|e| e.to_string())?;
-    lap(4);
+    let times = stackdsl_bench::synthesize(n, &dir, |phase| hwm[phase] = peak_rss_self())?;
     let micros: Vec<String> = times.iter().map(|d| d.as_micros().to_string()).collect();
     eprintln!("phases-us {}", micros.join(" "));
     let kib: Vec<String> = hwm.iter().map(u64::to_string).collect();
@@ -122,6 +81,7 @@ struct Paths {
     root: PathBuf,
     shared: PathBuf,
     work: PathBuf,
+    target: PathBuf,
     exe: PathBuf,
 }
 
@@ -147,6 +107,7 @@ impl Paths {
         Ok(Paths {
             shared,
             work: target.join("bench"),
+            target,
             exe: std::env::current_exe().map_err(|e| e.to_string())?,
             root,
         })
@@ -213,7 +174,6 @@ enum Tool {
     Ours,
     Jrsonnet,
     Python,
-    Helm,
 }
 
 impl Tool {
@@ -222,26 +182,18 @@ impl Tool {
             Tool::Ours => "stackdsl",
             Tool::Jrsonnet => "jrsonnet",
             Tool::Python => "python+libyaml",
-            Tool::Helm => "helm template",
         }
     }
 
     fn peer_bin(paths: &Paths, name: &str) -> PathBuf {
-        paths.work.join("../peers/bin").join(name)
+        paths.target.join("peers/bin").join(name)
     }
 
     fn available(self, paths: &Paths) -> Result<(), String> {
         match self {
             Tool::Ours | Tool::Python => Ok(()),
-            Tool::Jrsonnet | Tool::Helm => {
-                let bin = Self::peer_bin(
-                    paths,
-                    if self == Tool::Helm {
-                        "helm"
-                    } else {
-                        "jrsonnet"
-                    },
-                );
+            Tool::Jrsonnet => {
+                let bin = Self::peer_bin(paths, "jrsonnet");
                 if bin.is_file() {
                     Ok(())
                 } else {
@@ -278,17 +230,6 @@ impl Tool {
                     .arg("--tla-code")
                     .arg(format!("n={n}"))
                     .arg(paths.root.join("bench/peers/workload.jsonnet"));
-                c
-            }
-            Tool::Helm => {
-                let mut c = Command::new(Self::peer_bin(paths, "helm"));
-                c.arg("template")
-                    .arg("bench")
-                    .arg(paths.root.join("bench/peers/chart"))
-                    .arg("--set")
-                    .arg(format!("n={n}"))
-                    .arg("--output-dir")
-                    .arg(dir);
                 c
             }
         }
@@ -387,7 +328,7 @@ struct Row {
 fn run(args: &[String]) -> Result<(), String> {
     let mut runs = 5usize;
     let mut ns = vec![1usize, 10, 100, 1000, 10000];
-    let mut tools = vec![Tool::Ours, Tool::Jrsonnet, Tool::Python, Tool::Helm];
+    let mut tools = vec![Tool::Ours, Tool::Jrsonnet, Tool::Python];
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -407,7 +348,6 @@ fn run(args: &[String]) -> Result<(), String> {
                     tools.push(match p {
                         "jrsonnet" => Tool::Jrsonnet,
                         "python" => Tool::Python,
-                        "helm" => Tool::Helm,
                         _ => return Err(format!("unknown peer `{p}`")),
                     });
                 }
