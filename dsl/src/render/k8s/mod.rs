@@ -369,9 +369,6 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     render_manifests(stack, &manifests(stack))
 }
 
-/// From this many files on, [`render_manifests`] serializes on every core.
-const PARALLEL_FILES: usize = 64;
-
 /// Renders already-built manifests (so callers can check them first).
 pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
     let dir = format!("{}/k8s", stack.out_dir());
@@ -384,25 +381,8 @@ pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
         }
         Document::new(format!("{dir}/{}", f.name), text)
     };
-    // Serialization dominates large stacks: split the files over the cores. The documents
-    // come out in the same order either way; small stacks are not worth a thread.
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut docs: Vec<Document> = if threads > 1 && m.files.len() >= PARALLEL_FILES {
-        let chunk = m.files.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = m
-                .files
-                .chunks(chunk)
-                .map(|files| scope.spawn(|| files.iter().map(file).collect::<Vec<_>>()))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    } else {
-        m.files.iter().map(file).collect()
-    };
+    // Serialization dominates large stacks: the files are split over the cores.
+    let mut docs: Vec<Document> = crate::render::par_map(&m.files, file);
     if stack.kubernetes.kustomization {
         docs.push(Document::new(
             format!("{dir}/kustomization.yaml"),
