@@ -263,9 +263,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Empties `dir` and flushes the file system, so no run pays for the previous run's
+/// deleted files or unwritten pages (at N = 10 000 that doubled a run's time, whoever ran
+/// next).
+fn settle(dir: &Path) -> Result<(), String> {
+    fresh(dir)?;
+    let _ = Command::new("sync").status();
+    Ok(())
+}
+
 /// One timed run: wall milliseconds, and our phase times (µs) parsed from stderr.
 fn timed(tool: Tool, paths: &Paths, n: usize, dir: &Path) -> Result<(f64, Vec<f64>), String> {
-    fresh(dir)?;
+    settle(dir)?;
     let start = Instant::now();
     let out = tool
         .command(paths, n, dir)
@@ -290,7 +299,7 @@ fn timed(tool: Tool, paths: &Paths, n: usize, dir: &Path) -> Result<(f64, Vec<f6
 
 /// Peak RSS (KiB) of one run, from `/usr/bin/time -f %M`.
 fn peak_rss(tool: Tool, paths: &Paths, n: usize, dir: &Path) -> Result<u64, String> {
-    fresh(dir)?;
+    settle(dir)?;
     let c = tool.command(paths, n, dir);
     let rss_file = dir.with_extension("rss");
     let st = Command::new("/usr/bin/time")
