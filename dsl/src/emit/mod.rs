@@ -235,21 +235,21 @@ fn read_existing(path: &Path) -> Result<Option<String>, EmitError> {
 }
 
 /// Checks that no existing component between `out_dir` and `rel`'s parent is a symlink or
-/// a non-directory.
-fn check_parents(out_dir: &Path, rel: &str) -> Result<(), EmitError> {
+/// a non-directory. Returns whether the parent folder exists.
+fn check_parents(out_dir: &Path, rel: &str) -> Result<bool, EmitError> {
     let mut p = out_dir.to_path_buf();
     let comps: Vec<&str> = rel.split('/').collect();
     for c in &comps[..comps.len().saturating_sub(1)] {
         p.push(c);
         match fs::symlink_metadata(&p) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_err("inspecting", &p)(e)),
             Ok(m) if m.file_type().is_symlink() => return Err(EmitError::Symlink(p)),
             Ok(m) if !m.is_dir() => return Err(EmitError::NotADirectory(p)),
             Ok(_) => {}
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The manifest's text and parse; `ok` is false when it is damaged, or missing although
@@ -332,8 +332,9 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
     let mut unchanged = Vec::new();
     let mut owners = BTreeMap::new();
     let mut produced: BTreeMap<&str, ()> = BTreeMap::new();
-    // Parent folders already checked: every file of a folder shares the answer.
-    let mut checked: BTreeMap<&str, ()> = BTreeMap::new();
+    // Parent folders already checked, and whether they exist: every file of a folder
+    // shares the answer, and no file of a missing folder needs looking up.
+    let mut checked: BTreeMap<&str, bool> = BTreeMap::new();
     for o in outputs {
         let rel = o.doc.path.as_str();
         if !manifest::safe_rel_path(rel) || rel == manifest::FILE_NAME {
@@ -343,13 +344,23 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
             return Err(EmitError::DuplicatePath(rel.to_owned()));
         }
         let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
-        if checked.insert(parent, ()).is_none() {
-            check_parents(out_dir, rel)?;
-        }
+        let parent_exists = match checked.get(parent) {
+            Some(&exists) => exists,
+            None => {
+                let exists = check_parents(out_dir, rel)?;
+                checked.insert(parent, exists);
+                exists
+            }
+        };
         let path = out_dir.join(rel);
         let new_hash = manifest::hash(o.doc.contents.as_bytes());
         owners.insert(rel.to_owned(), o.stack.clone());
-        match read_existing(&path)? {
+        let existing = if parent_exists {
+            read_existing(&path)?
+        } else {
+            None
+        };
+        match existing {
             None => changes.push(Change::Create {
                 path: rel.to_owned(),
                 contents: o.doc.contents.clone(),
