@@ -328,6 +328,7 @@ struct Row {
     n: usize,
     tool: Tool,
     wall_ms: f64,
+    min_ms: f64,
     rss_kib: u64,
     bytes: u64,
     phases_ms: Vec<f64>,
@@ -417,6 +418,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 n,
                 tool: t,
                 wall_ms: median(walls[i].clone()),
+                min_ms: walls[i].iter().copied().fold(f64::INFINITY, f64::min),
                 rss_kib: rss,
                 bytes: out_bytes,
                 phases_ms: if t == Tool::Ours {
@@ -436,19 +438,20 @@ fn run(args: &[String]) -> Result<(), String> {
 
 fn print_table(rows: &[Row], runs: usize) {
     println!(
-        "\n| N | tool | wall ms (median of {runs}) | vs stackdsl | peak RSS MiB | output bytes | compare.py |"
+        "\n| N | tool | wall ms (median of {runs}) | min ms | vs stackdsl (median) | peak RSS MiB | output bytes | compare.py |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---|");
     for r in rows {
         let ours = rows
             .iter()
             .find(|o| o.n == r.n && o.tool == Tool::Ours)
             .map_or(f64::NAN, |o| o.wall_ms);
         println!(
-            "| {} | {} | {:.1} | {:.1}x | {:.1} | {} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.1}x | {:.1} | {} | {} |",
             r.n,
             r.tool.name(),
             r.wall_ms,
+            r.min_ms,
             r.wall_ms / ours,
             r.rss_kib as f64 / 1024.0,
             r.bytes,
