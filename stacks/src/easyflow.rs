@@ -16,9 +16,8 @@
 //! scaled past one instance, and missing security contexts and limits.
 
 use stackdsl::catalog::{Postgres, Redis};
+use stackdsl::model::{Backup, HttpMetrics, Monitoring, Schedule};
 use stackdsl::prelude::*;
-
-use crate::components;
 
 /// Where Easy Flow images are pushed.
 pub fn registry() -> Registry {
@@ -54,7 +53,14 @@ pub fn easyflow(env: Env) -> Stack {
     let mut s = Stack::new("easyflow", env)
         .targets(targets(env))
         .in_namespace(namespace)
-        .ci(Ci::python("3.12", "app"));
+        .edge(edge())
+        .ci(Ci::python("3.12", "app"))
+        // The guide's Prometheus and Grafana, wherever Compose runs the app.
+        .monitoring(if targets(env).contains(&Target::Compose) {
+            Monitoring::prometheus().grafana()
+        } else {
+            Monitoring::default()
+        });
     let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
 
     let mut pg = Postgres::new(
@@ -71,6 +77,14 @@ pub fn easyflow(env: Env) -> Stack {
     if env == Env::Prod {
         pg = pg.storage(Memory::gi(50)).read_replicas(1);
         redis = redis.storage(Memory::gi(10));
+    }
+    if env != Env::Dev {
+        // The guide's `pg_dump` CronJob: daily at 02:00, dumps older than 7 days deleted.
+        pg = pg.backup(
+            Backup::new(Schedule::cron("0 2 * * *"))
+                .keep_days(7)
+                .volume(Memory::gi(if env == Env::Prod { 100 } else { 20 })),
+        );
     }
     let pg = s.backing(pg);
     let redis = s.backing(redis);
@@ -116,8 +130,17 @@ pub fn easyflow(env: Env) -> Stack {
             "--port",
             &http.number.to_string(),
         ])
+        // Alembic (the guide names no migration step; the app's schema is Alembic's) with
+        // the app's own `DATABASE_URL`, before every new version serves.
+        .migrations(Migration::command(["alembic", "upgrade", "head"]))
         .liveness(health.clone().initial_delay(30).period(30).timeout(10))
         .readiness(health.period(10).timeout(5))
+        // The guide's scrape job `easyflow-app` reads `/metrics` on the app port.
+        .metrics(
+            Metrics::new(http)
+                .interval(15)
+                .http(HttpMetrics::standard()),
+        )
         // OpenAI and Telegram are on the internet.
         .egress(Egress::internet().port(443))
         .resources(
@@ -143,14 +166,25 @@ pub fn easyflow(env: Env) -> Stack {
         } else {
             "letsencrypt-staging"
         };
-        app = app.expose(
-            Ingress::host(host, http)
+        // The guide's nginx locations: the API and its webhooks share one zone of 10 r/s
+        // per client with different bursts; health checks are not limited.
+        let zone = RateLimit::per_client("api_limit", 10);
+        let route = |path: &str| {
+            Ingress::host(host.clone(), http)
                 .class("nginx")
                 .tls(ClusterIssuer::new(issuer))
-                .rate_limit(100),
-        );
+                .path(path)
+        };
+        app = app
+            .expose(
+                route("/api/")
+                    .limit(zone.clone().burst(20))
+                    .timeouts(Timeouts::all(60)),
+            )
+            .expose(route("/api/v1/messaging/webhook/").limit(zone.burst(100)))
+            .expose(route("/health"));
     }
-    let app = s.add(app);
+    s.add(app);
 
     let celery = |b: ServiceBuilder<HasImage>| {
         // Celery answers `inspect ping` only from a live worker; beat is checked by its schedule file.
@@ -193,8 +227,24 @@ pub fn easyflow(env: Env) -> Stack {
             .replicas(1)
             .disruption(Disruption::None),
     );
-    if env == Env::Prod {
-        components::edge(&mut s, &app.endpoint(http), 80);
-    }
     s
+}
+
+/// The guide's `nginx.conf` settings shared by every route: TLS 1.2/1.3 with its ciphers,
+/// its security headers, HSTS for a year and gzip. Compose runs it in prod (the single-host
+/// file); in Kubernetes the routes' limits and timeouts become Ingress annotations.
+fn edge() -> Edge {
+    Edge::nginx()
+        .certificates("/etc/easyflow/tls")
+        .tls_ciphers("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384")
+        .header("X-Frame-Options", "DENY")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("X-XSS-Protection", "1; mode=block")
+        .hsts(31_536_000)
+        .gzip(Gzip::types([
+            "text/plain",
+            "application/json",
+            "application/javascript",
+            "text/css",
+        ]))
 }

@@ -13,6 +13,7 @@
 //! scale below the cluster's majority, `:latest` images, probes on numeric ports, and the
 //! missing security contexts and resource limits.
 
+use stackdsl::model::{Alert, MetricFamily, Monitoring};
 use stackdsl::prelude::*;
 
 /// Where noex images are pushed.
@@ -32,7 +33,12 @@ pub fn noex(env: Env) -> Stack {
     };
     let mut s = Stack::new("noex", env)
         .targets(targets)
-        .ci(Ci::node("20", PackageManager::Npm));
+        .ci(Ci::node("20", PackageManager::Npm))
+        .monitoring(if env == Env::Dev {
+            Monitoring::prometheus()
+        } else {
+            Monitoring::default()
+        });
     let gossip = Port::tcp("cluster", 4369);
     let health = Port::http("health", 8080);
     let secret = SecretRef::new("noex-secrets", "cluster-secret")
@@ -74,7 +80,27 @@ pub fn noex(env: Env) -> Stack {
                 .timeout(5)
                 .failure_threshold(3),
         )
-        .metrics(Metrics::new(health).path("/metrics").interval(15))
+        // The guide's `getMetrics()`: members report the peers they are connected to,
+        // which the member-down alerts compare with the members Prometheus sees up.
+        .metrics(
+            Metrics::new(health)
+                .path("/metrics")
+                .interval(15)
+                .peers_gauge("noex_connected_nodes", "Number of connected nodes")
+                .family(MetricFamily::gauge(
+                    "noex_cluster_status",
+                    "Cluster status (1=running, 0=other)",
+                ))
+                .family(MetricFamily::counter(
+                    "noex_remote_calls_total",
+                    "Total remote calls",
+                ))
+                .family(MetricFamily::gauge(
+                    "noex_remote_calls_pending",
+                    "Pending remote calls",
+                ))
+                .alert(Alert::member_down()),
+        )
         .mount(Mount::scratch("/tmp"))
         // node:20-alpine's `node` user, as the guide's Dockerfile sets with `USER node`.
         .security(Security::restricted().run_as_user(1000))

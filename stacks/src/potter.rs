@@ -9,9 +9,11 @@
 //!
 //! The guide's environment, typed: `DATABASE_URL` through PgBouncer (password by
 //! reference, not `user:pass`), `NATS_URL`, `KAFKA_BROKERS`, `JAEGER_ENDPOINT`,
-//! `JWT_SECRET` as a secret reference.
+//! `JWT_SECRET` as a secret reference. Migrations: the guide's
+//! `goose -dir migrations postgres "$DATABASE_URL" up` before every new version serves.
 
 use stackdsl::catalog::{Kafka, Nats, PgBouncer, Postgres};
+use stackdsl::model::{Alert, HttpMetrics, Monitoring, Quantile, Window};
 use stackdsl::prelude::*;
 
 /// Where Potter images are pushed.
@@ -34,7 +36,13 @@ pub fn potter(env: Env) -> Stack {
     };
     let mut s = Stack::new("potter", env)
         .targets(targets)
-        .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."));
+        .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."))
+        // Prometheus and Grafana beside the service in dev, with the same alert rules.
+        .monitoring(if env == Env::Dev {
+            Monitoring::prometheus().grafana()
+        } else {
+            Monitoring::default()
+        });
     let prod = env == Env::Prod;
 
     let mut pg = Postgres::new(
@@ -100,7 +108,34 @@ pub fn potter(env: Env) -> Stack {
                 .timeout(3)
                 .failure_threshold(2),
         )
-        .metrics(Metrics::new(metrics).interval(15))
+        // The guide's alerts, fixed: the error rate is a share of requests (its expression
+        // was 5xx per second), and the latency quantile is taken over the histogram's
+        // rate (its expression had no `_bucket` series and no rate).
+        .metrics(
+            Metrics::new(metrics)
+                .interval(15)
+                .http(HttpMetrics::standard())
+                .alert(
+                    Alert::error_rate(50)
+                        .window(Window::minutes(5))
+                        .after(Window::minutes(5)),
+                )
+                .alert(
+                    Alert::latency(Quantile::P95, 1000)
+                        .window(Window::minutes(5))
+                        .after(Window::minutes(5)),
+                ),
+        )
+        // The guide's pre-deployment step, run before every new version serves (the image
+        // ships goose and `migrations/`); the URL is the service's own.
+        .migrations(Migration::command([
+            "goose",
+            "-dir",
+            "migrations",
+            "postgres",
+            "$(DATABASE_URL)",
+            "up",
+        ]))
         // A static Go binary on a distroless base: no shell or client for Compose to probe with.
         .health_tool(HealthTool::None)
         .security(Security::restricted().run_as_user(65532))

@@ -15,6 +15,7 @@
 //! probes, resources and security contexts, and a Redis URL copied into a Secret by hand
 //! (derived here from the one declaration).
 
+use stackdsl::model::{Backup, MetricFamily, Monitoring, Schedule};
 use stackdsl::prelude::*;
 
 use stackdsl::catalog::{MongoDb, RabbitMq, Redis};
@@ -47,7 +48,12 @@ pub fn srvthreds(env: Env) -> Stack {
     let mut s = Stack::new("srvthreds", env)
         .targets(targets)
         .in_namespace(format!("srvthreds-{env}"))
-        .ci(Ci::node("18", PackageManager::Npm));
+        .ci(Ci::node("18", PackageManager::Npm))
+        .monitoring(if env == Env::Dev {
+            Monitoring::prometheus()
+        } else {
+            Monitoring::default()
+        });
 
     let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
     // The engine reacts to key changes, so Redis publishes keyspace notifications.
@@ -81,6 +87,22 @@ pub fn srvthreds(env: Env) -> Stack {
         );
         mongo = mongo.storage(Memory::gi(50));
         rabbitmq = rabbitmq.replicas(3);
+    }
+    if env != Env::Dev {
+        // The guide's nightly backup (02:00): `mongodump` and `redis-cli --rdb`, each as a
+        // restricted CronJob of its own; a week of dumps is kept.
+        let size =
+            |prod: u64, staging: u64| Memory::gi(if env == Env::Prod { prod } else { staging });
+        mongo = mongo.backup(
+            Backup::new(Schedule::daily_at(2, 0))
+                .keep_days(7)
+                .volume(size(100, 20)),
+        );
+        redis = redis.backup(
+            Backup::new(Schedule::daily_at(2, 0))
+                .keep_days(7)
+                .volume(size(40, 10)),
+        );
     }
     let redis = s.backing(redis);
     let rabbitmq = s.backing(rabbitmq);
@@ -117,6 +139,20 @@ pub fn srvthreds(env: Env) -> Stack {
         .env("RABBITMQ_URL", rabbitmq.url())
         .config("LOG_LEVEL", if env == Env::Prod { "info" } else { "debug" })
         .config("LOG_FORMAT", "json")
+        // The series the guide's Grafana dashboard plots (the guide scraped pods by
+        // annotation; a ServiceMonitor and a scrape job are derived from this instead).
+        .metrics(
+            Metrics::new(http)
+                .family(MetricFamily::counter(
+                    "srvthreds_events_processed_total",
+                    "Events processed",
+                ))
+                .family(MetricFamily::gauge(
+                    "srvthreds_active_threds",
+                    "Active threds",
+                ))
+                .family(MetricFamily::gauge("srvthreds_queue_depth", "Queue depth")),
+        )
         .mount(Mount::scratch("/tmp"))
         // node:18-alpine's `node` user.
         .security(Security::restricted().run_as_user(1000));

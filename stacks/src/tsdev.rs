@@ -23,7 +23,7 @@ use stackdsl::prelude::*;
 
 use stackdsl::catalog::{Postgres, Redis};
 
-use crate::components::{self, lines};
+use crate::components::lines;
 
 /// Where tsdev images are pushed; every built image's name derives from it.
 pub fn registry() -> Registry {
@@ -313,17 +313,21 @@ fn exposed(
     }
 }
 
-/// A single-host Compose deployment (prod) puts the nginx edge in front of the app tier.
-fn edge_if_needed(s: &mut Stack, upstream: &Endpoint) {
-    if s.env != Env::Dev && s.targets.contains(&Target::Compose) {
-        components::edge(s, upstream, 80);
-    }
+/// The guide's nginx load balancer ("Horizontal Scaling"): least connections over every
+/// replica, client addresses forwarded. Compose renders it wherever the app tier has routes
+/// (the single-host prod file); Kubernetes takes the same routes as Ingresses.
+fn edge() -> Edge {
+    Edge::nginx()
+        .certificates("/etc/tsdev/tls")
+        .hsts(31_536_000)
+        .header("X-Content-Type-Options", "nosniff")
 }
 
 /// The monolith: one API server (procedures, workflows and introspection on :3000), traced.
 pub fn monolith(env: Env) -> Stack {
     let mut s = Stack::new("tsdev-monolith", env)
         .targets(targets(env))
+        .edge(edge())
         .ci(ci());
     let otlp = tracing(&mut s).otlp;
     let http = Port::http("http", 3000).service_port(80);
@@ -338,7 +342,6 @@ pub fn monolith(env: Env) -> Stack {
             .egress(Egress::internet().port(443));
     }
     let api = s.add(exposed(env, scaled(env, api), "api", http));
-    edge_if_needed(&mut s, &api.endpoint(http));
     if env == Env::Prod {
         paas(&mut s, &api, &[]);
     }
@@ -350,6 +353,7 @@ pub fn monolith(env: Env) -> Stack {
 pub fn microservices(env: Env) -> Stack {
     let mut s = Stack::new("tsdev-microservices", env)
         .targets(targets(env))
+        .edge(edge())
         .ci(ci());
     let otlp = tracing(&mut s).otlp;
     let pg = s.backing(Postgres::new(
@@ -392,7 +396,6 @@ pub fn microservices(env: Env) -> Stack {
         .config("RATE_LIMIT_WINDOW_MS", "60000")
         .config("RATE_LIMIT_MAX_REQUESTS", "100");
     let gateway = s.add(exposed(env, scaled(env, gateway), "gateway", gateway_http));
-    edge_if_needed(&mut s, &gateway.endpoint(gateway_http));
     if env == Env::Prod {
         // Render runs all three apps but cannot build a URL around another service's
         // internal address (`<name>-<suffix>:<port>`); the single-app platforms run the

@@ -4,7 +4,7 @@ use stackdsl::cli::StackFn;
 use stackdsl::prelude::*;
 
 /// Every fixture stack (synthesized into the validator corpus beside the real stacks).
-pub const ALL: &[StackFn] = &[yaml11_hazards, secret_canaries];
+pub const ALL: &[StackFn] = &[yaml11_hazards, secret_canaries, stateful_cluster];
 
 /// Strings a YAML 1.1 reader turns into booleans, numbers, nulls or dates unless they are
 /// quoted. Every one must read back as the same string.
@@ -148,5 +148,36 @@ pub fn secret_canaries_with(
         .liveness(Probe::http_get("/live", http))
         .readiness(Probe::http_get("/ready", http))
         .resources(small)));
+    s
+}
+
+/// A three-node cluster whose members keep data on a persistent volume: one volume per
+/// member (Compose `data-ring-seed`, `data-ring-worker-1`, …; Kubernetes claim templates
+/// `data-ring-<ordinal>`), never one volume shared by every member.
+pub fn stateful_cluster(env: Env) -> Stack {
+    let targets = match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging | Env::Prod => vec![Target::Kubernetes],
+    };
+    let mut s = Stack::new("fixture-ring", env).targets(targets);
+    let gossip = Port::tcp("cluster", 7000);
+    let health = Port::http("health", 8080);
+    s.add(
+        Service::new("ring")
+            .image(Image::new("acme/ring").tag("1.0.0"))
+            .port(gossip)
+            .port(health)
+            .replicas(3)
+            .cluster(Cluster::new(gossip))
+            .liveness(Probe::http_get("/health", health))
+            .readiness(Probe::http_get("/ready", health))
+            .mount(Mount::persistent("data", "/var/lib/ring").size(Memory::gi(5)))
+            .mount(Mount::scratch("/tmp"))
+            .security(Security::restricted().run_as_user(1000))
+            .resources(
+                Resources::requests(Cpu::m(100), Memory::mi(128))
+                    .limits(Cpu::m(500), Memory::mi(256)),
+            ),
+    );
     s
 }

@@ -246,6 +246,26 @@ fn install_validators() -> PathBuf {
     venv
 }
 
+/// Every validation error of `stack` as `(kind, path, "message — hint")`; empty if valid.
+pub fn validation_errors(
+    stack: &stackdsl::model::Stack,
+) -> Vec<(stackdsl::validate::ErrorKind, String, String)> {
+    stackdsl::validate::validate(stack)
+        .err()
+        .map(|e| {
+            e.iter()
+                .map(|e| {
+                    (
+                        e.kind,
+                        e.path.clone(),
+                        format!("{} — {}", e.message, e.hint),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Runs `cmd`, returning (success, combined output).
 pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd
@@ -445,4 +465,48 @@ pub fn debian_package(packages: &[&str]) -> PathBuf {
     fs::remove_dir_all(&download).expect("remove download folder");
     fs::write(&stamp, versions).expect("write stamp");
     dir
+}
+
+/// Installs pinned npm packages *with their dependencies* (`npm install`, for tools that are
+/// more than one package, like `mermaid` with `jsdom`) on first use into
+/// `target/validators/npm/<specs>/`; returns its `node_modules`. Panics when npm or the
+/// registry is unreachable: these tests never skip.
+pub fn npm_install(specs: &[&str]) -> PathBuf {
+    let dir = target_dir()
+        .join("validators/npm")
+        .join(specs.join("+").replace(['@', '/'], "_"));
+    fs::create_dir_all(&dir).expect("create npm folder");
+    let lock = fs::File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("lock npm folder");
+    let done = dir.join(".complete");
+    if !done.exists() {
+        let (ok, text) = run(Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--ignore-scripts",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .args(specs));
+        assert!(
+            ok,
+            "`npm install {}` failed (Node.js and the npm registry are needed; these tests never skip):\n{text}",
+            specs.join(" ")
+        );
+        fs::write(&done, specs.join("\n")).expect("write stamp");
+    }
+    dir.join("node_modules")
+}
+
+/// Runs the `mermaid` package's own parser (11.12.0, with jsdom 26.1.0 for `window` and
+/// `document`) over every ```` ```mermaid ```` block of `files`; returns (success, output).
+pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
+    let modules = npm_install(&["mermaid@11.12.0", "jsdom@26.1.0"]);
+    run(Command::new("node")
+        .arg(workspace_root().join("tests/validators/mermaid_parse.mjs"))
+        .arg(modules)
+        .args(files))
 }

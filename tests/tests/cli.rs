@@ -340,10 +340,12 @@ fn other_environments_are_left_alone() {
     assert_eq!(cli(Env::Prod, &[other], &["--out", out]).code, 0);
     assert!(dir.path().join("shop/dev/compose.yaml").exists());
     assert!(dir.path().join("other/prod/compose.yaml").exists());
+    // The prod run also owns the stack's architecture README.
+    assert!(dir.path().join("other/README.md").exists());
     let manifest = fs::read_to_string(dir.path().join(".stackdsl-manifest")).unwrap();
     assert_eq!(
         manifest.lines().filter(|l| !l.starts_with('#')).count(),
-        3,
+        4,
         "{manifest}"
     );
 }

@@ -179,12 +179,14 @@ fn seeds_name_exactly_the_members_that_exist() {
         .doc
         .contents;
     let file: serde_json::Value = serde_saphyr::from_str(compose).unwrap();
-    let services = file["services"].as_object().unwrap();
+    let mut services = file["services"].as_object().unwrap().clone();
+    // Beside the members, the stack's monitoring runs Prometheus (it scrapes each member).
+    assert!(services.remove("prometheus").is_some());
     assert_eq!(
         services.keys().collect::<Vec<_>>(),
         ["noex-seed", "noex-worker-1", "noex-worker-2"]
     );
-    for (name, svc) in services {
+    for (name, svc) in &services {
         assert_eq!(svc["environment"]["NODE_NAME"], name.as_str());
         match svc["environment"]
             .get("CLUSTER_SEEDS")
@@ -326,4 +328,95 @@ fn service_monitors_pass_the_prometheus_operator_schema() {
         .arg(&schema)
         .arg(&bad));
     assert!(!ok && out.contains("intervall"), "{out}");
+}
+
+/// A cluster member's persistent volume is its own: Kubernetes renders a claim template on
+/// the StatefulSet (no shared PersistentVolumeClaim object, which only one pod could
+/// attach), Compose a named volume per member.
+#[test]
+fn each_member_of_a_cluster_gets_its_own_volume() {
+    use stackdsl_tests::fixtures::stateful_cluster;
+    for env in [Env::Staging, Env::Prod] {
+        let stack = stateful_cluster(env);
+        validate(&stack).unwrap_or_else(|e| panic!("{env}: {e}"));
+        let m = stackdsl::render::k8s::manifests(&stack);
+        let json: Vec<serde_json::Value> = m.objects().map(|o| o.to_json()).collect();
+        assert!(
+            !json.iter().any(|o| o["kind"] == "PersistentVolumeClaim"),
+            "no shared claim"
+        );
+        let sts = json.iter().find(|o| o["kind"] == "StatefulSet").unwrap();
+        let templates = sts["spec"]["volumeClaimTemplates"].as_array().unwrap();
+        assert_eq!(templates.len(), 1);
+        assert_eq!(templates[0]["metadata"]["name"], "data");
+        assert_eq!(
+            templates[0]["spec"]["resources"]["requests"]["storage"],
+            "5Gi"
+        );
+        assert_eq!(templates[0]["spec"]["accessModes"][0], "ReadWriteOnce");
+        let pod = &sts["spec"]["template"]["spec"];
+        let volumes: Vec<&str> = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert!(!volumes.contains(&"data"), "{volumes:?}");
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        assert!(
+            mounts
+                .iter()
+                .any(|m| m["name"] == "data" && m["mountPath"] == "/var/lib/ring")
+        );
+    }
+    let dev = outputs(Env::Dev, &[stateful_cluster]);
+    let compose: serde_json::Value = serde_saphyr::from_str(
+        &dev.iter()
+            .find(|o| o.doc.path == "fixture-ring/dev/compose.yaml")
+            .unwrap()
+            .doc
+            .contents,
+    )
+    .unwrap();
+    let members = ["ring-seed", "ring-worker-1", "ring-worker-2"];
+    assert_eq!(
+        compose["volumes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        members
+            .iter()
+            .map(|m| format!("data-{m}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    for m in members {
+        let volumes = compose["services"][m]["volumes"].as_array().unwrap();
+        assert_eq!(volumes.len(), 1, "{m}: {volumes:?}");
+        assert_eq!(volumes[0], format!("data-{m}:/var/lib/ring"));
+    }
+}
+
+#[test]
+fn variables_the_cluster_derives_are_not_set_by_hand() {
+    let e = errors(
+        Env::Staging,
+        node(3, gossip().seeds_env("PEERS")).env("PEERS", "ring-0:4369"),
+    );
+    only(
+        e,
+        "ring.services[ring].env[PEERS]",
+        "which its cluster derives (the seed addresses)",
+    );
+    let e = errors(
+        Env::Staging,
+        node(3, gossip().node_name_env("PEERS").seeds_env("PEERS")),
+    );
+    only(
+        e,
+        "ring.services[ring].cluster.env[PEERS]",
+        "uses `PEERS` for two things",
+    );
 }

@@ -2,6 +2,7 @@
 //! kustomize, checkov), cross-reference checks against broken objects, and the CLI's
 //! staging↔prod diff.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -737,5 +738,52 @@ fn config_map_use_and_kustomization_are_explicit_choices() {
             .filter(|p| !p.ends_with("/kustomization.yaml"))
             .cloned()
             .collect::<Vec<_>>()
+    );
+}
+
+/// Routes of one host split over several Ingresses (for their own annotations) share one
+/// certificate: one Ingress asks cert-manager for it, the others serve its Secret. Without
+/// this each would issue a duplicate certificate (and count against the ACME rate limits).
+#[test]
+fn one_host_gets_one_certificate_however_many_ingresses_route_it() {
+    let mut split_hosts = 0;
+    for env in [Env::Staging, Env::Prod] {
+        for f in stacks::ALL {
+            let stack = f(env);
+            let m = stackdsl::render::k8s::manifests(&stack);
+            let json: Vec<serde_json::Value> = m
+                .objects()
+                .map(|o| o.to_json())
+                .filter(|o| o["kind"] == "Ingress")
+                .collect();
+            let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            let mut issuing: BTreeMap<String, usize> = BTreeMap::new();
+            let mut routed: BTreeMap<String, usize> = BTreeMap::new();
+            for ing in &json {
+                let issues = ing["metadata"]["annotations"]
+                    .get("cert-manager.io/cluster-issuer")
+                    .is_some();
+                for tls in ing["spec"]["tls"].as_array().into_iter().flatten() {
+                    for host in tls["hosts"].as_array().unwrap() {
+                        let host = host.as_str().unwrap().to_owned();
+                        secrets
+                            .entry(host.clone())
+                            .or_default()
+                            .insert(tls["secretName"].as_str().unwrap().to_owned());
+                        *issuing.entry(host.clone()).or_default() += usize::from(issues);
+                        *routed.entry(host).or_default() += 1;
+                    }
+                }
+            }
+            for (host, s) in &secrets {
+                assert_eq!(s.len(), 1, "{} {env}: {host} has secrets {s:?}", stack.name);
+                assert_eq!(issuing[host], 1, "{} {env}: {host}", stack.name);
+                split_hosts += usize::from(routed[host] > 1);
+            }
+        }
+    }
+    assert!(
+        split_hosts > 0,
+        "some stack routes one host through several Ingresses"
     );
 }

@@ -428,11 +428,25 @@ fn make_port(name: &'static str, number: u16, kind: u8) -> Port {
     }
 }
 
-fn secret_ref(s: &SecretSpec) -> SecretRef {
+/// Variables given out so far, by the secret (name, key) that owns each.
+type SecretVars = std::cell::RefCell<BTreeMap<String, (String, String)>>;
+
+/// The secret of `s`; when its variable is already another secret's (which validation
+/// rightly refuses: `.env` would hand one value to both), a numbered variable instead.
+fn secret_ref(s: &SecretSpec, vars: &SecretVars) -> SecretRef {
     let mut r = SecretRef::new(&s.name, &s.key);
     if let Some(v) = &s.var {
         r = r.var_name(v);
     }
+    let owner = (s.name.clone(), s.key.clone());
+    let mut vars = vars.borrow_mut();
+    let base = r.var();
+    let mut n = 0;
+    while vars.get(&r.var()).is_some_and(|o| *o != owner) {
+        n += 1;
+        r = r.var_name(format!("{base}_{n}"));
+    }
+    vars.insert(r.var(), owner);
     if let Some(d) = &s.description {
         r = r.describe(d);
     }
@@ -461,6 +475,7 @@ fn build(spec: &StackSpec) -> Built {
     let mut files: BTreeSet<String> = BTreeSet::new();
     let mut claims: BTreeSet<&str> = BTreeSet::new();
     let mut ingress_hosts: BTreeSet<(String, String)> = BTreeSet::new();
+    let vars = SecretVars::default();
     if kubernetes {
         // The name of the namespace-wide deny-all NetworkPolicy.
         names_taken.insert("default-deny".to_owned());
@@ -549,7 +564,7 @@ fn build(spec: &StackSpec) -> Built {
                 }
                 ValueSpec::Plain(t) => b.env(name, t),
                 ValueSpec::Config(t) => b.config(name, t),
-                ValueSpec::Secret(sec) => b.env(name, secret_ref(sec)),
+                ValueSpec::Secret(sec) => b.env(name, secret_ref(sec, &vars)),
                 ValueSpec::Url {
                     to,
                     port,
@@ -565,7 +580,7 @@ fn build(spec: &StackSpec) -> Built {
                         url = url.user(u);
                     }
                     if let Some(p) = password {
-                        url = url.password(&secret_ref(p));
+                        url = url.password(&secret_ref(p, &vars));
                     }
                     b.env(name, url)
                 }
@@ -629,7 +644,7 @@ fn build(spec: &StackSpec) -> Built {
         if let (Some(c), Some(gossip)) = (cluster, gossip) {
             let mut cl = Cluster::new(gossip).seeds(c.seeds);
             if let Some(sec) = &c.secret {
-                cl = cl.secret("CLUSTER_SECRET", &secret_ref(sec));
+                cl = cl.secret("CLUSTER_SECRET", &secret_ref(sec, &vars));
             }
             if c.parallel {
                 cl = cl.pod_management(PodManagement::Parallel);

@@ -237,17 +237,24 @@ fn consumers_connect_consistently_in_compose_kubernetes_and_terraform() {
                 .iter()
                 .filter(|d| d["kind"] == "Deployment" || d["kind"] == "StatefulSet")
             {
-                for c in d["spec"]["template"]["spec"]["containers"]
+                let pod = &d["spec"]["template"]["spec"];
+                let name = d["metadata"]["name"].as_str().unwrap();
+                // The migration init container is Compose's one-shot `<service>-migrate`.
+                let containers = pod["containers"]
                     .as_array()
                     .unwrap()
-                {
+                    .iter()
+                    .map(|c| (name.to_owned(), c));
+                let inits = pod["initContainers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (format!("{name}-{}", c["name"].as_str().unwrap()), c));
+                for (owner, c) in containers.chain(inits) {
                     for e in c["env"].as_array().into_iter().flatten() {
                         if let Some(v) = e["value"].as_str() {
                             k8s_env.insert(
-                                (
-                                    d["metadata"]["name"].as_str().unwrap().to_owned(),
-                                    e["name"].as_str().unwrap().to_owned(),
-                                ),
+                                (owner.clone(), e["name"].as_str().unwrap().to_owned()),
                                 v.to_owned(),
                             );
                         }

@@ -705,3 +705,68 @@ fn a_cluster_name_must_leave_room_for_its_members_names() {
     assert_eq!(e.path, format!("shop.services[{too_long}]"));
     assert!(e.message.contains("has 53 characters"), "{}", e.message);
 }
+
+#[test]
+fn secrets_that_would_break_compose_or_kubernetes() {
+    let mut s = Stack::new("shop", Env::Dev);
+    s.add(
+        Service::new("api")
+            .image(image())
+            // `a-b` + `c` and `a` + `b-c` both default to the variable `A_B_C`.
+            .env("ONE", SecretRef::new("a-b", "c"))
+            .env("DOT", SecretRef::new("app", ".").var_name("DOT_KEY"))
+            .env(
+                "TWO_LINES",
+                SecretRef::new("app", "token").describe("first line\nINJECTED=1"),
+            ),
+    );
+    s.add(
+        Service::new("worker")
+            .image(image())
+            .env("TWO", SecretRef::new("a", "b-c"))
+            // The same secret used twice is fine.
+            .env("ONE_AGAIN", SecretRef::new("a-b", "c")),
+    );
+    let e = validate(&s).expect_err("three problems");
+    let got: Vec<_> = e.iter().map(|e| (e.kind, e.path.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (ErrorKind::InvalidName, "shop.services[api].env[DOT]"),
+            (ErrorKind::InvalidValue, "shop.services[api].env[TWO_LINES]"),
+            (ErrorKind::DuplicateName, "shop.services[worker]"),
+        ],
+        "{e}"
+    );
+    let clash = e.iter().nth(2).unwrap();
+    assert!(
+        clash.message.contains("`a`/`b-c`")
+            && clash.message.contains("`a-b`/`c`")
+            && clash.message.contains("`A_B_C`")
+            && clash.message.contains("service `api`"),
+        "{}",
+        clash.message
+    );
+    assert!(clash.hint.contains(".var_name("), "{}", clash.hint);
+}
+
+#[test]
+fn probes_cannot_target_a_udp_port() {
+    let dns = Port::udp("dns", 53);
+    let mut s = Stack::new("shop", Env::Dev);
+    s.add(
+        Service::new("resolver")
+            .image(image())
+            .port(dns)
+            .liveness(Probe::tcp(dns)),
+    );
+    let e = one(&s);
+    assert_eq!(
+        (e.kind, e.path.as_str()),
+        (
+            ErrorKind::InvalidValue,
+            "shop.services[resolver].probes.liveness"
+        )
+    );
+    assert!(e.message.contains("UDP port `dns`"), "{}", e.message);
+}

@@ -114,6 +114,8 @@ impl Service {
                 cluster: None,
                 metrics: None,
                 backing: None,
+                migrations: None,
+                backup: None,
             },
             state: PhantomData,
         }
@@ -382,6 +384,28 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.metrics = Some(metrics))
     }
 
+    /// Runs schema migrations before the service serves a new version (see
+    /// [`Migration`](crate::model::Migration)): a one-shot service in Compose, an init
+    /// container in Kubernetes.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .env("DATABASE_URL", "postgres://db/app")
+    ///     .migrations(Migration::command(["goose", "-dir", "migrations", "postgres", "$(DATABASE_URL)", "up"]));
+    /// assert!(b.peek().migrations.is_some());
+    /// ```
+    pub fn migrations(self, migration: crate::model::Migration) -> Self {
+        self.with(|s| s.migrations = Some(migration))
+    }
+
+    /// Backs the service up on a schedule (the catalog's backing services set this with
+    /// their `.backup(…)`, which knows the dump tool).
+    pub fn backup(self, backup: crate::model::Backup) -> Self {
+        self.with(|s| s.backup = Some(backup))
+    }
+
     /// The service as declared so far (read-only).
     pub fn peek(&self) -> &Service {
         &self.inner
@@ -435,6 +459,8 @@ impl Stack {
             ci: None,
             regenerate: None,
             paas: crate::model::PaasOptions::default(),
+            edge: None,
+            monitoring: crate::model::Monitoring::default(),
             origin_override: None,
         }
     }
@@ -463,6 +489,19 @@ impl Stack {
     /// How CI tests, builds and deploys the stack (for [`Target::GitHubActions`]).
     pub fn ci(mut self, ci: crate::model::Ci) -> Stack {
         self.ci = Some(ci);
+        self
+    }
+
+    /// The edge in front of the services' routes ([`Ingress`]): an nginx service in Compose,
+    /// Ingress annotations in Kubernetes (see [`Edge`](crate::model::Edge)).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Stack::new("shop", Env::Prod).edge(Edge::nginx().client_body_mb(10));
+    /// assert_eq!(s.edge.unwrap().client_body_mb, Some(10));
+    /// ```
+    pub fn edge(mut self, edge: crate::model::Edge) -> Stack {
+        self.edge = Some(edge);
         self
     }
 

@@ -22,13 +22,15 @@
 //! assert_eq!(cache.url(0).template().preview(), "redis://:${SHOP_SECRETS_REDIS_PASSWORD}@redis:6379/0");
 //! ```
 
+mod backup;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::builder::{HasImage, ServiceBuilder};
 use crate::model::{
-    BackingKind, BackingSpec, CiService, Cpu, HelmChart, Image, Memory, Mount, Port, Probe,
+    BackingKind, BackingSpec, Backup, CiService, Cpu, HelmChart, Image, Memory, Mount, Port, Probe,
     Resources, SecretRef, Security, Service, ServiceRef, Stack, Template, Url, ValuesFile,
 };
 
@@ -101,6 +103,7 @@ pub struct Postgres {
     storage: Memory,
     read_replicas: u32,
     resources: Resources,
+    backup: Option<Backup>,
 }
 
 impl Postgres {
@@ -113,6 +116,7 @@ impl Postgres {
             storage: Memory::gi(10),
             read_replicas: 0,
             resources: sized((250, 1000), (256, 1024)),
+            backup: None,
         }
     }
 
@@ -125,6 +129,12 @@ impl Postgres {
     /// Volume size (default 10 GiB).
     pub fn storage(mut self, size: Memory) -> Self {
         self.storage = size;
+        self
+    }
+
+    /// Backs the database up on a schedule with `pg_dump` (a CronJob in Kubernetes).
+    pub fn backup(mut self, policy: Backup) -> Self {
+        self.backup = Some(policy);
         self
     }
 
@@ -174,6 +184,7 @@ impl BackingService for Postgres {
         let port = Port::tcp("postgres", 5432);
         let db = self.database.clone();
         let ready = Probe::exec(["pg_isready", "-U", &db, "-d", &db]);
+        let image = Image::new("postgres").tag("17.2-alpine");
         let replication = self.read_replicas > 0;
         let mut spec = BackingSpec {
             kind: BackingKind::Postgres {
@@ -232,7 +243,7 @@ impl BackingService for Postgres {
         }
         let service = s.add(
             Service::new(self.name)
-                .image(Image::new("postgres").tag("17.2-alpine"))
+                .image(image.clone())
                 .port(port)
                 .env("POSTGRES_DB", &db)
                 .env("POSTGRES_USER", &db)
@@ -251,6 +262,9 @@ impl BackingService for Postgres {
                 .resources(self.resources)
                 .backing(spec),
         );
+        backup::attach(s, &service, self.backup, || {
+            backup::postgres(&service, port, image, &db, &self.password, 70)
+        });
         PostgresRef {
             service,
             port,
@@ -356,6 +370,7 @@ pub struct Redis {
     append_only: bool,
     notify_keyspace_events: Option<String>,
     resources: Resources,
+    backup: Option<Backup>,
 }
 
 impl Redis {
@@ -369,7 +384,14 @@ impl Redis {
             append_only: true,
             notify_keyspace_events: None,
             resources: sized((100, 500), (128, 512)),
+            backup: None,
         }
+    }
+
+    /// Backs the dataset up on a schedule with `redis-cli --rdb` (a CronJob in Kubernetes).
+    pub fn backup(mut self, policy: Backup) -> Self {
+        self.backup = Some(policy);
+        self
     }
 
     /// Service name (default `redis`).
@@ -448,6 +470,7 @@ impl BackingService for Redis {
     type Handle = RedisRef;
     fn install(self, s: &mut Stack) -> RedisRef {
         let port = Port::tcp("redis", 6379);
+        let image = Image::new("redis").tag("7.4-alpine");
         let mut cmd = format!("exec redis-server --port {}", port.number);
         for line in self.config_lines() {
             cmd.push_str(&format!(" --{line}"));
@@ -496,7 +519,7 @@ impl BackingService for Redis {
         };
         let service = s.add(
             Service::new(self.name.clone())
-                .image(Image::new("redis").tag("7.4-alpine"))
+                .image(image.clone())
                 .port(port)
                 .env("REDIS_PASSWORD", &self.password)
                 // redis-cli reads its password from REDISCLI_AUTH, so the probe needs no argument.
@@ -511,6 +534,9 @@ impl BackingService for Redis {
                 .resources(self.resources)
                 .backing(spec),
         );
+        backup::attach(s, &service, self.backup, || {
+            backup::redis(&service, port, image, &self.password, 999)
+        });
         RedisRef {
             service,
             port,
@@ -530,6 +556,7 @@ pub struct MongoDb {
     password: SecretRef,
     storage: Memory,
     resources: Resources,
+    backup: Option<Backup>,
 }
 
 impl MongoDb {
@@ -541,7 +568,14 @@ impl MongoDb {
             password,
             storage: Memory::gi(20),
             resources: sized((250, 1000), (512, 2048)),
+            backup: None,
         }
+    }
+
+    /// Backs every database up on a schedule with `mongodump` (a CronJob in Kubernetes).
+    pub fn backup(mut self, policy: Backup) -> Self {
+        self.backup = Some(policy);
+        self
     }
 
     /// Service name (default `mongo`).
@@ -595,6 +629,7 @@ impl BackingService for MongoDb {
     fn install(self, s: &mut Stack) -> MongoRef {
         let port = Port::tcp("mongo", 27017);
         let ping = Probe::exec(["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]);
+        let image = Image::new("mongo").tag("7.0.16");
         let spec = BackingSpec {
             kind: BackingKind::MongoDb,
             chart: HelmChart::new(BITNAMI, "mongodb", "17.0.2"),
@@ -633,7 +668,7 @@ impl BackingService for MongoDb {
         };
         let service = s.add(
             Service::new(self.name.clone())
-                .image(Image::new("mongo").tag("7.0.16"))
+                .image(image.clone())
                 .port(port)
                 .env("MONGO_INITDB_ROOT_USERNAME", &self.user)
                 .env("MONGO_INITDB_ROOT_PASSWORD", &self.password)
@@ -649,6 +684,9 @@ impl BackingService for MongoDb {
                 .resources(self.resources)
                 .backing(spec),
         );
+        backup::attach(s, &service, self.backup, || {
+            backup::mongo(&service, port, image, &self.user, &self.password, 999)
+        });
         MongoRef {
             service,
             port,
@@ -1032,26 +1070,26 @@ impl BackingService for Kafka {
             sensitive: Vec::new(),
             host_suffix: String::new(),
             pod_labels: pod_labels(&self.name, "kafka"),
-            // A broker must advertise the address clients resolve; a service container
-            // cannot be told the runner's, so CI tests get no Kafka.
-            ci: None,
+            // A broker advertises the address clients resolve: in CI the tests run on the
+            // runner and reach the service container's published port on localhost.
+            ci: Some(CiService {
+                env: kraft_env("localhost", port, controller),
+                health_cmd: Some(format!(
+                    "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:{}",
+                    port.number
+                )),
+                password: false,
+            }),
         };
-        let host = self.name.clone();
         // A single KRaft node for Compose, advertising the address clients resolve.
-        let node: ServiceBuilder<HasImage> = Service::new(self.name.clone())
+        let mut node: ServiceBuilder<HasImage> = Service::new(self.name.clone())
             .image(Image::new("apache/kafka").tag("3.9.0"))
             .port(port)
-            .port(controller)
-            .env("KAFKA_NODE_ID", "1")
-            .env("KAFKA_PROCESS_ROLES", "broker,controller")
-            .env("KAFKA_LISTENERS", format!("PLAINTEXT://:{},CONTROLLER://:{}", port.number, controller.number))
-            .env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-            .env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
-            .env("KAFKA_CONTROLLER_QUORUM_VOTERS", format!("1@{host}:{}", controller.number))
-            .env("KAFKA_ADVERTISED_LISTENERS", format!("PLAINTEXT://{host}:{}", port.number))
-            .env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
-            .env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
-            .env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+            .port(controller);
+        for (var, value) in kraft_env(&self.name, port, controller) {
+            node = node.env(var, value);
+        }
+        let node = node
             .env("KAFKA_LOG_DIRS", "/var/lib/kafka/data")
             .readiness(Probe::tcp(port).period(10))
             .liveness(Probe::tcp(port).period(20))
@@ -1069,4 +1107,42 @@ impl BackingService for Kafka {
         let service = s.add(node);
         KafkaRef { service, port }
     }
+}
+
+/// The environment of a single-node KRaft broker (broker and controller in one) that
+/// advertises itself as `host`.
+fn kraft_env(host: &str, port: Port, controller: Port) -> Vec<(String, String)> {
+    [
+        ("KAFKA_NODE_ID", "1".to_owned()),
+        ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
+        (
+            "KAFKA_LISTENERS",
+            format!(
+                "PLAINTEXT://:{},CONTROLLER://:{}",
+                port.number, controller.number
+            ),
+        ),
+        ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),
+        (
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned(),
+        ),
+        (
+            "KAFKA_CONTROLLER_QUORUM_VOTERS",
+            format!("1@{host}:{}", controller.number),
+        ),
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            format!("PLAINTEXT://{host}:{}", port.number),
+        ),
+        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
+        (
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+            "1".to_owned(),
+        ),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }

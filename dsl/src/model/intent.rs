@@ -1,7 +1,7 @@
 //! Intents: what the user wants ("autoscale between 2 and 10", "expose with TLS", "harden
 //! the container"); targets derive their objects from these.
 
-use super::Port;
+use super::{Port, RateLimit, Timeouts};
 
 /// Restart policy (Compose `restart`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -430,8 +430,13 @@ pub struct Ingress {
     pub class: Option<String>,
     /// TLS via cert-manager.
     pub tls: Option<ClusterIssuer>,
-    /// Requests per second per client, enforced by the ingress controller.
-    pub rate_limit_rps: Option<u32>,
+    /// Requests per second per client, with a burst, enforced by the edge (Compose nginx,
+    /// ingress-nginx).
+    pub limit: Option<RateLimit>,
+    /// Proxy timeouts of this route (default: the stack's [`Edge`](super::Edge)'s).
+    pub timeouts: Option<Timeouts>,
+    /// Largest request body in MiB on this route (default: the edge's).
+    pub client_body_mb: Option<u32>,
 }
 
 impl Ingress {
@@ -443,7 +448,9 @@ impl Ingress {
             port,
             class: None,
             tls: None,
-            rate_limit_rps: None,
+            limit: None,
+            timeouts: None,
+            client_body_mb: None,
         }
     }
 
@@ -465,9 +472,36 @@ impl Ingress {
         self
     }
 
-    /// Limit each client to `rps` requests per second.
-    pub fn rate_limit(mut self, rps: u32) -> Self {
-        self.rate_limit_rps = Some(rps);
+    /// Limit each client to `rps` requests per second (burst 5 × `rps`, ingress-nginx's
+    /// default), in a zone of its own rate (`rps_<rps>`).
+    pub fn rate_limit(self, rps: u32) -> Self {
+        self.limit(RateLimit::per_client(format!("rps_{rps}"), rps))
+    }
+
+    /// Limit each client with a named zone and a burst of this route's.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let http = Port::http("http", 8000);
+    /// let zone = RateLimit::per_client("api_limit", 10);
+    /// let api = Ingress::host("api.example.com", http).path("/api/").limit(zone.clone().burst(20));
+    /// let hooks = Ingress::host("api.example.com", http).path("/hooks/").limit(zone.burst(100));
+    /// assert_eq!(api.limit.unwrap().zone, hooks.limit.unwrap().zone);
+    /// ```
+    pub fn limit(mut self, limit: RateLimit) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Proxy timeouts of this route.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// Largest request body on this route, in MiB.
+    pub fn client_body_mb(mut self, mb: u32) -> Self {
+        self.client_body_mb = Some(mb);
         self
     }
 }

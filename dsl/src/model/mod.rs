@@ -9,12 +9,16 @@
 //! but build them through [`crate::builder`], which is where the invariants live.
 
 mod backing;
+mod backup;
 mod ci;
 mod cluster;
+mod edge;
 mod env;
 mod handle;
 mod image;
 mod intent;
+mod migration;
+mod monitoring;
 mod paas;
 mod port;
 mod probe;
@@ -22,14 +26,21 @@ mod resources;
 mod volume;
 
 pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
+pub use backup::{Backup, BackupTarget, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
-pub use cluster::{Cluster, Metrics, PodManagement, SeedFormat};
+pub use cluster::{Cluster, PodManagement, SeedFormat};
+pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
     Autoscale, ClusterIssuer, ConfigMapUse, Disruption, Egress, Ingress, Relaxation, Restart,
     Rollout, Security, Spread,
+};
+pub use migration::{ArgPart, Migration, arg_parts};
+pub use monitoring::{
+    Alert, AlertKind, HttpMetrics, MetricFamily, MetricKind, Metrics, Monitoring, MonitoringTool,
+    Quantile, Severity, Window,
 };
 pub use paas::{
     FlyOptions, PaasOptions, Platform, PlatformVar, RailwayBuilder, RailwayOptions, RenderOptions,
@@ -196,6 +207,10 @@ pub struct Stack {
     pub regenerate: Option<String>,
     /// What the PaaS targets need beyond the model (set with [`Stack::paas`]).
     pub paas: PaasOptions,
+    /// The edge in front of the routes (set with [`Stack::edge`]).
+    pub edge: Option<Edge>,
+    /// Prometheus and Grafana in Compose (set with [`Stack::monitoring`]).
+    pub monitoring: Monitoring,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
 }
@@ -267,6 +282,10 @@ pub struct Service {
     pub metrics: Option<Metrics>,
     /// A backing service from the catalog: how Terraform installs it with Helm.
     pub backing: Option<BackingSpec>,
+    /// Schema migrations that must succeed before the service serves a new version.
+    pub migrations: Option<Migration>,
+    /// Scheduled backups of a backing service (a CronJob in Kubernetes).
+    pub backup: Option<Backup>,
 }
 
 impl Service {

@@ -55,6 +55,11 @@ pub struct Mount {
 
 impl Mount {
     /// A named persistent volume at `path`.
+    ///
+    /// A ReadWriteOnce volume serves one pod, so a service with more than one replica
+    /// cannot mount one — unless it is a [`Cluster`](crate::model::Cluster): then every
+    /// member gets a volume of its own (a StatefulSet claim template, claims
+    /// `<name>-<service>-<ordinal>`; in Compose a volume `<name>-<member>` per member).
     pub fn persistent(name: impl Into<String>, path: impl Into<String>) -> Self {
         Mount {
             source: VolumeSource::Persistent {

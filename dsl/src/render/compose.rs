@@ -13,7 +13,11 @@
 //! - a `healthcheck` from the readiness (else liveness) probe; `depends_on` every service
 //!   the service reaches, with `condition: service_healthy` where that one has a healthcheck;
 //! - `restart`, hardening (`read_only`, `cap_drop: [ALL]`, `no-new-privileges`) and
-//!   `deploy` replicas and resources.
+//!   `deploy` replicas and resources;
+//! - a one-shot `<service>-migrate` for a service with migrations, which the service waits
+//!   for (`service_completed_successfully`);
+//! - the nginx edge and its `nginx/nginx.conf` when the stack has an edge and routes (see
+//!   [`crate::render::nginx`]).
 
 use std::borrow::Cow;
 
@@ -22,8 +26,8 @@ use serde::Serialize;
 use serde_saphyr::{DoubleQuoted, LitString};
 
 use crate::model::{
-    Env, EnvValue, HealthTool, Part, Probe, ProbeAction, Resources, SecretRef, SeedFormat, Service,
-    Stack, Target, Template, VolumeSource,
+    ArgPart, Env, EnvValue, HealthTool, Migration, Part, Probe, ProbeAction, Resources, Restart,
+    SecretRef, SeedFormat, Service, Stack, Target, Template, VolumeSource,
 };
 use crate::render::{Document, hash_header, yaml};
 
@@ -35,7 +39,7 @@ struct ComposeFile<'a> {
     name: String,
     services: IndexMap<String, ComposeService>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    volumes: IndexMap<&'a str, Empty>,
+    volumes: IndexMap<String, Empty>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     configs: IndexMap<&'a str, ConfigDef>,
 }
@@ -135,6 +139,15 @@ fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)
             if let Some((var, secret)) = &cluster.secret {
                 m.environment.insert(var.clone(), secret_var(secret));
             }
+            // Each member keeps its own data, as a StatefulSet's claim templates do.
+            for v in &mut m.volumes {
+                for vol in persistent_volumes(svc) {
+                    if let Some(rest) = v.strip_prefix(vol).and_then(|r| r.strip_prefix(':')) {
+                        *v = format!("{}:{rest}", member_volume(vol, name));
+                        break;
+                    }
+                }
+            }
             m.networks.insert(
                 "default",
                 NetworkAttach {
@@ -144,6 +157,19 @@ fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)
             (name.clone(), m)
         })
         .collect()
+}
+
+/// The names of `svc`'s persistent volumes.
+fn persistent_volumes(svc: &Service) -> impl Iterator<Item = &str> {
+    svc.mounts.iter().filter_map(|m| match &m.source {
+        VolumeSource::Persistent { name, .. } => Some(name.as_str()),
+        _ => None,
+    })
+}
+
+/// The volume of one cluster member, e.g. `data-noex-worker-1`.
+fn member_volume(volume: &str, member: &str) -> String {
+    format!("{volume}-{member}")
 }
 
 #[derive(Serialize)]
@@ -214,17 +240,32 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         .iter()
         .filter(|s| s.renders_on(Target::Compose))
     {
-        if svc.cluster.is_some() {
-            for (name, member) in cluster_members(stack, svc) {
-                file.services.insert(name, member);
+        let mut members = match svc.cluster {
+            Some(_) => cluster_members(stack, svc),
+            None => vec![(svc.name.clone(), service(stack, svc))],
+        };
+        if let Some(m) = &svc.migrations {
+            file.services
+                .insert(format!("{}-migrate", svc.name), migration(stack, svc, m));
+            for (_, member) in &mut members {
+                member.depends_on.insert(
+                    format!("{}-migrate", svc.name),
+                    DependsOn {
+                        condition: "service_completed_successfully",
+                    },
+                );
             }
-        } else {
-            file.services.insert(svc.name.clone(), service(stack, svc));
         }
+        file.services.extend(members);
         for m in &svc.mounts {
             match &m.source {
+                VolumeSource::Persistent { name, .. } if svc.cluster.is_some() => {
+                    for member in svc.compose_members() {
+                        file.volumes.insert(member_volume(name, &member), Empty {});
+                    }
+                }
                 VolumeSource::Persistent { name, .. } => {
-                    file.volumes.insert(name, Empty {});
+                    file.volumes.insert(name.clone(), Empty {});
                 }
                 VolumeSource::File(f) => {
                     file.configs.insert(
@@ -238,13 +279,42 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             }
         }
     }
+    // The nginx edge in front of the routes (see `render::nginx`).
+    if let Some(edge) = crate::render::nginx::edge_service(stack) {
+        let mut e = service(stack, &edge);
+        e.volumes
+            .extend(crate::render::nginx::compose_volumes(stack));
+        file.services.insert(edge.name.clone(), e);
+    }
+    // Prometheus/Grafana when the stack enables monitoring: they mount generated folders.
+    let (monitoring, monitoring_docs) = crate::render::prometheus::compose(stack);
+    // They are not services of the stack, so `service` cannot see their healthchecks.
+    let healthy: Vec<String> = monitoring
+        .iter()
+        .filter(|e| healthcheck(&e.service).is_some())
+        .map(|e| e.service.name.clone())
+        .collect();
+    for extra in monitoring {
+        let mut s = service(stack, &extra.service);
+        for (folder, path) in extra.mounts {
+            s.volumes.push(format!("./{folder}:{path}:ro"));
+        }
+        for (name, dep) in &mut s.depends_on {
+            if healthy.contains(name) {
+                dep.condition = "service_healthy";
+            }
+        }
+        file.services.insert(extra.service.name.clone(), s);
+    }
     let mut contents = hash_header(stack);
     contents.push_str(&env_file_note(stack));
     yaml::write(&mut contents, &file);
     let mut docs = vec![Document::new(format!("{dir}/compose.yaml"), contents)];
+    docs.extend(crate::render::nginx::render(stack));
     if let Some(example) = env_example(stack) {
         docs.push(Document::new(format!("{dir}/.env.example"), example));
     }
+    docs.extend(monitoring_docs);
     docs
 }
 
@@ -338,6 +408,45 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
             resources,
         });
     }
+    out
+}
+
+/// The one-shot service that migrates before `svc` starts: the service's image (or the
+/// migration's), environment, mounts, dependencies and hardening; no ports, no
+/// healthcheck, one instance, never restarted.
+fn migration(stack: &Stack, svc: &Service, m: &Migration) -> ComposeService {
+    let mut out = service(stack, svc);
+    if let Some(image) = &m.image {
+        out.image = Some(image.to_string());
+        out.build = None;
+    }
+    out.entrypoint = Some(
+        m.argv
+            .iter()
+            .map(|arg| {
+                crate::model::arg_parts(arg)
+                    .iter()
+                    .map(|p| match p {
+                        ArgPart::Text(t) => escape(t),
+                        ArgPart::Var(name) => svc
+                            .env
+                            .iter()
+                            .find(|v| &v.name == name)
+                            .map(|v| env_value(&v.value))
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .collect(),
+    );
+    out.command = None;
+    out.ports.clear();
+    out.healthcheck = None;
+    out.restart = Restart::Never.compose();
+    out.deploy = out.deploy.map(|d| Deploy {
+        replicas: None,
+        ..d
+    });
     out
 }
 

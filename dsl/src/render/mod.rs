@@ -4,9 +4,12 @@
 //! that could make it fail is a rule in [`crate::validate`].
 
 pub mod compose;
+pub mod diagram;
 pub mod github;
 pub mod k8s;
+pub mod nginx;
 pub mod paas;
+pub mod prometheus;
 pub mod repo_ci;
 pub mod terraform;
 pub mod yaml;
@@ -100,7 +103,9 @@ pub fn render(stack: &Stack) -> Result<Vec<Document>, Errors> {
 }
 
 /// Like [`render`], for a stack built by `stack_fn`: targets that span environments (the
-/// GitHub Actions pipeline deploys staging too) build the other environments' stacks with it.
+/// GitHub Actions pipeline deploys staging too) build the other environments' stacks with it,
+/// and the prod run adds the stack's architecture README ([`diagram`]), which shows every
+/// environment.
 pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Document>, Errors> {
     let mut docs = Vec::new();
     let mut errors = Errors::default();
@@ -128,6 +133,25 @@ pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Docum
                 }
             }
         }
+    }
+    // The architecture README spans environments: the prod run owns it.
+    if let (Env::Prod, Some(f)) = (stack.env, stack_fn) {
+        let others = [f(Env::Dev), f(Env::Staging)];
+        // Link the other environments' READMEs too (rendering them is pure and cheap).
+        let mut files: Vec<String> = docs.iter().map(|d| d.path.clone()).collect();
+        for other in &others {
+            files.extend(
+                render_with(other, None)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d.path),
+            );
+        }
+        let [dev, staging] = others;
+        docs.push(diagram::render_linked(
+            &[dev, staging, stack.clone()],
+            &files,
+        ));
     }
     errors.into_result().map(|()| docs)
 }

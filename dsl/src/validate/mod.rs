@@ -19,7 +19,9 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+mod monitoring;
 pub mod names;
+mod ops;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -239,6 +241,8 @@ pub fn validate(stack: &Stack) -> Result<(), Errors> {
         v.service_rules(svc);
     }
     v.cross_service_rules();
+    v.edge_rules();
+    v.monitoring_rules();
     v.paas_rules();
     v.errors.into_result()
 }
@@ -358,6 +362,7 @@ impl<'a> Validator<'a> {
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
         self.scaling_rules(svc, &path);
+        self.migration_rules(svc, &path);
         if self.stack.targets.contains(&Target::Kubernetes) && svc.renders_on(Target::Kubernetes) {
             self.kubernetes_rules(svc, &path);
         }
@@ -374,7 +379,9 @@ impl<'a> Validator<'a> {
         for ingress in &svc.ingress {
             self.ingress_rules(svc, ingress, &path);
         }
+        self.backup_rules(svc, &path);
         if let Some(m) = &svc.metrics {
+            self.metrics_rules(svc, m, &path);
             self.check_own_port(svc, m.port, &format!("{path}.metrics"), "serves metrics on");
             if !m.path.starts_with('/') {
                 self.err(
@@ -395,6 +402,35 @@ impl<'a> Validator<'a> {
         let n = svc.replicas;
         let quorum = c.quorum(n);
         self.check_own_port(svc, c.port, path, "gossips on");
+        // The variables the cluster sets on every member must not be set twice.
+        let mut derived: Vec<(&str, &str)> = vec![
+            (c.node_name_env.as_str(), "the member's own name"),
+            (c.seeds_env.as_str(), "the seed addresses"),
+        ];
+        if let Some((var, _)) = &c.secret {
+            derived.push((var.as_str(), "the cluster secret"));
+        }
+        for (i, (var, what)) in derived.iter().enumerate() {
+            if derived[..i].iter().any(|(v, _)| v == var) {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    format!("{path}.env[{var}]"),
+                    format!("cluster `{}` uses `{var}` for two things", svc.name),
+                    "give the node name, the seeds and the secret distinct variables",
+                );
+            }
+            if svc.env.iter().any(|e| e.name == *var) {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    format!("{}.env[{var}]", self.svc_path(svc)),
+                    format!(
+                        "service `{}` sets `{var}`, which its cluster derives ({what}) for each member",
+                        svc.name
+                    ),
+                    "remove the `.env(…)` call, or name the cluster's variable differently on the `Cluster` builder",
+                );
+            }
+        }
         if svc.name.len() > MAX_CLUSTER_NAME {
             self.err(
                 ErrorKind::InvalidName,
@@ -746,6 +782,7 @@ impl<'a> Validator<'a> {
             );
         }
         let key_ok = !s.key().is_empty()
+            && !matches!(s.key(), "." | "..")
             && s.key().len() <= 253
             && s.key()
                 .bytes()
@@ -755,7 +792,21 @@ impl<'a> Validator<'a> {
                 ErrorKind::InvalidName,
                 path.to_owned(),
                 format!("secret key `{}` is not a valid Secret key", s.key()),
-                "use letters, digits, '-', '_' and '.'",
+                "use letters, digits, '-', '_' and '.' (and not `.` or `..` alone)",
+            );
+        }
+        if let Some(d) = s.description()
+            && d.chars().any(char::is_control)
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                path.to_owned(),
+                format!(
+                    "the description of secret `{}`/`{}` contains a line break or control character",
+                    s.name(),
+                    s.key()
+                ),
+                "descriptions are one line in `.env.example` and the README; remove the line break",
             );
         }
         if let Some(problem) = names::env_name_problem(&s.var()) {
@@ -803,6 +854,12 @@ impl<'a> Validator<'a> {
                         ppath.clone(),
                         format!("{kind} probe of service `{}` uses port `{}`, which the service does not declare", svc.name, port.name),
                         format!("declare the port with `.port(…)` or point the probe at one of: {}", port_list(svc)),
+                    ),
+                    Some(declared) if declared.protocol == Protocol::Udp => self.err(
+                        ErrorKind::InvalidValue,
+                        ppath.clone(),
+                        format!("{kind} probe of service `{}` targets UDP port `{}`; HTTP and TCP probes connect over TCP and would always fail", svc.name, port.name),
+                        "probe a TCP port of the service, or use an exec probe",
                     ),
                     Some(_) => self.check_own_port(svc, port, &ppath, &format!("probes ({kind})")),
                 }
@@ -933,6 +990,7 @@ impl<'a> Validator<'a> {
             .iter()
             .find(|m| matches!(m.source, VolumeSource::Persistent { .. }));
         if let Some(m) = persistent
+            && svc.cluster.is_none()
             && (svc.replicas > 1 || svc.autoscale.is_some())
         {
             self.err(
@@ -962,12 +1020,14 @@ impl<'a> Validator<'a> {
             }
         }
         for i in &svc.ingress {
-            if i.rate_limit_rps.is_some() && i.class.as_deref() != Some("nginx") {
+            if (i.limit.is_some() || i.timeouts.is_some() || i.client_body_mb.is_some())
+                && i.class.as_deref() != Some("nginx")
+            {
                 self.err(
                     ErrorKind::Unsupported,
                     format!("{path}.ingress[{}]", i.host),
-                    "rate limits are rendered as ingress-nginx annotations, but this ingress is not of class `nginx`",
-                    "set `.class(\"nginx\")` or drop `.rate_limit(…)`",
+                    "rate limits, timeouts and body sizes are rendered as ingress-nginx annotations, but this ingress is not of class `nginx`",
+                    "set `.class(\"nginx\")` or drop `.rate_limit(…)`/`.limit(…)`, `.timeouts(…)` and `.client_body_mb(…)`",
                 );
             }
         }
@@ -1112,6 +1172,35 @@ impl<'a> Validator<'a> {
                     format!("service name `{}` is used twice: declared at {} and again at {}", svc.name, prev.origin, svc.origin),
                     "rename one of them; if both come from components, add the second under another name",
                 );
+            }
+        }
+        // Two different secrets must not share a variable name: Compose `.env` and CI secrets
+        // would silently hand one value to both.
+        let mut vars: BTreeMap<String, (&crate::model::SecretRef, &Service)> = BTreeMap::new();
+        for svc in &stack.services {
+            for s in svc.secrets() {
+                let var = s.var();
+                match vars.get(&var) {
+                    Some((prev, owner)) if (prev.name(), prev.key()) != (s.name(), s.key()) => {
+                        self.err(
+                            ErrorKind::DuplicateName,
+                            self.svc_path(svc),
+                            format!(
+                                "secret `{}`/`{}` and secret `{}`/`{}` (used by service `{}`) both map to the variable `{var}`",
+                                s.name(),
+                                s.key(),
+                                prev.name(),
+                                prev.key(),
+                                owner.name
+                            ),
+                            "give one of them its own variable with `.var_name(\"…\")`",
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        vars.insert(var, (s, svc));
+                    }
+                }
             }
         }
         // Host port clashes.
@@ -1391,7 +1480,10 @@ impl<'a> Validator<'a> {
                         mpath,
                         true,
                     ),
-                    VolumeSource::Persistent { name, .. } if !volumes.contains(&name.as_str()) => {
+                    // A cluster's claims are per-member templates (`<volume>-<set>-<i>`).
+                    VolumeSource::Persistent { name, .. }
+                        if svc.cluster.is_none() && !volumes.contains(&name.as_str()) =>
+                    {
                         volumes.push(name);
                         claim(
                             self,

@@ -196,6 +196,12 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                 );
             }
             Object::PersistentVolumeClaim(_) => claims.push(o.name()),
+            // A CronJob's pods exist only while it runs; NetworkPolicies still select them.
+            Object::CronJob(c) => {
+                if let Some(t) = c.spec.as_ref().and_then(|s| s.job_template.spec.as_ref()) {
+                    pods.push(o.key(), &t.template, 0);
+                }
+            }
             Object::Service(s) => {
                 let ports = s
                     .spec
@@ -221,9 +227,28 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
     for o in m.objects() {
         let key = o.key();
         match o {
-            Object::Deployment(_) | Object::StatefulSet(_) => {
-                let Some((selector, template, _)) = o.workload() else {
-                    continue;
+            Object::Deployment(_) | Object::StatefulSet(_) | Object::CronJob(_) => {
+                // A CronJob has no selector: its pods are checked like a workload's, with
+                // their own labels for one.
+                let own_labels;
+                let (selector, template) = match (o.workload(), o) {
+                    (Some((s, t, _)), _) => (s, t),
+                    (None, Object::CronJob(c)) => {
+                        let Some(t) = c
+                            .spec
+                            .as_ref()
+                            .and_then(|s| s.job_template.spec.as_ref())
+                            .map(|j| &j.template)
+                        else {
+                            continue;
+                        };
+                        own_labels = LabelSelector {
+                            match_labels: t.metadata.as_ref().and_then(|m| m.labels.clone()),
+                            ..Default::default()
+                        };
+                        (&own_labels, t)
+                    }
+                    _ => continue,
                 };
                 if let Object::StatefulSet(s) = o {
                     let governing = s
@@ -259,17 +284,36 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                     );
                 }
                 let pod = spec.template.spec.as_ref();
+                // Where the pod spec sits in the object, for error paths.
+                let pod_path = match o {
+                    Object::CronJob(_) => format!("{key}.spec.jobTemplate.spec.template.spec"),
+                    _ => format!("{key}.spec.template.spec"),
+                };
+                // A StatefulSet's claim templates are volumes of its pods, too.
+                let templates = match o {
+                    Object::StatefulSet(s) => s
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.volume_claim_templates.as_ref()),
+                    _ => None,
+                };
                 let volumes: Vec<&str> = pod
                     .iter()
                     .flat_map(|p| p.volumes.iter().flatten())
                     .map(|v| v.name.as_str())
+                    .chain(
+                        templates
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|t| t.metadata.name.as_deref()),
+                    )
                     .collect();
                 for v in pod.iter().flat_map(|p| p.volumes.iter().flatten()) {
                     if let Some(cm) = &v.config_map
                         && !config_maps.contains_key(cm.name.as_str())
                     {
                         err(
-                            format!("{key}.spec.template.spec.volumes[{}]", v.name),
+                            format!("{pod_path}.volumes[{}]", v.name),
                             format!(
                                 "{key} mounts ConfigMap `{}`, which is not in the manifests",
                                 cm.name
@@ -281,7 +325,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                         && !claims.contains(&pvc.claim_name.as_str())
                     {
                         err(
-                            format!("{key}.spec.template.spec.volumes[{}]", v.name),
+                            format!("{pod_path}.volumes[{}]", v.name),
                             format!(
                                 "{key} claims PersistentVolumeClaim `{}`, which is not in the manifests",
                                 pvc.claim_name
@@ -291,7 +335,7 @@ pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
                     }
                 }
                 for c in containers(spec.template) {
-                    let cpath = format!("{key}.spec.template.spec.containers[{}]", c.name);
+                    let cpath = format!("{pod_path}.containers[{}]", c.name);
                     for (kind, p) in [
                         ("livenessProbe", &c.liveness_probe),
                         ("readinessProbe", &c.readiness_probe),

@@ -10,14 +10,21 @@
 //! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
 //! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies |
 //! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
-//! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors (custom resources) |
+//! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors and PrometheusRules (custom resources) |
+//! | `60-backups.yaml` | backup PersistentVolumeClaims, CronJobs and their NetworkPolicies |
+//!
+//! A service's migrations run in an init container of its pods (why not a Job: see
+//! [`Migration`](crate::model::Migration)); its routes' rate limits, timeouts and body sizes become
+//! ingress-nginx annotations (see [`crate::render::nginx`]).
 //!
 //! Objects exist only when the model gives them a reason to: a Service for a service with
 //! ports, an HPA for `autoscale`, a PDB for a replicated service, a ConfigMap for
 //! configuration values or generated files. No Secret object is ever emitted.
 
+mod backup;
 mod check;
 mod diff;
+mod monitoring;
 mod network;
 mod workload;
 
@@ -35,6 +42,7 @@ use serde::Serialize;
 
 pub use check::cross_check;
 pub use diff::{ObjectDiff, diff_envs};
+pub use monitoring::{PrometheusRule, PrometheusRuleSpec};
 pub(crate) use workload::{config_map_name, headless_name};
 
 use crate::model::{SecretRef, Stack, Target};
@@ -55,6 +63,8 @@ pub enum Object {
     StatefulSet(Box<StatefulSet>),
     Service(KService),
     ServiceMonitor(ServiceMonitor),
+    PrometheusRule(PrometheusRule),
+    CronJob(k8s_openapi::api::batch::v1::CronJob),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
@@ -71,6 +81,8 @@ impl Object {
             Object::Deployment(_) => "Deployment",
             Object::StatefulSet(_) => "StatefulSet",
             Object::ServiceMonitor(_) => "ServiceMonitor",
+            Object::PrometheusRule(_) => "PrometheusRule",
+            Object::CronJob(_) => "CronJob",
             Object::Service(_) => "Service",
             Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
@@ -88,6 +100,8 @@ impl Object {
             Object::Deployment(o) => &o.metadata,
             Object::StatefulSet(o) => &o.metadata,
             Object::ServiceMonitor(o) => &o.metadata,
+            Object::PrometheusRule(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
             Object::Service(o) => &o.metadata,
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
             Object::PodDisruptionBudget(o) => &o.metadata,
@@ -142,6 +156,8 @@ impl Serialize for Object {
             Object::Deployment(o) => o.serialize(s),
             Object::StatefulSet(o) => o.serialize(s),
             Object::ServiceMonitor(o) => o.serialize(s),
+            Object::PrometheusRule(o) => o.serialize(s),
+            Object::CronJob(o) => o.serialize(s),
             Object::Service(o) => o.serialize(s),
             Object::HorizontalPodAutoscaler(o) => o.serialize(s),
             Object::PodDisruptionBudget(o) => o.serialize(s),
@@ -274,6 +290,7 @@ pub fn manifests(stack: &Stack) -> Manifests {
             .into_iter()
             .partition(|o| !matches!(o, Object::ServiceMonitor(_)));
         monitoring.extend(custom);
+        monitoring.extend(monitoring::prometheus_rule(stack, svc));
         files.push(File {
             name: format!("20-{}.yaml", svc.name),
             objects: core,
@@ -298,13 +315,20 @@ pub fn manifests(stack: &Stack) -> Manifests {
             objects: monitoring,
         });
     }
+    let backups = backup::objects(stack);
+    if !backups.is_empty() {
+        files.push(File {
+            name: "60-backups.yaml".into(),
+            objects: backups,
+        });
+    }
     let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
-    for svc in rendered(stack) {
-        for s in svc.secrets() {
-            let keys = secrets.entry(s.name().to_owned()).or_default();
-            if !keys.iter().any(|k| k.key() == s.key()) {
-                keys.push(s.clone());
-            }
+    // The workloads' secrets, then those only a backup job reads (a Helm release's password).
+    let used = rendered(stack).flat_map(|svc| svc.secrets());
+    for s in used.chain(backup::secrets(stack)) {
+        let keys = secrets.entry(s.name().to_owned()).or_default();
+        if !keys.iter().any(|k| k.key() == s.key()) {
+            keys.push(s.clone());
         }
     }
     let external_pods = helm_installed(stack)

@@ -35,7 +35,7 @@ fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
 }
 
 /// The pods of a service: by our labels, or by its chart's labels when Helm installs it.
-fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
+pub(super) fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
     match &svc.backing {
         Some(b) if stack.helm_installed(svc) => NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
@@ -50,7 +50,7 @@ fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
 
 /// The ports clients may open to a service: named for our pods, numbered for a chart's
 /// (whose container port names we do not control).
-fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPolicyPort>> {
+pub(super) fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPolicyPort>> {
     if !stack.helm_installed(svc) {
         return named_ports(&client_ports(svc));
     }
@@ -87,10 +87,37 @@ fn namespace_selector(ns: &str) -> LabelSelector {
     }
 }
 
-fn pods(name: &str) -> NetworkPolicyPeer {
+pub(super) fn pods(name: &str) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
         pod_selector: Some(selector(name)),
         ..Default::default()
+    }
+}
+
+/// Egress to the cluster DNS.
+pub(super) fn dns_rule() -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(namespace_selector("kube-system")),
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "k8s-app".to_owned(),
+                    "kube-dns".to_owned(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(
+            ["UDP", "TCP"]
+                .into_iter()
+                .map(|proto| NetworkPolicyPort {
+                    port: Some(IntOrString::Int(53)),
+                    protocol: Some(proto.to_owned()),
+                    end_port: None,
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -142,6 +169,13 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
                 ports: target_ports(stack, svc),
             });
         }
+        // Its backup job dumps it over the client port.
+        if let Some(job) = super::backup::job_name(svc) {
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![pods(&job)]),
+                ports: target_ports(stack, svc),
+            });
+        }
         if let Some(m) = &svc.metrics {
             ingress.push(NetworkPolicyIngressRule {
                 from: Some(vec![NetworkPolicyPeer {
@@ -187,29 +221,7 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
                 });
             }
         }
-        egress.push(NetworkPolicyEgressRule {
-            to: Some(vec![NetworkPolicyPeer {
-                namespace_selector: Some(namespace_selector("kube-system")),
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(BTreeMap::from([(
-                        "k8s-app".to_owned(),
-                        "kube-dns".to_owned(),
-                    )])),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
-            ports: Some(
-                ["UDP", "TCP"]
-                    .into_iter()
-                    .map(|proto| NetworkPolicyPort {
-                        port: Some(IntOrString::Int(53)),
-                        protocol: Some(proto.to_owned()),
-                        end_port: None,
-                    })
-                    .collect(),
-            ),
-        });
+        egress.push(dns_rule());
         for e in &svc.egress {
             egress.push(NetworkPolicyEgressRule {
                 to: Some(vec![NetworkPolicyPeer {
@@ -248,8 +260,8 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
 /// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones, with
 /// `-2`, `-3`, … when one service starts several groups).
 pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
-    /// (class, TLS issuer, rate limit): what must be equal to share an Ingress object.
-    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>);
+    /// (class, TLS issuer, edge annotations): what must be equal to share an Ingress object.
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, BTreeMap<String, String>);
     /// A group: its key, its first service, and its members.
     type Group<'a> = (
         Key<'a>,
@@ -262,7 +274,7 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
             let key = (
                 i.class.as_deref(),
                 i.tls.as_ref().map(|t| t.0.as_str()),
-                i.rate_limit_rps,
+                crate::render::nginx::ingress_annotations(stack, i),
             );
             match groups.iter_mut().find(|(k, _, _)| *k == key) {
                 Some((_, _, members)) => members.push((svc, i)),
@@ -272,7 +284,9 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
     }
     let mut out = Vec::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
-    for (n, ((class, issuer, rps), first, members)) in groups.into_iter().enumerate() {
+    // (issuer, hosts, Secret) of each certificate requested so far.
+    let mut certificates: Vec<(&str, Vec<&str>, String)> = Vec::new();
+    for (n, ((class, issuer, edge), first, members)) in groups.into_iter().enumerate() {
         let base = if n == 0 {
             format!("{}-ingress", stack.name)
         } else {
@@ -312,19 +326,27 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
                 }
             }
         }
-        let mut annotations = BTreeMap::new();
-        if let Some(issuer) = issuer {
-            annotations.insert(
-                "cert-manager.io/cluster-issuer".to_owned(),
-                issuer.to_owned(),
-            );
-        }
-        if let Some(rps) = rps {
-            annotations.insert(
-                "nginx.ingress.kubernetes.io/limit-rps".to_owned(),
-                rps.to_string(),
-            );
-        }
+        let mut annotations = edge;
+        let host_names: Vec<&str> = hosts.iter().map(|(h, _)| *h).collect();
+        // One certificate per host set: an Ingress whose hosts an earlier one's certificate
+        // (same issuer) already covers serves that Secret and asks cert-manager for nothing,
+        // so routes split for their annotations do not each issue a duplicate certificate.
+        let secret = issuer.map(|issuer| {
+            match certificates.iter().find(|(i, covered, _)| {
+                *i == issuer && host_names.iter().all(|h| covered.contains(h))
+            }) {
+                Some((_, _, secret)) => secret.clone(),
+                None => {
+                    annotations.insert(
+                        "cert-manager.io/cluster-issuer".to_owned(),
+                        issuer.to_owned(),
+                    );
+                    let secret = format!("{name}-tls");
+                    certificates.push((issuer, host_names.clone(), secret.clone()));
+                    secret
+                }
+            }
+        });
         out.push(Object::Ingress(Ingress {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
@@ -335,10 +357,10 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
             },
             spec: Some(IngressSpec {
                 ingress_class_name: class.map(str::to_owned),
-                tls: issuer.map(|_| {
+                tls: secret.map(|secret| {
                     vec![IngressTLS {
-                        hosts: Some(hosts.iter().map(|(h, _)| (*h).to_owned()).collect()),
-                        secret_name: Some(format!("{name}-tls")),
+                        hosts: Some(host_names.iter().map(|h| (*h).to_owned()).collect()),
+                        secret_name: Some(secret),
                     }]
                 }),
                 rules: Some(

@@ -1,5 +1,7 @@
 //! Per-service objects: ConfigMaps, PersistentVolumeClaims, Deployment, Service, HPA, PDB.
 
+mod migration;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -311,6 +313,9 @@ fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
     let (mut vols, mut mounts): (Vec<Volume>, Vec<VolumeMount>) = (Vec::new(), Vec::new());
     for m in &svc.mounts {
         let name = volume_name(m);
+        // A cluster member's persistent volume comes from the StatefulSet's claim template.
+        let templated =
+            svc.cluster.is_some() && matches!(m.source, VolumeSource::Persistent { .. });
         let mut mount = VolumeMount {
             name: name.clone(),
             mount_path: m.path.clone(),
@@ -344,7 +349,7 @@ fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
                 ..Default::default()
             },
         };
-        if !vols.iter().any(|v| v.name == vol.name) {
+        if !templated && !vols.iter().any(|v| v.name == vol.name) {
             vols.push(vol);
         }
         mounts.push(mount);
@@ -462,28 +467,17 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
     };
     out.extend(config_maps.into_iter().map(Object::ConfigMap));
 
-    let mut claims: Vec<&str> = Vec::new();
-    for m in &svc.mounts {
-        if let VolumeSource::Persistent { name, size } = &m.source
-            && !claims.contains(&name.as_str())
-        {
-            claims.push(name);
-            out.push(Object::PersistentVolumeClaim(PersistentVolumeClaim {
-                metadata: meta(stack, name.clone(), &svc.name),
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([(
-                            "storage".to_owned(),
-                            Quantity(size.unwrap_or(crate::model::Memory::gi(1)).to_string()),
-                        )])),
-                        limits: None,
-                    }),
+    // A cluster's claims are templates of its StatefulSet (one claim per member).
+    if svc.cluster.is_none() {
+        out.extend(
+            claims(svc)
+                .map(|(name, spec)| PersistentVolumeClaim {
+                    metadata: meta(stack, name.to_owned(), &svc.name),
+                    spec: Some(spec),
                     ..Default::default()
-                }),
-                ..Default::default()
-            }));
-        }
+                })
+                .map(Object::PersistentVolumeClaim),
+        );
     }
 
     match &svc.cluster {
@@ -714,6 +708,31 @@ pub(crate) fn seed_list(stack: &Stack, svc: &Service, cluster: &Cluster) -> Stri
         .join(",")
 }
 
+/// Each persistent volume of `svc` once, with its ReadWriteOnce claim spec.
+fn claims(svc: &Service) -> impl Iterator<Item = (&str, PersistentVolumeClaimSpec)> {
+    let mut seen: Vec<&str> = Vec::new();
+    svc.mounts.iter().filter_map(move |m| match &m.source {
+        VolumeSource::Persistent { name, size } if !seen.contains(&name.as_str()) => {
+            seen.push(name);
+            Some((
+                name.as_str(),
+                PersistentVolumeClaimSpec {
+                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+                    resources: Some(VolumeResourceRequirements {
+                        requests: Some(BTreeMap::from([(
+                            "storage".to_owned(),
+                            Quantity(size.unwrap_or(crate::model::Memory::gi(1)).to_string()),
+                        )])),
+                        limits: None,
+                    }),
+                    ..Default::default()
+                },
+            ))
+        }
+        _ => None,
+    })
+}
+
 fn stateful_set(
     stack: &Stack,
     svc: &Service,
@@ -741,13 +760,33 @@ fn stateful_set(
                 }),
             }),
             template: pod_template(stack, svc, checksum),
+            // Claim `<volume>-<statefulset>-<ordinal>` per member; kept when the set is
+            // deleted or scaled down (the default retention policy), so data outlives pods.
+            volume_claim_templates: {
+                let templates: Vec<PersistentVolumeClaim> = claims(svc)
+                    .map(|(name, spec)| PersistentVolumeClaim {
+                        metadata: ObjectMeta {
+                            name: Some(name.to_owned()),
+                            labels: Some(labels(stack, &svc.name)),
+                            ..Default::default()
+                        },
+                        spec: Some(spec),
+                        ..Default::default()
+                    })
+                    .collect();
+                (!templates.is_empty()).then_some(templates)
+            },
             ..Default::default()
         }),
         ..Default::default()
     }
 }
 
-fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTemplateSpec {
+pub(crate) fn pod_template(
+    stack: &Stack,
+    svc: &Service,
+    checksum: Option<String>,
+) -> PodTemplateSpec {
     let (volumes, volume_mounts) = volumes(svc);
     let r = svc.resources.unwrap_or_default();
     let resources = ResourceRequirements {
@@ -808,6 +847,15 @@ fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTe
         volume_mounts: (!volume_mounts.is_empty()).then_some(volume_mounts),
         ..Default::default()
     };
+    let init_containers = svc.migrations.as_ref().map(|m| {
+        vec![migration::init_container(
+            stack,
+            svc,
+            m,
+            container.resources.clone(),
+            container.volume_mounts.clone(),
+        )]
+    });
     let mut annotations: BTreeMap<String, String> = svc.annotations.iter().cloned().collect();
     if let Some(sum) = checksum {
         annotations.insert("checksum/config".to_owned(), sum);
@@ -860,6 +908,7 @@ fn pod_template(stack: &Stack, svc: &Service, checksum: Option<String>) -> PodTe
         spec: Some(PodSpec {
             automount_service_account_token: (!svc.security.service_account_token).then_some(false),
             security_context: pod_security(svc),
+            init_containers,
             containers: vec![container],
             volumes: (!volumes.is_empty()).then_some(volumes),
             affinity,

@@ -1,0 +1,169 @@
+//! Backup CronJobs of backing services (`60-backups.yaml`): per service with a
+//! [`Backup`] policy, the claim the dumps go to, a `CronJob` running the catalog's dump
+//! script, and the NetworkPolicy that lets only that job reach the database.
+//!
+//! # Where the CronJob lives when Helm installs the database
+//!
+//! In staging and prod the backing services are Helm releases (Terraform), not manifests.
+//! The backup job still belongs to the Kubernetes manifests of the environment: it is an
+//! ordinary workload of the stack's namespace, applied and reviewed with the others, and the
+//! chart has no equivalent of our restricted, deadline-bound job. The wiring stays right
+//! because it is derived from the same model the release is: the host is the release's
+//! Service name ([`Stack::k8s_host`], e.g. `redis-master`), the password is the same
+//! [`SecretRef`](crate::model::SecretRef) Terraform passes to the chart (so the same Secret
+//! key), and the NetworkPolicies select the chart's pod labels. Compose (dev) renders no
+//! backups: it has no scheduler, and dev data is disposable.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements,
+};
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicySpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use super::network::{dns_rule, peer, pods, target_ports};
+use super::{Object, meta};
+use crate::builder::IntoService;
+use crate::model::{
+    Backup, BackupTarget, Dump, EnvValue, EnvVar, Mount, SecretRef, Security, Service, Spread,
+    Stack, Target,
+};
+
+/// Name of a service's backup CronJob (and its pods' `app.kubernetes.io/name`).
+pub(crate) fn job_name(svc: &Service) -> Option<String> {
+    svc.backup
+        .as_ref()
+        .filter(|b| b.dump.is_some())
+        .map(|_| format!("{}-backup", svc.name))
+}
+
+fn claim_name(svc: &Service) -> String {
+    format!("{}-backups", svc.name)
+}
+
+const BACKUP_DIR: &str = "/backup";
+
+fn plain(name: &str, value: String) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: EnvValue::Plain(value),
+        not_secret: None,
+    }
+}
+
+/// The job's container as a model service, so it is rendered (environment, secret
+/// references, hosts, security context, volumes) exactly like every workload.
+fn job_service(db: &Service, name: &str, b: &Backup, dump: &Dump) -> Service {
+    let mut svc = Service::new(name)
+        .image(dump.image.clone())
+        .command(["sh", "-c"])
+        .args([dump.script.clone()])
+        .mount(Mount::persistent(claim_name(db), BACKUP_DIR))
+        .mount(Mount::scratch("/tmp"))
+        .security(
+            Security::restricted()
+                .run_as_user(dump.run_as_user)
+                .fs_group(dump.run_as_user),
+        )
+        .resources(b.resources)
+        .spread(Spread::None)
+        .into_service();
+    svc.env = dump.env.clone();
+    svc.env.push(plain("BACKUP_DIR", BACKUP_DIR.to_owned()));
+    svc.env.push(plain(
+        "RETENTION_MINUTES",
+        (u64::from(b.retention_days) * 24 * 60).to_string(),
+    ));
+    svc
+}
+
+/// Secrets the backup jobs read.
+pub(crate) fn secrets(stack: &Stack) -> impl Iterator<Item = &SecretRef> {
+    stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+        .filter_map(|s| s.backup.as_ref()?.dump.as_ref())
+        .flat_map(|d| d.env.iter().flat_map(|v| v.value.secrets()))
+}
+
+/// The backup objects of every Kubernetes service with a backup policy.
+pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
+    let mut out = Vec::new();
+    for db in stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes))
+    {
+        let (Some(b), Some(name)) = (&db.backup, job_name(db)) else {
+            continue;
+        };
+        let Some(dump) = &b.dump else { continue };
+        let BackupTarget::Volume { size } = b.target;
+        out.push(Object::PersistentVolumeClaim(PersistentVolumeClaim {
+            metadata: meta(stack, claim_name(db), &name),
+            spec: Some(PersistentVolumeClaimSpec {
+                access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some(BTreeMap::from([(
+                        "storage".to_owned(),
+                        Quantity(size.to_string()),
+                    )])),
+                    limits: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        let job = job_service(db, &name, b, dump);
+        let mut template = super::workload::pod_template(stack, &job, None);
+        if let Some(spec) = &mut template.spec {
+            // A failed run is a failed pod, retried up to `backoffLimit` times.
+            spec.restart_policy = Some("Never".to_owned());
+        }
+        out.push(Object::CronJob(CronJob {
+            metadata: meta(stack, name.clone(), &name),
+            spec: Some(CronJobSpec {
+                schedule: b.schedule.as_str().to_owned(),
+                time_zone: Some("Etc/UTC".to_owned()),
+                concurrency_policy: Some("Forbid".to_owned()),
+                // A run missed by more than this (controller down) is skipped, not piled up.
+                starting_deadline_seconds: Some(600),
+                successful_jobs_history_limit: Some(b.history.0 as i32),
+                failed_jobs_history_limit: Some(b.history.1 as i32),
+                job_template: JobTemplateSpec {
+                    metadata: None,
+                    spec: Some(JobSpec {
+                        active_deadline_seconds: Some(i64::from(b.deadline.as_secs())),
+                        backoff_limit: Some(b.retries as i32),
+                        template,
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        if stack.kubernetes.hardened {
+            // Default deny covers the job's pods: they may reach the database and DNS only.
+            out.push(Object::NetworkPolicy(NetworkPolicy {
+                metadata: meta(stack, name.clone(), &name),
+                spec: Some(NetworkPolicySpec {
+                    pod_selector: pods(&name).pod_selector,
+                    policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+                    ingress: None,
+                    egress: Some(vec![
+                        NetworkPolicyEgressRule {
+                            to: Some(vec![peer(stack, db)]),
+                            ports: target_ports(stack, db),
+                        },
+                        dns_rule(),
+                    ]),
+                }),
+            }));
+        }
+    }
+    out
+}
