@@ -50,8 +50,9 @@ use crate::render::{Document, hash_header, yaml};
 
 /// One Kubernetes object.
 ///
-/// Workloads are boxed: a Deployment is three times the size of any other object, and an
-/// unboxed variant would make every ConfigMap, Service and HPA of a large stack as big.
+/// Workloads (with their pod templates) are boxed: a Deployment is three times the size of
+/// any other object, and an unboxed variant would make every ConfigMap, Service and HPA of
+/// a large stack as big.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 #[allow(missing_docs)]
@@ -64,7 +65,7 @@ pub enum Object {
     Service(KService),
     ServiceMonitor(ServiceMonitor),
     PrometheusRule(PrometheusRule),
-    CronJob(k8s_openapi::api::batch::v1::CronJob),
+    CronJob(Box<k8s_openapi::api::batch::v1::CronJob>),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
