@@ -35,3 +35,9 @@ test-long:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Synthesis benchmark (release build): the peer workload for N = 1 … 10 000, checked with
+# compare.py, timed against jrsonnet and Python + libyaml (installed under target/peers).
+bench *args:
+    bash bench/setup-peers.sh
+    cargo run --release --quiet -p stackdsl-bench -- run {{args}}

@@ -67,11 +67,12 @@ pub mod guide {}
 pub mod prelude {
     pub use crate::builder::{HasImage, IntoService, NoImage, ServiceBuilder};
     pub use crate::model::{
-        AppProtocol, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, Cpu, Disruption, Edge,
-        Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress, KubernetesOptions,
-        Memory, Metrics, Migration, Mount, PaasOptions, PackageManager, Platform, PodManagement,
-        Port, Probe, RateLimit, Registry, Resources, Restart, Rollout, SecretRef, Security,
-        SeedFormat, Service, ServiceRef, Spread, Stack, StackFn, Target, Template, Timeouts, Url,
+        AppProtocol, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, ConfigMapUse, Cpu,
+        Disruption, Edge, Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress,
+        KubernetesOptions, Memory, Metrics, Migration, Mount, PaasOptions, PackageManager,
+        Platform, PodManagement, Port, Probe, RateLimit, Registry, Resources, Restart, Rollout,
+        SecretRef, Security, SeedFormat, Service, ServiceRef, Spread, Stack, StackFn, Target,
+        Template, Timeouts, Url,
     };
 }
 

@@ -666,6 +666,81 @@ fn diff_needs_kubernetes_on_both_sides() {
     );
 }
 
+/// `ConfigMapUse::ReadByApp` keeps the values in the ConfigMap and out of the container's
+/// environment; the default reads each from the ConfigMap; `without_kustomization` drops
+/// only `kustomization.yaml`.
+#[test]
+fn config_map_use_and_kustomization_are_explicit_choices() {
+    let stack = |read_by_app: bool, kustomization: bool| {
+        let mut s = Stack::new("shop", Env::Dev)
+            .targets([Target::Kubernetes])
+            .kubernetes(|k| {
+                if kustomization {
+                    k
+                } else {
+                    k.without_kustomization()
+                }
+            });
+        let mut api = Service::new("api")
+            .image(Image::new("acme/api").tag("1.0.0"))
+            .resources(Resources::requests(Cpu::m(100), Memory::mi(64)))
+            .env("MODE", "fast")
+            .config("LOG_LEVEL", "info");
+        if read_by_app {
+            api = api.config_map_use(ConfigMapUse::ReadByApp);
+        }
+        s.add(api);
+        stackdsl::validate::validate(&s).expect("valid");
+        s
+    };
+    let env_of = |s: &Stack| -> Vec<(String, bool)> {
+        let m = manifests(s);
+        assert!(cross_check(&s.name, &m).is_empty());
+        let cm = m
+            .objects()
+            .find_map(|o| match o {
+                Object::ConfigMap(c) => c.data.clone(),
+                _ => None,
+            })
+            .expect("the service's ConfigMap");
+        assert_eq!(cm.get("LOG_LEVEL").map(String::as_str), Some("info"));
+        let (_, template, _) = m
+            .objects()
+            .find_map(Object::workload)
+            .expect("a Deployment");
+        let container = &template.spec.as_ref().expect("pod spec").containers[0];
+        container
+            .env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value_from.is_some()))
+            .collect()
+    };
+    assert_eq!(
+        env_of(&stack(false, true)),
+        [("MODE".to_owned(), false), ("LOG_LEVEL".to_owned(), true)]
+    );
+    assert_eq!(env_of(&stack(true, true)), [("MODE".to_owned(), false)]);
+
+    let paths = |s: &Stack| -> Vec<String> {
+        stackdsl::render::render(s)
+            .expect("renders")
+            .into_iter()
+            .map(|d| d.path)
+            .collect()
+    };
+    let with = paths(&stack(false, true));
+    let without = paths(&stack(false, false));
+    assert!(with.contains(&"shop/dev/k8s/kustomization.yaml".to_owned()));
+    assert_eq!(
+        without,
+        with.iter()
+            .filter(|p| !p.ends_with("/kustomization.yaml"))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+}
+
 /// Routes of one host split over several Ingresses (for their own annotations) share one
 /// certificate: one Ingress asks cert-manager for it, the others serve its Secret. Without
 /// this each would issue a duplicate certificate (and count against the ACME rate limits).

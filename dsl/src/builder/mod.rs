@@ -45,9 +45,9 @@ use std::net::IpAddr;
 
 use crate::model::Env;
 use crate::model::{
-    Autoscale, Build, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image, ImageSource,
-    Ingress, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish, Resources, Restart,
-    Rollout, Security, Service, ServiceRef, Spread, Stack, Target,
+    Autoscale, Build, ConfigMapUse, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image,
+    ImageSource, Ingress, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish,
+    Resources, Restart, Rollout, Security, Service, ServiceRef, Spread, Stack, Target,
 };
 
 /// Typestate: the service has no image or build yet.
@@ -90,6 +90,7 @@ impl Service {
                 ports: Vec::new(),
                 publish: Vec::new(),
                 env: Vec::new(),
+                config_map_use: ConfigMapUse::default(),
                 command: None,
                 args: None,
                 resources: None,
@@ -214,6 +215,12 @@ impl<S> ServiceBuilder<S> {
             not_secret: None,
         };
         self.with(|s| s.env.push(var))
+    }
+
+    /// How the [`config`](Self::config) values reach the container in Kubernetes (default
+    /// [`ConfigMapUse::EnvKeyRefs`]: environment variables read from the ConfigMap).
+    pub fn config_map_use(self, config_map_use: ConfigMapUse) -> Self {
+        self.with(|s| s.config_map_use = config_map_use)
     }
 
     /// Sets a literal whose name looks like a secret (`*_PASSWORD_FILE`, `*_TOKEN_TTL`, …)

@@ -235,21 +235,21 @@ fn read_existing(path: &Path) -> Result<Option<String>, EmitError> {
 }
 
 /// Checks that no existing component between `out_dir` and `rel`'s parent is a symlink or
-/// a non-directory.
-fn check_parents(out_dir: &Path, rel: &str) -> Result<(), EmitError> {
+/// a non-directory. Returns whether the parent folder exists.
+fn check_parents(out_dir: &Path, rel: &str) -> Result<bool, EmitError> {
     let mut p = out_dir.to_path_buf();
     let comps: Vec<&str> = rel.split('/').collect();
     for c in &comps[..comps.len().saturating_sub(1)] {
         p.push(c);
         match fs::symlink_metadata(&p) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_err("inspecting", &p)(e)),
             Ok(m) if m.file_type().is_symlink() => return Err(EmitError::Symlink(p)),
             Ok(m) if !m.is_dir() => return Err(EmitError::NotADirectory(p)),
             Ok(_) => {}
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The manifest's text and parse; `ok` is false when it is damaged, or missing although
@@ -332,6 +332,9 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
     let mut unchanged = Vec::new();
     let mut owners = BTreeMap::new();
     let mut produced: BTreeMap<&str, ()> = BTreeMap::new();
+    // Parent folders already checked, and whether they exist: every file of a folder
+    // shares the answer, and no file of a missing folder needs looking up.
+    let mut checked: BTreeMap<&str, bool> = BTreeMap::new();
     for o in outputs {
         let rel = o.doc.path.as_str();
         if !manifest::safe_rel_path(rel) || rel == manifest::FILE_NAME {
@@ -340,11 +343,24 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
         if produced.insert(rel, ()).is_some() {
             return Err(EmitError::DuplicatePath(rel.to_owned()));
         }
-        check_parents(out_dir, rel)?;
+        let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+        let parent_exists = match checked.get(parent) {
+            Some(&exists) => exists,
+            None => {
+                let exists = check_parents(out_dir, rel)?;
+                checked.insert(parent, exists);
+                exists
+            }
+        };
         let path = out_dir.join(rel);
         let new_hash = manifest::hash(o.doc.contents.as_bytes());
         owners.insert(rel.to_owned(), o.stack.clone());
-        match read_existing(&path)? {
+        let existing = if parent_exists {
+            read_existing(&path)?
+        } else {
+            None
+        };
+        match existing {
             None => changes.push(Change::Create {
                 path: rel.to_owned(),
                 contents: o.doc.contents.clone(),
@@ -435,6 +451,11 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), EmitError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
+    write_atomic_in(dir, path, contents)
+}
+
+/// [`write_atomic`] into `dir`, the existing folder of `path`.
+fn write_atomic_in(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), EmitError> {
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
@@ -443,7 +464,8 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), EmitError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
             .map_err(io_err("setting permissions of", path))?;
     }
     tmp.persist(path).map_err(|e| EmitError::Io {
@@ -596,12 +618,19 @@ pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
             .or_default() += 1;
     }
     let mut removed_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    // Folders known to exist: created (or found) once, not once per file.
+    let mut made_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
     for c in &plan.changes {
         let owner = plan.owner(c.path()).unwrap_or_default().to_owned();
         let path = plan.out_dir.join(c.path());
         match c {
             Change::Create { contents, .. } | Change::Update { contents, .. } => {
-                write_atomic(&path, contents.as_bytes())?;
+                let dir = path.parent().unwrap_or(Path::new("."));
+                if !made_dirs.contains_key(dir) {
+                    fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
+                    made_dirs.insert(dir.to_path_buf(), ());
+                }
+                write_atomic_in(dir, &path, contents.as_bytes())?;
                 *report.written.entry(owner).or_default() += 1;
                 if let Change::Update {
                     hand_edited: true,

@@ -209,6 +209,33 @@ impl std::fmt::Display for Relaxation {
     }
 }
 
+/// How a service's configuration values ([`ServiceBuilder::config`](crate::builder::ServiceBuilder::config))
+/// reach its container in Kubernetes. Either way they are the data of the service's
+/// ConfigMap `<service>-config`; Compose, which has no ConfigMaps, always passes them as
+/// environment variables.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let b = Service::new("api")
+///     .image(Image::new("acme/api").tag("1.0"))
+///     .config("LOG_LEVEL", "info")
+///     .config_map_use(ConfigMapUse::ReadByApp);
+/// assert_eq!(b.peek().config_map_use, ConfigMapUse::ReadByApp);
+/// assert_eq!(ConfigMapUse::default(), ConfigMapUse::EnvKeyRefs);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigMapUse {
+    /// Each value is an environment variable of the container, read from the ConfigMap
+    /// (`valueFrom.configMapKeyRef`), in declaration order among the other variables.
+    #[default]
+    EnvKeyRefs,
+    /// The ConfigMap is published and the pod does not reference it: the application reads
+    /// it itself, through the Kubernetes API (Spring Cloud Kubernetes, a config reloader)
+    /// or a tool of the cluster's platform. The container gets no variable for these values.
+    ReadByApp,
+}
+
 /// How a Deployment replaces its pods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -34,8 +34,8 @@ pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
-    Autoscale, ClusterIssuer, Disruption, Egress, Ingress, Relaxation, Restart, Rollout, Security,
-    Spread,
+    Autoscale, ClusterIssuer, ConfigMapUse, Disruption, Egress, Ingress, Relaxation, Restart,
+    Rollout, Security, Spread,
 };
 pub use migration::{ArgPart, Migration, arg_parts};
 pub use monitoring::{
@@ -165,6 +165,8 @@ pub struct KubernetesOptions {
     pub ingress_controller_namespace: String,
     /// Namespace of the Prometheus that scrapes metrics ports.
     pub monitoring_namespace: String,
+    /// Write `k8s/kustomization.yaml` listing the manifest files (default `true`).
+    pub kustomization: bool,
 }
 
 impl Default for KubernetesOptions {
@@ -174,6 +176,7 @@ impl Default for KubernetesOptions {
             hardened: true,
             ingress_controller_namespace: "ingress-nginx".into(),
             monitoring_namespace: "monitoring".into(),
+            kustomization: true,
         }
     }
 }
@@ -228,6 +231,9 @@ pub struct Service {
     pub publish: Vec<Publish>,
     /// Environment variables in declaration order.
     pub env: Vec<EnvVar>,
+    /// How configuration values reach the container in Kubernetes (default: as
+    /// environment variables read from the ConfigMap).
+    pub config_map_use: ConfigMapUse,
     /// Overrides the image entrypoint.
     pub command: Option<Vec<String>>,
     /// Overrides the image arguments (`CMD`).
@@ -393,6 +399,20 @@ impl KubernetesOptions {
     /// checksums. For clusters whose platform team owns those, and for benchmarks.
     pub fn plain(&mut self) -> &mut Self {
         self.hardened = false;
+        self
+    }
+
+    /// Writes no `k8s/kustomization.yaml`: for deploy tools that apply every manifest file
+    /// of the folder themselves (`kubectl apply -f`, Argo CD or Flux directory sources),
+    /// where the extra file is not a Kubernetes object and would be rejected.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Stack::new("shop", Env::Prod).kubernetes(|k| k.without_kustomization());
+    /// assert!(!s.kubernetes.kustomization);
+    /// ```
+    pub fn without_kustomization(&mut self) -> &mut Self {
+        self.kustomization = false;
         self
     }
 

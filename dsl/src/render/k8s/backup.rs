@@ -195,7 +195,7 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
             // A failed run is a failed pod, retried up to `backoffLimit` times.
             spec.restart_policy = Some("Never".to_owned());
         }
-        out.push(Object::CronJob(CronJob {
+        out.push(Object::CronJob(Box::new(CronJob {
             metadata: meta(stack, name.clone(), &name),
             spec: Some(CronJobSpec {
                 schedule: b.schedule.as_str().to_owned(),
@@ -217,7 +217,7 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
                 ..Default::default()
             }),
             ..Default::default()
-        }));
+        })));
         if stack.kubernetes.hardened {
             // Default deny covers the job's pods: they may reach the database and DNS only
             // (and, for a bucket, the storage endpoint's port anywhere).

@@ -1,6 +1,7 @@
 //! Kubernetes renderer: typed objects from `k8s-openapi` (the only module that uses it),
 //! one file per object group under `out/<stack>/<env>/k8s/`, in apply order, with a
-//! `kustomization.yaml` listing them and a `README.md` of the Secrets the cluster owner
+//! `kustomization.yaml` listing them (unless
+//! [`KubernetesOptions::without_kustomization`](crate::model::KubernetesOptions::without_kustomization)) and a `README.md` of the Secrets the cluster owner
 //! must create.
 //!
 //! | file | objects |
@@ -48,19 +49,23 @@ use crate::model::{SecretRef, Stack, Target};
 use crate::render::{Document, hash_header, yaml};
 
 /// One Kubernetes object.
+///
+/// Workloads (with their pod templates) are boxed: a Deployment is three times the size of
+/// any other object, and an unboxed variant would make every ConfigMap, Service and HPA of
+/// a large stack as big.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-#[allow(missing_docs, clippy::large_enum_variant)]
+#[allow(missing_docs)]
 pub enum Object {
     Namespace(Namespace),
     ConfigMap(ConfigMap),
     PersistentVolumeClaim(PersistentVolumeClaim),
-    Deployment(Deployment),
-    StatefulSet(StatefulSet),
+    Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
     Service(KService),
     ServiceMonitor(ServiceMonitor),
     PrometheusRule(PrometheusRule),
-    CronJob(k8s_openapi::api::batch::v1::CronJob),
+    CronJob(Box<k8s_openapi::api::batch::v1::CronJob>),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
@@ -392,19 +397,23 @@ pub fn render(stack: &Stack) -> Vec<Document> {
 /// Renders already-built manifests (so callers can check them first).
 pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
     let dir = format!("{}/k8s", stack.out_dir());
-    let mut docs = Vec::new();
-    for f in &m.files {
-        let mut text = hash_header(stack);
+    let header = hash_header(stack);
+    let file = |f: &File| {
+        let mut text = header.clone();
         for o in &f.objects {
             text.push_str("---\n");
             yaml::write(&mut text, o);
         }
-        docs.push(Document::new(format!("{dir}/{}", f.name), text));
+        Document::new(format!("{dir}/{}", f.name), text)
+    };
+    // Serialization dominates large stacks: the files are split over the cores.
+    let mut docs: Vec<Document> = crate::render::par_map(&m.files, file);
+    if stack.kubernetes.kustomization {
+        docs.push(Document::new(
+            format!("{dir}/kustomization.yaml"),
+            kustomization(stack, m),
+        ));
     }
-    docs.push(Document::new(
-        format!("{dir}/kustomization.yaml"),
-        kustomization(stack, m),
-    ));
     docs.push(Document::new(format!("{dir}/README.md"), readme(stack, m)));
     docs
 }

@@ -300,6 +300,9 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
             .unwrap_or(base);
         names.insert(name.clone());
         let mut hosts: Vec<(&str, Vec<HTTPIngressPath>)> = Vec::new();
+        // Host → its index in `hosts`: one rule per host, in first-mention order, found in
+        // O(log n) so an Ingress with thousands of hosts stays linear-ish.
+        let mut host_index: BTreeMap<&str, usize> = BTreeMap::new();
         for (svc, i) in &members {
             let path = HTTPIngressPath {
                 path: Some(i.path.clone()),
@@ -315,9 +318,12 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
                     resource: None,
                 },
             };
-            match hosts.iter_mut().find(|(h, _)| *h == i.host) {
-                Some((_, paths)) => paths.push(path),
-                None => hosts.push((&i.host, vec![path])),
+            match host_index.get(i.host.as_str()) {
+                Some(&at) => hosts[at].1.push(path),
+                None => {
+                    host_index.insert(&i.host, hosts.len());
+                    hosts.push((&i.host, vec![path]));
+                }
             }
         }
         let mut annotations = edge;

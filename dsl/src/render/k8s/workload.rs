@@ -33,8 +33,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Object, labels, meta, selector};
 use crate::model::{
-    Amount, Cluster, Disruption, Env, EnvValue, Part, PodManagement, Probe, ProbeAction,
-    Relaxation, Rollout, SecretRef, SeedFormat, Service, Spread, Stack, Template, VolumeSource,
+    Amount, Cluster, ConfigMapUse, Disruption, Env, EnvValue, Part, PodManagement, Probe,
+    ProbeAction, Relaxation, Rollout, SecretRef, SeedFormat, Service, Spread, Stack, Template,
+    VolumeSource,
 };
 
 /// Label that tells a cluster's discovery Service from its client Service.
@@ -147,6 +148,8 @@ fn env(stack: &Stack, svc: &Service) -> Vec<EnvVar> {
     }
     for var in &svc.env {
         let e = match &var.value {
+            // The application reads its ConfigMap itself.
+            EnvValue::Config(_) if svc.config_map_use == ConfigMapUse::ReadByApp => continue,
             EnvValue::Plain(v) => EnvVar {
                 name: var.name.clone(),
                 value: Some(escape(v)),
@@ -478,8 +481,12 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
     }
 
     match &svc.cluster {
-        Some(c) => out.push(Object::StatefulSet(stateful_set(stack, svc, c, checksum))),
-        None => out.push(Object::Deployment(deployment(stack, svc, checksum))),
+        Some(c) => out.push(Object::StatefulSet(Box::new(stateful_set(
+            stack, svc, c, checksum,
+        )))),
+        None => out.push(Object::Deployment(Box::new(deployment(
+            stack, svc, checksum,
+        )))),
     }
 
     let service_ports = |ports: &mut dyn Iterator<Item = &crate::model::Port>| -> Vec<ServicePort> {
@@ -818,7 +825,7 @@ pub(crate) fn pod_template(
                 })
                 .collect()
         }),
-        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| env(stack, svc)),
+        env: Some(env(stack, svc)).filter(|e| !e.is_empty()),
         lifecycle: svc
             .cluster
             .as_ref()

@@ -1,0 +1,116 @@
+//! The peer workload of `shared/bench/README.md` written as a user writes a stack: N
+//! services, each with a ConfigMap, a Deployment, a Service and an HPA, one Namespace and
+//! one Ingress routing `svc-<i>.example.com` to each service.
+//!
+//! The workload forbids every field it does not list, so the stack opts out of the
+//! Kubernetes target's derived hardening explicitly (see the comments below); a real stack
+//! would keep the defaults.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use stackdsl::emit::{self, Output, Scope};
+use stackdsl::prelude::*;
+use stackdsl::render::k8s;
+
+/// Name of the stack (and of its namespace, and the `app.kubernetes.io/part-of` label).
+pub const NAME: &str = "bench";
+
+/// The workload with `n` services `svc-1` … `svc-<n>`.
+pub fn workload(n: usize) -> Stack {
+    // The container listens on 3000; the Service exposes it as port 80.
+    let http = Port::http("http", 3000).service_port(80);
+    let registry = Registry::new("registry.example.com");
+    let mut s = Stack::new(NAME, Env::Prod)
+        .in_namespace(NAME)
+        .targets([Target::Kubernetes])
+        // No NetworkPolicies, PDBs, Pod Security labels, spread rules, rollout strategy,
+        // checksums or pull policy: the workload lists none. No kustomization.yaml either:
+        // like the peers' output, the folder holds Kubernetes objects only.
+        .kubernetes(|k| k.plain().without_kustomization());
+    // The marker line of every file names the command that regenerates it.
+    s.regenerate = Some(format!(
+        "cargo run --release -p stackdsl-bench -- synth {n} <dir>"
+    ));
+    for i in 1..=n {
+        let name = format!("svc-{i}");
+        s.add(
+            Service::new(name.as_str())
+                .image(registry.image(name.as_str()).tag("1.0.0"))
+                .container_name("app")
+                .port(http)
+                .env("NODE_ENV", "production")
+                .env("PORT", "3000")
+                .config("LOG_LEVEL", "info")
+                .config("SERVICE_NAME", name.as_str())
+                .config("TIMEOUT_MS", "5000")
+                // The workload's container reads none of its ConfigMap through variables.
+                .config_map_use(ConfigMapUse::ReadByApp)
+                .resources(
+                    Resources::requests(Cpu::m(100), Memory::mi(128))
+                        .limits(Cpu::m(500), Memory::mi(512)),
+                )
+                .liveness(Probe::http_get("/health", http))
+                .readiness(Probe::http_get("/ready", http))
+                .replicas(3)
+                .autoscale(Autoscale::between(2, 10).cpu(70))
+                // The workload's pods set only `runAsNonRoot`.
+                .security(Security::non_root_only(
+                    "benchmark workload: the peers' objects set only runAsNonRoot",
+                ))
+                .expose(Ingress::host(format!("{name}.example.com"), http)),
+        );
+    }
+    s
+}
+
+/// The phases of one synthesis, in order.
+pub const PHASES: [&str; 5] = ["build", "validate", "render", "serialize", "write"];
+
+/// What a user's `stack-prod` binary does, phase by phase, through the public API: build
+/// the workload with `n` services, validate it, build and cross-check its Kubernetes
+/// objects, serialize them, and write them (atomically, with the manifest) under `dir`.
+/// Returns the time of each phase of [`PHASES`]; `after` is called with each phase's index
+/// as it ends.
+pub fn synthesize(
+    n: usize,
+    dir: &Path,
+    mut after: impl FnMut(usize),
+) -> Result<[Duration; 5], String> {
+    let mut times = [Duration::ZERO; 5];
+    let mut t = Instant::now();
+    let mut lap = |i: usize| {
+        let now = Instant::now();
+        times[i] = now - t;
+        after(i);
+        t = now;
+    };
+    let stack = workload(n);
+    lap(0);
+    stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
+    lap(1);
+    let manifests = k8s::manifests(&stack);
+    let problems = k8s::cross_check(&stack.name, &manifests);
+    if let Some(p) = problems.first() {
+        return Err(format!("{} broken references, first: {p}", problems.len()));
+    }
+    lap(2);
+    let docs = k8s::render_manifests(&stack, &manifests);
+    drop(manifests);
+    lap(3);
+    let outputs: Vec<Output> = docs
+        .into_iter()
+        .map(|doc| Output {
+            stack: NAME.to_owned(),
+            env: Env::Prod,
+            doc,
+        })
+        .collect();
+    let scope = Scope {
+        env: Env::Prod,
+        stacks: None,
+    };
+    emit::synthesize(dir, &outputs, &scope).map_err(|e| e.to_string())?;
+    lap(4);
+    Ok(times)
+}
