@@ -510,3 +510,82 @@ pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
         .arg(modules)
         .args(files))
 }
+
+/// The checks `tests/validators/checkov-skips.txt` skips: the first word of each line that
+/// is not a comment (each line gives its reason after the id).
+pub fn checkov_skips() -> Vec<String> {
+    fs::read_to_string(workspace_root().join("tests/validators/checkov-skips.txt"))
+        .expect("read tests/validators/checkov-skips.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(' ').next().unwrap_or(l).to_owned())
+        .collect()
+}
+
+/// What checkov's Kubernetes framework reports on `dir` with the skip list applied.
+#[derive(Debug)]
+pub struct CheckovReport {
+    /// `<check id> <resource> <file>` of every failed check.
+    pub failures: Vec<String>,
+    /// `(check id, resource)` of every passed check.
+    pub passed: Vec<(String, String)>,
+    /// checkov's JSON output, for messages.
+    pub text: String,
+}
+
+/// Runs checkov (pinned, from the validators' venv) on the Kubernetes files under `dir`.
+pub fn checkov_kubernetes(dir: &Path) -> CheckovReport {
+    let out = tool("checkov")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .args([
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-check",
+            &checkov_skips().join(","),
+            "-d",
+        ])
+        .arg(dir)
+        .output()
+        .expect("run checkov");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("checkov output is not JSON ({e}):\n{text}"));
+    let reports = match report {
+        serde_json::Value::Array(reports) => reports,
+        one => vec![one],
+    };
+    let mut failures = Vec::new();
+    let mut passed = Vec::new();
+    for r in &reports {
+        for f in r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            failures.push(format!(
+                "{} {} {}",
+                f["check_id"], f["resource"], f["file_path"]
+            ));
+        }
+        for p in r["results"]["passed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            passed.push((
+                p["check_id"].as_str().unwrap_or_default().to_owned(),
+                p["resource"].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    CheckovReport {
+        failures,
+        passed,
+        text,
+    }
+}

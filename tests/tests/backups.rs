@@ -10,7 +10,7 @@ use stackdsl::catalog::{MongoDb, Postgres};
 use stackdsl::model::{Backup, Bucket, Schedule, Window};
 use stackdsl::prelude::*;
 use stackdsl::validate::ErrorKind;
-use stackdsl_tests::{corpus, files_with_suffix, run, tool, workspace_root};
+use stackdsl_tests::{corpus, files_with_suffix, run, tool};
 
 fn objects(s: &Stack) -> Vec<Value> {
     stackdsl::render::k8s::manifests(s)
@@ -283,50 +283,16 @@ fn backup_cronjobs_pass_checkov() {
     for (i, f) in files.iter().enumerate() {
         fs::copy(f, dir.join(format!("{i}.yaml"))).unwrap();
     }
-    let skips: Vec<String> =
-        fs::read_to_string(workspace_root().join("tests/validators/checkov-skips.txt"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| l.split(' ').next().unwrap().to_owned())
-            .collect();
-    let out = tool("checkov")
-        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .args([
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--compact",
-            "-o",
-            "json",
-            "--skip-check",
-            &skips.join(","),
-            "-d",
-        ])
-        .arg(&dir)
-        .output()
-        .expect("run checkov");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("checkov output is not JSON ({e}):\n{text}"));
-    let failed = report["results"]["failed_checks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let report = stackdsl_tests::checkov_kubernetes(&dir);
     assert!(
-        failed.is_empty(),
+        report.failures.is_empty(),
         "checkov failures:\n{}",
-        failed
-            .iter()
-            .map(|f| format!("{} {} {}", f["check_id"], f["resource"], f["file_path"]))
-            .collect::<Vec<_>>()
-            .join("\n")
+        report.failures.join("\n")
     );
-    let passed = report["results"]["passed_checks"].as_array().unwrap();
-    let on_cronjobs = passed
+    let on_cronjobs = report
+        .passed
         .iter()
-        .filter(|c| c["resource"].as_str().unwrap_or("").starts_with("CronJob."))
+        .filter(|(_, resource)| resource.starts_with("CronJob."))
         .count();
     assert!(
         on_cronjobs >= 6 * 20,

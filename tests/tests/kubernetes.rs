@@ -86,10 +86,11 @@ fn every_k8s_folder_renders_with_kubectl_kustomize() {
     }
 }
 
-fn checkov_skips() -> Vec<String> {
+/// The skip list stays short, and every skip says why.
+#[test]
+fn checkov_skips_are_few_and_reasoned() {
     let text =
         fs::read_to_string(workspace_root().join("tests/validators/checkov-skips.txt")).unwrap();
-    let mut ids = Vec::new();
     for line in text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -97,69 +98,29 @@ fn checkov_skips() -> Vec<String> {
         let (id, reason) = line.split_once(' ').unwrap_or((line, ""));
         assert!(id.starts_with("CKV"), "bad skip line: {line}");
         assert!(reason.trim().len() > 20, "skip {id} needs a real reason");
-        ids.push(id.to_owned());
     }
+    let ids = stackdsl_tests::checkov_skips();
     assert!(
         ids.len() <= 6,
         "the checkov skip list grew to {}; fix the output instead",
         ids.len()
     );
-    ids
 }
 
 #[test]
 fn checkov_finds_nothing_outside_the_skip_list() {
     let corpus = corpus();
-    let skips = checkov_skips().join(",");
-    let out = tool("checkov")
-        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .args([
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "-o",
-            "json",
-            "--skip-check",
-            &skips,
-            "-d",
-        ])
-        .arg(corpus.path())
-        .output()
-        .expect("run checkov");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("checkov output is not JSON ({e}):\n{text}"));
-    let reports = if report.is_array() {
-        report.as_array().unwrap().clone()
-    } else {
-        vec![report]
-    };
-    let mut passed = 0;
-    let mut failures = Vec::new();
-    for r in &reports {
-        passed += r["summary"]["passed"].as_u64().unwrap_or(0);
-        for f in r["results"]["failed_checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            failures.push(format!(
-                "{} {} {}",
-                f["check_id"], f["resource"], f["file_path"]
-            ));
-        }
-    }
+    let report = stackdsl_tests::checkov_kubernetes(corpus.path());
     assert!(
-        passed > 1000,
-        "checkov checked too little ({passed} passed):\n{text}"
+        report.passed.len() > 1000,
+        "checkov checked too little ({} passed):\n{}",
+        report.passed.len(),
+        report.text
     );
     assert!(
-        failures.is_empty(),
+        report.failures.is_empty(),
         "checkov failures:\n{}",
-        failures.join("\n")
+        report.failures.join("\n")
     );
 }
 
