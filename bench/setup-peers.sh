@@ -13,8 +13,8 @@ python3 -c 'import yaml; assert yaml.__with_libyaml__' 2>/dev/null || {
   echo "bench: PyYAML with libyaml is missing for compare.py and gen.py --c: pip install PyYAML==6.0.3" >&2
   exit 1
 }
-test -f ../shared/bench/compare.py || test -n "${STACKDSL_BENCH_SHARED:-}" || {
-  echo "bench: ../shared/bench (the peer workload and compare.py) is missing; set STACKDSL_BENCH_SHARED" >&2
+test -f bench/reference/compare.py || test -n "${STACKDSL_BENCH_SHARED:-}" || {
+  echo "bench: bench/reference (the peer workload's gen.py and compare.py) is missing; set STACKDSL_BENCH_SHARED" >&2
   exit 1
 }
 

@@ -76,7 +76,8 @@ fn peak_rss_self() -> u64 {
         .unwrap_or(0)
 }
 
-/// Where the checked-in peer programs and `shared/bench` are.
+/// Where the checked-in peer programs and the workload's reference (`bench/reference`, vendored from
+/// `shared/bench`) are.
 struct Paths {
     root: PathBuf,
     shared: PathBuf,
@@ -93,11 +94,11 @@ impl Paths {
             .to_path_buf();
         let shared = match std::env::var_os("STACKDSL_BENCH_SHARED") {
             Some(p) => PathBuf::from(p),
-            None => root.join("../shared/bench"),
+            None => root.join("bench/reference"),
         };
         if !shared.join("compare.py").is_file() {
             return Err(format!(
-                "{} has no compare.py: set STACKDSL_BENCH_SHARED to the shared/bench folder",
+                "{} has no compare.py: set STACKDSL_BENCH_SHARED to a folder with compare.py and gen-reference/gen.py",
                 shared.display()
             ));
         }

@@ -15,10 +15,11 @@ fn python_script(script: &Path) -> Command {
 
 #[test]
 fn the_bench_workload_equals_the_reference_for_1_and_10_services() {
-    let shared = workspace_root().join("../shared/bench");
+    // The workload's reference generator and comparer, vendored from shared/bench.
+    let shared = workspace_root().join("bench/reference");
     assert!(
         shared.join("compare.py").is_file() && shared.join("gen-reference/gen.py").is_file(),
-        "{} lacks compare.py or gen-reference/gen.py: the benchmark's reference lives in shared/bench beside the repository",
+        "{} lacks compare.py or gen-reference/gen.py",
         shared.display()
     );
     let dir = tempfile::tempdir().expect("temp dir");
