@@ -600,3 +600,78 @@ fn compose_monitoring_needs_free_names_and_ports_and_prometheus_for_grafana() {
         "{e:#?}"
     );
 }
+
+/// A Prometheus that selects ServiceMonitors and PrometheusRules by label (as
+/// kube-prometheus-stack does with `release`) finds ours once the stack names the label;
+/// without it nothing changes.
+#[test]
+fn prometheus_selector_labels_land_on_service_monitors_and_rules_only() {
+    let kinds = |s: &Stack| -> Vec<(String, Value)> {
+        stackdsl::render::k8s::manifests(s)
+            .objects()
+            .map(|o| o.to_json())
+            .map(|o| {
+                (
+                    o["kind"].as_str().unwrap().to_owned(),
+                    o["metadata"]["labels"].clone(),
+                )
+            })
+            .collect()
+    };
+    let plain = stacks::potter::potter(Env::Prod);
+    assert!(
+        kinds(&plain)
+            .iter()
+            .all(|(_, l)| l.get("release").is_none())
+    );
+    let mut selected = stacks::potter::potter(Env::Prod);
+    selected
+        .kubernetes
+        .prometheus_selector([("release", "kube-prometheus-stack")]);
+    stackdsl::validate::validate(&selected).unwrap();
+    let mut labelled = BTreeSet::new();
+    for (kind, labels) in kinds(&selected) {
+        let has = labels["release"] == "kube-prometheus-stack";
+        assert_eq!(
+            has,
+            kind == "ServiceMonitor" || kind == "PrometheusRule",
+            "{kind}: {labels}"
+        );
+        if has {
+            labelled.insert(kind);
+        }
+    }
+    assert_eq!(labelled.len(), 2, "{labelled:?}");
+
+    let mut bad = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    bad.kubernetes.prometheus_selector([
+        ("release", "not a value"),
+        ("app.kubernetes.io/name", "x"),
+        ("-bad", "ok"),
+    ]);
+    let e = errors(&bad);
+    // (The empty stack's own error is not this test's concern.)
+    let got: Vec<(ErrorKind, &str)> = e
+        .iter()
+        .filter(|(_, p, _)| p.contains("prometheus_selector"))
+        .map(|(k, p, _)| (*k, p.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                ErrorKind::InvalidName,
+                "shop.kubernetes.prometheus_selector[-bad]"
+            ),
+            (
+                ErrorKind::DuplicateName,
+                "shop.kubernetes.prometheus_selector[app.kubernetes.io/name]"
+            ),
+            (
+                ErrorKind::InvalidName,
+                "shop.kubernetes.prometheus_selector[release]"
+            ),
+        ],
+        "{e:#?}"
+    );
+}

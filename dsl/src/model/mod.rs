@@ -51,6 +51,7 @@ pub use probe::{HealthTool, Probe, ProbeAction, Probes};
 pub use resources::{Amount, Cpu, Memory, Resources};
 pub use volume::{ConfigFile, Mount, VolumeSource};
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A deployment environment. Stack functions receive it and `match` on it, so everything
@@ -167,6 +168,10 @@ pub struct KubernetesOptions {
     pub monitoring_namespace: String,
     /// Write `k8s/kustomization.yaml` listing the manifest files (default `true`).
     pub kustomization: bool,
+    /// Extra labels on every ServiceMonitor and PrometheusRule, for a Prometheus whose
+    /// `serviceMonitorSelector`/`ruleSelector` asks for them (set with
+    /// [`KubernetesOptions::prometheus_selector`]).
+    pub prometheus_selector: BTreeMap<String, String>,
 }
 
 impl Default for KubernetesOptions {
@@ -177,6 +182,7 @@ impl Default for KubernetesOptions {
             ingress_controller_namespace: "ingress-nginx".into(),
             monitoring_namespace: "monitoring".into(),
             kustomization: true,
+            prometheus_selector: BTreeMap::new(),
         }
     }
 }
@@ -425,6 +431,26 @@ impl KubernetesOptions {
     /// Namespace of the Prometheus that scrapes metrics ports.
     pub fn monitoring_namespace(&mut self, ns: impl Into<String>) -> &mut Self {
         self.monitoring_namespace = ns.into();
+        self
+    }
+
+    /// Labels the cluster's Prometheus selects ServiceMonitors and PrometheusRules by. The
+    /// kube-prometheus-stack chart, for one, only picks up objects labelled
+    /// `release: <its release name>` unless told otherwise; without the label they are
+    /// silently ignored.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Stack::new("shop", Env::Prod)
+    ///     .kubernetes(|k| k.prometheus_selector([("release", "kube-prometheus-stack")]));
+    /// assert_eq!(s.kubernetes.prometheus_selector["release"], "kube-prometheus-stack");
+    /// ```
+    pub fn prometheus_selector<K: Into<String>, V: Into<String>>(
+        &mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> &mut Self {
+        self.prometheus_selector
+            .extend(labels.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 }

@@ -120,6 +120,31 @@ impl Validator<'_> {
 
     pub(super) fn monitoring_rules(&mut self) {
         let stack = self.stack;
+        for (k, v) in &stack.kubernetes.prometheus_selector {
+            let lpath = format!("{}.kubernetes.prometheus_selector[{k}]", stack.name);
+            let problem = super::names::label_key_problem(k)
+                .map(|p| format!("label key `{k}` {p}"))
+                .or_else(|| {
+                    super::names::label_part_problem(v, false)
+                        .map(|p| format!("label value `{v}` {p}"))
+                });
+            if let Some(problem) = problem {
+                self.err(
+                    ErrorKind::InvalidName,
+                    &lpath,
+                    problem,
+                    "use the labels your Prometheus selects by, e.g. `release: kube-prometheus-stack`",
+                );
+            }
+            if k.starts_with("app.kubernetes.io/") {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    &lpath,
+                    format!("`{k}` is a label stackdsl sets on every object itself"),
+                    "select with a label of your own, e.g. `release`",
+                );
+            }
+        }
         let path = format!("{}.monitoring", stack.name);
         let mon = &stack.monitoring;
         if mon.grafana.is_some() && mon.prometheus.is_none() {

@@ -34,6 +34,49 @@ pub fn dns1123_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Why `s` is not a label value (or the name part of a label key), or `None`: at most 63
+/// characters of ASCII letters, digits, `-`, `_` and `.`, starting and ending with a letter
+/// or digit (empty is allowed for values only; `key` says which).
+pub fn label_part_problem(s: &str, key: bool) -> Option<&'static str> {
+    if s.is_empty() {
+        return key.then_some("is empty");
+    }
+    if s.len() > 63 {
+        return Some("is longer than 63 characters");
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Some("contains characters other than letters, digits, '-', '_' and '.'");
+    }
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Some("must start and end with a letter or digit");
+    }
+    None
+}
+
+/// Why `key` is not a Kubernetes label key (`[prefix/]name`, the prefix a DNS subdomain),
+/// or `None`.
+pub fn label_key_problem(key: &str) -> Option<&'static str> {
+    match key.split_once('/') {
+        Some((prefix, name)) => {
+            if prefix.is_empty()
+                || prefix.len() > 253
+                || prefix
+                    .split('.')
+                    .any(|part| dns1123_problem(part).is_some())
+            {
+                return Some("has a prefix that is not a DNS subdomain");
+            }
+            label_part_problem(name, true)
+        }
+        None => label_part_problem(key, true),
+    }
+}
+
 /// A DNS-1123 label close to `name`, to suggest in a hint.
 pub fn suggest_label(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -161,6 +204,21 @@ mod tests {
         assert!(dns1123_problem(&"a".repeat(64)).is_some());
         assert_eq!(suggest_label("API_1"), "api-1");
         assert_eq!(suggest_label("9lives"), "lives");
+    }
+
+    #[test]
+    fn label_keys_and_values() {
+        assert_eq!(label_key_problem("release"), None);
+        assert_eq!(label_key_problem("example.com/team"), None);
+        assert_eq!(label_key_problem("Team_Name.v1"), None);
+        assert!(label_key_problem("example..com/team").is_some());
+        assert!(label_key_problem("/team").is_some());
+        assert!(label_key_problem("example.com/").is_some());
+        assert!(label_key_problem(&"k".repeat(64)).is_some());
+        assert_eq!(label_part_problem("", false), None);
+        assert_eq!(label_part_problem("kube-prometheus-stack", false), None);
+        assert!(label_part_problem("a b", false).is_some());
+        assert!(label_part_problem("x-", false).is_some());
     }
 
     #[test]

@@ -268,6 +268,22 @@ pub(crate) fn selector(service: &str) -> LabelSelector {
     }
 }
 
+/// Metadata of a ServiceMonitor or PrometheusRule: [`meta`] plus the labels the cluster's
+/// Prometheus selects them by.
+pub(crate) fn monitoring_meta(stack: &Stack, name: impl Into<String>, service: &str) -> ObjectMeta {
+    let mut m = meta(stack, name, service);
+    if let Some(labels) = &mut m.labels {
+        labels.extend(
+            stack
+                .kubernetes
+                .prometheus_selector
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+    }
+    m
+}
+
 pub(crate) fn meta(stack: &Stack, name: impl Into<String>, service: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),

@@ -4,7 +4,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use super::{Object, meta};
+use super::Object;
 use crate::model::{Service, Stack, Target};
 use crate::render::prometheus::{RuleGroup, rule_group};
 
@@ -37,7 +37,7 @@ pub(crate) fn prometheus_rule(stack: &Stack, svc: &Service) -> Option<Object> {
     Some(Object::PrometheusRule(PrometheusRule {
         api_version: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
-        metadata: meta(stack, svc.name.clone(), &svc.name),
+        metadata: super::monitoring_meta(stack, svc.name.clone(), &svc.name),
         spec: PrometheusRuleSpec {
             groups: vec![group],
         },

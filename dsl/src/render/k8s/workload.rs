@@ -597,7 +597,7 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
         out.push(Object::ServiceMonitor(super::ServiceMonitor {
             api_version: "monitoring.coreos.com/v1",
             kind: "ServiceMonitor",
-            metadata: meta(stack, svc.name.clone(), &svc.name),
+            metadata: super::monitoring_meta(stack, svc.name.clone(), &svc.name),
             spec: super::ServiceMonitorSpec {
                 // The client Service only: a cluster's discovery Service has the same pods.
                 selector: LabelSelector {
