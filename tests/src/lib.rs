@@ -441,10 +441,24 @@ pub fn debian_package(packages: &[&str]) -> PathBuf {
     let download = dir.join(".download");
     let _ = fs::remove_dir_all(&download);
     fs::create_dir_all(&download).expect("create download folder");
-    let (ok, text) = run(Command::new("apt-get")
-        .arg("download")
-        .args(packages)
-        .current_dir(&download));
+    let fetch = || {
+        run(Command::new("apt-get")
+            .arg("download")
+            .args(packages)
+            .current_dir(&download))
+    };
+    let (mut ok, mut text) = fetch();
+    if !ok {
+        // A machine whose package lists were never fetched cannot locate anything: fetch
+        // them once (needs root, as a CI machine has) and try again.
+        let (updated, update_text) = run(Command::new("apt-get").args(["update", "-qq"]));
+        let (retry_ok, retry_text) = fetch();
+        ok = retry_ok;
+        text = format!(
+            "{text}\n`apt-get update` {}:\n{update_text}\nretry:\n{retry_text}",
+            if updated { "succeeded" } else { "failed" }
+        );
+    }
     assert!(
         ok,
         "`apt-get download {}` failed (Debian's package registry is needed; these tests never skip):\n{text}",
