@@ -75,6 +75,26 @@ impl Migration {
         self
     }
 
+    /// The arguments with each part rendered by `part`: how a target writes literal text
+    /// and `$(NAME)` references in its own syntax.
+    ///
+    /// ```
+    /// use stackdsl::model::{ArgPart, Migration};
+    /// let m = Migration::command(["goose", "$(DATABASE_URL)"]);
+    /// let argv = m.render_argv(|p| match p {
+    ///     ArgPart::Var(v) => format!("${{{v}}}"),
+    ///     ArgPart::Text(t) => t.clone(),
+    ///     _ => String::new(),
+    /// });
+    /// assert_eq!(argv, ["goose", "${DATABASE_URL}"]);
+    /// ```
+    pub fn render_argv(&self, part: impl Fn(&ArgPart) -> String) -> Vec<String> {
+        self.argv
+            .iter()
+            .map(|arg| arg_parts(arg).iter().map(&part).collect())
+            .collect()
+    }
+
     /// The environment variables the arguments reference, in first-use order.
     pub fn variables(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();

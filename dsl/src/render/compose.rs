@@ -420,25 +420,17 @@ fn migration(stack: &Stack, svc: &Service, m: &Migration) -> ComposeService {
         out.image = Some(image.to_string());
         out.build = None;
     }
-    out.entrypoint = Some(
-        m.argv
-            .iter()
-            .map(|arg| {
-                crate::model::arg_parts(arg)
-                    .iter()
-                    .map(|p| match p {
-                        ArgPart::Text(t) => escape(t),
-                        ArgPart::Var(name) => svc
-                            .env
-                            .iter()
-                            .find(|v| &v.name == name)
-                            .map(|v| env_value(&v.value))
-                            .unwrap_or_default(),
-                    })
-                    .collect()
-            })
-            .collect(),
-    );
+    out.entrypoint = Some(m.render_argv(|p| {
+        match p {
+            ArgPart::Text(t) => escape(t),
+            ArgPart::Var(name) => svc
+                .env
+                .iter()
+                .find(|v| &v.name == name)
+                .map(|v| env_value(&v.value))
+                .unwrap_or_default(),
+        }
+    }));
     out.command = None;
     out.ports.clear();
     out.healthcheck = None;

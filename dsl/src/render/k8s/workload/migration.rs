@@ -51,20 +51,10 @@ pub(super) fn init_container(
         image_pull_policy: (stack.kubernetes.hardened && image.is_some_and(|i| i.digest.is_none()))
             .then(|| "Always".to_owned()),
         // `$(NAME)` references stay as they are: the kubelet expands them from `env`.
-        command: Some(
-            m.argv
-                .iter()
-                .map(|arg| {
-                    crate::model::arg_parts(arg)
-                        .iter()
-                        .map(|p| match p {
-                            ArgPart::Text(t) => super::escape(t),
-                            ArgPart::Var(v) => format!("$({v})"),
-                        })
-                        .collect()
-                })
-                .collect(),
-        ),
+        command: Some(m.render_argv(|p| match p {
+            ArgPart::Text(t) => super::escape(t),
+            ArgPart::Var(v) => format!("$({v})"),
+        })),
         env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| super::env(stack, svc)),
         resources,
         security_context: super::container_security(svc),
