@@ -137,12 +137,7 @@ pub(crate) fn secrets(stack: &Stack) -> impl Iterator<Item = &SecretRef> {
         .iter()
         .filter(|s| s.renders_on(Target::Kubernetes))
         .filter_map(|s| s.backup.as_ref())
-        .flat_map(job_secrets)
-}
-
-/// Secrets one backup job reads: the dump's, then the bucket's credentials.
-pub(crate) fn job_secrets(b: &Backup) -> impl Iterator<Item = &SecretRef> {
-    b.secrets().into_iter()
+        .flat_map(Backup::secrets)
 }
 
 /// The backup objects of every Kubernetes service with a backup policy.

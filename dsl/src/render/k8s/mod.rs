@@ -496,7 +496,8 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
                         .filter(|s| s.renders_on(Target::Kubernetes))
                         .filter_map(|s| Some((backup::job_name(s)?, s.backup.as_ref()?)))
                         .filter(|(_, b)| {
-                            backup::job_secrets(b)
+                            b.secrets()
+                                .iter()
                                 .any(|r| r.name() == k.name() && r.key() == k.key())
                         })
                         .map(|(job, _)| format!("{job} (CronJob)")),
