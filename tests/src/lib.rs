@@ -525,15 +525,23 @@ pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
         .args(files))
 }
 
-/// The checks `tests/validators/checkov-skips.txt` skips: the first word of each line that
-/// is not a comment (each line gives its reason after the id).
-pub fn checkov_skips() -> Vec<String> {
+/// The lines of `tests/validators/checkov-skips.txt` that are not comments, as
+/// `(check id, reason)`: each line gives its reason after the id.
+pub fn checkov_skip_lines() -> Vec<(String, String)> {
     fs::read_to_string(workspace_root().join("tests/validators/checkov-skips.txt"))
         .expect("read tests/validators/checkov-skips.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(' ').next().unwrap_or(l).to_owned())
+        .map(|l| {
+            let (id, reason) = l.split_once(' ').unwrap_or((l, ""));
+            (id.to_owned(), reason.to_owned())
+        })
         .collect()
+}
+
+/// The checks `tests/validators/checkov-skips.txt` skips.
+pub fn checkov_skips() -> Vec<String> {
+    checkov_skip_lines().into_iter().map(|(id, _)| id).collect()
 }
 
 /// What checkov's Kubernetes framework reports on `dir` with the skip list applied.

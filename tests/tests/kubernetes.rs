@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use stackdsl::prelude::*;
 use stackdsl::render::k8s::{Manifests, Object, cross_check, manifests};
 use stackdsl::validate::ErrorKind;
-use stackdsl_tests::{cli, corpus, files_with_suffix, run, tool, tree, workspace_root};
+use stackdsl_tests::{cli, corpus, files_with_suffix, run, tool, tree};
 
 fn k8s_yaml(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files_with_suffix(dir, &[".yaml"])
@@ -89,14 +89,8 @@ fn every_k8s_folder_renders_with_kubectl_kustomize() {
 /// The skip list stays short, and every skip says why.
 #[test]
 fn checkov_skips_are_few_and_reasoned() {
-    let text =
-        fs::read_to_string(workspace_root().join("tests/validators/checkov-skips.txt")).unwrap();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let (id, reason) = line.split_once(' ').unwrap_or((line, ""));
-        assert!(id.starts_with("CKV"), "bad skip line: {line}");
+    for (id, reason) in stackdsl_tests::checkov_skip_lines() {
+        assert!(id.starts_with("CKV"), "bad skip line: {id} {reason}");
         assert!(reason.trim().len() > 20, "skip {id} needs a real reason");
     }
     let ids = stackdsl_tests::checkov_skips();
