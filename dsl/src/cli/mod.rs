@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! fn main() -> std::process::ExitCode {
-//!     # fn my_stack(env: stackdsl::prelude::Env) -> stackdsl::prelude::Stack { unimplemented!() }
+//!     # fn my_stack(env: stackdsl::prelude::Env) -> stackdsl::prelude::Stack { stackdsl::prelude::Stack::new("shop", env) }
 //!     stackdsl::cli::main(stackdsl::prelude::Env::Prod, &[my_stack])
 //! }
 //! ```
@@ -129,7 +129,7 @@ pub fn main(env: Env, stacks: &[StackFn]) -> ExitCode {
 /// ```no_run
 /// use stackdsl::cli::Cli;
 /// use stackdsl::prelude::*;
-/// # fn platform(env: Env) -> Stack { unimplemented!() }
+/// # fn platform(env: Env) -> Stack { Stack::new("platform", env) }
 /// fn main() -> std::process::ExitCode {
 ///     // Markers and hints say `cargo run -p platform`; files go to platform/out by default.
 ///     Cli::new(Env::Prod).package("platform").default_out("platform/out").main(&[platform])
