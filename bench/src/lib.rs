@@ -64,40 +64,91 @@ pub fn workload(n: usize) -> Stack {
     s
 }
 
-/// The phases of one synthesis, in order.
-pub const PHASES: [&str; 5] = ["build", "validate", "render", "serialize", "write"];
+/// The phases of one synthesis as `stack-prod` runs it, in order. Rendering is streamed
+/// ([`k8s::render_checked`]): each file's objects are built, cross-checked and serialized
+/// before the next file's, so those three share one phase.
+pub const PHASES: [&str; 4] = ["build", "validate", "render+check+serialize", "write"];
+
+/// The phases of a staged synthesis ([`synthesize_staged`]).
+pub const STAGED_PHASES: [&str; 5] = ["build", "validate", "render+check", "serialize", "write"];
 
 /// What a user's `stack-prod` binary does, phase by phase, through the public API: build
-/// the workload with `n` services, validate it, build and cross-check its Kubernetes
-/// objects, serialize them, and write them (atomically, with the manifest) under `dir`.
+/// the workload with `n` services, validate it, build, cross-check and serialize its
+/// Kubernetes objects, and write them (atomically, with the manifest) under `dir`.
 /// Returns the time of each phase of [`PHASES`]; `after` is called with each phase's index
 /// as it ends.
 pub fn synthesize(
     n: usize,
     dir: &Path,
     mut after: impl FnMut(usize),
-) -> Result<[Duration; 5], String> {
-    let mut times = [Duration::ZERO; 5];
-    let mut t = Instant::now();
-    let mut lap = |i: usize| {
-        let now = Instant::now();
-        times[i] = now - t;
-        after(i);
-        t = now;
-    };
+) -> Result<Vec<Duration>, String> {
+    let mut laps = Laps::new(&mut after);
     let stack = workload(n);
-    lap(0);
+    laps.lap();
     stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
-    lap(1);
+    laps.lap();
+    let docs = k8s::render_checked(&stack).map_err(|problems| {
+        format!(
+            "{} broken references, first: {}",
+            problems.len(),
+            problems[0]
+        )
+    })?;
+    laps.lap();
+    write(dir, docs)?;
+    laps.lap();
+    Ok(laps.times)
+}
+
+/// [`synthesize`] with the Kubernetes phases apart, to show where the time goes: every
+/// object is built and cross-checked ([`k8s::manifests`], [`k8s::cross_check`]), then all
+/// are serialized ([`k8s::render_manifests`]). Returns the times of [`STAGED_PHASES`].
+pub fn synthesize_staged(n: usize, dir: &Path) -> Result<Vec<Duration>, String> {
+    let mut laps = Laps::new(|_| {});
+    let stack = workload(n);
+    laps.lap();
+    stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
+    laps.lap();
     let manifests = k8s::manifests(&stack);
     let problems = k8s::cross_check(&stack.name, &manifests);
     if let Some(p) = problems.first() {
         return Err(format!("{} broken references, first: {p}", problems.len()));
     }
-    lap(2);
+    laps.lap();
     let docs = k8s::render_manifests(&stack, &manifests);
     drop(manifests);
-    lap(3);
+    laps.lap();
+    write(dir, docs)?;
+    laps.lap();
+    Ok(laps.times)
+}
+
+/// Phase times, taken as each phase ends.
+struct Laps<F: FnMut(usize)> {
+    times: Vec<Duration>,
+    start: Instant,
+    after: F,
+}
+
+impl<F: FnMut(usize)> Laps<F> {
+    fn new(after: F) -> Self {
+        Laps {
+            times: Vec::new(),
+            start: Instant::now(),
+            after,
+        }
+    }
+
+    fn lap(&mut self) {
+        let now = Instant::now();
+        self.times.push(now - self.start);
+        (self.after)(self.times.len() - 1);
+        self.start = now;
+    }
+}
+
+/// Writes the documents under `dir` as `stack-prod` does (atomically, with the manifest).
+fn write(dir: &Path, docs: Vec<stackdsl::render::Document>) -> Result<(), String> {
     let outputs: Vec<Output> = docs
         .into_iter()
         .map(|doc| Output {
@@ -111,6 +162,5 @@ pub fn synthesize(
         stacks: None,
     };
     emit::synthesize(dir, &outputs, &scope).map_err(|e| e.to_string())?;
-    lap(4);
-    Ok(times)
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! stackdsl-bench synth N DIR      # the timed process: build, validate, render, write DIR
+//! stackdsl-bench synth N DIR --staged   # the same with the Kubernetes phases apart
 //! stackdsl-bench check N DIR      # compare.py against gen.py's output for N (exit 1 on a difference)
 //! stackdsl-bench [run] [--runs R] [--n 1,10,100] [--peers jrsonnet,python]
 //! ```
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use stackdsl_bench::PHASES;
+use stackdsl_bench::{PHASES, STAGED_PHASES};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: stackdsl-bench synth N DIR | check N DIR | [run] [--runs R] [--n 1,10,100,1000,10000] [--peers jrsonnet,python]";
+const USAGE: &str = "usage: stackdsl-bench synth N DIR [--staged] | check N DIR | [run] [--runs R] [--n 1,10,100,1000,10000] [--peers jrsonnet,python]";
 
 fn parse_n(s: Option<&String>) -> Result<usize, String> {
     s.and_then(|s| s.parse().ok())
@@ -50,17 +51,29 @@ fn parse_n(s: Option<&String>) -> Result<usize, String> {
         .ok_or_else(|| USAGE.to_owned())
 }
 
-/// `synth N DIR`: [`stackdsl_bench::synthesize`], then the phase times (µs) and the peak
+/// `synth N DIR [--staged]`: [`stackdsl_bench::synthesize`] (or
+/// [`stackdsl_bench::synthesize_staged`]), then the phase times (µs) and, unstaged, the peak
 /// RSS after each phase (KiB) on stderr.
 fn synth_cmd(args: &[String]) -> Result<(), String> {
     let n = parse_n(args.first())?;
     let dir = PathBuf::from(args.get(1).ok_or(USAGE)?);
-    let mut hwm = [0u64; 5];
-    let times = stackdsl_bench::synthesize(n, &dir, |phase| hwm[phase] = peak_rss_self())?;
+    let staged = match args.get(2).map(String::as_str) {
+        None => false,
+        Some("--staged") => true,
+        Some(_) => return Err(USAGE.to_owned()),
+    };
+    let mut hwm = vec![0u64; PHASES.len()];
+    let times = if staged {
+        stackdsl_bench::synthesize_staged(n, &dir)?
+    } else {
+        stackdsl_bench::synthesize(n, &dir, |phase| hwm[phase] = peak_rss_self())?
+    };
     let micros: Vec<String> = times.iter().map(|d| d.as_micros().to_string()).collect();
     eprintln!("phases-us {}", micros.join(" "));
-    let kib: Vec<String> = hwm.iter().map(u64::to_string).collect();
-    eprintln!("peak-rss-kib-after-phase {}", kib.join(" "));
+    if !staged {
+        let kib: Vec<String> = hwm.iter().map(u64::to_string).collect();
+        eprintln!("peak-rss-kib-after-phase {}", kib.join(" "));
+    }
     Ok(())
 }
 
@@ -333,6 +346,8 @@ struct Row {
     rss_kib: u64,
     bytes: u64,
     phases_ms: Vec<f64>,
+    /// Phases of the staged runs ([`STAGED_PHASES`]), ours only.
+    staged_ms: Vec<f64>,
     compare: String,
 }
 
@@ -412,6 +427,31 @@ fn run(args: &[String]) -> Result<(), String> {
                 }
             }
         }
+        // Where the time goes: the Kubernetes phases apart, in runs of their own.
+        let mut staged: Vec<Vec<f64>> = vec![Vec::new(); STAGED_PHASES.len()];
+        for _ in 0..runs {
+            settle(&run_dir)?;
+            let out = Command::new(&paths.exe)
+                .args(["synth", &n.to_string()])
+                .arg(&run_dir)
+                .arg("--staged")
+                .output()
+                .map_err(|e| format!("staged run: {e}"))?;
+            let line = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find_map(|l| l.strip_prefix("phases-us ").map(str::to_owned))
+                .ok_or("the staged run printed no phases")?;
+            for (k, v) in line
+                .split(' ')
+                .filter_map(|v| v.parse::<f64>().ok())
+                .enumerate()
+            {
+                if let Some(p) = staged.get_mut(k) {
+                    p.push(v / 1000.0);
+                }
+            }
+        }
+        let staged_ms: Vec<f64> = staged.into_iter().map(median).collect();
         for (i, &t) in active.iter().enumerate() {
             let rss = peak_rss(t, &paths, n, &run_dir)?;
             let out_bytes = bytes(&run_dir);
@@ -424,6 +464,11 @@ fn run(args: &[String]) -> Result<(), String> {
                 bytes: out_bytes,
                 phases_ms: if t == Tool::Ours {
                     phases.iter().map(|p| median(p.clone())).collect()
+                } else {
+                    Vec::new()
+                },
+                staged_ms: if t == Tool::Ours {
+                    staged_ms.clone()
                 } else {
                     Vec::new()
                 },
@@ -473,6 +518,16 @@ fn print_table(rows: &[Row], runs: usize) {
             cells.join(" | "),
             r.wall_ms
         );
+    }
+    println!(
+        "\nstackdsl staged runs, Kubernetes phases apart (median ms): | N | {} | sum |",
+        STAGED_PHASES.join(" | ")
+    );
+    println!("|---:|{}---:|", "---:|".repeat(STAGED_PHASES.len()));
+    for r in rows.iter().filter(|r| r.tool == Tool::Ours) {
+        let sum: f64 = r.staged_ms.iter().sum();
+        let cells: Vec<String> = r.staged_ms.iter().map(|p| format!("{p:.2}")).collect();
+        println!("| {} | {} | {sum:.2} |", r.n, cells.join(" | "));
     }
     let wall = |n: usize| {
         rows.iter()

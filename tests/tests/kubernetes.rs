@@ -742,3 +742,32 @@ fn one_host_gets_one_certificate_however_many_ingresses_route_it() {
         "some stack routes one host through several Ingresses"
     );
 }
+
+/// The streamed renderer (`render_checked`, what `stack-*` runs: one file's objects alive at
+/// a time, the cross-check on their facts) writes exactly what building every object,
+/// checking them and serializing them does, for every stack, fixture and environment, and
+/// for a stack large enough to run on every core.
+#[test]
+fn streamed_rendering_equals_rendering_every_object_first() {
+    let mut stacks: Vec<Stack> = Vec::new();
+    for env in Env::ALL {
+        for f in stacks::ALL.iter().chain(stackdsl_tests::fixtures::ALL) {
+            stacks.push(f(env));
+        }
+    }
+    stacks.push(stackdsl_tests::big::stack(300, 0));
+    let mut compared = 0;
+    for s in stacks
+        .iter()
+        .filter(|s| s.targets.contains(&Target::Kubernetes))
+    {
+        let m = manifests(s);
+        assert!(cross_check(&s.name, &m).is_empty(), "{}", s.name);
+        let staged = stackdsl::render::k8s::render_manifests(s, &m);
+        let streamed = stackdsl::render::k8s::render_checked(s)
+            .unwrap_or_else(|e| panic!("{} {}: {e:?}", s.name, s.env));
+        assert_eq!(streamed, staged, "{} {}", s.name, s.env);
+        compared += streamed.len();
+    }
+    assert!(compared > 300, "only {compared} files compared");
+}

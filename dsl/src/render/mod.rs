@@ -123,15 +123,10 @@ pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Docum
                 )),
             },
             Target::Paas(platform) => docs.extend(paas::render(stack, *platform)),
-            Target::Kubernetes => {
-                let m = k8s::manifests(stack);
-                let problems = k8s::cross_check(&stack.name, &m);
-                if problems.is_empty() {
-                    docs.extend(k8s::render_manifests(stack, &m));
-                } else {
-                    problems.into_iter().for_each(|e| errors.push(e));
-                }
-            }
+            Target::Kubernetes => match k8s::render_checked(stack) {
+                Ok(k8s_docs) => docs.extend(k8s_docs),
+                Err(problems) => problems.into_iter().for_each(|e| errors.push(e)),
+            },
         }
     }
     // The architecture README spans environments: the prod run owns it.

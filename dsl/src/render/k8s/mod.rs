@@ -295,52 +295,120 @@ pub(crate) fn meta(stack: &Stack, name: impl Into<String>, service: &str) -> Obj
 
 /// Builds every object of a (validated) stack.
 pub fn manifests(stack: &Stack) -> Manifests {
-    let mut monitoring = Vec::new();
-    let mut files = vec![File {
-        name: "00-namespace.yaml".into(),
-        objects: vec![Object::Namespace(namespace(stack))],
-    }];
-    for svc in rendered(stack) {
+    Manifests {
+        namespace: stack.namespace(),
+        files: parts(stack)
+            .into_iter()
+            .filter_map(|p| build(stack, p))
+            .collect(),
+        secrets: secrets(stack),
+        external_pods: external_pods(stack),
+    }
+}
+
+/// Builds, cross-checks and serializes the Kubernetes folder of a (validated) stack — what
+/// [`manifests`], [`cross_check`] and [`render_manifests`] do — one file at a time, on every
+/// core: a file's objects are dropped once serialized, and the cross-check runs on what
+/// [`cross_check`] keeps of them (names, labels, ports). Memory then grows with the output
+/// text, not with the object trees, which are ten times its size. Any broken reference is
+/// returned instead of the documents.
+///
+/// ```
+/// use stackdsl::prelude::*;
+///
+/// let mut stack = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+/// stack.add(Service::new("api").image(Image::new("ghcr.io/acme/api").tag("1.0.0")));
+/// let docs = stackdsl::render::k8s::render_checked(&stack).expect("references resolve");
+/// assert!(docs.iter().any(|d| d.path == "shop/prod/k8s/20-api.yaml"));
+/// ```
+pub fn render_checked(stack: &Stack) -> Result<Vec<Document>, Vec<crate::validate::Error>> {
+    let dir = format!("{}/k8s", stack.out_dir());
+    let header = hash_header(stack);
+    let built = crate::render::par_map(&parts(stack), |&part| {
+        let file = build(stack, part)?;
+        let facts = check::facts(&file);
+        let text = serialize(&header, &file);
+        Some((file.name, text, facts))
+    });
+    let mut names = Vec::new();
+    let mut docs = Vec::new();
+    let mut facts = Vec::new();
+    for (name, text, f) in built.into_iter().flatten() {
+        docs.push(Document::new(format!("{dir}/{name}"), text));
+        names.push(name);
+        facts.push(f);
+    }
+    let secrets = secrets(stack);
+    let errors = check::resolve(&stack.name, facts, &secrets, &external_pods(stack));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    docs.extend(folder_docs(stack, &names, &stack.namespace(), &secrets));
+    Ok(docs)
+}
+
+/// A file of the Kubernetes folder, before its objects are built.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Namespace,
+    /// `20-<service>.yaml`: the service's core objects.
+    Service(&'a crate::model::Service),
+    NetworkPolicies,
+    Ingresses,
+    Monitoring,
+    Backups,
+}
+
+/// The files of a stack in apply order, those that may turn out empty included.
+fn parts(stack: &Stack) -> Vec<Part<'_>> {
+    let mut parts = vec![Part::Namespace];
+    parts.extend(rendered(stack).map(Part::Service));
+    if stack.kubernetes.hardened {
+        parts.push(Part::NetworkPolicies);
+    }
+    parts.extend([Part::Ingresses, Part::Monitoring, Part::Backups]);
+    parts
+}
+
+/// Builds the objects of one file; `None` for an ingress, monitoring or backup file
+/// without objects.
+fn build(stack: &Stack, part: Part<'_>) -> Option<File> {
+    let (name, objects) = match part {
+        Part::Namespace => (
+            "00-namespace.yaml".to_owned(),
+            vec![Object::Namespace(namespace(stack))],
+        ),
+        Part::Service(svc) => (
+            format!("20-{}.yaml", svc.name),
+            workload::objects(stack, svc),
+        ),
+        Part::NetworkPolicies => (
+            "30-network-policies.yaml".to_owned(),
+            network::policies(stack),
+        ),
+        Part::Ingresses => ("40-ingress.yaml".to_owned(), network::ingresses(stack)),
         // Monitoring objects are custom resources (Prometheus Operator): kept in a file of
         // their own, applied last, so the core objects never depend on the operator.
-        let (core, custom): (Vec<Object>, Vec<Object>) = workload::objects(stack, svc)
-            .into_iter()
-            .partition(|o| !matches!(o, Object::ServiceMonitor(_)));
-        monitoring.extend(custom);
-        monitoring.extend(monitoring::prometheus_rule(stack, svc));
-        files.push(File {
-            name: format!("20-{}.yaml", svc.name),
-            objects: core,
-        });
-    }
-    if stack.kubernetes.hardened {
-        files.push(File {
-            name: "30-network-policies.yaml".into(),
-            objects: network::policies(stack),
-        });
-    }
-    let ingresses = network::ingresses(stack);
-    if !ingresses.is_empty() {
-        files.push(File {
-            name: "40-ingress.yaml".into(),
-            objects: ingresses,
-        });
-    }
-    if !monitoring.is_empty() {
-        files.push(File {
-            name: "50-monitoring.yaml".into(),
-            objects: monitoring,
-        });
-    }
-    let backups = backup::objects(stack);
-    if !backups.is_empty() {
-        files.push(File {
-            name: "60-backups.yaml".into(),
-            objects: backups,
-        });
-    }
+        Part::Monitoring => (
+            "50-monitoring.yaml".to_owned(),
+            rendered(stack)
+                .flat_map(|svc| {
+                    workload::service_monitor(stack, svc)
+                        .into_iter()
+                        .chain(monitoring::prometheus_rule(stack, svc))
+                })
+                .collect(),
+        ),
+        Part::Backups => ("60-backups.yaml".to_owned(), backup::objects(stack)),
+    };
+    let optional = matches!(part, Part::Ingresses | Part::Monitoring | Part::Backups);
+    (!optional || !objects.is_empty()).then_some(File { name, objects })
+}
+
+/// The Secrets the workloads reference, then those only a backup job reads (a Helm
+/// release's password): name → keys.
+fn secrets(stack: &Stack) -> BTreeMap<String, Vec<SecretRef>> {
     let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
-    // The workloads' secrets, then those only a backup job reads (a Helm release's password).
     let used = rendered(stack).flat_map(|svc| svc.secrets());
     for s in used.chain(backup::secrets(stack)) {
         let keys = secrets.entry(s.name().to_owned()).or_default();
@@ -348,15 +416,14 @@ pub fn manifests(stack: &Stack) -> Manifests {
             keys.push(s.clone());
         }
     }
-    let external_pods = helm_installed(stack)
+    secrets
+}
+
+/// Pod labels of the backing services a Helm release installs.
+fn external_pods(stack: &Stack) -> Vec<BTreeMap<String, String>> {
+    helm_installed(stack)
         .filter_map(|s| s.backing.as_ref().map(|b| b.pod_labels.clone()))
-        .collect();
-    Manifests {
-        namespace: stack.namespace(),
-        files,
-        secrets,
-        external_pods,
-    }
+        .collect()
 }
 
 /// Services rendered as manifests (not installed by a Helm release).
@@ -405,32 +472,61 @@ fn namespace(stack: &Stack) -> Namespace {
     }
 }
 
-/// Renders `k8s/*.yaml`, `k8s/kustomization.yaml` and `k8s/README.md`.
+/// Renders `k8s/*.yaml`, `k8s/kustomization.yaml` and `k8s/README.md` (unchecked: see
+/// [`render_checked`]).
 pub fn render(stack: &Stack) -> Vec<Document> {
     render_manifests(stack, &manifests(stack))
 }
 
-/// Renders already-built manifests (so callers can check them first).
+/// Serializes manifests into files.
 pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
     let dir = format!("{}/k8s", stack.out_dir());
     let header = hash_header(stack);
-    let file = |f: &File| {
-        let mut text = header.clone();
-        for o in &f.objects {
-            text.push_str("---\n");
-            yaml::write(&mut text, o);
-        }
-        Document::new(format!("{dir}/{}", f.name), text)
-    };
+    let file = |f: &File| Document::new(format!("{dir}/{}", f.name), serialize(&header, f));
     // Serialization dominates large stacks: the files are split over the cores.
     let mut docs: Vec<Document> = crate::render::par_map(&m.files, file);
+    let names: Vec<String> = m.files.iter().map(|f| f.name.clone()).collect();
+    docs.extend(folder_docs(stack, &names, &m.namespace, &m.secrets));
+    docs
+}
+
+/// One file's text: the marker header, then each object as a YAML document.
+fn serialize(header: &str, f: &File) -> String {
+    thread_local! {
+        // One growing buffer per thread: the text is then copied out at its exact size,
+        // instead of growing (and over-allocating) a new string for every file.
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with_borrow_mut(|text| {
+        text.clear();
+        text.push_str(header);
+        for o in &f.objects {
+            text.push_str("---\n");
+            yaml::write(text, o);
+        }
+        text.as_str().to_owned()
+    })
+}
+
+/// `kustomization.yaml` (listing `files`) and `README.md` of the folder.
+fn folder_docs(
+    stack: &Stack,
+    files: &[String],
+    namespace: &str,
+    secrets: &BTreeMap<String, Vec<SecretRef>>,
+) -> Vec<Document> {
+    let dir = format!("{}/k8s", stack.out_dir());
+    let mut docs = Vec::new();
     if stack.kubernetes.kustomization {
         docs.push(Document::new(
             format!("{dir}/kustomization.yaml"),
-            kustomization(stack, m),
+            kustomization(stack, files),
         ));
     }
-    docs.push(Document::new(format!("{dir}/README.md"), readme(stack, m)));
+    docs.push(Document::new(
+        format!("{dir}/README.md"),
+        readme(stack, namespace, secrets),
+    ));
     docs
 }
 
@@ -442,21 +538,20 @@ struct Kustomization<'a> {
     resources: Vec<&'a str>,
 }
 
-fn kustomization(stack: &Stack, m: &Manifests) -> String {
+fn kustomization(stack: &Stack, files: &[String]) -> String {
     let mut text = hash_header(stack);
     yaml::write(
         &mut text,
         &Kustomization {
             api_version: "kustomize.config.k8s.io/v1beta1",
             kind: "Kustomization",
-            resources: m.files.iter().map(|f| f.name.as_str()).collect(),
+            resources: files.iter().map(String::as_str).collect(),
         },
     );
     text
 }
 
-fn readme(stack: &Stack, m: &Manifests) -> String {
-    let ns = &m.namespace;
+fn readme(stack: &Stack, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -> String {
     let mut t = crate::render::html_header(stack);
     t.push('\n');
 
@@ -468,7 +563,7 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
         "Apply with `kubectl apply -k out/{}/k8s` (namespace `{ns}`).\n\n",
         stack.out_dir()
     ));
-    if m.secrets.is_empty() {
+    if secrets.is_empty() {
         t.push_str("The stack references no Secrets.\n");
         return t;
     }
@@ -477,7 +572,7 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
          they are never generated. Create them in the namespace (or sync them from your secret store):\n\n\
          | Secret | key | used by | description |\n|---|---|---|---|\n",
     );
-    for (name, keys) in &m.secrets {
+    for (name, keys) in secrets {
         for k in keys {
             let users: Vec<String> = stack
                 .services
@@ -512,7 +607,7 @@ fn readme(stack: &Stack, m: &Manifests) -> String {
         }
     }
     t.push_str("\n```sh\n");
-    for (name, keys) in &m.secrets {
+    for (name, keys) in secrets {
         t.push_str(&format!("kubectl -n {ns} create secret generic {name}"));
         for k in keys {
             t.push_str(&format!(

@@ -429,7 +429,7 @@ fn config_checksum(cms: &[ConfigMap]) -> Option<String> {
     Some(crate::emit::manifest::hash(text.as_bytes()))
 }
 
-/// The objects of one service.
+/// The core objects of one service (its ServiceMonitor: [`service_monitor`]).
 pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
     let mut out = Vec::new();
     let mut config_maps = Vec::new();
@@ -593,32 +593,6 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
         }));
     }
 
-    if let Some(m) = &svc.metrics {
-        out.push(Object::ServiceMonitor(super::ServiceMonitor {
-            api_version: "monitoring.coreos.com/v1",
-            kind: "ServiceMonitor",
-            metadata: super::monitoring_meta(stack, svc.name.clone(), &svc.name),
-            spec: super::ServiceMonitorSpec {
-                // The client Service only: a cluster's discovery Service has the same pods.
-                selector: LabelSelector {
-                    match_labels: Some(super::selector_labels(&svc.name)),
-                    match_expressions: svc.cluster.as_ref().map(|_| {
-                        vec![LabelSelectorRequirement {
-                            key: COMPONENT.to_owned(),
-                            operator: "DoesNotExist".to_owned(),
-                            values: None,
-                        }]
-                    }),
-                },
-                endpoints: vec![super::ScrapeEndpoint {
-                    port: m.port.name.to_owned(),
-                    path: m.path.clone(),
-                    interval: format!("{}s", m.interval),
-                }],
-            },
-        }));
-    }
-
     let pdb = match disruption(stack, svc) {
         Disruption::MinAvailable(n) => Some((Some(IntOrString::Int(n as i32)), None)),
         Disruption::MaxUnavailable(n) => Some((None, Some(IntOrString::Int(n as i32)))),
@@ -637,6 +611,35 @@ pub(crate) fn objects(stack: &Stack, svc: &Service) -> Vec<Object> {
         }));
     }
     out
+}
+
+/// The ServiceMonitor of a service with metrics (a custom resource: rendered in the
+/// monitoring file, not with the service's core objects).
+pub(crate) fn service_monitor(stack: &Stack, svc: &Service) -> Option<Object> {
+    let m = svc.metrics.as_ref()?;
+    Some(Object::ServiceMonitor(super::ServiceMonitor {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: super::monitoring_meta(stack, svc.name.clone(), &svc.name),
+        spec: super::ServiceMonitorSpec {
+            // The client Service only: a cluster's discovery Service has the same pods.
+            selector: LabelSelector {
+                match_labels: Some(super::selector_labels(&svc.name)),
+                match_expressions: svc.cluster.as_ref().map(|_| {
+                    vec![LabelSelectorRequirement {
+                        key: COMPONENT.to_owned(),
+                        operator: "DoesNotExist".to_owned(),
+                        values: None,
+                    }]
+                }),
+            },
+            endpoints: vec![super::ScrapeEndpoint {
+                port: m.port.name.to_owned(),
+                path: m.path.clone(),
+                interval: format!("{}s", m.interval),
+            }],
+        },
+    }))
 }
 
 /// The workload's metadata: labels, and (hardened) the checkov skips its relaxations imply.
