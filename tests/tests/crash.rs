@@ -56,10 +56,9 @@ fn copy_tree(files: &BTreeMap<String, Vec<u8>>, into: &Path) {
     }
 }
 
+/// A temp file, or a file in a temp folder (a new folder being written before its rename).
 fn is_temp(rel: &str) -> bool {
-    rel.rsplit('/')
-        .next()
-        .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+    rel.split('/').any(|n| n.starts_with(TEMP_PREFIX))
 }
 
 #[cfg(unix)]
@@ -233,5 +232,73 @@ fn temp_files_an_interrupted_run_left_are_removed_by_the_next_run() {
     assert_eq!(fs::read_to_string(&mine).expect("read"), "mine\n");
     let mut after = tree(dir.path());
     after.remove("big/prod/notes.stackdsl-tmp-keep");
+    assert_eq!(after, clean);
+}
+
+/// A folder that does not exist yet is written into a temp folder and renamed into place,
+/// so a kill leaves a temp folder, never part of a folder: the next run removes temp
+/// folders (in the output folder and in the parents of the folders it writes), and never
+/// follows a symlink that merely has the prefix.
+#[test]
+fn new_folders_appear_whole_and_leftover_temp_folders_are_removed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outs = big::outputs(5, 0);
+    let scope = Scope {
+        env: Env::Prod,
+        stacks: None,
+    };
+    let report = emit::synthesize(dir.path(), &outs, &scope).expect("synthesis");
+    let clean = tree(dir.path());
+    assert_eq!(report.written.values().sum::<usize>(), outs.len());
+    assert!(clean.keys().all(|k| !is_temp(k)), "{:?}", clean.keys());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for rel in clean.keys() {
+            let mode = fs::metadata(dir.path().join(rel))
+                .expect("stat")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644, "{rel}");
+        }
+    }
+    // What a run killed while writing the new folders `big/` (temp folder in the output
+    // folder) and `big/prod/k8s` (temp folder in `big/prod`) leaves behind.
+    let at_root = dir.path().join(format!("{TEMP_PREFIX}0a1b/prod/k8s"));
+    fs::create_dir_all(&at_root).expect("mkdir");
+    fs::write(at_root.join("20-a.yaml"), "half").expect("write");
+    let in_prod = dir.path().join(format!("big/prod/{TEMP_PREFIX}2c3d"));
+    fs::create_dir_all(&in_prod).expect("mkdir");
+    fs::write(in_prod.join("20-a.yaml"), "half").expect("write");
+    // Not ours: a folder whose name merely contains the prefix, and a prefixed symlink to
+    // a folder outside (removing through it would delete someone else's files).
+    let mine = dir.path().join("big/notes.stackdsl-tmp-keep");
+    fs::create_dir_all(&mine).expect("mkdir");
+    fs::write(mine.join("n.txt"), "mine\n").expect("write");
+    let outside = tempfile::tempdir().expect("temp dir");
+    fs::write(outside.path().join("keep.txt"), "keep\n").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        outside.path(),
+        dir.path().join(format!("{TEMP_PREFIX}link")),
+    )
+    .expect("symlink");
+
+    let report = emit::synthesize(dir.path(), &outs, &scope).expect("rerun");
+    assert!(report.written.is_empty(), "{:?}", report.written);
+    assert!(
+        !at_root.exists() && !in_prod.exists(),
+        "a temp folder remains"
+    );
+    assert_eq!(
+        fs::read_to_string(outside.path().join("keep.txt")).expect("read"),
+        "keep\n"
+    );
+    let mut after = tree(dir.path());
+    assert_eq!(
+        after.remove("big/notes.stackdsl-tmp-keep/n.txt").as_deref(),
+        Some(&b"mine\n"[..])
+    );
+    after.retain(|k, _| !k.starts_with(TEMP_PREFIX));
     assert_eq!(after, clean);
 }

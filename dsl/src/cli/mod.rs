@@ -440,8 +440,8 @@ fn execute(
         let base = args.out.display().to_string();
         for c in &plan.changes {
             let (old, new) = match c {
-                Change::Create { contents, .. } => ("", contents.as_str()),
-                Change::Update { old, contents, .. } => (old.as_str(), contents.as_str()),
+                Change::Create { contents, .. } => ("", *contents),
+                Change::Update { old, contents, .. } => (old.as_str(), *contents),
                 Change::Remove { old, .. } => (old.as_str(), ""),
             };
             write_diff(out, paint, &format!("{base}/{}", c.path()), old, new)?;

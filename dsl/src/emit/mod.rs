@@ -5,8 +5,11 @@
 //!
 //! - **Atomic writes**: each file is written to a temp file in its own folder and renamed
 //!   over the target, so a reader (or a crash) sees the old or the new content, never half.
-//!   The manifest is written last. Temp files ([`TEMP_PREFIX`]) a killed run left are
-//!   removed by the next run from every folder it writes to or owns files in.
+//!   A folder that does not exist yet is written whole into a temp folder beside it and
+//!   renamed into place, so its files appear all at once (one rename, not one per file).
+//!   The manifest is written last. Temp files and folders ([`TEMP_PREFIX`]) a killed run
+//!   left are removed by the next run from every folder it writes to or owns files in, and
+//!   from their parents up to the output folder.
 //! - **Write-if-changed**: an unchanged file is not touched and keeps its mtime.
 //! - **Safe clean-up**: a file the manifest lists for this run's scope that is no longer
 //!   produced is deleted only if it still carries our marker or the content we wrote;
@@ -26,7 +29,7 @@ use crate::model::Env;
 use crate::render::Document;
 use manifest::{Entry, Manifest};
 
-/// Prefix of the temp files we create next to a target while writing it.
+/// Prefix of the temp files (and folders) we create next to a target while writing it.
 pub const TEMP_PREFIX: &str = ".stackdsl-tmp-";
 
 /// A rendered file together with the stack and environment that own it.
@@ -60,15 +63,15 @@ impl Scope {
     }
 }
 
-/// What happens to one file.
+/// What happens to one file. New content is borrowed from the [`Output`]s planned for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
+pub enum Change<'a> {
     /// A new file.
     Create {
         /// Relative path.
         path: String,
         /// Content to write.
-        contents: String,
+        contents: &'a str,
     },
     /// An existing file gets new content.
     Update {
@@ -77,7 +80,7 @@ pub enum Change {
         /// Content on disk.
         old: String,
         /// Content to write.
-        contents: String,
+        contents: &'a str,
         /// The file on disk differs from what we last wrote: someone edited it by hand.
         hand_edited: bool,
     },
@@ -90,7 +93,7 @@ pub enum Change {
     },
 }
 
-impl Change {
+impl Change<'_> {
     /// The relative path.
     pub fn path(&self) -> &str {
         match self {
@@ -103,10 +106,10 @@ impl Change {
 
 /// The changes a run would make, and the manifest it would leave behind.
 #[derive(Debug)]
-pub struct Plan {
+pub struct Plan<'a> {
     out_dir: PathBuf,
     /// Files to create, update or remove, sorted by path.
-    pub changes: Vec<Change>,
+    pub changes: Vec<Change<'a>>,
     /// Files whose content is already right.
     pub unchanged: Vec<String>,
     /// Stale files that lack our marker and our content: kept, reported.
@@ -119,7 +122,7 @@ pub struct Plan {
     manifest_changed: bool,
 }
 
-impl Plan {
+impl Plan<'_> {
     /// `true` when `out/` (manifest included) already matches.
     pub fn is_clean(&self) -> bool {
         self.changes.is_empty() && !self.manifest_changed
@@ -325,7 +328,11 @@ fn scan_markers(
 }
 
 /// Compares `outputs` with `out_dir` and lists what a run for `scope` would change.
-pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, EmitError> {
+pub fn plan<'a>(
+    out_dir: &Path,
+    outputs: &'a [Output],
+    scope: &Scope,
+) -> Result<Plan<'a>, EmitError> {
     let (old_text, old_manifest, manifest_ok) = read_manifest(out_dir)?;
     let mut manifest = old_manifest.clone();
     let mut changes = Vec::new();
@@ -363,7 +370,7 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
         match existing {
             None => changes.push(Change::Create {
                 path: rel.to_owned(),
-                contents: o.doc.contents.clone(),
+                contents: &o.doc.contents,
             }),
             Some(old) if old == o.doc.contents => unchanged.push(rel.to_owned()),
             Some(old) => {
@@ -374,7 +381,7 @@ pub fn plan(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<Plan, E
                 changes.push(Change::Update {
                     path: rel.to_owned(),
                     old,
-                    contents: o.doc.contents.clone(),
+                    contents: &o.doc.contents,
                     hand_edited,
                 });
             }
@@ -461,13 +468,7 @@ fn write_atomic_in(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), EmitE
         .tempfile_in(dir)
         .map_err(io_err("creating a temp file in", dir))?;
     tmp.write_all(contents).map_err(io_err("writing", path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))
-            .map_err(io_err("setting permissions of", path))?;
-    }
+    set_mode(tmp.as_file(), path)?;
     tmp.persist(path).map_err(|e| EmitError::Io {
         action: "replacing",
         path: path.to_owned(),
@@ -476,16 +477,123 @@ fn write_atomic_in(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), EmitE
     Ok(())
 }
 
-/// Removes temp files an interrupted run left in `dir`.
+/// Removes the temp files and temp folders an interrupted run left in `dir`.
 fn clean_temp_files(dir: &Path) {
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.filter_map(Result::ok) {
-            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-                && e.file_type().is_ok_and(|t| t.is_file())
-            {
-                let _ = fs::remove_file(e.path());
+            if !e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            // `file_type` does not follow symlinks: a link is neither, and is left alone.
+            match e.file_type() {
+                Ok(t) if t.is_file() => {
+                    let _ = fs::remove_file(e.path());
+                }
+                Ok(t) if t.is_dir() => {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+                _ => {}
             }
         }
+    }
+}
+
+/// Writes the new folder `top` (relative to `out_dir`) with `files` (paths relative to
+/// `out_dir`, all below `top`): into a temp folder beside it, renamed into place once
+/// complete. On failure the temp folder is removed and nothing appears.
+fn write_new_folder(out_dir: &Path, top: &str, files: &[(&str, &str)]) -> Result<(), EmitError> {
+    let target = out_dir.join(top);
+    let parent = target.parent().unwrap_or(out_dir);
+    fs::create_dir_all(parent).map_err(io_err("creating folder", parent))?;
+    let staging = temp_folder(parent)?;
+    let written = (|| {
+        let mut made: BTreeMap<PathBuf, ()> = BTreeMap::new();
+        let mut paths = Vec::with_capacity(files.len());
+        for (rel, contents) in files {
+            let below = rel
+                .strip_prefix(top)
+                .and_then(|r| r.strip_prefix('/'))
+                .unwrap_or(rel);
+            let path = staging.join(below);
+            let dir = path.parent().unwrap_or(&staging);
+            if !made.contains_key(dir) {
+                fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
+                made.insert(dir.to_path_buf(), ());
+            }
+            paths.push((path, *contents));
+        }
+        for (path, contents) in &paths {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(io_err("creating", path))?;
+            f.write_all(contents.as_bytes())
+                .map_err(io_err("writing", path))?;
+            set_mode(&f, path)?;
+        }
+        fs::rename(&staging, &target).map_err(io_err("moving into place", &target))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+/// Creates an empty temp folder in `parent` (permissions as `create_dir_all` gives).
+fn temp_folder(parent: &Path) -> Result<PathBuf, EmitError> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        ^ u128::from(std::process::id());
+    for attempt in 0u128..100 {
+        let path = parent.join(format!("{TEMP_PREFIX}{:x}", seed.wrapping_add(attempt)));
+        match fs::DirBuilder::new().create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err("creating a temp folder in", parent)(e)),
+        }
+    }
+    Err(io_err("creating a temp folder in", parent)(
+        io::Error::from(io::ErrorKind::AlreadyExists),
+    ))
+}
+
+/// Generated files are `rw-r--r--` whatever the umask (as in a fresh checkout).
+fn set_mode(f: &fs::File, path: &Path) -> Result<(), EmitError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        f.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(io_err("setting permissions of", path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (f, path);
+    Ok(())
+}
+
+/// The topmost folder of `rel`'s parents that does not exist under `out_dir` (`None` when
+/// its parent folder exists). `exists` caches folders looked up.
+fn top_missing<'a>(
+    out_dir: &Path,
+    rel: &'a str,
+    exists: &mut BTreeMap<&'a str, bool>,
+) -> Option<&'a str> {
+    let parent = rel.rsplit_once('/')?.0;
+    let mut end = 0;
+    loop {
+        end = parent[end..].find('/').map_or(parent.len(), |i| end + i);
+        let folder = &parent[..end];
+        let found = *exists
+            .entry(folder)
+            .or_insert_with(|| fs::symlink_metadata(out_dir.join(folder)).is_ok());
+        if !found {
+            return Some(folder);
+        }
+        if end == parent.len() {
+            return None;
+        }
+        end += 1;
     }
 }
 
@@ -593,7 +701,7 @@ pub fn synthesize(out_dir: &Path, outputs: &[Output], scope: &Scope) -> Result<R
 }
 
 /// Carries out a plan. Callers normally use [`synthesize`], which holds the folder lock.
-pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
+pub fn apply(plan: &Plan<'_>) -> Result<Report, EmitError> {
     let mut report = Report {
         kept: plan.kept.clone(),
         manifest_rebuilt: plan.manifest_damaged,
@@ -601,15 +709,20 @@ pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
     };
     // Temp files an interrupted run left behind: in every folder this run writes to or
     // owns files in, up to date or not, and in the output folder itself (the manifest's).
-    let mut dirs: BTreeMap<PathBuf, ()> = BTreeMap::from([(plan.out_dir.clone(), ())]);
+    // A new folder's temp folder sits in one of its parents: clean those too.
+    let mut dirs: BTreeMap<&str, ()> = BTreeMap::from([("", ())]);
     let paths = plan.changes.iter().map(Change::path);
     for rel in paths.chain(plan.unchanged.iter().map(String::as_str)) {
-        if let Some(parent) = plan.out_dir.join(rel).parent() {
-            dirs.insert(parent.to_path_buf(), ());
+        let mut folder = rel;
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            if dirs.insert(parent, ()).is_some() {
+                break;
+            }
+            folder = parent;
         }
     }
     for dir in dirs.keys() {
-        clean_temp_files(dir);
+        clean_temp_files(&plan.out_dir.join(dir));
     }
     for rel in &plan.unchanged {
         *report
@@ -618,12 +731,38 @@ pub fn apply(plan: &Plan) -> Result<Report, EmitError> {
             .or_default() += 1;
     }
     let mut removed_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    // New files in folders that do not exist yet: each new folder is written whole and
+    // renamed into place.
+    let mut exists: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut new_folders: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for c in &plan.changes {
+        if let Change::Create { path, contents } = c
+            && let Some(top) = top_missing(&plan.out_dir, path, &mut exists)
+        {
+            new_folders.entry(top).or_default().push((path, contents));
+        }
+    }
+    for (top, files) in &new_folders {
+        write_new_folder(&plan.out_dir, top, files)?;
+        for (rel, _) in files {
+            *report
+                .written
+                .entry(plan.owner(rel).unwrap_or_default().to_owned())
+                .or_default() += 1;
+        }
+    }
+    let staged: BTreeMap<&str, ()> = new_folders
+        .values()
+        .flatten()
+        .map(|(rel, _)| (*rel, ()))
+        .collect();
     // Folders known to exist: created (or found) once, not once per file.
     let mut made_dirs: BTreeMap<PathBuf, ()> = BTreeMap::new();
     for c in &plan.changes {
         let owner = plan.owner(c.path()).unwrap_or_default().to_owned();
         let path = plan.out_dir.join(c.path());
         match c {
+            Change::Create { path: rel, .. } if staged.contains_key(rel.as_str()) => {}
             Change::Create { contents, .. } | Change::Update { contents, .. } => {
                 let dir = path.parent().unwrap_or(Path::new("."));
                 if !made_dirs.contains_key(dir) {
