@@ -63,7 +63,8 @@ pub struct HasImage;
 #[derive(Debug, Clone)]
 #[must_use = "a service builder does nothing until it is added with `Stack::add`"]
 pub struct ServiceBuilder<S = NoImage> {
-    inner: Service,
+    // Boxed: every setter moves the builder, and a `Service` is 2 KB.
+    inner: Box<Service>,
     state: PhantomData<S>,
 }
 
@@ -80,7 +81,7 @@ impl Service {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(name: impl Into<String>) -> ServiceBuilder<NoImage> {
         ServiceBuilder {
-            inner: Service {
+            inner: Box::new(Service {
                 name: name.into(),
                 origin: Origin::caller(),
                 source: ImageSource {
@@ -116,7 +117,7 @@ impl Service {
                 backing: None,
                 migrations: None,
                 backup: None,
-            },
+            }),
             state: PhantomData,
         }
     }
@@ -430,7 +431,7 @@ pub trait IntoService: sealed::Sealed {
 
 impl IntoService for ServiceBuilder<HasImage> {
     fn into_service(self) -> Service {
-        self.inner
+        *self.inner
     }
 }
 
@@ -534,10 +535,10 @@ impl Stack {
         let Some(slot) = self.services.iter_mut().find(|s| s.name == handle.name) else {
             return false;
         };
-        let placeholder = Service::new(String::new()).inner;
+        let placeholder = *Service::new(String::new()).inner;
         let current = std::mem::replace(slot, placeholder);
-        *slot = f(ServiceBuilder {
-            inner: current,
+        *slot = *f(ServiceBuilder {
+            inner: Box::new(current),
             state: PhantomData,
         })
         .inner;
