@@ -5,8 +5,9 @@
 //! ```text
 //! stackdsl-bench synth N DIR      # the timed process: build, validate, render, write DIR
 //! stackdsl-bench synth N DIR --staged   # the same with the Kubernetes phases apart
+//! stackdsl-bench synth N DIR --rss      # and the peak RSS after each phase
 //! stackdsl-bench check N DIR      # compare.py against gen.py's output for N (exit 1 on a difference)
-//! stackdsl-bench [run] [--runs R] [--n 1,10,100] [--peers jrsonnet,python]
+//! stackdsl-bench [run] [--runs R] [--n 1,10,100] [--peers jrsonnet,python] [--work DIR]
 //! ```
 //!
 //! `run` (the default, what `just bench` calls after `bench/setup-peers.sh`) first checks every
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: stackdsl-bench synth N DIR [--staged] | check N DIR | [run] [--runs R] [--n 1,10,100,1000,10000] [--peers jrsonnet,python]";
+const USAGE: &str = "usage: stackdsl-bench synth N DIR [--staged] [--rss] | check N DIR | [run] [--runs R] [--n 1,10,100,1000,10000] [--peers jrsonnet,python] [--work DIR]";
 
 fn parse_n(s: Option<&String>) -> Result<usize, String> {
     s.and_then(|s| s.parse().ok())
@@ -51,26 +52,34 @@ fn parse_n(s: Option<&String>) -> Result<usize, String> {
         .ok_or_else(|| USAGE.to_owned())
 }
 
-/// `synth N DIR [--staged]`: [`stackdsl_bench::synthesize`] (or
-/// [`stackdsl_bench::synthesize_staged`]), then the phase times (µs) and, unstaged, the peak
-/// RSS after each phase (KiB) on stderr.
+/// `synth N DIR [--staged] [--rss]`: [`stackdsl_bench::synthesize`] (or
+/// [`stackdsl_bench::synthesize_staged`]), then the phase times (µs) and, with `--rss`
+/// (unstaged), the peak RSS after each phase (KiB) on stderr.
 fn synth_cmd(args: &[String]) -> Result<(), String> {
     let n = parse_n(args.first())?;
     let dir = PathBuf::from(args.get(1).ok_or(USAGE)?);
-    let staged = match args.get(2).map(String::as_str) {
-        None => false,
-        Some("--staged") => true,
-        Some(_) => return Err(USAGE.to_owned()),
-    };
+    let (mut staged, mut rss) = (false, false);
+    for flag in &args[2..] {
+        match flag.as_str() {
+            "--staged" => staged = true,
+            "--rss" => rss = true,
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
     let mut hwm = vec![0u64; PHASES.len()];
     let times = if staged {
         stackdsl_bench::synthesize_staged(n, &dir)?
     } else {
-        stackdsl_bench::synthesize(n, &dir, |phase| hwm[phase] = peak_rss_self())?
+        // Reading /proc costs time: only when asked (the timed runs do not).
+        stackdsl_bench::synthesize(n, &dir, |phase| {
+            if rss {
+                hwm[phase] = peak_rss_self();
+            }
+        })?
     };
     let micros: Vec<String> = times.iter().map(|d| d.as_micros().to_string()).collect();
     eprintln!("phases-us {}", micros.join(" "));
-    if !staged {
+    if rss && !staged {
         let kib: Vec<String> = hwm.iter().map(u64::to_string).collect();
         eprintln!("peak-rss-kib-after-phase {}", kib.join(" "));
     }
@@ -355,6 +364,9 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut runs = 5usize;
     let mut ns = vec![1usize, 10, 100, 1000, 10000];
     let mut tools = vec![Tool::Ours, Tool::Jrsonnet, Tool::Python];
+    // Where the outputs go (default `target/bench`): `--work /dev/shm/x` takes the disk's
+    // inode allocation and writeback out of the picture.
+    let mut work: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -367,6 +379,7 @@ fn run(args: &[String]) -> Result<(), String> {
                     .map(|s| s.parse().map_err(|_| USAGE.to_owned()))
                     .collect::<Result<_, _>>()?
             }
+            "--work" => work = Some(PathBuf::from(it.next().ok_or(USAGE)?)),
             "--peers" => {
                 let list = it.next().ok_or(USAGE)?;
                 tools = vec![Tool::Ours];
@@ -381,7 +394,10 @@ fn run(args: &[String]) -> Result<(), String> {
             _ => return Err(USAGE.to_owned()),
         }
     }
-    let paths = Paths::find()?;
+    let mut paths = Paths::find()?;
+    if let Some(w) = work {
+        paths.work = w;
+    }
     let mut active = Vec::new();
     for t in tools {
         match t.available(&paths) {
@@ -391,8 +407,9 @@ fn run(args: &[String]) -> Result<(), String> {
     }
     let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
-        "{} runs per tool and N; load average before: {}",
+        "{} runs per tool and N in {}; load average before: {}",
         runs,
+        paths.work.display(),
         load.split(' ').take(3).collect::<Vec<_>>().join(" ")
     );
 

@@ -155,9 +155,9 @@ pub fn render_with(stack: &Stack, stack_fn: Option<StackFn>) -> Result<Vec<Docum
 const PARALLEL_ITEMS: usize = 64;
 
 /// `items.iter().map(f).collect()`, on every core for large inputs (the Kubernetes files of
-/// stacks with many services: serializing them dominates; building the objects in parallel
-/// was measured slower, page faults contending). The results keep the order of `items`, so
-/// output does not depend on the number of cores; small inputs are not worth a thread.
+/// stacks with many services, each built, fact-checked and serialized by one worker; see
+/// [`k8s::render_checked`]). The results keep the order of `items`, so output does not
+/// depend on the number of cores; small inputs are not worth a thread.
 /// `STACKDSL_THREADS=1` (or any count) overrides the number of cores.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::env::var("STACKDSL_THREADS")
