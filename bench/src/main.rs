@@ -521,31 +521,21 @@ fn print_table(rows: &[Row], runs: usize) {
             r.compare.split(", ").last().unwrap_or_default()
         );
     }
-    println!(
-        "\nstackdsl time split (median ms): | N | {} | sum | whole process |",
-        PHASES.join(" | ")
+    let ours: Vec<&Row> = rows.iter().filter(|r| r.tool == Tool::Ours).collect();
+    print_split(
+        "stackdsl time split (median ms)",
+        &PHASES,
+        &ours,
+        |r| &r.phases_ms,
+        true,
     );
-    println!("|---:|{}---:|---:|", "---:|".repeat(PHASES.len()));
-    for r in rows.iter().filter(|r| r.tool == Tool::Ours) {
-        let sum: f64 = r.phases_ms.iter().sum();
-        let cells: Vec<String> = r.phases_ms.iter().map(|p| format!("{p:.2}")).collect();
-        println!(
-            "| {} | {} | {sum:.2} | {:.1} |",
-            r.n,
-            cells.join(" | "),
-            r.wall_ms
-        );
-    }
-    println!(
-        "\nstackdsl staged runs, Kubernetes phases apart (median ms): | N | {} | sum |",
-        STAGED_PHASES.join(" | ")
+    print_split(
+        "stackdsl staged runs, the Kubernetes phases apart (median ms)",
+        &STAGED_PHASES,
+        &ours,
+        |r| &r.staged_ms,
+        false,
     );
-    println!("|---:|{}---:|", "---:|".repeat(STAGED_PHASES.len()));
-    for r in rows.iter().filter(|r| r.tool == Tool::Ours) {
-        let sum: f64 = r.staged_ms.iter().sum();
-        let cells: Vec<String> = r.staged_ms.iter().map(|p| format!("{p:.2}")).collect();
-        println!("| {} | {} | {sum:.2} |", r.n, cells.join(" | "));
-    }
     let wall = |n: usize| {
         rows.iter()
             .find(|r| r.n == n && r.tool == Tool::Ours)
@@ -553,5 +543,32 @@ fn print_table(rows: &[Row], runs: usize) {
     };
     if let (Some(a), Some(b)) = (wall(1000), wall(10000)) {
         println!("\nlinearity: stackdsl N=10000 / N=1000 = {:.2}x", b / a);
+    }
+}
+
+/// A table of phase times per N, with their sum (and the whole-process wall time).
+fn print_split(
+    title: &str,
+    phases: &[&str],
+    rows: &[&Row],
+    times: impl Fn(&Row) -> &Vec<f64>,
+    with_wall: bool,
+) {
+    let wall_head = if with_wall { " whole process |" } else { "" };
+    println!(
+        "\n{title}:\n\n| N | {} | sum |{wall_head}",
+        phases.join(" | ")
+    );
+    let extra = if with_wall { "---:|" } else { "" };
+    println!("|---:|{}---:|{extra}", "---:|".repeat(phases.len()));
+    for r in rows {
+        let sum: f64 = times(r).iter().sum();
+        let cells: Vec<String> = times(r).iter().map(|p| format!("{p:.2}")).collect();
+        let wall = if with_wall {
+            format!(" {:.1} |", r.wall_ms)
+        } else {
+            String::new()
+        };
+        println!("| {} | {} | {sum:.2} |{wall}", r.n, cells.join(" | "));
     }
 }
