@@ -61,9 +61,9 @@ fn is_temp(rel: &str) -> bool {
     rel.split('/').any(|n| n.starts_with(TEMP_PREFIX))
 }
 
-#[cfg(unix)]
-#[test]
-fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
+/// The random seed (`STACKDSL_CRASH_SEED`, else the clock) and the number of kills
+/// (`STACKDSL_CRASH_RUNS`, default 3).
+fn seed_and_runs() -> (u64, u32) {
     let seed = std::env::var("STACKDSL_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -77,6 +77,38 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
+    (seed, runs)
+}
+
+/// Starts `crash-synth` on `out`, waits until it has rendered, lets it write for `delay`
+/// and kills it (SIGKILL). Returns whether it had finished by itself.
+fn kill_while_writing(out: &Path, variant: u32, delay: Duration, ctx: &str) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crash-synth"))
+        .arg(out)
+        .args([&SERVICES.to_string(), &variant.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn crash-synth");
+    // Wait until rendering is done and synthesis starts, then kill at a random point.
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read crash-synth");
+    assert!(line.starts_with("rendered "), "{line:?} {ctx}");
+    // Sleep in small steps, so a run that finishes early is not waited for.
+    let started = Instant::now();
+    while started.elapsed() < delay && child.try_wait().expect("poll").is_none() {
+        std::thread::sleep(Duration::from_millis(2).min(delay - started.elapsed().min(delay)));
+    }
+    let _ = child.kill(); // SIGKILL; an error means it had already exited
+    child.wait().expect("wait").success()
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
+    let (seed, runs) = seed_and_runs();
     let mut rng = Rng(seed);
     let ctx = format!("(seed {seed}; replay with STACKDSL_CRASH_SEED={seed})");
 
@@ -107,28 +139,9 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
         attempts += 1;
         let work = tempfile::tempdir().expect("temp dir");
         copy_tree(&old, work.path());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash-synth"))
-            .arg(work.path())
-            .args([&SERVICES.to_string(), "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn crash-synth");
-        // Wait until rendering is done and synthesis starts, then kill at a random point.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read crash-synth");
-        assert!(line.starts_with("rendered "), "{line:?} {ctx}");
         let span = hi.saturating_sub(lo).as_micros() as u64;
         let delay = lo + Duration::from_micros(rng.below(span));
-        // Sleep in small steps, so a run that finishes early is not waited for.
-        let started = Instant::now();
-        while started.elapsed() < delay && child.try_wait().expect("poll").is_none() {
-            std::thread::sleep(Duration::from_millis(2).min(delay - started.elapsed().min(delay)));
-        }
-        let _ = child.kill(); // SIGKILL; an error means it had already exited
-        let status = child.wait().expect("wait");
+        let finished = kill_while_writing(work.path(), 1, delay, &ctx);
 
         // Every file is complete: its old or its new content. Temp files may remain.
         let after = tree(work.path());
@@ -157,14 +170,14 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
             "run {run}: half-written manifest {ctx}"
         );
         let changed_any = as_new > 0 || as_old < old.len();
-        match (status.success(), changed_any, as_old > 0 && as_new > 0) {
+        match (finished, changed_any, as_old > 0 && as_new > 0) {
             (true, _, _) => hi = delay,
             (false, false, _) => lo = delay,
             (false, true, true) => mixed += 1,
             (false, true, false) => {}
         }
         log.push(format!(
-            "run {run}: killed {delay:?} after rendering ({status}): {as_old} old, {as_new} new, {temps} temp files"
+            "run {run}: killed {delay:?} after rendering (finished: {finished}): {as_old} old, {as_new} new, {temps} temp files"
         ));
 
         if temps == 0 && (after == old || after == new) {
@@ -193,6 +206,69 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
         mixed > 0,
         "no run was killed while writing, so no state mixed old and new files \
          ({attempts} attempts, last window {lo:?}..{hi:?}); the test proved nothing {ctx}\n{}",
+        log.join("\n")
+    );
+}
+
+/// A first synthesis writes its folder into a temp folder and renames it into place: killed
+/// at any point, the output folder holds none of the stack's files or all of them (never
+/// some), and the next run converges to exactly a fresh synthesis.
+#[cfg(unix)]
+#[test]
+fn a_first_synthesis_killed_at_any_point_leaves_all_files_or_none() {
+    let (seed, runs) = seed_and_runs();
+    let mut rng = Rng(seed);
+    let ctx = format!("(seed {seed}; replay with STACKDSL_CRASH_SEED={seed})");
+    let fresh_dir = tempfile::tempdir().expect("temp dir");
+    let outputs = big::outputs(SERVICES, 1);
+    let writing = synth(fresh_dir.path(), &outputs);
+    let new = tree(fresh_dir.path());
+    let mut files = new.clone();
+    let manifest_bytes = files.remove(manifest::FILE_NAME).expect("a manifest");
+    assert!(files.len() > 1000, "expected a big corpus");
+    let (mut lo, mut hi) = (Duration::ZERO, writing * 2);
+    let (mut during, mut attempts) = (0, 0);
+    let mut log: Vec<String> = Vec::new();
+    while during < runs && attempts < runs * 3 {
+        let run = attempts;
+        attempts += 1;
+        let work = tempfile::tempdir().expect("temp dir");
+        let span = hi.saturating_sub(lo).as_micros() as u64;
+        let delay = lo + Duration::from_micros(rng.below(span));
+        let finished = kill_while_writing(work.path(), 1, delay, &ctx);
+        let mut after = tree(work.path());
+        let temps = after.keys().filter(|k| is_temp(k)).count();
+        after.retain(|k, _| !is_temp(k));
+        if let Some(m) = after.remove(manifest::FILE_NAME) {
+            assert_eq!(m, manifest_bytes, "run {run}: half-written manifest {ctx}");
+        }
+        assert!(
+            after.is_empty() || after == files,
+            "run {run}, killed after {delay:?}: {} of {} files appeared {ctx}",
+            after.len(),
+            files.len()
+        );
+        match (finished, temps > 0, after.is_empty()) {
+            (true, _, _) => hi = delay,
+            (false, true, _) => during += 1,
+            (false, false, true) => lo = delay,
+            (false, false, false) => hi = delay,
+        }
+        log.push(format!(
+            "run {run}: killed {delay:?} after rendering (finished: {finished}): {} files, {temps} temp files",
+            after.len()
+        ));
+        synth(work.path(), &outputs);
+        assert_eq!(
+            tree(work.path()),
+            new,
+            "run {run}: the rerun differs from a fresh synthesis {ctx}"
+        );
+    }
+    assert!(
+        during > 0,
+        "no run was killed while the new folder was being written; the test proved nothing \
+         ({attempts} attempts, last window {lo:?}..{hi:?}) {ctx}\n{}",
         log.join("\n")
     );
 }

@@ -301,6 +301,11 @@ fn scan_markers(
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
+            // A killed run's temp files and folders are not stale outputs: the run that
+            // finds them removes them as temp files.
+            if name.starts_with(TEMP_PREFIX) {
+                continue;
+            }
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
