@@ -287,8 +287,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Empties `dir` and flushes the file system, so no run pays for the previous run's
-/// deleted files or unwritten pages (at N = 10 000 that doubled a run's time, whoever ran
-/// next).
+/// unwritten pages (at N = 10 000 that doubled a run's time, whoever ran next). The timed
+/// runs get folders of their own ([`RunDirs`]), so nothing is deleted right before one
+/// either: ext4 then scans past the recently deleted inodes to create files (a quarter of
+/// a run's time at N = 1 000 in `perf`).
 fn settle(dir: &Path) -> Result<(), String> {
     fresh(dir)?;
     let _ = Command::new("sync").status();
@@ -414,6 +416,11 @@ fn run(args: &[String]) -> Result<(), String> {
     );
 
     let mut rows = Vec::new();
+    let mut dirs = RunDirs {
+        root: paths.work.join("runs"),
+        count: 0,
+    };
+    let _ = fs::remove_dir_all(&dirs.root);
     for &n in &ns {
         let base = paths.work.join(format!("n{n}"));
         let reference = base.join("reference");
@@ -434,10 +441,9 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         let mut walls: Vec<Vec<f64>> = vec![Vec::new(); active.len()];
         let mut phases: Vec<Vec<f64>> = vec![Vec::new(); PHASES.len()];
-        let run_dir = base.join("run");
         for _ in 0..runs {
             for (i, &t) in active.iter().enumerate() {
-                let (wall, ph) = timed(t, &paths, n, &run_dir)?;
+                let (wall, ph) = timed(t, &paths, n, &dirs.next())?;
                 walls[i].push(wall);
                 for (k, v) in ph.iter().enumerate().take(PHASES.len()) {
                     phases[k].push(v / 1000.0);
@@ -447,6 +453,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // Where the time goes: the Kubernetes phases apart, in runs of their own.
         let mut staged: Vec<Vec<f64>> = vec![Vec::new(); STAGED_PHASES.len()];
         for _ in 0..runs {
+            let run_dir = dirs.next();
             settle(&run_dir)?;
             let out = Command::new(&paths.exe)
                 .args(["synth", &n.to_string()])
@@ -470,6 +477,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         let staged_ms: Vec<f64> = staged.into_iter().map(median).collect();
         for (i, &t) in active.iter().enumerate() {
+            let run_dir = dirs.next();
             let rss = peak_rss(t, &paths, n, &run_dir)?;
             let out_bytes = bytes(&run_dir);
             rows.push(Row {
@@ -492,11 +500,29 @@ fn run(args: &[String]) -> Result<(), String> {
                 compare: checked[i].clone(),
             });
         }
-        let _ = fs::remove_dir_all(&run_dir);
         eprintln!("N = {n} done");
     }
     print_table(&rows, runs);
+    // Deleted only now, so no timed run creates files right after a deletion (the next
+    // benchmark then starts with an empty work folder too).
+    let _ = fs::remove_dir_all(&dirs.root);
+    for &n in &ns {
+        let _ = fs::remove_dir_all(paths.work.join(format!("n{n}")));
+    }
     Ok(())
+}
+
+/// A new, empty folder for every run (under `root`), removed when the benchmark ends.
+struct RunDirs {
+    root: PathBuf,
+    count: usize,
+}
+
+impl RunDirs {
+    fn next(&mut self) -> PathBuf {
+        self.count += 1;
+        self.root.join(format!("{:05}", self.count))
+    }
 }
 
 fn print_table(rows: &[Row], runs: usize) {
