@@ -61,9 +61,9 @@ fn is_temp(rel: &str) -> bool {
     rel.split('/').any(|n| n.starts_with(TEMP_PREFIX))
 }
 
-/// The random seed (`STACKDSL_CRASH_SEED`, else the clock) and the number of kills
-/// (`STACKDSL_CRASH_RUNS`, default 3).
-fn seed_and_runs() -> (u64, u32) {
+/// The random generator (seeded from `STACKDSL_CRASH_SEED`, else the clock), the number of
+/// kills (`STACKDSL_CRASH_RUNS`, default 3) and the replay hint for failure messages.
+fn random_kills() -> (Rng, u32, String) {
     let seed = std::env::var("STACKDSL_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -77,7 +77,8 @@ fn seed_and_runs() -> (u64, u32) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    (seed, runs)
+    let ctx = format!("(seed {seed}; replay with STACKDSL_CRASH_SEED={seed})");
+    (Rng(seed), runs, ctx)
 }
 
 /// Starts `crash-synth` on `out`, waits until it has rendered, lets it write for `delay`
@@ -108,9 +109,7 @@ fn kill_while_writing(out: &Path, variant: u32, delay: Duration, ctx: &str) -> b
 #[cfg(unix)]
 #[test]
 fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
-    let (seed, runs) = seed_and_runs();
-    let mut rng = Rng(seed);
-    let ctx = format!("(seed {seed}; replay with STACKDSL_CRASH_SEED={seed})");
+    let (mut rng, runs, ctx) = random_kills();
 
     // The old state (variant 0), and what a clean synthesis of variant 1 writes.
     let old_dir = tempfile::tempdir().expect("temp dir");
@@ -216,9 +215,7 @@ fn killed_synthesis_leaves_old_or_new_files_and_the_next_run_converges() {
 #[cfg(unix)]
 #[test]
 fn a_first_synthesis_killed_at_any_point_leaves_all_files_or_none() {
-    let (seed, runs) = seed_and_runs();
-    let mut rng = Rng(seed);
-    let ctx = format!("(seed {seed}; replay with STACKDSL_CRASH_SEED={seed})");
+    let (mut rng, runs, ctx) = random_kills();
     let fresh_dir = tempfile::tempdir().expect("temp dir");
     let outputs = big::outputs(SERVICES, 1);
     let writing = synth(fresh_dir.path(), &outputs);
