@@ -513,7 +513,6 @@ fn write_new_folder(out_dir: &Path, top: &str, files: &[(&str, &str)]) -> Result
     let staging = temp_folder(parent)?;
     let written = (|| {
         let mut made: BTreeMap<PathBuf, ()> = BTreeMap::new();
-        let mut paths = Vec::with_capacity(files.len());
         for (rel, contents) in files {
             let below = rel
                 .strip_prefix(top)
@@ -525,17 +524,14 @@ fn write_new_folder(out_dir: &Path, top: &str, files: &[(&str, &str)]) -> Result
                 fs::create_dir_all(dir).map_err(io_err("creating folder", dir))?;
                 made.insert(dir.to_path_buf(), ());
             }
-            paths.push((path, *contents));
-        }
-        for (path, contents) in &paths {
             let mut f = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(path)
-                .map_err(io_err("creating", path))?;
+                .open(&path)
+                .map_err(io_err("creating", &path))?;
             f.write_all(contents.as_bytes())
-                .map_err(io_err("writing", path))?;
-            set_mode(&f, path)?;
+                .map_err(io_err("writing", &path))?;
+            set_mode(&f, &path)?;
         }
         fs::rename(&staging, &target).map_err(io_err("moving into place", &target))
     })();
