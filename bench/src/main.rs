@@ -314,12 +314,22 @@ fn timed(tool: Tool, paths: &Paths, n: usize, dir: &Path) -> Result<(f64, Vec<f6
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let phases = String::from_utf8_lossy(&out.stderr)
+    Ok((wall, phases_us(&out.stderr).unwrap_or_default()))
+}
+
+/// The phase times (µs) `synth` prints on stderr (`phases-us …`), if it printed them.
+fn phases_us(stderr: &[u8]) -> Option<Vec<f64>> {
+    String::from_utf8_lossy(stderr)
         .lines()
         .find_map(|l| l.strip_prefix("phases-us "))
         .map(|l| l.split(' ').filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_default();
-    Ok((wall, phases))
+}
+
+/// Adds one run's phase times (µs) to the per-phase samples (ms).
+fn add_phases(samples: &mut [Vec<f64>], us: &[f64]) {
+    for (sample, v) in samples.iter_mut().zip(us) {
+        sample.push(v / 1000.0);
+    }
 }
 
 /// Peak RSS (KiB) of one run, from `/usr/bin/time -f %M`.
@@ -445,9 +455,7 @@ fn run(args: &[String]) -> Result<(), String> {
             for (i, &t) in active.iter().enumerate() {
                 let (wall, ph) = timed(t, &paths, n, &dirs.next())?;
                 walls[i].push(wall);
-                for (k, v) in ph.iter().enumerate().take(PHASES.len()) {
-                    phases[k].push(v / 1000.0);
-                }
+                add_phases(&mut phases, &ph);
             }
         }
         // Where the time goes: the Kubernetes phases apart, in runs of their own.
@@ -461,19 +469,14 @@ fn run(args: &[String]) -> Result<(), String> {
                 .arg("--staged")
                 .output()
                 .map_err(|e| format!("staged run: {e}"))?;
-            let line = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .find_map(|l| l.strip_prefix("phases-us ").map(str::to_owned))
-                .ok_or("the staged run printed no phases")?;
-            for (k, v) in line
-                .split(' ')
-                .filter_map(|v| v.parse::<f64>().ok())
-                .enumerate()
-            {
-                if let Some(p) = staged.get_mut(k) {
-                    p.push(v / 1000.0);
-                }
+            if !out.status.success() {
+                return Err(format!(
+                    "the staged run failed for N = {n}:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
             }
+            let us = phases_us(&out.stderr).ok_or("the staged run printed no phases")?;
+            add_phases(&mut staged, &us);
         }
         let staged_ms: Vec<f64> = staged.into_iter().map(median).collect();
         for (i, &t) in active.iter().enumerate() {
