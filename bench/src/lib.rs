@@ -83,19 +83,14 @@ pub fn synthesize(
     mut after: impl FnMut(usize),
 ) -> Result<Vec<Duration>, String> {
     let mut laps = Laps::new(&mut after);
-    let stack = workload(n);
-    laps.lap();
-    stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
-    laps.lap();
-    let docs = k8s::render_checked(&stack).map_err(|problems| {
-        format!(
-            "{} broken references, first: {}",
-            problems.len(),
-            problems[0]
-        )
-    })?;
-    laps.lap();
-    write(dir, docs)?;
+    let mut lap = |_: stackdsl::synth::Phase| laps.lap();
+    // One environment alone: the workload has no pipeline and no architecture README.
+    let options = stackdsl::synth::Options::default()
+        .single_env()
+        .observer(&mut lap);
+    let run = stackdsl::synthesize(Env::Prod, &[|_: Env| workload(n)], options)
+        .map_err(|e| format!("invalid stack:\n{e}"))?;
+    write(dir, run.outputs)?;
     laps.lap();
     Ok(laps.times)
 }
@@ -107,18 +102,26 @@ pub fn synthesize_staged(n: usize, dir: &Path) -> Result<Vec<Duration>, String> 
     let mut laps = Laps::new(|_| {});
     let stack = workload(n);
     laps.lap();
-    stackdsl::validate::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
+    let plan = stackdsl::validate(&stack).map_err(|e| format!("invalid stack:\n{e}"))?;
     laps.lap();
-    let manifests = k8s::manifests(&stack);
+    let manifests = k8s::manifests(&plan);
     let problems = k8s::cross_check(&stack.name, &manifests);
     if let Some(p) = problems.first() {
         return Err(format!("{} broken references, first: {p}", problems.len()));
     }
     laps.lap();
-    let docs = k8s::render_manifests(&stack, &manifests);
+    let docs = k8s::render_manifests(&plan, &manifests);
     drop(manifests);
     laps.lap();
-    write(dir, docs)?;
+    let outputs = docs
+        .into_iter()
+        .map(|doc| Output {
+            stack: NAME.to_owned(),
+            env: Env::Prod,
+            doc,
+        })
+        .collect();
+    write(dir, outputs)?;
     laps.lap();
     Ok(laps.times)
 }
@@ -147,16 +150,8 @@ impl<F: FnMut(usize)> Laps<F> {
     }
 }
 
-/// Writes the documents under `dir` as `stack-prod` does (atomically, with the manifest).
-fn write(dir: &Path, docs: Vec<stackdsl::render::Document>) -> Result<(), String> {
-    let outputs: Vec<Output> = docs
-        .into_iter()
-        .map(|doc| Output {
-            stack: NAME.to_owned(),
-            env: Env::Prod,
-            doc,
-        })
-        .collect();
+/// Writes the outputs under `dir` as `stack-prod` does (atomically, with the manifest).
+fn write(dir: &Path, outputs: Vec<Output>) -> Result<(), String> {
     let scope = Scope {
         env: Env::Prod,
         stacks: None,

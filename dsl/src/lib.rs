@@ -34,8 +34,8 @@
 //! }
 //!
 //! let stack = shop(Env::Dev);
-//! stackdsl::validate::validate(&stack).expect("valid");
-//! let docs = stackdsl::render::render(&stack).expect("renders");
+//! let plan = stackdsl::validate(&stack).expect("valid");
+//! let docs = stackdsl::render(&plan).expect("renders");
 //! let compose = &docs[0];
 //! assert_eq!(compose.path, "shop/dev/compose.yaml");
 //! assert!(compose.contents.contains("OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4317"));
@@ -45,19 +45,31 @@
 //! New here? Read the [`guide`]: from a first stack to reviewed production files.
 //!
 //! The layers, each used once in this order by a value travelling from a stack file to an
-//! artifact: [`model`] (plain data) → [`builder`] (ergonomics) → [`validate`] (all errors,
-//! with paths) → [`render`] (pure: model → documents) → [`emit`] (the only filesystem code)
-//! → [`cli`] (the only code that prints).
+//! artifact: [`model`] (plain data) → [`builder`] (ergonomics) → [`plan`] (facts derived
+//! once) → [`validate`](mod@validate) (the model's rules, all errors with paths) →
+//! [`render`](mod@render) (one backend per target, with that target's rules) → [`synth`]
+//! (the one way through: build, [`validate()`], [`render()`]) → [`emit`] (the only
+//! filesystem code) → [`cli`] (the only code that prints). [`diagnostics`] and [`marker`]
+//! are shared by all of them. `ARCHITECTURE.md` in the repository has the map.
 
 #![deny(missing_docs)]
 
 pub mod builder;
 pub mod catalog;
 pub mod cli;
+pub mod diagnostics;
 pub mod emit;
+pub mod hash;
+pub mod marker;
 pub mod model;
+pub mod plan;
 pub mod render;
+pub mod synth;
 pub mod validate;
+
+pub use plan::Plan;
+pub use render::render;
+pub use synth::{synthesize, validate};
 
 /// The guide: from a first stack to production (start here).
 #[doc = include_str!("guide.md")]

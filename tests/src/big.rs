@@ -43,10 +43,8 @@ pub fn stack(n: usize, variant: u32) -> Stack {
 /// The validated, rendered outputs of [`stack`]; panics if the stack is invalid.
 pub fn outputs(n: usize, variant: u32) -> Vec<Output> {
     let s = stack(n, variant);
-    if let Err(e) = stackdsl::validate::validate(&s) {
-        panic!("the big stack is invalid:\n{e}");
-    }
-    let docs = stackdsl::render::render(&s)
+    let plan = stackdsl::validate(&s).unwrap_or_else(|e| panic!("the big stack is invalid:\n{e}"));
+    let docs = stackdsl::render(&plan)
         .unwrap_or_else(|e| panic!("the big stack renders broken references:\n{e}"));
     docs.into_iter()
         .map(|doc| Output {

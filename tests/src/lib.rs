@@ -33,23 +33,35 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Builds, validates and renders `stacks` for `env`; panics with every error if invalid.
+/// Builds, validates and renders `stacks` for `env` as the CLI does
+/// ([`stackdsl::synthesize`]); panics with every error if invalid.
 pub fn outputs(env: Env, stacks: &[StackFn]) -> Vec<Output> {
-    let built: Vec<_> = stacks.iter().map(|f| f(env)).collect();
-    if let Err(e) = stackdsl::validate::validate_all(&built) {
-        panic!("stacks for {env} are invalid:\n{e}");
+    match stackdsl::synthesize(env, stacks, stackdsl::synth::Options::default()) {
+        Ok(run) => run.outputs,
+        Err(e) => panic!("stacks for {env} are invalid:\n{e}"),
     }
-    let mut out = Vec::new();
-    for (s, f) in built.iter().zip(stacks) {
-        let docs = stackdsl::render::render_with(s, Some(*f))
-            .unwrap_or_else(|e| panic!("{} ({env}) renders broken references:\n{e}", s.name));
-        out.extend(docs.into_iter().map(|doc| Output {
-            stack: s.name.clone(),
-            env,
-            doc,
-        }));
-    }
-    out
+}
+
+/// Validates `stack` and renders it in its own environment (no target that spans
+/// environments); panics with every error if invalid.
+pub fn render(stack: &stackdsl::model::Stack) -> Vec<stackdsl::render::Document> {
+    let plan =
+        stackdsl::validate(stack).unwrap_or_else(|e| panic!("{} is invalid:\n{e}", stack.name));
+    stackdsl::render(&plan)
+        .unwrap_or_else(|e| panic!("{} renders broken references:\n{e}", stack.name))
+}
+
+/// Validates `stack` and builds its Kubernetes objects; panics with every error if invalid.
+pub fn manifests(stack: &stackdsl::model::Stack) -> stackdsl::render::k8s::Manifests {
+    let plan =
+        stackdsl::validate(stack).unwrap_or_else(|e| panic!("{} is invalid:\n{e}", stack.name));
+    stackdsl::render::k8s::manifests(&plan)
+}
+
+/// The files of stack function `f` in `env`, rendered as the CLI does (with the other
+/// environments a target spans); panics with every error if invalid.
+pub fn render_fn(f: StackFn, env: Env) -> Vec<stackdsl::render::Document> {
+    outputs(env, &[f]).into_iter().map(|o| o.doc).collect()
 }
 
 /// Synthesizes `stacks` for `env` into `dir`.
@@ -250,14 +262,14 @@ fn install_validators() -> PathBuf {
 pub fn validation_errors(
     stack: &stackdsl::model::Stack,
 ) -> Vec<(stackdsl::validate::ErrorKind, String, String)> {
-    stackdsl::validate::validate(stack)
+    stackdsl::validate(stack)
         .err()
         .map(|e| {
             e.iter()
                 .map(|e| {
                     (
                         e.kind,
-                        e.path.clone(),
+                        e.path.to_string(),
                         format!("{} — {}", e.message, e.hint),
                     )
                 })

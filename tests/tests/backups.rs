@@ -13,7 +13,7 @@ use stackdsl::validate::ErrorKind;
 use stackdsl_tests::{corpus, files_with_suffix, run, tool};
 
 fn objects(s: &Stack) -> Vec<Value> {
-    stackdsl::render::k8s::manifests(s)
+    stackdsl_tests::manifests(s)
         .objects()
         .map(|o| o.to_json())
         .collect()
@@ -442,7 +442,7 @@ fn backups_need_a_catalog_database_and_kubernetes() {
 #[test]
 fn the_cross_check_covers_backup_cronjobs() {
     let s = stacks::easyflow::easyflow(Env::Staging);
-    let m = stackdsl::render::k8s::manifests(&s);
+    let m = stackdsl_tests::manifests(&s);
     assert!(stackdsl::render::k8s::cross_check(&s.name, &m).is_empty());
     // Without its claim, the CronJob's volume points nowhere.
     let mut broken = m.clone();

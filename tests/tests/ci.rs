@@ -300,7 +300,7 @@ fn the_pipeline_belongs_to_the_prod_stack_and_needs_ci_settings() {
     let mut s = shop_ghcr(Env::Staging);
     s.targets.push(Target::GitHubActions);
     s.ci = None;
-    let e = stackdsl::validate::validate(&s).unwrap_err();
+    let e = stackdsl::validate(&s).unwrap_err();
     let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["shop.targets", "shop.ci"]);
 }

@@ -4,7 +4,8 @@
 use std::fs;
 
 use stackdsl::prelude::*;
-use stackdsl::validate::{ErrorKind, validate};
+use stackdsl::validate;
+use stackdsl::validate::ErrorKind;
 use stackdsl_tests::{corpus, files_with_suffix, outputs, run, tool, workspace_root};
 
 fn node(nodes: u32, cluster: Cluster) -> ServiceBuilder<HasImage> {
@@ -30,10 +31,10 @@ fn errors(env: Env, b: ServiceBuilder<HasImage>) -> Vec<(ErrorKind, String, Stri
     let mut s = Stack::new("ring", env).targets([Target::Kubernetes]);
     s.add(b);
     match validate(&s) {
-        Ok(()) => Vec::new(),
+        Ok(_) => Vec::new(),
         Err(e) => e
             .iter()
-            .map(|e| (e.kind, e.path.clone(), e.message.clone()))
+            .map(|e| (e.kind, e.path.to_string(), e.message.clone()))
             .collect(),
     }
 }
@@ -211,7 +212,7 @@ fn seeds_name_exactly_the_members_that_exist() {
     // Kubernetes: seed hosts are pods of the StatefulSet, under its headless Service.
     for env in [Env::Staging, Env::Prod] {
         let stack = stacks::noex::noex(env);
-        let m = stackdsl::render::k8s::manifests(&stack);
+        let m = stackdsl_tests::manifests(&stack);
         let ns = stack.namespace();
         let json: Vec<serde_json::Value> = m.objects().map(|o| o.to_json()).collect();
         let sts = json.iter().find(|o| o["kind"] == "StatefulSet").unwrap();
@@ -339,7 +340,7 @@ fn each_member_of_a_cluster_gets_its_own_volume() {
     for env in [Env::Staging, Env::Prod] {
         let stack = stateful_cluster(env);
         validate(&stack).unwrap_or_else(|e| panic!("{env}: {e}"));
-        let m = stackdsl::render::k8s::manifests(&stack);
+        let m = stackdsl_tests::manifests(&stack);
         let json: Vec<serde_json::Value> = m.objects().map(|o| o.to_json()).collect();
         assert!(
             !json.iter().any(|o| o["kind"] == "PersistentVolumeClaim"),

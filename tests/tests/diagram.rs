@@ -10,8 +10,7 @@ use stackdsl_tests::{corpus, mermaid_parse, workspace_root};
 
 fn readme(f: StackFn) -> String {
     let prod = f(Env::Prod);
-    stackdsl::render::render_with(&prod, Some(f))
-        .expect("renders")
+    stackdsl_tests::render_fn(f, Env::Prod)
         .into_iter()
         .find(|d| d.path == format!("{}/README.md", prod.name))
         .expect("a README")
@@ -131,16 +130,23 @@ fn secrets_and_env_values_never_appear_only_their_names() {
 const PG: Port = Port::tcp("postgres", 5432);
 const HTTP: Port = Port::http("http", 8080);
 
+/// Requests and limits, which staging and prod require.
+fn small() -> Resources {
+    Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128))
+}
+
 fn base(env: Env) -> (Stack, ServiceRef) {
     let mut s = Stack::new("shop", env);
     let db = s.add(
         Service::new("db")
             .image(Image::new("postgres").tag("17.2"))
-            .port(PG),
+            .port(PG)
+            .resources(small()),
     );
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0"))
+            .resources(small())
             .port(HTTP)
             .env("DATABASE_URL", db.endpoint(PG).url())
             .expose(Ingress::host("api.example.com", HTTP)),
@@ -157,6 +163,7 @@ fn shop_plus_reports(env: Env) -> Stack {
     s.add(
         Service::new("reports")
             .image(Image::new("acme/reports").tag("2.0"))
+            .resources(small())
             .port(HTTP)
             .env("DATABASE_URL", db.endpoint(PG).url())
             .replicas(if env == Env::Prod { 2 } else { 1 })

@@ -9,7 +9,8 @@ use std::process::Command;
 use serde_json::Value;
 use stackdsl::model::Env;
 use stackdsl::prelude::*;
-use stackdsl::validate::{ErrorKind, validate};
+use stackdsl::validate;
+use stackdsl::validate::ErrorKind;
 use stackdsl_tests::{corpus, debian_package, files_with_suffix, run, workspace_root};
 
 /// Runs `nginx -t` on `conf` as the container would (`-p <prefix>/`, configuration folder
@@ -187,8 +188,7 @@ fn nginx_t_rejects_a_broken_conf() {
 }
 
 fn yaml(stack: &Stack, f: StackFn, suffix: &str) -> Vec<Value> {
-    let doc = stackdsl::render::render_with(stack, Some(f))
-        .expect("renders")
+    let doc = stackdsl_tests::render_fn(f, stack.env)
         .into_iter()
         .find(|d| d.path.ends_with(suffix))
         .unwrap_or_else(|| panic!("no {suffix}"));
@@ -196,7 +196,8 @@ fn yaml(stack: &Stack, f: StackFn, suffix: &str) -> Vec<Value> {
 }
 
 fn nginx_conf(stack: &Stack) -> String {
-    stackdsl::render::nginx::render(stack)
+    let plan = validate(stack).unwrap_or_else(|e| panic!("{e}"));
+    stackdsl::render::nginx::render(&plan)
         .expect("an nginx.conf")
         .contents
 }
@@ -288,12 +289,17 @@ fn the_compose_edge_service_is_pinned_hardened_and_mounts_the_conf() {
     assert_eq!(e["depends_on"]["app"]["condition"], "service_healthy");
     // Dev has no routes, so no edge; staging has no Compose file.
     let dev = stacks::easyflow::easyflow(Env::Dev);
-    assert!(stackdsl::render::nginx::render(&dev).is_none());
-    let docs = stackdsl::render::render(&dev).unwrap();
+    assert!(stackdsl::render::nginx::render(&validate(&dev).unwrap()).is_none());
+    let docs = stackdsl_tests::render(&dev);
     assert!(docs.iter().all(|d| !d.path.contains("nginx")));
 }
 
 const HTTP: Port = Port::http("http", 8080);
+
+/// Requests and limits, which staging and prod require.
+fn small() -> Resources {
+    Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128))
+}
 
 fn base(env: Env) -> (Stack, ServiceBuilder<HasImage>) {
     let mut s = Stack::new("shop", env).edge(
@@ -305,12 +311,14 @@ fn base(env: Env) -> (Stack, ServiceBuilder<HasImage>) {
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0"))
+            .resources(small())
             .port(HTTP)
             .replicas(3)
             .expose(Ingress::host("api.example.com", HTTP).limit(RateLimit::per_client("api", 20))),
     );
     let reports = Service::new("reports")
         .image(Image::new("acme/reports").tag("2.0"))
+        .resources(small())
         .port(HTTP)
         .expose(Ingress::host("reports.example.com", HTTP).path("/v1/"));
     (s, reports)
@@ -350,9 +358,7 @@ fn adding_a_routed_service_adds_its_upstream_with_no_other_edit() {
     assert!(ok, "{out}");
     // And the diagram shows the new service behind the edge.
     let readme = |f: StackFn| {
-        let prod = f(Env::Prod);
-        stackdsl::render::render_with(&prod, Some(f))
-            .unwrap()
+        stackdsl_tests::render_fn(f, Env::Prod)
             .into_iter()
             .find(|d| d.path == "shop/README.md")
             .unwrap()
@@ -382,8 +388,7 @@ fn kubernetes_annotations_follow_the_edge_and_the_route() {
             ),
     );
     validate(&s).unwrap_or_else(|e| panic!("{e}"));
-    let doc = stackdsl::render::render(&s)
-        .unwrap()
+    let doc = stackdsl_tests::render(&s)
         .into_iter()
         .find(|d| d.path.ends_with("40-ingress.yaml"))
         .unwrap();
@@ -406,7 +411,7 @@ fn errors_of(s: &Stack) -> Vec<(ErrorKind, String, String)> {
     validate(s)
         .unwrap_err()
         .into_iter()
-        .map(|e| (e.kind, e.path, e.message))
+        .map(|e| (e.kind, e.path.to_string(), e.message))
         .collect()
 }
 

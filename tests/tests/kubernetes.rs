@@ -7,8 +7,9 @@ use std::fs;
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use stackdsl::prelude::*;
-use stackdsl::render::k8s::{Manifests, Object, cross_check, manifests};
+use stackdsl::render::k8s::{Manifests, Object, cross_check};
 use stackdsl::validate::ErrorKind;
+use stackdsl_tests::manifests;
 use stackdsl_tests::{cli, corpus, files_with_suffix, run, tool, tree};
 
 fn k8s_yaml(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -166,7 +167,7 @@ fn broken(mut m: Manifests, f: impl FnOnce(&mut Manifests)) -> Vec<(ErrorKind, S
     f(&mut m);
     cross_check("s", &m)
         .into_iter()
-        .map(|e| (e.kind, e.path, e.message))
+        .map(|e| (e.kind, e.path.to_string(), e.message))
         .collect()
 }
 
@@ -495,7 +496,7 @@ fn multi_replica_service_with_a_volume_is_rejected_for_kubernetes() {
                     .limits(Cpu::m(200), Memory::mi(128)),
             ),
     );
-    let e = stackdsl::validate::validate(&s).unwrap_err();
+    let e = stackdsl::validate(&s).unwrap_err();
     assert_eq!(
         e.iter()
             .map(|e| (e.kind, e.path.as_str()))
@@ -517,7 +518,7 @@ fn min_available_at_or_above_replicas_is_rejected() {
                     .limits(Cpu::m(200), Memory::mi(128)),
             ),
     );
-    let e = stackdsl::validate::validate(&s).unwrap_err();
+    let e = stackdsl::validate(&s).unwrap_err();
     let e = e.iter().next().unwrap();
     assert_eq!(
         (e.kind, e.path.as_str()),
@@ -547,7 +548,7 @@ fn every_ingress_group_gets_a_name_of_its_own() {
             .expose(Ingress::host("web.example.com", http).class("nginx"))
             .expose(Ingress::host("www.example.com", http).class("traefik")),
     );
-    stackdsl::validate::validate(&s).expect("valid");
+    stackdsl::validate(&s).expect("valid");
     let m = manifests(&s);
     let names: Vec<String> = m
         .objects()
@@ -645,7 +646,7 @@ fn config_map_use_and_kustomization_are_explicit_choices() {
             api = api.config_map_use(ConfigMapUse::ReadByApp);
         }
         s.add(api);
-        stackdsl::validate::validate(&s).expect("valid");
+        stackdsl::validate(&s).expect("valid");
         s
     };
     let env_of = |s: &Stack| -> Vec<(String, bool)> {
@@ -678,8 +679,7 @@ fn config_map_use_and_kustomization_are_explicit_choices() {
     assert_eq!(env_of(&stack(true, true)), [("MODE".to_owned(), false)]);
 
     let paths = |s: &Stack| -> Vec<String> {
-        stackdsl::render::render(s)
-            .expect("renders")
+        stackdsl_tests::render(s)
             .into_iter()
             .map(|d| d.path)
             .collect()
@@ -705,7 +705,7 @@ fn one_host_gets_one_certificate_however_many_ingresses_route_it() {
     for env in [Env::Staging, Env::Prod] {
         for f in stacks::ALL {
             let stack = f(env);
-            let m = stackdsl::render::k8s::manifests(&stack);
+            let m = stackdsl_tests::manifests(&stack);
             let json: Vec<serde_json::Value> = m
                 .objects()
                 .map(|o| o.to_json())
@@ -761,10 +761,11 @@ fn streamed_rendering_equals_rendering_every_object_first() {
         .iter()
         .filter(|s| s.targets.contains(&Target::Kubernetes))
     {
-        let m = manifests(s);
+        let plan = stackdsl::validate(s).unwrap_or_else(|e| panic!("{e}"));
+        let m = stackdsl::render::k8s::manifests(&plan);
         assert!(cross_check(&s.name, &m).is_empty(), "{}", s.name);
-        let staged = stackdsl::render::k8s::render_manifests(s, &m);
-        let streamed = stackdsl::render::k8s::render_checked(s)
+        let staged = stackdsl::render::k8s::render_manifests(&plan, &m);
+        let streamed = stackdsl::render::k8s::render_checked(&plan)
             .unwrap_or_else(|e| panic!("{} {}: {e:?}", s.name, s.env));
         assert_eq!(streamed, staged, "{} {}", s.name, s.env);
         compared += streamed.len();

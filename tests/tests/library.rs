@@ -6,7 +6,8 @@ use std::process::Command;
 
 use stackdsl::cli::Cli;
 use stackdsl::prelude::*;
-use stackdsl::validate::{ErrorKind, validate};
+use stackdsl::validate;
+use stackdsl::validate::ErrorKind;
 use stackdsl_tests::{CliRun, target_dir, tree, workspace_root};
 
 fn run_cli(cli: Cli, stacks: &[StackFn], args: &[&str]) -> CliRun {
@@ -131,7 +132,7 @@ fn include_renames_volumes_and_files_and_rewires_handles_given_out_earlier() {
     let inc = s.include(lib, Some("lib"));
     validate(&s).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(inc.service("db").unwrap().name(), "lib-db");
-    let compose = stackdsl::render::render(&s).unwrap().remove(0).contents;
+    let compose = stackdsl_tests::render(&s).remove(0).contents;
     assert!(compose.contains("DB: http://lib-db:80"), "{compose}");
     assert!(
         compose.contains("lib-data:/data") && compose.contains("source: lib-conf"),

@@ -163,7 +163,7 @@ fn prometheus_rules_groups_pass_promtool_check_rules() {
 #[test]
 fn potter_alerts_are_the_guides_with_their_defects_fixed() {
     let s = stacks::potter::potter(Env::Prod);
-    let m = stackdsl::render::k8s::manifests(&s);
+    let m = stackdsl_tests::manifests(&s);
     let rule = m
         .objects()
         .find(|o| o.key() == "PrometheusRule/product-service")
@@ -414,7 +414,7 @@ fn every_service_with_metrics_is_a_scrape_job() {
             if s.monitoring.prometheus.is_none() {
                 continue;
             }
-            let docs = stackdsl::render::render_with(&s, Some(*f)).unwrap();
+            let docs = stackdsl_tests::render_fn(*f, env);
             let got: Vec<String> = jobs(doc(&docs, "prometheus/prometheus.yml"))
                 .into_iter()
                 .map(|(j, _)| j)
@@ -451,10 +451,10 @@ fn adding_a_service_with_metrics_adds_it_to_the_scrape_config() {
     let before = stacks::potter::potter(Env::Dev);
     let mut after = stacks::potter::potter(Env::Dev);
     after.add(reporting());
-    stackdsl::validate::validate(&after).unwrap();
+    stackdsl::validate(&after).unwrap();
     let (b, a) = (
-        stackdsl::render::render(&before).unwrap(),
-        stackdsl::render::render(&after).unwrap(),
+        stackdsl_tests::render(&before),
+        stackdsl_tests::render(&after),
     );
     let (jb, ja) = (
         jobs(doc(&b, "prometheus/prometheus.yml")),
@@ -481,7 +481,7 @@ fn adding_a_service_with_metrics_adds_it_to_the_scrape_config() {
     // Kubernetes: a ServiceMonitor and a PrometheusRule.
     let mut staging = stacks::potter::potter(Env::Staging);
     staging.add(reporting());
-    let keys: Vec<String> = stackdsl::render::k8s::manifests(&staging)
+    let keys: Vec<String> = stackdsl_tests::manifests(&staging)
         .objects()
         .map(|o| o.key())
         .collect();
@@ -493,7 +493,7 @@ fn adding_a_service_with_metrics_adds_it_to_the_scrape_config() {
 #[test]
 fn a_cluster_is_scraped_member_by_member_in_compose() {
     let s = stacks::noex::noex(Env::Dev);
-    let docs = stackdsl::render::render(&s).unwrap();
+    let docs = stackdsl_tests::render(&s);
     let j = jobs(doc(&docs, "prometheus/prometheus.yml"));
     assert_eq!(
         j,
@@ -607,7 +607,7 @@ fn compose_monitoring_needs_free_names_and_ports_and_prometheus_for_grafana() {
 #[test]
 fn prometheus_selector_labels_land_on_service_monitors_and_rules_only() {
     let kinds = |s: &Stack| -> Vec<(String, Value)> {
-        stackdsl::render::k8s::manifests(s)
+        stackdsl_tests::manifests(s)
             .objects()
             .map(|o| o.to_json())
             .map(|o| {
@@ -628,7 +628,7 @@ fn prometheus_selector_labels_land_on_service_monitors_and_rules_only() {
     selected
         .kubernetes
         .prometheus_selector([("release", "kube-prometheus-stack")]);
-    stackdsl::validate::validate(&selected).unwrap();
+    stackdsl::validate(&selected).unwrap();
     let mut labelled = BTreeSet::new();
     for (kind, labels) in kinds(&selected) {
         let has = labels["release"] == "kube-prometheus-stack";

@@ -20,7 +20,8 @@ use serde_json::Value;
 use stackdsl::catalog::{MongoDb, Postgres};
 use stackdsl::emit::{self, Output, Scope};
 use stackdsl::prelude::*;
-use stackdsl::validate::{ErrorKind, Errors, validate};
+use stackdsl::validate;
+use stackdsl::validate::{ErrorKind, Errors};
 use stackdsl_tests::{outputs, run, serverless_schema, tool, vercel_types};
 
 const STACKS: &[stackdsl::cli::StackFn] = &[stacks::tsdev::monolith, stacks::tsdev::microservices];
@@ -777,9 +778,7 @@ fn shop(env: Env, with_vercel: bool) -> Stack {
 }
 
 fn synth(dir: &Path, stack: &Stack) {
-    validate(stack).unwrap();
-    let outs: Vec<Output> = stackdsl::render::render(stack)
-        .unwrap()
+    let outs: Vec<Output> = stackdsl_tests::render(stack)
         .into_iter()
         .map(|doc| Output {
             stack: stack.name.clone(),
@@ -883,7 +882,7 @@ fn a_secret_composed_into_fly_env_is_refused_until_set_in_the_platform() {
     assert!(err.hint.contains("set_in_platform"), "{err}");
     s.paas(|p| p.set_in_platform("AUTH_HEADER", "`Bearer ` and the token"));
     validate(&s).unwrap();
-    let docs = stackdsl::render::render(&s).unwrap();
+    let docs = stackdsl_tests::render(&s);
     let fly = docs.iter().find(|d| d.path.ends_with("fly.toml")).unwrap();
     assert!(!fly.contents.contains("AUTH_HEADER"), "{}", fly.contents);
     let readme = docs
@@ -994,7 +993,7 @@ fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platfor
         b.not_on([Target::Paas(Platform::Render)])
     }));
     validate(&s).unwrap();
-    let docs = stackdsl::render::render(&s).unwrap();
+    let docs = stackdsl_tests::render(&s);
     let render = docs
         .iter()
         .find(|d| d.path == "shop/paas/render/render.yaml")

@@ -836,12 +836,9 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 fn outputs_of(stack: &Stack) -> Result<Vec<Output>, TestCaseError> {
-    if let Err(e) = stackdsl::validate::validate_all([stack]) {
-        return Err(TestCaseError::fail(format!(
-            "a valid stack was rejected:\n{e}"
-        )));
-    }
-    let docs = stackdsl::render::render(stack)
+    let plan = stackdsl::validate(stack)
+        .map_err(|e| TestCaseError::fail(format!("a valid stack was rejected:\n{e}")))?;
+    let docs = stackdsl::render(&plan)
         .map_err(|e| TestCaseError::fail(format!("a valid stack did not render:\n{e}")))?;
     Ok(docs
         .into_iter()

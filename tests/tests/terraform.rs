@@ -385,7 +385,7 @@ fn a_url_of_a_backing_service_outside_the_stack_is_an_error_naming_both() {
             .image(Image::new("acme/api").tag("1.0.0"))
             .env("DATABASE_URL", pg.url()),
     );
-    let e = stackdsl::validate::validate(&s).unwrap_err();
+    let e = stackdsl::validate(&s).unwrap_err();
     let e: Vec<_> = e
         .iter()
         .filter(|e| e.kind == ErrorKind::UnknownService)
@@ -434,7 +434,7 @@ fn backing_services_leave_the_manifests_when_helm_installs_them() {
     // Without Terraform the same declaration renders in-cluster manifests.
     let mut plain = shop(Env::Prod);
     plain.targets = vec![Target::Kubernetes];
-    let docs = stackdsl::render::render(&plain).unwrap();
+    let docs = stackdsl_tests::render(&plain);
     assert!(
         docs.iter()
             .any(|d| d.path == "shop/prod/k8s/20-postgres.yaml")

@@ -1,7 +1,9 @@
 //! Validation: each rule on its own, and many errors reported at once.
 
 use stackdsl::prelude::*;
-use stackdsl::validate::{ErrorKind, validate, validate_all};
+use stackdsl::synth::validate_all;
+use stackdsl::validate;
+use stackdsl::validate::ErrorKind;
 
 fn image() -> Image {
     Image::new("acme/app").tag("1.0.0")
@@ -14,8 +16,8 @@ fn small() -> Resources {
 /// (kind, path) of every error.
 fn errors(s: &Stack) -> Vec<(ErrorKind, String)> {
     match validate(s) {
-        Ok(()) => Vec::new(),
-        Err(e) => e.iter().map(|e| (e.kind, e.path.clone())).collect(),
+        Ok(_) => Vec::new(),
+        Err(e) => e.iter().map(|e| (e.kind, e.path.to_string())).collect(),
     }
 }
 
@@ -591,7 +593,7 @@ fn two_stacks_writing_the_same_folder() {
     a.add(Service::new("a").image(image()));
     let mut b = two;
     b.add(Service::new("b").image(image()));
-    let e = validate_all([&a, &b]).unwrap_err();
+    let e = validate_all(&[a, b]).unwrap_err();
     assert_eq!(
         e.iter().map(|e| e.kind).collect::<Vec<_>>(),
         [ErrorKind::DuplicateName]

@@ -1,5 +1,5 @@
 //! Builders: the ergonomic way to write a stack. They add no behaviour of their own; every
-//! rule lives in [`crate::validate`], so a stack built any way is checked the same.
+//! rule lives in [`crate::validate`](mod@crate::validate), so a stack built any way is checked the same.
 //!
 //! # Why a hand-written typestate and not `bon`
 //!

@@ -30,10 +30,9 @@ mod scaffold;
 use anstyle::{AnsiColor, Style};
 use clap::{Parser, ValueEnum};
 
-use crate::emit::{self, Change, Output, Scope};
+use crate::emit::{self, Change, Scope};
 use crate::model::{Env, Stack};
-use crate::render;
-use crate::validate;
+use crate::{marker, synth, validate};
 
 pub use crate::model::StackFn;
 
@@ -322,46 +321,13 @@ fn execute(
     paint: &Paint,
 ) -> io::Result<u8> {
     let env = cli.env;
-    let built: Vec<(Stack, Duration)> = stacks
-        .iter()
-        .map(|f| {
-            let t = Instant::now();
-            let mut s = f(env);
-            if cli.package.is_some() {
-                s.regenerate = Some(cli.regenerate());
-            }
-            (s, t.elapsed())
-        })
-        .collect();
     if args.list {
-        for (s, _) in &built {
-            writeln!(out, "{}  ({})", s.name, render::source_path(s.source))?;
+        for f in stacks {
+            let s = f(env);
+            writeln!(out, "{}  ({})", s.name, marker::source_path(s.source))?;
         }
         return Ok(EXIT_OK);
     }
-    // --stack filter: every name must exist.
-    let unknown: Vec<&String> = args
-        .stacks
-        .iter()
-        .filter(|n| !built.iter().any(|(s, _)| &s.name == *n))
-        .collect();
-    if !unknown.is_empty() {
-        let known: Vec<&str> = built.iter().map(|(s, _)| s.name.as_str()).collect();
-        for n in unknown {
-            writeln!(
-                err,
-                "{} unknown stack `{n}`; known stacks: {}",
-                paint.red("error:"),
-                known.join(", ")
-            )?;
-        }
-        return Ok(EXIT_INVALID);
-    }
-    let selected: Vec<&(Stack, Duration)> = built
-        .iter()
-        .filter(|(s, _)| args.stacks.is_empty() || args.stacks.contains(&s.name))
-        .collect();
-
     match &args.command {
         Some(Command::Diff { against }) => {
             if args.check {
@@ -378,41 +344,25 @@ fn execute(
         Some(Command::Init { dir, name }) => return init(dir, name.as_deref(), out, err, paint),
         None => {}
     }
-    // Validate everything before writing anything.
-    let t = Instant::now();
-    if let Err(errors) = validate::validate_all(selected.iter().map(|(s, _)| s)) {
-        report_errors(err, paint, &errors, env, &selected)?;
-        return Ok(EXIT_INVALID);
+    // Build, validate (everything, before anything is rendered) and render.
+    let mut options = synth::Options::default().only(args.stacks.iter().cloned());
+    if cli.package.is_some() {
+        options = options.regenerate(cli.regenerate());
     }
-    let validate_time = t.elapsed();
-
-    let mut outputs = Vec::new();
-    let mut times = Vec::new();
-    let mut broken = validate::Errors::default();
-    // The function that built each stack (pipelines render the other environments too).
-    let stack_fn = |name: &str| {
-        stacks
-            .iter()
-            .zip(&built)
-            .find(|(_, (s, _))| s.name == name)
-            .map(|(f, _)| *f)
-    };
-    for (stack, build_time) in &selected {
-        let t = Instant::now();
-        match render::render_with(stack, stack_fn(&stack.name)) {
-            Ok(docs) => outputs.extend(docs.into_iter().map(|doc| Output {
-                stack: stack.name.clone(),
-                env,
-                doc,
-            })),
-            Err(e) => broken.extend(e),
+    let run = match synth::synthesize(env, stacks, options) {
+        Ok(run) => run,
+        Err(errors) => {
+            report_errors(err, paint, &errors, env)?;
+            return Ok(EXIT_INVALID);
         }
-        times.push((stack.name.as_str(), *build_time + t.elapsed()));
-    }
-    if !broken.is_empty() {
-        report_errors(err, paint, &broken, env, &selected)?;
-        return Ok(EXIT_INVALID);
-    }
+    };
+    let outputs = run.outputs;
+    let times: Vec<(&str, Duration)> = run
+        .times
+        .iter()
+        .map(|t| (t.stack.as_str(), t.build + t.render))
+        .collect();
+    let validate_time: Duration = run.times.iter().map(|t| t.validate).sum();
     let scope = Scope {
         env,
         stacks: (!args.stacks.is_empty()).then(|| args.stacks.clone()),
@@ -618,7 +568,7 @@ fn init_ci(
     paint: &Paint,
 ) -> io::Result<u8> {
     let mut stale = 0;
-    for doc in render::repo_ci::render() {
+    for doc in crate::render::repo_ci::render() {
         let shown = root.join(&doc.path).display().to_string();
         if check {
             let current = match emit::read_current(root, &doc) {
@@ -679,28 +629,30 @@ fn env_diff(
             .collect()
     };
     let (before, after) = (pick(against), pick(env));
-    for set in [&before, &after] {
-        if let Err(errors) = validate::validate_all(set) {
-            let selected: Vec<(Stack, Duration)> =
-                set.iter().map(|s| (s.clone(), Duration::ZERO)).collect();
-            let refs: Vec<&(Stack, Duration)> = selected.iter().collect();
-            report_errors(
-                err,
-                paint,
-                &errors,
-                set.first().map_or(env, |s| s.env),
-                &refs,
-            )?;
-            return Ok(EXIT_INVALID);
-        }
-    }
+    let (before_plans, after_plans) =
+        match (synth::validate_all(&before), synth::validate_all(&after)) {
+            (Ok(b), Ok(a)) => (b, a),
+            (b, a) => {
+                let mut errors = validate::Errors::default();
+                for (r, e) in [(b, against), (a, env)] {
+                    if let Err(found) = r {
+                        errors.extend(found.into_iter().map(|mut x| {
+                            x.message = format!("in the {e} stack: {}", x.message);
+                            x
+                        }));
+                    }
+                }
+                report_errors(err, paint, &errors, env)?;
+                return Ok(EXIT_INVALID);
+            }
+        };
     let mut compared = 0;
-    for a in &after {
-        let Some(b) = before.iter().find(|b| b.name == a.name) else {
+    for pa in &after_plans {
+        let a = pa.stack();
+        let Some(pb) = before_plans.iter().find(|b| b.stack().name == a.name) else {
             continue;
         };
-        let k8s_in = |s: &Stack| s.targets.contains(&Target::Kubernetes);
-        if !k8s_in(a) || !k8s_in(b) {
+        if !pa.renders(Target::Kubernetes) || !pb.renders(Target::Kubernetes) {
             writeln!(
                 out,
                 "{}: not rendered for Kubernetes in both {against} and {env}; skipped",
@@ -709,7 +661,7 @@ fn env_diff(
             continue;
         }
         compared += 1;
-        let diffs = k8s::diff_envs(&k8s::manifests(b), &k8s::manifests(a));
+        let diffs = k8s::diff_envs(&k8s::manifests(pb), &k8s::manifests(pa));
         writeln!(
             out,
             "{}",
@@ -752,8 +704,8 @@ fn report_errors(
     paint: &Paint,
     errors: &validate::Errors,
     env: Env,
-    selected: &[&(Stack, Duration)],
 ) -> io::Result<()> {
+    let mut names: Vec<&str> = Vec::new();
     for e in errors {
         writeln!(
             err,
@@ -762,9 +714,14 @@ fn report_errors(
             paint.bold(&e.path),
             e.message
         )?;
+        if let Some(origin) = e.origin {
+            writeln!(err, "  {} {origin}", paint.cyan("at:"))?;
+        }
         writeln!(err, "  {} {}", paint.cyan("hint:"), e.hint)?;
+        if !names.contains(&e.path.stack_name()) {
+            names.push(e.path.stack_name());
+        }
     }
-    let names: Vec<&str> = selected.iter().map(|(s, _)| s.name.as_str()).collect();
     writeln!(
         err,
         "{} {} error{} in {env} stacks ({}); nothing was written",

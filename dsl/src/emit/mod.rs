@@ -27,21 +27,11 @@ use std::path::{Path, PathBuf};
 
 use crate::model::Env;
 use crate::render::Document;
+pub use crate::render::Output;
 use manifest::{Entry, Manifest};
 
 /// Prefix of the temp files (and folders) we create next to a target while writing it.
 pub const TEMP_PREFIX: &str = ".stackdsl-tmp-";
-
-/// A rendered file together with the stack and environment that own it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Output {
-    /// Owning stack.
-    pub stack: String,
-    /// Owning environment.
-    pub env: Env,
-    /// The file.
-    pub doc: Document,
-}
 
 /// Which manifest entries this run owns: one environment, optionally only some stacks.
 #[derive(Clone, Debug, PartialEq, Eq)]

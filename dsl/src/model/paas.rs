@@ -7,7 +7,7 @@
 //! in [`PaasOptions`] on the [`Stack`](super::Stack), set with
 //! [`Stack::paas`](super::Stack::paas).
 
-use super::{Service, ServiceRef, Stack, Target};
+use super::{ServiceRef, Stack, Target};
 
 /// A platform-as-a-service a stack can be rendered for, as [`Target::Paas`].
 ///
@@ -485,30 +485,5 @@ impl Stack {
     /// segment: PaaS files are rendered from prod only).
     pub fn paas_dir(&self, platform: Platform) -> String {
         format!("{}/paas/{}", self.name, platform.as_str())
-    }
-
-    /// The services `platform` runs, in declaration order: on Render every service that
-    /// renders there (catalog Postgres and Redis become its databases and Key Value
-    /// instances); on the others the one app — [`PaasOptions::app`], else the only service
-    /// that renders there. Empty when that choice is ambiguous (a validation error).
-    pub fn paas_services(&self, platform: Platform) -> Vec<&Service> {
-        let target = Target::Paas(platform);
-        let candidates: Vec<&Service> = self
-            .services
-            .iter()
-            .filter(|s| s.renders_on(target))
-            .collect();
-        if platform.multi_service() {
-            return candidates;
-        }
-        match &self.paas.app {
-            Some(app) => candidates
-                .into_iter()
-                .filter(|s| s.name == app.name())
-                .take(1)
-                .collect(),
-            None if candidates.len() == 1 => candidates,
-            None => Vec::new(),
-        }
     }
 }

@@ -25,11 +25,85 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_saphyr::{DoubleQuoted, LitString};
 
+use crate::diagnostics::{ErrorKind, Errors};
 use crate::model::{
-    ArgPart, Env, EnvValue, HealthTool, Migration, Part, Probe, ProbeAction, Resources, Restart,
-    SecretRef, SeedFormat, Service, Stack, Target, Template, VolumeSource,
+    ArgPart, Env, EnvValue, HealthTool, Migration, Probe, ProbeAction, Resources, Restart,
+    SecretRef, Service, Target, VolumeSource,
 };
-use crate::render::{Document, hash_header, yaml};
+use crate::plan::{Hosts, Plan, Ports, Style};
+use crate::render::{Backend, Document, Environments, hash_header, yaml};
+use crate::validate::Validator;
+
+/// The Compose backend.
+#[derive(Clone, Copy, Debug)]
+pub struct Compose;
+
+impl Backend for Compose {
+    fn target(&self) -> Target {
+        Target::Compose
+    }
+
+    fn check(&self, plan: &Plan<'_>) -> Errors {
+        let mut v = Validator::new(plan);
+        v.compose_rules();
+        v.errors
+    }
+
+    fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {
+        Ok(render(plan))
+    }
+}
+
+impl Validator<'_> {
+    /// What Compose cannot run: replicas sharing a host port, and services whose Compose
+    /// names (cluster members, migration one-shots) another service already has.
+    fn compose_rules(&mut self) {
+        let plan = self.plan;
+        for svc in plan.services(Target::Compose) {
+            let path = self.svc_path(svc);
+            // (A cluster publishes from its seed member only.)
+            if svc.replicas > 1 && svc.cluster.is_none() && !svc.publish.is_empty() {
+                self.err(
+                    ErrorKind::Unsupported,
+                    format!("{path}.publish[{}]", svc.publish[0].host_port),
+                    format!(
+                        "{} replicas cannot all bind host port {} in Compose; only one container would start",
+                        svc.replicas, svc.publish[0].host_port
+                    ),
+                    "publish the port on a single-replica proxy in front of the service, or run one replica in Compose",
+                );
+            }
+            if let Some(one_shot) = plan.migration_service(svc)
+                && let Some(other) = self.by_name.get(one_shot.as_str())
+            {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    format!("{path}.migrations"),
+                    format!(
+                        "Compose runs the migrations of `{}` as service `{one_shot}`, but a service of that name is declared at {}",
+                        svc.name, other.origin
+                    ),
+                    format!("rename the service declared at {}", other.origin),
+                );
+            }
+            if svc.cluster.is_some() {
+                for member in plan.members(svc) {
+                    if self.by_name.contains_key(member.as_str()) {
+                        self.err(
+                            ErrorKind::DuplicateName,
+                            format!("{path}.cluster"),
+                            format!(
+                                "Compose member `{member}` of cluster `{}` has the name of another service",
+                                svc.name
+                            ),
+                            "rename the cluster or the other service",
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Where the repository root is, seen from `out/<stack>/<env>/`.
 const REPO_ROOT: &str = "../../..";
@@ -102,22 +176,19 @@ struct NetworkAttach {
 /// ports), the others workers (`<name>-worker-<i>`) that wait for it. Every member answers
 /// to the cluster's own name too (a network alias), so clients address the cluster as one
 /// host, as in Kubernetes.
-fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)> {
+fn cluster_members(plan: &Plan<'_>, svc: &Service) -> Vec<(String, ComposeService)> {
     let Some(cluster) = &svc.cluster else {
         return Vec::new();
     };
-    let members = svc.compose_members();
+    let members = plan.members(svc);
     let seed_name = members[0].clone();
-    let seed_addr = match cluster.seed_format {
-        SeedFormat::NameAtHostPort => format!("{seed_name}@{seed_name}:{}", cluster.port.number),
-        SeedFormat::HostPort => format!("{seed_name}:{}", cluster.port.number),
-    };
+    let seed_addr = plan.seeds(svc, cluster, Target::Compose);
     let seed_healthy = healthcheck(svc).is_some();
     members
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let mut m = service(stack, svc);
+            let mut m = service(plan, svc);
             m.deploy = m.deploy.map(|d| Deploy {
                 replicas: None,
                 ..d
@@ -137,7 +208,8 @@ fn cluster_members(stack: &Stack, svc: &Service) -> Vec<(String, ComposeService)
                     .insert(seed_name.clone(), DependsOn { condition });
             }
             if let Some((var, secret)) = &cluster.secret {
-                m.environment.insert(var.clone(), secret_var(secret));
+                m.environment
+                    .insert(var.clone(), secret_var(secret).into_owned());
             }
             // Each member keeps its own data, as a StatefulSet's claim templates do.
             for v in &mut m.volumes {
@@ -226,8 +298,10 @@ struct Quantity {
     memory: Option<String>,
 }
 
-/// Renders `compose.yaml` (and `.env.example` when secrets are referenced).
-pub fn render(stack: &Stack) -> Vec<Document> {
+/// Renders `compose.yaml` (and `.env.example` when secrets are referenced), with the
+/// edge's `nginx/nginx.conf` and monitoring's files when the stack has them.
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
     let dir = stack.out_dir();
     let mut file = ComposeFile {
         name: format!("{}-{}", stack.name, stack.env),
@@ -235,32 +309,27 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         volumes: IndexMap::new(),
         configs: IndexMap::new(),
     };
-    for svc in stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Compose))
-    {
+    for svc in plan.services(Target::Compose) {
         let mut members = match svc.cluster {
-            Some(_) => cluster_members(stack, svc),
-            None => vec![(svc.name.clone(), service(stack, svc))],
+            Some(_) => cluster_members(plan, svc),
+            None => vec![(svc.name.clone(), service(plan, svc))],
         };
-        if let Some(m) = &svc.migrations {
-            file.services
-                .insert(format!("{}-migrate", svc.name), migration(stack, svc, m));
+        if let (Some(m), Some(name)) = (&svc.migrations, plan.migration_service(svc)) {
             for (_, member) in &mut members {
                 member.depends_on.insert(
-                    format!("{}-migrate", svc.name),
+                    name.clone(),
                     DependsOn {
                         condition: "service_completed_successfully",
                     },
                 );
             }
+            file.services.insert(name, migration(plan, svc, m));
         }
         file.services.extend(members);
         for m in &svc.mounts {
             match &m.source {
                 VolumeSource::Persistent { name, .. } if svc.cluster.is_some() => {
-                    for member in svc.compose_members() {
+                    for member in plan.members(svc) {
                         file.volumes.insert(member_volume(name, &member), Empty {});
                     }
                 }
@@ -271,7 +340,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
                     file.configs.insert(
                         &f.name,
                         ConfigDef {
-                            content: LitString(escape(&resolve(&f.content))),
+                            content: LitString(escape(&plan.resolve(&f.content, &FILE))),
                         },
                     );
                 }
@@ -280,53 +349,42 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         }
     }
     // The nginx edge in front of the routes (see `render::nginx`).
-    if let Some(edge) = crate::render::nginx::edge_service(stack) {
-        let mut e = service(stack, &edge);
+    if let Some(edge) = plan.edge() {
+        let mut e = service(plan, edge);
         e.volumes
-            .extend(crate::render::nginx::compose_volumes(stack));
+            .extend(crate::render::nginx::compose_volumes(plan));
         file.services.insert(edge.name.clone(), e);
     }
     // Prometheus/Grafana when the stack enables monitoring: they mount generated folders.
-    let (monitoring, monitoring_docs) = crate::render::prometheus::compose(stack);
-    // They are not services of the stack, so `service` cannot see their healthchecks.
-    let healthy: Vec<String> = monitoring
-        .iter()
-        .filter(|e| healthcheck(&e.service).is_some())
-        .map(|e| e.service.name.clone())
-        .collect();
-    for extra in monitoring {
-        let mut s = service(stack, &extra.service);
-        for (folder, path) in extra.mounts {
+    for extra in plan.monitoring() {
+        let mut s = service(plan, &extra.service);
+        for (folder, path) in &extra.mounts {
             s.volumes.push(format!("./{folder}:{path}:ro"));
-        }
-        for (name, dep) in &mut s.depends_on {
-            if healthy.contains(name) {
-                dep.condition = "service_healthy";
-            }
         }
         file.services.insert(extra.service.name.clone(), s);
     }
     let mut contents = hash_header(stack);
-    contents.push_str(&env_file_note(stack));
+    contents.push_str(&env_file_note(plan));
     yaml::write(&mut contents, &file);
     let mut docs = vec![Document::new(format!("{dir}/compose.yaml"), contents)];
-    docs.extend(crate::render::nginx::render(stack));
-    if let Some(example) = env_example(stack) {
+    docs.extend(crate::render::nginx::render(plan));
+    if let Some(example) = env_example(plan) {
         docs.push(Document::new(format!("{dir}/.env.example"), example));
     }
-    docs.extend(monitoring_docs);
+    docs.extend(crate::render::prometheus::compose_files(plan));
     docs
 }
 
-fn env_file_note(stack: &Stack) -> String {
-    if secrets(stack).is_empty() {
+fn env_file_note(plan: &Plan<'_>) -> String {
+    if plan.secrets(Target::Compose).is_empty() {
         String::new()
     } else {
         "# Secrets come from `.env` beside this file (never committed): copy `.env.example` and fill it in.\n".to_owned()
     }
 }
 
-fn service(stack: &Stack, svc: &Service) -> ComposeService {
+fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
+    let stack = plan.stack();
     let mut out = ComposeService {
         image: svc.source.image.as_ref().map(ToString::to_string),
         // Compose builds from source in dev (or when there is no image to pull); other
@@ -348,7 +406,7 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
     };
     for var in &svc.env {
         out.environment
-            .insert(var.name.clone(), env_value(&var.value));
+            .insert(var.name.clone(), env_value(plan, &var.value));
     }
     for p in &svc.publish {
         let proto = match p.port.protocol {
@@ -378,7 +436,7 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
         }
     }
     for dep in svc.dependencies() {
-        let target = stack.service(dep.name());
+        let target = compose_service(plan, dep.name());
         let healthy = target.is_some_and(|d| healthcheck(d).is_some());
         let condition = if healthy {
             "service_healthy"
@@ -386,10 +444,7 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
             "service_started"
         };
         // A cluster is up once its seed is.
-        let name = target.map_or_else(
-            || dep.name().to_owned(),
-            |t| t.compose_members().swap_remove(0),
-        );
+        let name = target.map_or_else(|| dep.name().to_owned(), |t| plan.members(t).swap_remove(0));
         out.depends_on.insert(name, DependsOn { condition });
     }
     out.healthcheck = healthcheck(svc);
@@ -414,8 +469,8 @@ fn service(stack: &Stack, svc: &Service) -> ComposeService {
 /// The one-shot service that migrates before `svc` starts: the service's image (or the
 /// migration's), environment, mounts, dependencies and hardening; no ports, no
 /// healthcheck, one instance, never restarted.
-fn migration(stack: &Stack, svc: &Service, m: &Migration) -> ComposeService {
-    let mut out = service(stack, svc);
+fn migration(plan: &Plan<'_>, svc: &Service, m: &Migration) -> ComposeService {
+    let mut out = service(plan, svc);
     if let Some(image) = &m.image {
         out.image = Some(image.to_string());
         out.build = None;
@@ -427,7 +482,7 @@ fn migration(stack: &Stack, svc: &Service, m: &Migration) -> ComposeService {
                 .env
                 .iter()
                 .find(|v| &v.name == name)
-                .map(|v| env_value(&v.value))
+                .map(|v| env_value(plan, &v.value))
                 .unwrap_or_default(),
         }
     }));
@@ -551,80 +606,62 @@ fn escape_all(v: &[String]) -> Vec<String> {
     v.iter().map(|s| escape(s)).collect()
 }
 
-fn secret_var(s: &SecretRef) -> String {
+fn secret_var(s: &SecretRef) -> Cow<'static, str> {
     let var = s.var();
-    format!("${{{var}:?set it in .env (see .env.example)}}")
+    Cow::Owned(format!("${{{var}:?set it in .env (see .env.example)}}"))
 }
 
-fn resolve_with(t: &Template, secret: impl Fn(&SecretRef) -> String) -> String {
-    t.render(|p| match p {
-        Part::Text(s) => Cow::Owned(escape(s)),
-        Part::Host(s) => Cow::Borrowed(s.name()),
-        Part::Port(e) => Cow::Owned(e.port().number.to_string()),
-        Part::Secret(s) => Cow::Owned(secret(s)),
-    })
+fn escape_text(s: &str) -> Cow<'_, str> {
+    Cow::Owned(escape(s))
 }
 
-/// Resolves a template for Compose with literals unescaped (config file contents, which
-/// are escaped as a whole).
-fn resolve(t: &Template) -> String {
-    t.render(|p| match p {
-        Part::Text(s) => Cow::Borrowed(s.as_str()),
-        Part::Host(s) => Cow::Borrowed(s.name()),
-        Part::Port(e) => Cow::Owned(e.port().number.to_string()),
-        Part::Secret(s) => Cow::Owned(s.var()),
-    })
-}
+/// An environment value: literals escaped, hosts and container ports resolved, secrets
+/// required from `.env`.
+const ENV: Style<'static> =
+    Style::new(Hosts::Name, Ports::Container, &secret_var).escape(escape_text);
 
-fn env_value(v: &EnvValue) -> String {
+/// A generated file's content (escaped as a whole where it lands in `compose.yaml`).
+const FILE: Style<'static> = Style::new(Hosts::Name, Ports::Container, &|s| Cow::Owned(s.var()));
+
+fn env_value(plan: &Plan<'_>, v: &EnvValue) -> String {
     match v {
         EnvValue::Plain(s) | EnvValue::Config(s) => escape(s),
-        EnvValue::Secret(s) => secret_var(s),
-        EnvValue::Template(t) => resolve_with(t, secret_var),
+        EnvValue::Secret(s) => secret_var(s).into_owned(),
+        EnvValue::Template(t) => plan.resolve(t, &ENV),
     }
 }
 
-/// Every secret the stack references, deduplicated by variable, in first-use order.
-pub fn secrets(stack: &Stack) -> Vec<&SecretRef> {
-    let mut out: Vec<&SecretRef> = Vec::new();
-    for svc in stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Compose))
-    {
-        for s in svc.secrets() {
-            if !out.iter().any(|o| o.var() == s.var()) {
-                out.push(s);
-            }
-        }
-    }
-    out
+/// A declared service Compose runs, or one it adds (the edge, monitoring), by name.
+fn compose_service<'p>(plan: &'p Plan<'_>, name: &str) -> Option<&'p Service> {
+    plan.services(Target::Compose)
+        .find(|s| s.name == name)
+        .or_else(|| plan.edge().filter(|e| e.name == name))
+        .or_else(|| {
+            plan.monitoring()
+                .iter()
+                .map(|m| &m.service)
+                .find(|s| s.name == name)
+        })
 }
 
-fn env_example(stack: &Stack) -> Option<String> {
-    let secrets = secrets(stack);
+fn env_example(plan: &Plan<'_>) -> Option<String> {
+    let secrets = plan.secrets(Target::Compose);
     if secrets.is_empty() {
         return None;
     }
-    let mut out = hash_header(stack);
+    let mut out = hash_header(plan.stack());
     out.push_str(
         "#\n# Variables compose.yaml requires. Copy this file to `.env` in this folder and set\n\
          # every value; `.env` is git-ignored and must never be committed. Values are spliced\n\
          # into URLs as-is, so use URL-safe characters.\n",
     );
-    for s in secrets {
+    for u in secrets {
+        let s = u.secret;
         out.push('\n');
         if let Some(d) = s.description() {
             out.push_str(&format!("# {d}\n"));
         }
-        let users: Vec<&str> = stack
-            .services
-            .iter()
-            .filter(|svc| {
-                svc.renders_on(Target::Compose) && svc.secrets().iter().any(|r| r.var() == s.var())
-            })
-            .map(|svc| svc.name.as_str())
-            .collect();
+        let users: Vec<&str> = u.users.iter().map(|r| r.service().name.as_str()).collect();
         out.push_str(&format!(
             "# Kubernetes: key `{}` of Secret `{}`. Used by: {}.\n{}=\n",
             s.key(),

@@ -20,7 +20,8 @@ use std::fmt::Write as _;
 
 use indexmap::IndexMap;
 
-use crate::model::{AppProtocol, Env, EnvValue, Part, Port, SecretRef, Service, Stack, Target};
+use crate::model::{AppProtocol, Env, EnvValue, Part, Port, SecretRef, Service, Target};
+use crate::plan::Plan;
 use crate::render::{Document, html_header};
 
 /// A set of environments, in promotion order.
@@ -57,7 +58,7 @@ fn index(env: Env) -> usize {
 /// One service across the environments it exists in.
 struct Node<'a> {
     /// Per environment, the service as declared there.
-    by_env: Vec<(Env, &'a Stack, &'a Service)>,
+    by_env: Vec<(Env, &'a Plan<'a>, &'a Service)>,
 }
 
 impl<'a> Node<'a> {
@@ -73,7 +74,7 @@ impl<'a> Node<'a> {
 
     /// `f` per environment, as one value when every environment agrees, else each value
     /// with the environments that have it.
-    fn per_env(&self, f: impl Fn(&Stack, &Service) -> String) -> String {
+    fn per_env(&self, f: impl Fn(&Plan<'_>, &Service) -> String) -> String {
         let mut values: IndexMap<String, Envs> = IndexMap::new();
         for (env, st, svc) in &self.by_env {
             values.entry(f(st, svc)).or_default().add(*env);
@@ -90,13 +91,13 @@ impl<'a> Node<'a> {
 }
 
 /// Where a service runs in one environment: the targets that render it.
-fn runs_on(stack: &Stack, svc: &Service) -> String {
+fn runs_on(plan: &Plan<'_>, svc: &Service) -> String {
     let mut out: Vec<&str> = Vec::new();
-    for t in &stack.targets {
+    for t in &plan.stack().targets {
         match t {
             Target::Compose if svc.renders_on(Target::Compose) => out.push("Compose"),
             Target::Kubernetes if svc.renders_on(Target::Kubernetes) => {
-                out.push(if stack.helm_installed(svc) {
+                out.push(if plan.is_helm_installed(svc) {
                     "Helm"
                 } else {
                     "Kubernetes"
@@ -160,49 +161,47 @@ fn port_label(p: &Port) -> String {
 /// let shop = |env: Env| {
 ///     let mut s = Stack::new("shop", env);
 ///     let pg = Port::tcp("postgres", 5432);
-///     let db = s.add(Service::new("db").image(Image::new("postgres").tag("17")).port(pg));
+///     let sized = Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(256));
+///     let db = s.add(Service::new("db").image(Image::new("postgres").tag("17")).port(pg).resources(sized));
 ///     s.add(Service::new("api").image(Image::new("acme/api").tag("1"))
-///         .env("DB", db.endpoint(pg).url()));
+///         .env("DB", db.endpoint(pg).url()).resources(sized));
 ///     s
 /// };
 /// let stacks: Vec<Stack> = Env::ALL.into_iter().map(shop).collect();
-/// let doc = stackdsl::render::diagram::render(&stacks);
+/// let plans: Vec<stackdsl::Plan> = stacks.iter().map(|s| stackdsl::validate(s).expect("valid")).collect();
+/// let doc = stackdsl::render::diagram::render(&plans.iter().collect::<Vec<_>>());
 /// assert_eq!(doc.path, "shop/README.md");
 /// assert!(doc.contents.contains("```mermaid\nflowchart LR\n"));
 /// assert!(doc.contents.contains("s_api -->|\"postgres 5432\"| s_db"));
 /// ```
-pub fn render(stacks: &[Stack]) -> Document {
-    render_linked(stacks, &[])
+pub fn render(plans: &[&Plan<'_>]) -> Document {
+    render_linked(plans, &[])
 }
 
 /// Like [`render`], ending with links to the stack's other generated READMEs (`files`:
 /// paths relative to the output root, e.g. `shop/prod/k8s/README.md`), which hold each
 /// environment's details (the Secrets to create with their commands, the Terraform apply
 /// order, the pipeline's secrets), so this file does not repeat them.
-pub fn render_linked(stacks: &[Stack], files: &[String]) -> Document {
-    let mut ordered: Vec<&Stack> = stacks.iter().collect();
-    ordered.sort_by_key(|s| s.env);
-    let marker = ordered.last().copied().expect("at least one stack");
+pub fn render_linked(plans: &[&Plan<'_>], files: &[String]) -> Document {
+    let mut ordered: Vec<&Plan<'_>> = plans.to_vec();
+    ordered.sort_by_key(|p| p.stack().env);
+    let marker = ordered.last().copied().expect("at least one stack").stack();
     let name = &marker.name;
 
     // Services, in first-declaration order across environments.
     // Compose's nginx edge is a service of the rendered files, not of the model.
-    let edge_svcs: Vec<Option<Service>> = ordered
-        .iter()
-        .map(|st| crate::render::nginx::edge_service(st))
-        .collect();
     let mut nodes: IndexMap<&str, Node<'_>> = IndexMap::new();
-    for (st, edge) in ordered.iter().zip(&edge_svcs) {
-        for svc in st.services.iter().chain(edge) {
+    for st in &ordered {
+        for svc in st.stack().services.iter().chain(st.edge()) {
             nodes
                 .entry(svc.name.as_str())
                 .or_insert_with(|| Node { by_env: Vec::new() })
                 .by_env
-                .push((st.env, st, svc));
+                .push((st.stack().env, *st, svc));
         }
     }
     let mut all = Envs::default();
-    ordered.iter().for_each(|s| all.add(s.env));
+    ordered.iter().for_each(|s| all.add(s.stack().env));
 
     let mut t = html_header(marker);
     t.push('\n');
@@ -305,7 +304,8 @@ pub fn render_linked(stacks: &[Stack], files: &[String]) -> Document {
             for dep in svc.dependencies() {
                 let ports = ports_used(svc, dep.name());
                 let lbl = if ports.is_empty() {
-                    st.service(dep.name())
+                    st.stack()
+                        .service(dep.name())
                         .map(|d| d.ports.iter().map(port_label).collect::<Vec<_>>())
                         .unwrap_or_default()
                         .join(", ")

@@ -25,10 +25,13 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::diagnostics::{ErrorKind, Errors};
 use crate::model::{
     CiService, Env, Language, PackageManager, Part, Service, Stack, Target, Template,
 };
-use crate::render::{Document, hash_header, yaml};
+use crate::plan::Plan;
+use crate::render::{Backend, Document, Environments, hash_header, yaml};
+use crate::validate::Validator;
 
 #[derive(Serialize)]
 struct Workflow {
@@ -144,7 +147,8 @@ const ACTIONS: &[(&str, &str)] = &[
 ];
 
 /// `owner/action@ref` for an action: the stack's SHA pin, or the major version.
-fn uses(stack: &Stack, action: &str) -> String {
+fn uses(plan: &Plan<'_>, action: &str) -> String {
+    let stack = plan.stack();
     if let Some((sha, _)) = stack.ci.as_ref().and_then(|c| c.pins.get(action)) {
         return format!("{action}@{sha}");
     }
@@ -155,10 +159,10 @@ fn uses(stack: &Stack, action: &str) -> String {
     format!("{action}@{version}")
 }
 
-fn action(stack: &Stack, name: &str, action_name: &str, with: &[(&str, String)]) -> Step {
+fn action(plan: &Plan<'_>, name: &str, action_name: &str, with: &[(&str, String)]) -> Step {
     Step {
         name: name.to_owned(),
-        uses: Some(uses(stack, action_name)),
+        uses: Some(uses(plan, action_name)),
         with: with
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -175,9 +179,9 @@ fn run(name: &str, script: impl Into<String>) -> Step {
     }
 }
 
-fn checkout(stack: &Stack) -> Step {
+fn checkout(plan: &Plan<'_>) -> Step {
     action(
-        stack,
+        plan,
         "Check out",
         "actions/checkout",
         &[("persist-credentials", "false".into())],
@@ -189,16 +193,18 @@ fn read_only() -> IndexMap<&'static str, &'static str> {
 }
 
 /// The repository secret holding the kubeconfig for one environment.
-pub fn kubeconfig_secret(stack: &Stack, env: Env) -> String {
+pub fn kubeconfig_secret(plan: &Plan<'_>, env: Env) -> String {
+    let stack = plan.stack();
     format!("{}_{}_KUBECONFIG", stack.name, env)
         .replace('-', "_")
         .to_ascii_uppercase()
 }
 
 /// Every `secrets.X` the pipeline uses, with what it holds, in first-use order.
-pub fn required_secrets(prod: &Stack, staging: &Stack) -> Vec<(String, String)> {
+pub fn required_secrets(prod: &Plan<'_>, staging: &Plan<'_>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for s in [staging, prod] {
+    for plan in [staging, prod] {
+        let s = plan.stack();
         if !deploys(s) {
             continue;
         }
@@ -210,7 +216,7 @@ pub fn required_secrets(prod: &Stack, staging: &Stack) -> Vec<(String, String)> 
                 s.namespace()
             ),
         ));
-        for (var, secret) in terraform_secrets(s) {
+        for (var, secret) in terraform_secrets(plan) {
             if !out.iter().any(|(n, _)| *n == var) {
                 out.push((
                     var,
@@ -230,23 +236,16 @@ fn deploys(s: &Stack) -> bool {
     s.targets.contains(&Target::Kubernetes)
 }
 
-fn terraform_secrets(s: &Stack) -> Vec<(String, crate::model::SecretRef)> {
-    if !s.targets.contains(&Target::Terraform) {
-        return Vec::new();
-    }
-    let mut out: Vec<(String, crate::model::SecretRef)> = Vec::new();
-    for svc in &s.services {
-        for (_, secret) in svc.backing.iter().flat_map(|b| b.sensitive.iter()) {
-            if !out.iter().any(|(v, _)| *v == secret.var()) {
-                out.push((secret.var(), secret.clone()));
-            }
-        }
-    }
-    out
+fn terraform_secrets<'s>(plan: &Plan<'s>) -> Vec<(String, &'s crate::model::SecretRef)> {
+    plan.secrets(Target::Terraform)
+        .into_iter()
+        .map(|u| (u.secret.var(), u.secret))
+        .collect()
 }
 
 /// Images the stack builds (services with a build and an image), first service per image.
-pub fn built_images(stack: &Stack) -> Vec<&Service> {
+pub fn built_images<'s>(plan: &Plan<'s>) -> Vec<&'s Service> {
+    let stack = plan.stack();
     let mut out: Vec<&Service> = Vec::new();
     for svc in &stack.services {
         if let (Some(image), Some(_)) = (&svc.source.image, &svc.source.build)
@@ -260,7 +259,8 @@ pub fn built_images(stack: &Stack) -> Vec<&Service> {
     out
 }
 
-fn test_job(stack: &Stack) -> Job {
+fn test_job(plan: &Plan<'_>) -> Job {
+    let stack = plan.stack();
     let mut job = Job {
         name: "Test".into(),
         runs_on: "ubuntu-24.04",
@@ -310,11 +310,11 @@ fn test_job(stack: &Stack) -> Job {
             {
                 continue;
             }
-            job.env.insert(var.name.clone(), ci_url(stack, t));
+            job.env.insert(var.name.clone(), ci_url(plan, t));
         }
     }
     let lang = stack.ci.as_ref().map(|c| c.language.clone());
-    job.steps.push(checkout(stack));
+    job.steps.push(checkout(plan));
     match lang {
         Some(Language::Node {
             version,
@@ -323,7 +323,7 @@ fn test_job(stack: &Stack) -> Job {
             let pm = match package_manager {
                 PackageManager::Pnpm => {
                     job.steps.push(action(
-                        stack,
+                        plan,
                         "Set up pnpm",
                         "pnpm/action-setup",
                         &[("version", "10".into())],
@@ -333,7 +333,7 @@ fn test_job(stack: &Stack) -> Job {
                 _ => "npm",
             };
             job.steps.push(action(
-                stack,
+                plan,
                 "Set up Node.js",
                 "actions/setup-node",
                 &[("node-version", version), ("cache", pm.into())],
@@ -357,7 +357,7 @@ fn test_job(stack: &Stack) -> Job {
         }
         Some(Language::Python { version, package }) => {
             job.steps.push(action(
-                stack,
+                plan,
                 "Set up uv",
                 "astral-sh/setup-uv",
                 &[("enable-cache", "true".into())],
@@ -377,7 +377,7 @@ fn test_job(stack: &Stack) -> Job {
             generate_check,
         }) => {
             job.steps.push(action(
-                stack,
+                plan,
                 "Set up Go",
                 "actions/setup-go",
                 &[("go-version", version)],
@@ -395,7 +395,8 @@ fn test_job(stack: &Stack) -> Job {
 
 /// A URL template as the test job sees it: backing services on localhost, passwords the
 /// per-run value (or empty where the container cannot require one).
-fn ci_url(stack: &Stack, t: &Template) -> String {
+fn ci_url(plan: &Plan<'_>, t: &Template) -> String {
+    let stack = plan.stack();
     let no_password = |secret: &crate::model::SecretRef| {
         stack.services.iter().any(|s| {
             s.backing
@@ -414,8 +415,9 @@ fn ci_url(stack: &Stack, t: &Template) -> String {
     })
 }
 
-fn build_job(stack: &Stack) -> Option<Job> {
-    let images = built_images(stack);
+fn build_job(plan: &Plan<'_>) -> Option<Job> {
+    let stack = plan.stack();
+    let images = built_images(plan);
     if images.is_empty() {
         return None;
     }
@@ -428,7 +430,7 @@ fn build_job(stack: &Stack) -> Option<Job> {
         timeout_minutes: stack.ci.as_ref().map_or(30, |c| c.timeout_minutes),
         ..Job::default()
     };
-    job.steps.push(checkout(stack));
+    job.steps.push(checkout(plan));
     let tags: Vec<&str> = images
         .iter()
         .filter_map(|s| s.source.image.as_ref().and_then(|i| i.tag.as_deref()))
@@ -446,7 +448,7 @@ fn build_job(stack: &Stack) -> Option<Job> {
         job.steps.push(guard);
     }
     job.steps.push(action(
-        stack,
+        plan,
         "Set up Docker Buildx",
         "docker/setup-buildx-action",
         &[],
@@ -462,7 +464,7 @@ fn build_job(stack: &Stack) -> Option<Job> {
     };
     for registry in registries {
         job.steps.push(action(
-            stack,
+            plan,
             &format!("Log in to {registry}"),
             "docker/login-action",
             &[
@@ -483,7 +485,7 @@ fn build_job(stack: &Stack) -> Option<Job> {
         }
         tags.push_str("type=sha\n");
         let mut meta = action(
-            stack,
+            plan,
             &format!("Image metadata: {}", image.name()),
             "docker/metadata-action",
             &[("images", image.name()), ("tags", tags)],
@@ -524,7 +526,7 @@ fn build_job(stack: &Stack) -> Option<Job> {
             with.insert(1, ("target", t.clone()));
         }
         job.steps.push(action(
-            stack,
+            plan,
             &format!("Build and push {}", image.name()),
             "docker/build-push-action",
             &with,
@@ -533,7 +535,8 @@ fn build_job(stack: &Stack) -> Option<Job> {
     Some(job)
 }
 
-fn deploy_job(prod: &Stack, target: &Stack, needs_build: bool) -> Job {
+fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job {
+    let target = target_plan.stack();
     let env = target.env;
     let (name, condition, environment) = match env {
         Env::Prod => (
@@ -573,10 +576,10 @@ fn deploy_job(prod: &Stack, target: &Stack, needs_build: bool) -> Job {
             url,
         }),
         concurrency: Some(Concurrency {
-            group: format!("deploy-{}-{env}", prod.name),
+            group: format!("deploy-{}-{env}", prod.stack().name),
             cancel_in_progress: Flag::Bool(false),
         }),
-        timeout_minutes: prod.ci.as_ref().map_or(30, |c| c.timeout_minutes),
+        timeout_minutes: prod.stack().ci.as_ref().map_or(30, |c| c.timeout_minutes),
         ..Job::default()
     };
     job.steps.push(checkout(prod));
@@ -590,10 +593,8 @@ fn deploy_job(prod: &Stack, target: &Stack, needs_build: bool) -> Job {
         format!("${{{{ secrets.{} }}}}", kubeconfig_secret(prod, env)),
     );
     job.steps.push(access);
-    let tf_secrets = terraform_secrets(target);
-    if target.targets.contains(&Target::Terraform)
-        && target.services.iter().any(|s| s.backing.is_some())
-    {
+    let tf_secrets = terraform_secrets(target_plan);
+    if target_plan.helm_installed().next().is_some() {
         job.steps.push(run(
             "Namespace",
             format!("kubectl apply -f {dir}/k8s/00-namespace.yaml\n"),
@@ -627,11 +628,7 @@ fn deploy_job(prod: &Stack, target: &Stack, needs_build: bool) -> Job {
         format!("kubectl apply -k {dir}/k8s\n"),
     ));
     let mut rollout = String::new();
-    for svc in target
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes) && !target.helm_installed(s))
-    {
+    for svc in target_plan.manifests() {
         let kind = if svc.cluster.is_some() {
             "statefulset"
         } else {
@@ -646,24 +643,82 @@ fn deploy_job(prod: &Stack, target: &Stack, needs_build: bool) -> Job {
     job
 }
 
+/// The GitHub Actions backend: the pipeline is declared on the prod stack and deploys
+/// staging too.
+#[derive(Clone, Copy, Debug)]
+pub struct GitHubActions;
+
+impl Backend for GitHubActions {
+    fn target(&self) -> Target {
+        Target::GitHubActions
+    }
+
+    fn check(&self, plan: &Plan<'_>) -> Errors {
+        let mut v = Validator::new(plan);
+        v.pipeline_rules();
+        v.errors
+    }
+
+    fn render(
+        &self,
+        plan: &Plan<'_>,
+        envs: &Environments<'_, '_>,
+    ) -> Result<Vec<Document>, Errors> {
+        match envs.get(Env::Staging) {
+            Some(staging) => Ok(render(plan, staging)),
+            None => Err(crate::render::needs_envs(
+                plan,
+                Target::GitHubActions,
+                Env::Staging,
+            )),
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// The pipeline deploys every environment, so it is declared once, on prod, with the
+    /// settings it tests the code with.
+    fn pipeline_rules(&mut self) {
+        let name = &self.stack.name;
+        if self.stack.env != Env::Prod {
+            self.err(
+                    ErrorKind::Unsupported,
+                    format!("{name}.targets"),
+                    format!("the GitHub Actions pipeline is declared on the {} stack; it deploys every environment", self.stack.env),
+                    "declare `Target::GitHubActions` on the prod stack only",
+                );
+        }
+        if self.stack.ci.is_none() {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{name}.ci"),
+                "the GitHub Actions pipeline needs to know how to test the code",
+                "set `.ci(Ci::node(\"20\", PackageManager::Pnpm))` (or `Ci::python`, `Ci::go`)",
+            );
+        }
+    }
+}
+
 /// Renders the pipeline of `prod` (whose staging stack is `staging`) and the README listing
 /// the secrets it needs.
-pub fn render(prod: &Stack, staging: &Stack) -> Vec<Document> {
+pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
+    let prod = prod_plan.stack();
     let mut jobs = IndexMap::new();
-    jobs.insert("test".to_owned(), test_job(prod));
-    let build = build_job(prod);
+    jobs.insert("test".to_owned(), test_job(prod_plan));
+    let build = build_job(prod_plan);
     let has_build = build.is_some();
     if let Some(b) = build {
         jobs.insert("build-and-push".to_owned(), b);
     }
-    for s in [staging, prod] {
+    for p in [staging_plan, prod_plan] {
+        let s = p.stack();
         if deploys(s) {
             let key = if s.env == Env::Prod {
                 "deploy-production"
             } else {
                 "deploy-staging"
             };
-            jobs.insert(key.to_owned(), deploy_job(prod, s, has_build));
+            jobs.insert(key.to_owned(), deploy_job(prod_plan, p, has_build));
         }
     }
     let workflow = Workflow {
@@ -695,7 +750,7 @@ pub fn render(prod: &Stack, staging: &Stack) -> Vec<Document> {
          ## Repository secrets it reads\n\n| secret | what |\n|---|---|\n| `GITHUB_TOKEN` | provided by GitHub; pushes images |\n",
         prod.name
     ));
-    for (name, what) in required_secrets(prod, staging) {
+    for (name, what) in required_secrets(prod_plan, staging_plan) {
         readme.push_str(&format!("| `{name}` | {what} |\n"));
     }
     vec![

@@ -1,6 +1,6 @@
 //! The edge from the stack's routes: Compose's nginx (`nginx/nginx.conf` beside
 //! `compose.yaml`, and the `edge` service running it) and the ingress-nginx annotations of
-//! the Kubernetes Ingresses, both from the same [`Edge`] and [`Ingress`] values.
+//! the Kubernetes Ingresses, both from the same [`Edge`](crate::model::Edge) and [`Ingress`] values.
 //!
 //! `nginx.conf` has one `upstream` per routed service port (every Compose member, balanced
 //! as the edge says; Docker's DNS answers a replicated service's name with every replica,
@@ -23,96 +23,26 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::model::{
-    Balance, Cpu, Edge, Ingress, Memory, Origin, Port, Probe, RateLimit, Resources, Security,
-    Service, ServiceRef, Stack, Target, Timeouts,
-};
+use crate::diagnostics::{ErrorKind, Errors};
+use crate::model::{Balance, Ingress, Port, RateLimit, Service, Stack, Target, Timeouts};
+use crate::plan::Plan;
 use crate::render::{Document, hash_header};
+use crate::validate::Validator;
 
-/// Port nginx listens on for plain HTTP inside the container (unprivileged).
-pub const HTTP_PORT: Port = Port::http("http", 8080);
-/// Port nginx listens on for HTTPS inside the container.
-pub const HTTPS_PORT: Port = Port::http("https", 8443);
+pub use crate::plan::{NGINX_HTTP as HTTP_PORT, NGINX_HTTPS as HTTPS_PORT};
 
-/// The routes Compose's edge serves: every route of a service Compose runs, in order.
-pub fn compose_routes(stack: &Stack) -> Vec<(&Service, &Ingress)> {
-    stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Compose))
-        .flat_map(|s| s.ingress.iter().map(move |i| (s, i)))
-        .collect()
-}
-
-/// The stack's edge, when Compose renders one: an [`Edge`] is set, Compose is a target and
-/// some service Compose runs has routes.
-pub fn compose_edge(stack: &Stack) -> Option<&Edge> {
-    stack
-        .edge
-        .as_ref()
-        .filter(|_| stack.targets.contains(&Target::Compose) && !compose_routes(stack).is_empty())
-}
-
-fn uses_tls(stack: &Stack) -> bool {
-    compose_routes(stack).iter().any(|(_, i)| i.tls.is_some())
-}
-
-/// The proxy as a service of the model, for Compose (and the architecture diagram): the
-/// pinned image, restricted (uid 101, read-only root, a tmpfs for nginx's prefix), ports
-/// published on every interface, waiting for every routed service.
-pub fn edge_service(stack: &Stack) -> Option<Service> {
-    let edge = compose_edge(stack)?;
-    let mut b = Service::new(edge.service.clone())
-        .image(edge.image.clone())
-        .port(HTTP_PORT)
-        .command([
-            "nginx",
-            "-e",
-            "stderr",
-            "-p",
-            "/tmp/",
-            "-c",
-            "/etc/nginx/nginx.conf",
-            "-g",
-            "daemon off;",
-        ])
-        .mount(crate::model::Mount::scratch("/tmp"))
-        .readiness(Probe::http_get("/healthz", HTTP_PORT).period(10))
-        // The unprivileged image's `nginx` user.
-        .security(Security::restricted().run_as_user(101))
-        .resources(
-            Resources::requests(Cpu::m(50), Memory::mi(32)).limits(Cpu::m(250), Memory::mi(128)),
-        )
-        .publish_public(HTTP_PORT, edge.http_port)
-        .only_on([Target::Compose]);
-    if uses_tls(stack) {
-        b = b
-            .port(HTTPS_PORT)
-            .publish_public(HTTPS_PORT, edge.https_port);
-    }
-    let mut seen: std::collections::BTreeSet<&str> = Default::default();
-    for (svc, _) in compose_routes(stack) {
-        if seen.insert(&svc.name) {
-            b = b.depends_on(&ServiceRef {
-                name: svc.name.clone(),
-                stack: stack.name.clone(),
-                origin: Origin::caller(),
-            });
-        }
-    }
-    use crate::builder::IntoService as _;
-    let mut svc = b.into_service();
-    svc.origin = stack.origin;
-    Some(svc)
+/// Does Compose's edge serve a route over TLS?
+fn uses_tls(plan: &Plan<'_>) -> bool {
+    plan.compose_routes().any(|(_, i)| i.tls.is_some())
 }
 
 /// Volumes Compose mounts into the proxy: the rendered configuration and the certificates.
-pub fn compose_volumes(stack: &Stack) -> Vec<String> {
-    let Some(edge) = compose_edge(stack) else {
+pub fn compose_volumes(plan: &Plan<'_>) -> Vec<String> {
+    let Some(edge) = plan.compose_edge() else {
         return Vec::new();
     };
     let mut v = vec!["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro".to_owned()];
-    if let Some(dir) = edge.certificates.as_ref().filter(|_| uses_tls(stack)) {
+    if let Some(dir) = edge.certificates.as_ref().filter(|_| uses_tls(plan)) {
         v.push(format!("{dir}:/etc/nginx/tls:ro"));
     }
     v
@@ -139,10 +69,11 @@ pub fn zones<'a>(routes: impl IntoIterator<Item = &'a Ingress>) -> Vec<&'a RateL
 }
 
 /// `nginx/nginx.conf` for Compose, when the stack has an edge there.
-pub fn render(stack: &Stack) -> Option<Document> {
-    let edge = compose_edge(stack)?;
-    let routes = compose_routes(stack);
-    let tls = uses_tls(stack);
+pub fn render(plan: &Plan<'_>) -> Option<Document> {
+    let stack = plan.stack();
+    let edge = plan.compose_edge()?;
+    let routes: Vec<(&Service, &Ingress)> = plan.compose_routes().collect();
+    let tls = uses_tls(plan);
     let mut t = hash_header(stack);
     t.push_str(
         "# Runs as `nginx -e stderr -p /tmp/ -c /etc/nginx/nginx.conf`: pid and temp files under the\n\
@@ -224,7 +155,7 @@ pub fn render(stack: &Stack) -> Option<Document> {
             Balance::IpHash => t.push_str("        ip_hash;\n"),
             _ => {}
         }
-        for member in svc.compose_members() {
+        for member in plan.members(svc) {
             let _ = writeln!(
                 t,
                 "        server {member}:{} max_fails=3 fail_timeout=10s;",
@@ -334,4 +265,193 @@ pub fn ingress_annotations(stack: &Stack, i: &Ingress) -> BTreeMap<String, Strin
         a.insert(key("proxy-read-timeout"), t.read.to_string());
     }
     a
+}
+
+/// The edge's settings and the routes' rate limits: what nginx and ingress-nginx can both
+/// express, written so a value cannot break out of its nginx directive.
+pub(crate) fn check(plan: &Plan<'_>) -> Errors {
+    let mut v = Validator::new(plan);
+    v.edge_rules();
+    v.errors
+}
+
+fn nginx_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '+'))
+}
+
+impl Validator<'_> {
+    /// The edge's settings and the routes' rate limits: what nginx and ingress-nginx can
+    /// both express, written so a value cannot break out of its nginx directive.
+    fn edge_rules(&mut self) {
+        let stack = self.stack;
+        let name = &stack.name;
+        let kubernetes = stack.targets.contains(&Target::Kubernetes);
+        let mut zones: std::collections::BTreeMap<&str, (&crate::model::RateLimit, String)> =
+            Default::default();
+        for svc in &stack.services {
+            for i in &svc.ingress {
+                let ipath = format!("{name}.services[{}].ingress[{}]", svc.name, i.host);
+                if !i
+                    .path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
+                {
+                    self.err(
+                        ErrorKind::InvalidValue,
+                        ipath.clone(),
+                        format!(
+                            "route path `{}` has characters the edge cannot match literally",
+                            i.path
+                        ),
+                        "use letters, digits and `/-._~` only, e.g. `/api/v1/`",
+                    );
+                }
+                let Some(l) = &i.limit else { continue };
+                if l.zone.is_empty()
+                    || !l
+                        .zone
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    self.err(
+                        ErrorKind::InvalidName,
+                        ipath.clone(),
+                        format!(
+                            "rate-limit zone `{}` is not a valid nginx zone name",
+                            l.zone
+                        ),
+                        "use letters, digits and `_`, e.g. `api_limit`",
+                    );
+                }
+                if l.rps == 0 || l.zone_mb == 0 {
+                    self.err(
+                        ErrorKind::InvalidValue,
+                        ipath.clone(),
+                        format!("rate-limit zone `{}` allows 0 requests per second or has no memory", l.zone),
+                        "use a positive rate and zone size, e.g. `RateLimit::per_client(\"api\", 10)`",
+                    );
+                } else if kubernetes && l.burst % l.rps != 0 {
+                    self.err(
+                        ErrorKind::Unsupported,
+                        ipath.clone(),
+                        format!(
+                            "burst {} is not a multiple of the rate {}: ingress-nginx sets the burst as rate × `limit-burst-multiplier`, so Kubernetes would limit differently from Compose",
+                            l.burst, l.rps
+                        ),
+                        format!("use a burst of {} or {}", l.burst / l.rps * l.rps, l.burst.div_ceil(l.rps) * l.rps),
+                    );
+                }
+                if kubernetes && !l.nodelay {
+                    self.err(
+                        ErrorKind::Unsupported,
+                        ipath.clone(),
+                        "ingress-nginx always serves a burst at once (`nodelay`), so a delayed burst would differ between Compose and Kubernetes",
+                        "drop `.delayed()`",
+                    );
+                }
+                match zones.get(l.zone.as_str()) {
+                    Some((first, at)) if first.rps != l.rps || first.zone_mb != l.zone_mb => {
+                        let at = at.clone();
+                        self.err(
+                            ErrorKind::InvalidValue,
+                            ipath.clone(),
+                            format!(
+                                "rate-limit zone `{}` is {} r/s ({} MiB) here but {} r/s ({} MiB) at {at}",
+                                l.zone, l.rps, l.zone_mb, first.rps, first.zone_mb
+                            ),
+                            "routes sharing a zone share its rate: give one of them another zone name, or the same rate",
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        zones.insert(&l.zone, (l, ipath.clone()));
+                    }
+                }
+            }
+        }
+        let Some(edge) = &stack.edge else { return };
+        let path = format!("{name}.edge");
+        if let Some(problem) = crate::validate::names::dns1035_problem(&edge.service) {
+            self.err(
+                ErrorKind::InvalidName,
+                path.clone(),
+                format!("edge service name `{}` {problem}", edge.service),
+                format!(
+                    "use a DNS-1035 label such as `{}`",
+                    crate::validate::names::suggest_label(&edge.service)
+                ),
+            );
+        }
+        if let Some(other) = self.by_name.get(edge.service.as_str())
+            && self.plan.compose_edge().is_some()
+        {
+            self.err(
+                ErrorKind::DuplicateName,
+                path.clone(),
+                format!(
+                    "the edge runs as Compose service `{}`, but a service of that name is declared at {}",
+                    edge.service, other.origin
+                ),
+                "name the edge otherwise with `Edge::nginx().service(\"proxy\")`",
+            );
+        }
+        if edge.image.tag.is_none() && edge.image.digest.is_none() {
+            self.err(
+                ErrorKind::UnpinnedImage,
+                format!("{path}.image"),
+                format!("edge image `{}` has no tag", edge.image),
+                "pin it, e.g. `Image::new(\"nginxinc/nginx-unprivileged\").tag(\"1.27.3-alpine\")`",
+            );
+        }
+        for (h, v) in &edge.headers {
+            let name_ok = !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            let value_ok = !v.is_empty()
+                && v.chars()
+                    .all(|c| (' '..='~').contains(&c) && !matches!(c, '"' | '\\' | '$'));
+            if !name_ok || !value_ok {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    format!("{path}.headers[{h}]"),
+                    format!("header `{h}: {v}` cannot be written into nginx.conf as is"),
+                    "use a name of letters, digits and `-`, and a printable value without `\"`, `\\` or `$`",
+                );
+            }
+        }
+        let words = edge.tls_protocols.iter().chain(edge.tls_ciphers.iter());
+        let gzip = edge.gzip.iter().flat_map(|g| g.types.iter());
+        for w in words.chain(gzip) {
+            if !w.split(':').all(nginx_word) {
+                self.err(
+                    ErrorKind::InvalidValue,
+                    path.clone(),
+                    format!("`{w}` is not a TLS protocol, cipher list or MIME type nginx accepts"),
+                    "use values such as `TLSv1.3`, `ECDHE-RSA-AES128-GCM-SHA256` or `application/json`",
+                );
+            }
+        }
+        if let Some(dir) = &edge.certificates
+            && (dir.is_empty() || dir.contains([':', '\n', '$']))
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{path}.certificates"),
+                format!("certificate folder `{dir}` cannot be mounted"),
+                "use a host path without `:` or `$`, e.g. `/etc/easyflow/tls`",
+            );
+        }
+        if self.plan.compose_edge().is_some() && edge.certificates.is_none() {
+            for (svc, i) in self.plan.compose_routes() {
+                if i.tls.is_some() {
+                    self.err(
+                        ErrorKind::InvalidValue,
+                        format!("{name}.services[{}].ingress[{}]", svc.name, i.host),
+                        "this route is served over TLS, but the Compose edge has no certificates",
+                        "set `Edge::nginx().certificates(\"/etc/<stack>/tls\")`: a host folder with `<host>/fullchain.pem` and `<host>/privkey.pem`",
+                    );
+                }
+            }
+        }
+    }
 }

@@ -18,11 +18,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::model::{
-    Alert, AlertKind, HealthTool, Image, Metrics, Mount, Port, Probe, Quantile, Resources,
-    Security, Service, Stack, Target, Window,
-};
-use crate::model::{Cpu, Memory};
+use crate::model::{Alert, AlertKind, Metrics, Quantile, Service, Stack, Target, Window};
+use crate::plan::{GRAFANA_DASHBOARDS, PROM_PORT, PROMETHEUS, Plan};
 use crate::render::{Document, MARKER, hash_header, yaml};
 
 // --- PromQL, typed ---------------------------------------------------------------------
@@ -463,15 +460,14 @@ struct DnsSdConfig {
 }
 
 /// Services Prometheus scrapes in Compose, in declaration order.
-pub fn compose_scraped(stack: &Stack) -> impl Iterator<Item = (&Service, &Metrics)> {
-    stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Compose))
+pub fn compose_scraped<'p, 's>(
+    plan: &'p Plan<'s>,
+) -> impl Iterator<Item = (&'s Service, &'s Metrics)> + 'p {
+    plan.services(Target::Compose)
         .filter_map(|s| s.metrics.as_ref().map(|m| (s, m)))
 }
 
-fn scrape_config(svc: &Service, m: &Metrics) -> ScrapeConfig {
+fn scrape_config(plan: &Plan<'_>, svc: &Service, m: &Metrics) -> ScrapeConfig {
     let port = m.port.number;
     let (static_configs, dns_sd_configs) = if svc.cluster.is_none() && svc.replicas > 1 {
         // Compose replicas share the service's DNS name: every address is a target.
@@ -486,8 +482,8 @@ fn scrape_config(svc: &Service, m: &Metrics) -> ScrapeConfig {
     } else {
         (
             vec![StaticConfig {
-                targets: svc
-                    .compose_members()
+                targets: plan
+                    .members(svc)
                     .iter()
                     .map(|h| format!("{h}:{port}"))
                     .collect(),
@@ -506,12 +502,13 @@ fn scrape_config(svc: &Service, m: &Metrics) -> ScrapeConfig {
 
 const RULES_FILE: &str = "rules.yml";
 
-fn rules_document(stack: &Stack) -> Option<String> {
+fn rules_document(plan: &Plan<'_>) -> Option<String> {
+    let stack = plan.stack();
     #[derive(Serialize)]
     struct RulesFile {
         groups: Vec<RuleGroup>,
     }
-    let groups: Vec<RuleGroup> = compose_scraped(stack)
+    let groups: Vec<RuleGroup> = compose_scraped(plan)
         .filter_map(|(s, _)| rule_group(stack, s, Target::Compose))
         .collect();
     if groups.is_empty() {
@@ -522,7 +519,8 @@ fn rules_document(stack: &Stack) -> Option<String> {
     Some(text)
 }
 
-fn prometheus_yml(stack: &Stack, has_rules: bool) -> String {
+fn prometheus_yml(plan: &Plan<'_>, has_rules: bool) -> String {
+    let stack = plan.stack();
     let every = stack
         .monitoring
         .evaluation_interval
@@ -533,8 +531,8 @@ fn prometheus_yml(stack: &Stack, has_rules: bool) -> String {
             evaluation_interval: every,
         },
         rule_files: if has_rules { vec![RULES_FILE] } else { vec![] },
-        scrape_configs: compose_scraped(stack)
-            .map(|(s, m)| scrape_config(s, m))
+        scrape_configs: compose_scraped(plan)
+            .map(|(s, m)| scrape_config(plan, s, m))
             .collect(),
     };
     let mut text = hash_header(stack);
@@ -546,11 +544,12 @@ fn prometheus_yml(stack: &Stack, has_rules: bool) -> String {
 
 /// The dashboard: one row per service with HTTP metrics (request rate, 5xx errors, p99
 /// latency). Every query is built from the service's declared metrics.
-pub fn dashboard(stack: &Stack) -> Value {
+pub fn dashboard(plan: &Plan<'_>) -> Value {
+    let stack = plan.stack();
     let mut panels = Vec::new();
     let w = Window::minutes(5);
     let mut y = 0;
-    for (svc, m) in compose_scraped(stack) {
+    for (svc, m) in compose_scraped(plan) {
         let sel = job_matchers(stack, svc, Target::Compose);
         let (Some(rate), Some(errors), Some(p99)) = (
             request_rate(m, &sel, w),
@@ -593,7 +592,7 @@ pub fn dashboard(stack: &Stack) -> Value {
         "uid": format!("{}-{}", stack.name, stack.env),
         "description": format!(
             "{MARKER} from {} (stack `{}`, env `{}`). Do not edit. Regenerate: {}",
-            crate::render::source_path(stack.source),
+            crate::marker::source_path(stack.source),
             stack.name,
             stack.env,
             stack.regenerate_command()
@@ -607,7 +606,8 @@ pub fn dashboard(stack: &Stack) -> Value {
     })
 }
 
-fn grafana_files(stack: &Stack, dir: &str) -> Vec<Document> {
+fn grafana_files(plan: &Plan<'_>, dir: &str) -> Vec<Document> {
+    let stack = plan.stack();
     let datasources = json!({
         "apiVersion": 1,
         "datasources": [{
@@ -636,7 +636,7 @@ fn grafana_files(stack: &Stack, dir: &str) -> Vec<Document> {
         t
     };
     let mut json_text =
-        serde_json::to_string_pretty(&dashboard(stack)).unwrap_or_else(|_| "{}".into());
+        serde_json::to_string_pretty(&dashboard(plan)).unwrap_or_else(|_| "{}".into());
     json_text.push('\n');
     vec![
         Document::new(
@@ -654,98 +654,26 @@ fn grafana_files(stack: &Stack, dir: &str) -> Vec<Document> {
     ]
 }
 
-// --- Compose: services -----------------------------------------------------------------
+// --- Compose: files -------------------------------------------------------------------
 
-const PROMETHEUS: &str = "prometheus";
-const GRAFANA: &str = "grafana";
-const PROM_PORT: Port = Port::http("http", 9090);
-const GRAFANA_PORT: Port = Port::http("http", 3000);
-const GRAFANA_DASHBOARDS: &str = "/etc/grafana/dashboards";
-
-/// Names of the services monitoring adds to Compose (validation keeps them free).
-pub const COMPOSE_SERVICES: [&str; 2] = [PROMETHEUS, GRAFANA];
-
-/// A monitoring container for Compose: a model service (so it is rendered and hardened
-/// like every other) and the generated folders it mounts read-only (`(folder, path)`,
-/// relative to the compose file).
-pub struct ComposeExtra {
-    /// The service.
-    pub service: Service,
-    /// `(folder beside compose.yaml, path in the container)`.
-    pub mounts: Vec<(&'static str, &'static str)>,
-}
-
-fn small() -> Resources {
-    Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(512))
-}
-
-/// The Prometheus (and Grafana) services and their files, when the stack enables them.
-pub fn compose(stack: &Stack) -> (Vec<ComposeExtra>, Vec<Document>) {
-    let Some(prom) = &stack.monitoring.prometheus else {
-        return (Vec::new(), Vec::new());
-    };
+/// Prometheus's configuration and rules (and Grafana's provisioning and dashboard), when
+/// the stack enables monitoring in Compose ([`Plan::monitoring`] holds the services).
+pub fn compose_files(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
+    if plan.monitoring().is_empty() {
+        return Vec::new();
+    }
     let dir = stack.out_dir();
-    let rules = rules_document(stack);
+    let rules = rules_document(plan);
     let mut docs = vec![Document::new(
         format!("{dir}/prometheus/prometheus.yml"),
-        prometheus_yml(stack, rules.is_some()),
+        prometheus_yml(plan, rules.is_some()),
     )];
     if let Some(r) = rules {
         docs.push(Document::new(format!("{dir}/prometheus/{RULES_FILE}"), r));
     }
-    let prometheus = crate::builder::IntoService::into_service(
-        Service::new(PROMETHEUS)
-            .image(Image::new("prom/prometheus").tag(&prom.tag))
-            .port(PROM_PORT)
-            .publish(PROM_PORT, prom.host_port)
-            .args([
-                "--config.file=/etc/prometheus/prometheus.yml",
-                "--storage.tsdb.path=/prometheus",
-                "--storage.tsdb.retention.time=2d",
-            ])
-            .readiness(Probe::http_get("/-/ready", PROM_PORT).period(10))
-            .health_tool(HealthTool::Wget)
-            .mount(Mount::scratch("/prometheus"))
-            // The image's `nobody` user.
-            .security(Security::restricted().run_as_user(65534))
-            .resources(small()),
-    );
-    let mut extras = vec![ComposeExtra {
-        service: prometheus,
-        mounts: vec![("prometheus", "/etc/prometheus")],
-    }];
-    if let Some(g) = &stack.monitoring.grafana {
-        docs.extend(grafana_files(stack, &dir));
-        let grafana = crate::builder::IntoService::into_service(
-            Service::new(GRAFANA)
-                .image(Image::new("grafana/grafana").tag(&g.tag))
-                .port(GRAFANA_PORT)
-                .publish(GRAFANA_PORT, g.host_port)
-                // Local dashboards for everyone on the machine; editing stays in code.
-                .env("GF_AUTH_ANONYMOUS_ENABLED", "true")
-                .env("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
-                .env("GF_ANALYTICS_REPORTING_ENABLED", "false")
-                .readiness(Probe::http_get("/api/health", GRAFANA_PORT).period(10))
-                .health_tool(HealthTool::Wget)
-                .mount(Mount::scratch("/var/lib/grafana"))
-                .mount(Mount::scratch("/var/log/grafana"))
-                .mount(Mount::scratch("/tmp"))
-                .depends_on(&crate::model::ServiceRef {
-                    name: PROMETHEUS.to_owned(),
-                    stack: stack.name.clone(),
-                    origin: stack.origin,
-                })
-                // The image's `grafana` user.
-                .security(Security::restricted().run_as_user(472))
-                .resources(small()),
-        );
-        extras.push(ComposeExtra {
-            service: grafana,
-            mounts: vec![
-                ("grafana/provisioning", "/etc/grafana/provisioning"),
-                ("grafana/dashboards", GRAFANA_DASHBOARDS),
-            ],
-        });
+    if stack.monitoring.grafana.is_some() {
+        docs.extend(grafana_files(plan, &dir));
     }
-    (extras, docs)
+    docs
 }

@@ -309,3 +309,40 @@ impl Validator<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Env, Image, Metrics, Monitoring, Port, Service, Stack};
+    use crate::validate::ErrorKind::*;
+    use crate::validate::testing::found;
+
+    #[test]
+    fn metrics_are_served_on_a_declared_port_and_path() {
+        let m = Port::http("metrics", 9090);
+        let mut s = Stack::new("t", Env::Dev);
+        s.add(
+            Service::new("api")
+                .image(Image::new("a").tag("1"))
+                .metrics(Metrics::new(m)),
+        );
+        assert_eq!(
+            found(&s),
+            [(UnknownPort, "t.services[api].metrics".to_owned())]
+        );
+    }
+
+    #[test]
+    fn grafana_needs_prometheus_and_compose_monitoring_needs_compose() {
+        let mut s = Stack::new("t", Env::Dev).monitoring(Monitoring::prometheus().grafana());
+        s.add(Service::new("grafana").image(Image::new("g").tag("1")));
+        assert_eq!(
+            found(&s),
+            [(DuplicateName, "t.monitoring.grafana".to_owned())]
+        );
+        let mut s = Stack::new("t", Env::Dev)
+            .targets([crate::model::Target::Kubernetes])
+            .monitoring(Monitoring::prometheus());
+        s.add(Service::new("api").image(Image::new("a").tag("1")));
+        assert_eq!(found(&s), [(Unsupported, "t.monitoring".to_owned())]);
+    }
+}

@@ -31,9 +31,10 @@ use super::network::{dns_rule, peer, pods, target_ports};
 use super::{Object, meta};
 use crate::builder::IntoService;
 use crate::model::{
-    Backup, BackupTarget, Bucket, Dump, EnvValue, EnvVar, Memory, Mount, SecretRef, Security,
-    Service, Spread, Stack, Target,
+    Backup, BackupTarget, Bucket, Dump, EnvValue, EnvVar, Memory, Mount, Security, Service, Spread,
+    Target,
 };
+use crate::plan::Plan;
 
 /// Name of a service's backup CronJob (and its pods' `app.kubernetes.io/name`).
 pub(crate) fn job_name(svc: &Service) -> Option<String> {
@@ -130,40 +131,27 @@ fn upload_service(name: &str, b: &Backup, bucket: &Bucket) -> Service {
     svc
 }
 
-/// Secrets the backup jobs read.
-pub(crate) fn secrets(stack: &Stack) -> impl Iterator<Item = &SecretRef> {
-    stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes))
-        .filter_map(|s| s.backup.as_ref())
-        .flat_map(Backup::secrets)
-}
-
 /// The backup objects of every Kubernetes service with a backup policy.
-pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
+pub(crate) fn objects(plan: &Plan<'_>) -> Vec<Object> {
+    let stack = plan.stack();
     let mut out = Vec::new();
-    for db in stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes))
-    {
+    for db in plan.services(Target::Kubernetes) {
         let (Some(b), Some(name)) = (&db.backup, job_name(db)) else {
             continue;
         };
         let Some(dump) = &b.dump else { continue };
         let job = job_service(db, &name, b, dump);
-        let mut template = super::workload::pod_template(stack, &job, None);
+        let mut template = super::workload::pod_template(plan, &job, None);
         let bucket = match &b.target {
             BackupTarget::Volume { size } => {
-                out.push(claim(stack, db, &name, *size));
+                out.push(claim(plan, db, &name, *size));
                 None
             }
             BackupTarget::Bucket(bucket) => {
                 // The dump runs first, as an init container; the uploader is the job's
                 // container, sharing the scratch volume the dump was written to.
                 let upload =
-                    super::workload::pod_template(stack, &upload_service(&name, b, bucket), None);
+                    super::workload::pod_template(plan, &upload_service(&name, b, bucket), None);
                 let (Some(dump_pod), Some(mut pod)) = (template.spec.take(), upload.spec) else {
                     continue;
                 };
@@ -191,7 +179,7 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
             spec.restart_policy = Some("Never".to_owned());
         }
         out.push(Object::CronJob(Box::new(CronJob {
-            metadata: meta(stack, name.clone(), &name),
+            metadata: meta(plan, name.clone(), &name),
             spec: Some(CronJobSpec {
                 schedule: b.schedule.as_str().to_owned(),
                 time_zone: Some("Etc/UTC".to_owned()),
@@ -218,8 +206,8 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
             // (and, for a bucket, the storage endpoint's port anywhere).
             let mut egress = vec![
                 NetworkPolicyEgressRule {
-                    to: Some(vec![peer(stack, db)]),
-                    ports: target_ports(stack, db),
+                    to: Some(vec![peer(plan, db)]),
+                    ports: target_ports(plan, db),
                 },
                 dns_rule(),
             ];
@@ -240,7 +228,7 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
                 });
             }
             out.push(Object::NetworkPolicy(NetworkPolicy {
-                metadata: meta(stack, name.clone(), &name),
+                metadata: meta(plan, name.clone(), &name),
                 spec: Some(NetworkPolicySpec {
                     pod_selector: pods(&name).pod_selector,
                     policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
@@ -254,9 +242,9 @@ pub(crate) fn objects(stack: &Stack) -> Vec<Object> {
 }
 
 /// The claim a volume target's dumps are kept on.
-fn claim(stack: &Stack, db: &Service, name: &str, size: Memory) -> Object {
+fn claim(plan: &Plan<'_>, db: &Service, name: &str, size: Memory) -> Object {
     Object::PersistentVolumeClaim(PersistentVolumeClaim {
-        metadata: meta(stack, claim_name(db), name),
+        metadata: meta(plan, claim_name(db), name),
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
             resources: Some(VolumeResourceRequirements {

@@ -26,6 +26,7 @@ mod check;
 mod diff;
 mod monitoring;
 mod network;
+mod rules;
 mod workload;
 
 use std::collections::BTreeMap;
@@ -43,10 +44,30 @@ use serde::Serialize;
 pub use check::cross_check;
 pub use diff::{ObjectDiff, diff_envs};
 pub use monitoring::{PrometheusRule, PrometheusRuleSpec};
-pub(crate) use workload::{config_map_name, headless_name};
+pub(crate) use workload::config_map_name;
 
-use crate::model::{SecretRef, Stack, Target};
-use crate::render::{Document, hash_header, yaml};
+use crate::diagnostics::Errors;
+use crate::model::{SecretRef, Target};
+use crate::plan::{Plan, User};
+use crate::render::{Backend, Document, Environments, hash_header, yaml};
+
+/// The Kubernetes backend.
+#[derive(Clone, Copy, Debug)]
+pub struct Kubernetes;
+
+impl Backend for Kubernetes {
+    fn target(&self) -> Target {
+        Target::Kubernetes
+    }
+
+    fn check(&self, plan: &Plan<'_>) -> Errors {
+        rules::check(plan)
+    }
+
+    fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {
+        render_checked(plan).map_err(Errors::from_iter)
+    }
+}
 
 /// One Kubernetes object.
 ///
@@ -249,7 +270,8 @@ pub(crate) const NAME: &str = "app.kubernetes.io/name";
 pub(crate) const PART_OF: &str = "app.kubernetes.io/part-of";
 
 /// Labels of every object of a service: `app.kubernetes.io/name` and `…/part-of`.
-pub(crate) fn labels(stack: &Stack, service: &str) -> BTreeMap<String, String> {
+pub(crate) fn labels(plan: &Plan<'_>, service: &str) -> BTreeMap<String, String> {
+    let stack = plan.stack();
     BTreeMap::from([
         (NAME.to_owned(), service.to_owned()),
         (PART_OF.to_owned(), stack.name.clone()),
@@ -270,8 +292,13 @@ pub(crate) fn selector(service: &str) -> LabelSelector {
 
 /// Metadata of a ServiceMonitor or PrometheusRule: [`meta`] plus the labels the cluster's
 /// Prometheus selects them by.
-pub(crate) fn monitoring_meta(stack: &Stack, name: impl Into<String>, service: &str) -> ObjectMeta {
-    let mut m = meta(stack, name, service);
+pub(crate) fn monitoring_meta(
+    plan: &Plan<'_>,
+    name: impl Into<String>,
+    service: &str,
+) -> ObjectMeta {
+    let stack = plan.stack();
+    let mut m = meta(plan, name, service);
     if let Some(labels) = &mut m.labels {
         labels.extend(
             stack
@@ -284,25 +311,27 @@ pub(crate) fn monitoring_meta(stack: &Stack, name: impl Into<String>, service: &
     m
 }
 
-pub(crate) fn meta(stack: &Stack, name: impl Into<String>, service: &str) -> ObjectMeta {
+pub(crate) fn meta(plan: &Plan<'_>, name: impl Into<String>, service: &str) -> ObjectMeta {
+    let stack = plan.stack();
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(stack.namespace()),
-        labels: Some(labels(stack, service)),
+        labels: Some(labels(plan, service)),
         ..Default::default()
     }
 }
 
 /// Builds every object of a (validated) stack.
-pub fn manifests(stack: &Stack) -> Manifests {
+pub fn manifests(plan: &Plan<'_>) -> Manifests {
+    let stack = plan.stack();
     Manifests {
         namespace: stack.namespace(),
-        files: parts(stack)
+        files: parts(plan)
             .into_iter()
-            .filter_map(|p| build(stack, p))
+            .filter_map(|p| build(plan, p))
             .collect(),
-        secrets: secrets(stack),
-        external_pods: external_pods(stack),
+        secrets: secrets(plan),
+        external_pods: external_pods(plan),
     }
 }
 
@@ -318,15 +347,21 @@ pub fn manifests(stack: &Stack) -> Manifests {
 /// use stackdsl::prelude::*;
 ///
 /// let mut stack = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
-/// stack.add(Service::new("api").image(Image::new("ghcr.io/acme/api").tag("1.0.0")));
-/// let docs = stackdsl::render::k8s::render_checked(&stack).expect("references resolve");
+/// stack.add(
+///     Service::new("api")
+///         .image(Image::new("ghcr.io/acme/api").tag("1.0.0"))
+///         .resources(Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(256))),
+/// );
+/// let plan = stackdsl::validate(&stack).expect("valid");
+/// let docs = stackdsl::render::k8s::render_checked(&plan).expect("references resolve");
 /// assert!(docs.iter().any(|d| d.path == "shop/prod/k8s/20-api.yaml"));
 /// ```
-pub fn render_checked(stack: &Stack) -> Result<Vec<Document>, Vec<crate::validate::Error>> {
+pub fn render_checked(plan: &Plan<'_>) -> Result<Vec<Document>, Vec<crate::validate::Error>> {
+    let stack = plan.stack();
     let dir = format!("{}/k8s", stack.out_dir());
     let header = hash_header(stack);
-    let built = crate::render::par_map(&parts(stack), |&part| {
-        let file = build(stack, part)?;
+    let built = crate::render::par_map(&parts(plan), |&part| {
+        let file = build(plan, part)?;
         let facts = check::facts(&file);
         let text = serialize(&header, &file);
         Some((file.name, text, facts))
@@ -339,12 +374,12 @@ pub fn render_checked(stack: &Stack) -> Result<Vec<Document>, Vec<crate::validat
         names.push(name);
         facts.push(f);
     }
-    let secrets = secrets(stack);
-    let errors = check::resolve(&stack.name, facts, &secrets, &external_pods(stack));
+    let secrets = secrets(plan);
+    let errors = check::resolve(&stack.name, facts, &secrets, &external_pods(plan));
     if !errors.is_empty() {
         return Err(errors);
     }
-    docs.extend(folder_docs(stack, &names, &stack.namespace(), &secrets));
+    docs.extend(folder_docs(plan, &names, &stack.namespace(), &secrets));
     Ok(docs)
 }
 
@@ -361,9 +396,10 @@ enum Part<'a> {
 }
 
 /// The files of a stack in apply order, those that may turn out empty included.
-fn parts(stack: &Stack) -> Vec<Part<'_>> {
+fn parts<'s>(plan: &Plan<'s>) -> Vec<Part<'s>> {
+    let stack = plan.stack();
     let mut parts = vec![Part::Namespace];
-    parts.extend(rendered(stack).map(Part::Service));
+    parts.extend(plan.manifests().map(Part::Service));
     if stack.kubernetes.hardened {
         parts.push(Part::NetworkPolicies);
     }
@@ -373,34 +409,34 @@ fn parts(stack: &Stack) -> Vec<Part<'_>> {
 
 /// Builds the objects of one file; `None` for an ingress, monitoring or backup file
 /// without objects.
-fn build(stack: &Stack, part: Part<'_>) -> Option<File> {
+fn build(plan: &Plan<'_>, part: Part<'_>) -> Option<File> {
     let (name, objects) = match part {
         Part::Namespace => (
             "00-namespace.yaml".to_owned(),
-            vec![Object::Namespace(namespace(stack))],
+            vec![Object::Namespace(namespace(plan))],
         ),
         Part::Service(svc) => (
             format!("20-{}.yaml", svc.name),
-            workload::objects(stack, svc),
+            workload::objects(plan, svc),
         ),
         Part::NetworkPolicies => (
             "30-network-policies.yaml".to_owned(),
-            network::policies(stack),
+            network::policies(plan),
         ),
-        Part::Ingresses => ("40-ingress.yaml".to_owned(), network::ingresses(stack)),
+        Part::Ingresses => ("40-ingress.yaml".to_owned(), network::ingresses(plan)),
         // Monitoring objects are custom resources (Prometheus Operator): kept in a file of
         // their own, applied last, so the core objects never depend on the operator.
         Part::Monitoring => (
             "50-monitoring.yaml".to_owned(),
-            rendered(stack)
+            plan.manifests()
                 .flat_map(|svc| {
-                    workload::service_monitor(stack, svc)
+                    workload::service_monitor(plan, svc)
                         .into_iter()
-                        .chain(monitoring::prometheus_rule(stack, svc))
+                        .chain(monitoring::prometheus_rule(plan, svc))
                 })
                 .collect(),
         ),
-        Part::Backups => ("60-backups.yaml".to_owned(), backup::objects(stack)),
+        Part::Backups => ("60-backups.yaml".to_owned(), backup::objects(plan)),
     };
     let optional = matches!(part, Part::Ingresses | Part::Monitoring | Part::Backups);
     (!optional || !objects.is_empty()).then_some(File { name, objects })
@@ -408,48 +444,32 @@ fn build(stack: &Stack, part: Part<'_>) -> Option<File> {
 
 /// The Secrets the workloads reference, then those only a backup job reads (a Helm
 /// release's password): name → keys.
-fn secrets(stack: &Stack) -> BTreeMap<String, Vec<SecretRef>> {
+fn secrets(plan: &Plan<'_>) -> BTreeMap<String, Vec<SecretRef>> {
     let mut secrets: BTreeMap<String, Vec<SecretRef>> = BTreeMap::new();
-    let used = rendered(stack).flat_map(|svc| svc.secrets());
-    for s in used.chain(backup::secrets(stack)) {
-        let keys = secrets.entry(s.name().to_owned()).or_default();
-        if !keys.iter().any(|k| k.key() == s.key()) {
-            keys.push(s.clone());
-        }
+    for u in plan.secrets(Target::Kubernetes) {
+        secrets
+            .entry(u.secret.name().to_owned())
+            .or_default()
+            .push(u.secret.clone());
     }
     secrets
 }
 
 /// Pod labels of the backing services a Helm release installs.
-fn external_pods(stack: &Stack) -> Vec<BTreeMap<String, String>> {
-    helm_installed(stack)
+fn external_pods(plan: &Plan<'_>) -> Vec<BTreeMap<String, String>> {
+    plan.helm_installed()
         .filter_map(|s| s.backing.as_ref().map(|b| b.pod_labels.clone()))
         .collect()
 }
 
-/// Services rendered as manifests (not installed by a Helm release).
-pub(crate) fn rendered(stack: &Stack) -> impl Iterator<Item = &crate::model::Service> {
-    stack
-        .services
-        .iter()
-        .filter(move |s| s.renders_on(Target::Kubernetes) && !stack.helm_installed(s))
-}
-
-/// Backing services a Helm release installs in the namespace (Terraform).
-pub(crate) fn helm_installed(stack: &Stack) -> impl Iterator<Item = &crate::model::Service> {
-    stack
-        .services
-        .iter()
-        .filter(move |s| s.renders_on(Target::Kubernetes) && stack.helm_installed(s))
-}
-
-fn namespace(stack: &Stack) -> Namespace {
+fn namespace(plan: &Plan<'_>) -> Namespace {
+    let stack = plan.stack();
     let mut labels = BTreeMap::from([(PART_OF.to_owned(), stack.name.clone())]);
     if stack.kubernetes.hardened {
         // Charts installed by Helm set their own security contexts, which we cannot check
         // here: their namespace enforces "baseline" and audits/warns on "restricted".
-        let restricted = rendered(stack).all(|s| s.security.is_restricted())
-            && helm_installed(stack).next().is_none();
+        let restricted = plan.manifests().all(|s| s.security.is_restricted())
+            && plan.helm_installed().next().is_none();
         let level = if restricted { "restricted" } else { "baseline" };
         for mode in ["enforce", "audit", "warn"] {
             let value = if mode == "enforce" {
@@ -475,19 +495,20 @@ fn namespace(stack: &Stack) -> Namespace {
 
 /// Renders `k8s/*.yaml`, `k8s/kustomization.yaml` and `k8s/README.md` (unchecked: see
 /// [`render_checked`]).
-pub fn render(stack: &Stack) -> Vec<Document> {
-    render_manifests(stack, &manifests(stack))
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    render_manifests(plan, &manifests(plan))
 }
 
 /// Serializes manifests into files.
-pub fn render_manifests(stack: &Stack, m: &Manifests) -> Vec<Document> {
+pub fn render_manifests(plan: &Plan<'_>, m: &Manifests) -> Vec<Document> {
+    let stack = plan.stack();
     let dir = format!("{}/k8s", stack.out_dir());
     let header = hash_header(stack);
     let file = |f: &File| Document::new(format!("{dir}/{}", f.name), serialize(&header, f));
     // Serialization dominates large stacks: the files are split over the cores.
     let mut docs: Vec<Document> = crate::render::par_map(&m.files, file);
     let names: Vec<String> = m.files.iter().map(|f| f.name.clone()).collect();
-    docs.extend(folder_docs(stack, &names, &m.namespace, &m.secrets));
+    docs.extend(folder_docs(plan, &names, &m.namespace, &m.secrets));
     docs
 }
 
@@ -511,22 +532,23 @@ fn serialize(header: &str, f: &File) -> String {
 
 /// `kustomization.yaml` (listing `files`) and `README.md` of the folder.
 fn folder_docs(
-    stack: &Stack,
+    plan: &Plan<'_>,
     files: &[String],
     namespace: &str,
     secrets: &BTreeMap<String, Vec<SecretRef>>,
 ) -> Vec<Document> {
+    let stack = plan.stack();
     let dir = format!("{}/k8s", stack.out_dir());
     let mut docs = Vec::new();
     if stack.kubernetes.kustomization {
         docs.push(Document::new(
             format!("{dir}/kustomization.yaml"),
-            kustomization(stack, files),
+            kustomization(plan, files),
         ));
     }
     docs.push(Document::new(
         format!("{dir}/README.md"),
-        readme(stack, namespace, secrets),
+        readme(plan, namespace, secrets),
     ));
     docs
 }
@@ -539,7 +561,8 @@ struct Kustomization<'a> {
     resources: Vec<&'a str>,
 }
 
-fn kustomization(stack: &Stack, files: &[String]) -> String {
+fn kustomization(plan: &Plan<'_>, files: &[String]) -> String {
+    let stack = plan.stack();
     let mut text = hash_header(stack);
     yaml::write(
         &mut text,
@@ -552,7 +575,8 @@ fn kustomization(stack: &Stack, files: &[String]) -> String {
     text
 }
 
-fn readme(stack: &Stack, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -> String {
+fn readme(plan: &Plan<'_>, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -> String {
+    let stack = plan.stack();
     let mut t = crate::render::html_header(stack);
     t.push('\n');
 
@@ -573,31 +597,18 @@ fn readme(stack: &Stack, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -
          they are never generated. Create them in the namespace (or sync them from your secret store):\n\n\
          | Secret | key | used by | description |\n|---|---|---|---|\n",
     );
+    let uses = plan.secrets(Target::Kubernetes);
     for (name, keys) in secrets {
         for k in keys {
-            let users: Vec<String> = stack
-                .services
+            let users: Vec<String> = uses
                 .iter()
-                .filter(|s| {
-                    s.renders_on(Target::Kubernetes)
-                        && s.secrets()
-                            .iter()
-                            .any(|r| r.name() == k.name() && r.key() == k.key())
+                .filter(|u| u.secret.name() == k.name() && u.secret.key() == k.key())
+                .flat_map(|u| &u.users)
+                .filter_map(|r| match r {
+                    User::Service(s) => Some(s.name.clone()),
+                    User::Backup(s) => backup::job_name(s).map(|job| format!("{job} (CronJob)")),
+                    User::Chart(_) => None,
                 })
-                .map(|s| s.name.clone())
-                .chain(
-                    stack
-                        .services
-                        .iter()
-                        .filter(|s| s.renders_on(Target::Kubernetes))
-                        .filter_map(|s| Some((backup::job_name(s)?, s.backup.as_ref()?)))
-                        .filter(|(_, b)| {
-                            b.secrets()
-                                .iter()
-                                .any(|r| r.name() == k.name() && r.key() == k.key())
-                        })
-                        .map(|(job, _)| format!("{job} (CronJob)")),
-                )
                 .collect();
             t.push_str(&format!(
                 "| `{name}` | `{}` | {} | {} |\n",
@@ -620,10 +631,8 @@ fn readme(stack: &Stack, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -
         t.push('\n');
     }
     t.push_str("```\n");
-    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes))
+    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
+        .services(Target::Kubernetes)
         .filter_map(|s| {
             let b = s.backup.as_ref()?;
             match &b.target {

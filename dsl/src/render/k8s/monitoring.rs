@@ -5,7 +5,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::Object;
-use crate::model::{Service, Stack, Target};
+use crate::model::{Service, Target};
+use crate::plan::Plan;
 use crate::render::prometheus::{RuleGroup, rule_group};
 
 /// A Prometheus Operator `PrometheusRule` (`monitoring.coreos.com/v1`).
@@ -32,12 +33,13 @@ pub struct PrometheusRuleSpec {
 }
 
 /// The PrometheusRule of a service with alerts.
-pub(crate) fn prometheus_rule(stack: &Stack, svc: &Service) -> Option<Object> {
+pub(crate) fn prometheus_rule(plan: &Plan<'_>, svc: &Service) -> Option<Object> {
+    let stack = plan.stack();
     let group = rule_group(stack, svc, Target::Kubernetes)?;
     Some(Object::PrometheusRule(PrometheusRule {
         api_version: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
-        metadata: super::monitoring_meta(stack, svc.name.clone(), &svc.name),
+        metadata: super::monitoring_meta(plan, svc.name.clone(), &svc.name),
         spec: PrometheusRuleSpec {
             groups: vec![group],
         },

@@ -12,13 +12,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Object, PART_OF, meta, selector};
-use crate::model::{Port, Service, Stack, Target};
+use crate::model::{Port, Service, Target};
+use crate::plan::Plan;
 
-fn k8s_services(stack: &Stack) -> impl Iterator<Item = &Service> {
-    stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(Target::Kubernetes))
+/// The stack's deny-all NetworkPolicy (validation keeps the name free).
+pub(crate) const DEFAULT_DENY: &str = "default-deny";
+
+fn k8s_services<'p, 's>(plan: &'p Plan<'s>) -> impl Iterator<Item = &'s Service> + 'p {
+    plan.services(Target::Kubernetes)
 }
 
 fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
@@ -35,9 +36,9 @@ fn named_ports(ports: &[Port]) -> Option<Vec<NetworkPolicyPort>> {
 }
 
 /// The pods of a service: by our labels, or by its chart's labels when Helm installs it.
-pub(super) fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
+pub(super) fn peer(plan: &Plan<'_>, svc: &Service) -> NetworkPolicyPeer {
     match &svc.backing {
-        Some(b) if stack.helm_installed(svc) => NetworkPolicyPeer {
+        Some(b) if plan.is_helm_installed(svc) => NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
                 match_labels: Some(b.pod_labels.clone()),
                 ..Default::default()
@@ -50,11 +51,14 @@ pub(super) fn peer(stack: &Stack, svc: &Service) -> NetworkPolicyPeer {
 
 /// The ports clients may open to a service: named for our pods, numbered for a chart's
 /// (whose container port names we do not control).
-pub(super) fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPolicyPort>> {
-    if !stack.helm_installed(svc) {
-        return named_ports(&client_ports(svc));
+pub(super) fn target_ports<'s>(
+    plan: &Plan<'s>,
+    svc: &'s Service,
+) -> Option<Vec<NetworkPolicyPort>> {
+    let ports: Vec<Port> = plan.client_ports(svc).copied().collect();
+    if !plan.is_helm_installed(svc) {
+        return named_ports(&ports);
     }
-    let ports = client_ports(svc);
     (!ports.is_empty()).then(|| {
         ports
             .iter()
@@ -65,16 +69,6 @@ pub(super) fn target_ports(stack: &Stack, svc: &Service) -> Option<Vec<NetworkPo
             })
             .collect()
     })
-}
-
-/// The ports other services may use: all but a cluster's gossip port.
-fn client_ports(svc: &Service) -> Vec<Port> {
-    let gossip = svc.cluster.as_ref().map(|c| c.port.name);
-    svc.ports
-        .iter()
-        .filter(|p| Some(p.name) != gossip)
-        .copied()
-        .collect()
 }
 
 fn namespace_selector(ns: &str) -> LabelSelector {
@@ -124,7 +118,8 @@ pub(super) fn dns_rule() -> NetworkPolicyEgressRule {
 /// Default deny, then one policy per service: ingress only from the services that depend on
 /// it (and the ingress controller, when exposed), egress only to its dependencies, DNS and
 /// declared external destinations.
-pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
+pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
+    let stack = plan.stack();
     let stack_meta = |name: &str| ObjectMeta {
         name: Some(name.to_owned()),
         namespace: Some(stack.namespace()),
@@ -133,7 +128,7 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
     };
     let both = Some(vec!["Ingress".to_owned(), "Egress".to_owned()]);
     let mut out = vec![Object::NetworkPolicy(NetworkPolicy {
-        metadata: stack_meta("default-deny"),
+        metadata: stack_meta(DEFAULT_DENY),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: both.clone(),
@@ -141,39 +136,39 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
         }),
     })];
     let by_name: BTreeMap<&str, &Service> =
-        k8s_services(stack).map(|s| (s.name.as_str(), s)).collect();
+        k8s_services(plan).map(|s| (s.name.as_str(), s)).collect();
     // Who depends on whom, computed once (linear in the number of edges).
     let mut dependants: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for svc in k8s_services(stack) {
+    for svc in k8s_services(plan) {
         for dep in svc.dependencies() {
             if dep.name() != svc.name {
                 dependants.entry(dep.name()).or_default().push(&svc.name);
             }
         }
     }
-    for svc in k8s_services(stack) {
+    for svc in k8s_services(plan) {
         let mut ingress = Vec::new();
         // A cluster's gossip port is for its own members only; a Helm release's pods
         // (primary and replicas) talk to each other on whatever they need.
         let gossip: Vec<Port> = svc.cluster.iter().map(|c| c.port).collect();
-        let helm = stack.helm_installed(svc);
+        let helm = plan.is_helm_installed(svc);
         if !gossip.is_empty() || helm {
             ingress.push(NetworkPolicyIngressRule {
-                from: Some(vec![peer(stack, svc)]),
+                from: Some(vec![peer(plan, svc)]),
                 ports: if helm { None } else { named_ports(&gossip) },
             });
         }
         for dependant in dependants.get(svc.name.as_str()).into_iter().flatten() {
             ingress.push(NetworkPolicyIngressRule {
                 from: Some(vec![pods(dependant)]),
-                ports: target_ports(stack, svc),
+                ports: target_ports(plan, svc),
             });
         }
         // Its backup job dumps it over the client port.
         if let Some(job) = super::backup::job_name(svc) {
             ingress.push(NetworkPolicyIngressRule {
                 from: Some(vec![pods(&job)]),
-                ports: target_ports(stack, svc),
+                ports: target_ports(plan, svc),
             });
         }
         if let Some(m) = &svc.metrics {
@@ -207,7 +202,7 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
         let mut egress = Vec::new();
         if !gossip.is_empty() || helm {
             egress.push(NetworkPolicyEgressRule {
-                to: Some(vec![peer(stack, svc)]),
+                to: Some(vec![peer(plan, svc)]),
                 ports: if helm { None } else { named_ports(&gossip) },
             });
         }
@@ -216,8 +211,8 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
                 && target.name != svc.name
             {
                 egress.push(NetworkPolicyEgressRule {
-                    to: Some(vec![peer(stack, target)]),
-                    ports: target_ports(stack, target),
+                    to: Some(vec![peer(plan, target)]),
+                    ports: target_ports(plan, target),
                 });
             }
         }
@@ -244,9 +239,9 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
             });
         }
         out.push(Object::NetworkPolicy(NetworkPolicy {
-            metadata: meta(stack, svc.name.clone(), &svc.name),
+            metadata: meta(plan, svc.name.clone(), &svc.name),
             spec: Some(NetworkPolicySpec {
-                pod_selector: peer(stack, svc).pod_selector,
+                pod_selector: peer(plan, svc).pod_selector,
                 policy_types: both.clone(),
                 ingress: (!ingress.is_empty()).then_some(ingress),
                 egress: Some(egress),
@@ -259,7 +254,8 @@ pub(crate) fn policies(stack: &Stack) -> Vec<Object> {
 /// Ingresses: services sharing class, TLS issuer and rate limit share one Ingress (named
 /// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones, with
 /// `-2`, `-3`, … when one service starts several groups).
-pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
+pub(crate) fn ingresses(plan: &Plan<'_>) -> Vec<Object> {
+    let stack = plan.stack();
     /// (class, TLS issuer, edge annotations): what must be equal to share an Ingress object.
     type Key<'a> = (Option<&'a str>, Option<&'a str>, BTreeMap<String, String>);
     /// A group: its key, its first service, and its members.
@@ -269,7 +265,7 @@ pub(crate) fn ingresses(stack: &Stack) -> Vec<Object> {
         Vec<(&'a Service, &'a crate::model::Ingress)>,
     );
     let mut groups: Vec<Group<'_>> = Vec::new();
-    for svc in k8s_services(stack) {
+    for svc in k8s_services(plan) {
         for i in &svc.ingress {
             let key = (
                 i.class.as_deref(),

@@ -12,7 +12,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::{Problem, Readme, Value, apps, env_value, health_path, http_port, problem};
-use crate::model::{Platform, Service, Stack, VolumeSource};
+use crate::model::{Platform, Service, VolumeSource};
+use crate::plan::Plan;
 use crate::render::{Document, hash_header};
 
 #[derive(Serialize)]
@@ -74,7 +75,8 @@ struct Vm {
 
 /// Fly's machine size for a service: `(cpu kind, cpus, memory MiB)`; CPUs round up to a
 /// whole power of two, memory must be a multiple of 256 MiB.
-fn vm(stack: &Stack, svc: &Service) -> Result<(&'static str, u32, u64), Problem> {
+fn vm(plan: &Plan<'_>, svc: &Service) -> Result<(&'static str, u32, u64), Problem> {
+    let stack = plan.stack();
     let perf = stack.paas.fly.performance_cpus;
     let (kind, max) = if perf {
         ("performance", 16)
@@ -111,26 +113,27 @@ fn vm(stack: &Stack, svc: &Service) -> Result<(&'static str, u32, u64), Problem>
 }
 
 pub(super) fn vm_problems(
-    stack: &Stack,
+    plan: &Plan<'_>,
     svc: &Service,
     path: &str,
     err: &mut impl FnMut(String, Problem),
 ) {
-    if let Err(p) = vm(stack, svc) {
+    if let Err(p) = vm(plan, svc) {
         err(format!("{path}.resources"), p);
     }
 }
 
 /// Renders `fly.toml` and its README.
-pub fn render(stack: &Stack) -> Vec<Document> {
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
     let p = Platform::Fly;
-    let deployed = stack.paas_services(p);
-    let Some(svc) = apps(stack, p).into_iter().next() else {
+    let deployed = plan.paas_services(p);
+    let Some(svc) = apps(plan, p).into_iter().next() else {
         return Vec::new();
     };
     let mut env = IndexMap::new();
     for var in &svc.env {
-        if let Ok(Value::Literal(v)) = env_value(stack, p, &deployed, var) {
+        if let Ok(Value::Literal(v)) = env_value(plan, p, &deployed, var) {
             env.insert(var.name.clone(), v);
         }
     }
@@ -170,7 +173,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             checks,
         }
     });
-    let (cpu_kind, cpus, memory) = vm(stack, svc).unwrap_or(("shared", 1, 256));
+    let (cpu_kind, cpus, memory) = vm(plan, svc).unwrap_or(("shared", 1, 256));
     let file = FlyToml {
         app: stack
             .paas
@@ -219,7 +222,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     vec![
         Document::new(format!("{}/fly.toml", stack.paas_dir(p)), text),
         super::readme(
-            stack,
+            plan,
             Readme {
                 platform: p,
                 deployed: vec![svc],

@@ -19,7 +19,7 @@
 //! services the platform runs as Render `fromDatabase`/`fromService` references; anything
 //! else only when the stack declares it with
 //! [`PaasOptions::set_in_platform`](crate::model::PaasOptions::set_in_platform). What a
-//! platform cannot do is a validation error ([`problems`]), never a silent omission.
+//! platform cannot do is a validation error (each platform's `check`), never a silent omission.
 //!
 //! Not expressible on any PaaS and listed in each README instead: the container hardening
 //! (the platforms isolate workloads themselves), and per platform what the README's "Not
@@ -28,15 +28,37 @@
 pub mod fly;
 pub mod railway;
 pub mod render;
+mod rules;
 pub mod serverless;
 pub mod vercel;
 
+pub(crate) use rules::stack_rules;
+
+use crate::diagnostics::Errors;
 use crate::model::{
     AppProtocol, BackingKind, EnvValue, EnvVar, Part, Platform, PlatformVar, Port, Probe,
-    ProbeAction, SecretRef, Service, Stack, Target, Template, VolumeSource,
+    ProbeAction, SecretRef, Service, Target, Template,
 };
-use crate::render::Document;
-use crate::validate::{Error, ErrorKind, Errors};
+use crate::plan::Plan;
+use crate::render::{Backend, Document, Environments};
+
+/// The backend of one platform.
+#[derive(Clone, Copy, Debug)]
+pub struct Paas(pub Platform);
+
+impl Backend for Paas {
+    fn target(&self) -> Target {
+        Target::Paas(self.0)
+    }
+
+    fn check(&self, plan: &Plan<'_>) -> Errors {
+        rules::problems(plan, self.0)
+    }
+
+    fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {
+        Ok(render(plan, self.0))
+    }
+}
 
 /// How one environment variable of a service reaches a platform.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,13 +186,14 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// How `var` of `svc` reaches `platform`, or why it cannot. `deployed` are the services the
-/// platform runs ([`Stack::paas_services`]).
+/// platform runs ([`Plan::paas_services`](crate::plan::Plan::paas_services)).
 pub fn env_value<'a>(
-    stack: &'a Stack,
+    plan: &'a Plan<'_>,
     platform: Platform,
     deployed: &[&'a Service],
     var: &'a EnvVar,
 ) -> Result<Value<'a>, Problem> {
+    let stack = plan.stack();
     if let Some(pv) = stack.paas.platform_var(&var.name) {
         return Ok(Value::InPlatform(pv));
     }
@@ -214,7 +237,7 @@ pub fn env_value<'a>(
         ));
     }
     if platform == Platform::Render
-        && let Some(v) = render_reference(stack, t)
+        && let Some(v) = render_reference(plan, t)
     {
         return Ok(v);
     }
@@ -253,7 +276,8 @@ pub fn env_value<'a>(
 
 /// A Render reference for a template that is exactly a host, port or host:port of another
 /// Render service, or a catalog database's URL.
-fn render_reference<'a>(stack: &'a Stack, t: &Template) -> Option<Value<'a>> {
+fn render_reference<'a>(plan: &'a Plan<'_>, t: &Template) -> Option<Value<'a>> {
+    let stack = plan.stack();
     let service = |name: &str| stack.services.iter().find(|s| s.name == name);
     let (name, property) = match t.parts() {
         [Part::Host(s)] => (s.name(), "host"),
@@ -303,357 +327,6 @@ fn render_reference<'a>(stack: &'a Stack, t: &Template) -> Option<Value<'a>> {
     }
 }
 
-/// Every reason the stack cannot be rendered for `platform`, with paths into the stack.
-pub fn problems(stack: &Stack, platform: Platform) -> Errors {
-    let mut errors = Errors::default();
-    let target = Target::Paas(platform);
-    let mut err = |path: String, p: Problem| {
-        errors.push(Error::new(ErrorKind::Unsupported, path, p.message, p.hint));
-    };
-    let name = platform.name();
-    let file = platform.file();
-    let candidates: Vec<&Service> = stack
-        .services
-        .iter()
-        .filter(|s| s.renders_on(target))
-        .collect();
-    if !platform.multi_service() {
-        match &stack.paas.app {
-            Some(app)
-                if app.stack() != stack.name
-                    || !candidates.iter().any(|s| s.name == app.name()) =>
-            {
-                err(
-                    format!("{}.paas.app", stack.name),
-                    problem(
-                        format!(
-                            "{name} is to deploy service `{}`, which does not render there",
-                            app.name()
-                        ),
-                        format!(
-                            "pick a service of this stack that renders for {target}, or let it render there (`only_on`)"
-                        ),
-                    ),
-                )
-            }
-            None if candidates.len() != 1 => {
-                let names: Vec<&str> = candidates.iter().map(|s| s.name.as_str()).collect();
-                err(
-                    format!("{}.paas.app", stack.name),
-                    problem(
-                        format!(
-                            "{name}'s `{file}` describes one app, but {} services render there ({})",
-                            candidates.len(),
-                            names.join(", ")
-                        ),
-                        "name the one it deploys with `s.paas(|p| p.app(&handle))`, or keep the others off it with `.only_on(…)`",
-                    ),
-                );
-            }
-            _ => {}
-        }
-    } else if candidates.is_empty() {
-        err(
-            stack.name.clone(),
-            problem(
-                format!("no service renders for {target}"),
-                "drop the target, or let a service render there",
-            ),
-        );
-    }
-    let deployed = stack.paas_services(platform);
-    let svc_path = |svc: &Service| format!("{}.services[{}]", stack.name, svc.name);
-    for svc in &deployed {
-        let path = svc_path(svc);
-        if let Some(b) = &svc.backing {
-            match (&b.kind, platform) {
-                (BackingKind::Postgres { .. } | BackingKind::Redis { .. }, Platform::Render) => {}
-                (kind, Platform::Render) => err(
-                    path,
-                    problem(
-                        format!(
-                            "Render has no managed {} for catalog service `{}`",
-                            kind.product(),
-                            svc.name
-                        ),
-                        "keep it off Render (`only_on`) and declare its consumers' URLs with `set_in_platform`",
-                    ),
-                ),
-                (kind, _) => err(
-                    path,
-                    problem(
-                        format!(
-                            "{name} deploys app `{}`, a catalog {} (a database, not an app)",
-                            svc.name,
-                            kind.product()
-                        ),
-                        "deploy an app service there (`s.paas(|p| p.app(&api))`)",
-                    ),
-                ),
-            }
-            continue;
-        }
-        service_problems(stack, platform, svc, &deployed, &path, &mut err);
-    }
-    match platform {
-        Platform::Vercel if stack.paas.vercel.function.is_none() => err(
-            format!("{}.paas.vercel.function", stack.name),
-            problem(
-                "Vercel runs the app as a function built from the repository, but no function source is declared",
-                "name it with `s.paas(|p| p.vercel(|v| v.function(\"api/index.ts\")))`",
-            ),
-        ),
-        Platform::Vercel => {
-            if let Some(d) = stack.paas.vercel.max_duration
-                && !(1..=900).contains(&d)
-            {
-                err(
-                    format!("{}.paas.vercel.max_duration", stack.name),
-                    problem(
-                        format!("maxDuration {d} s is outside Vercel's 1–900 s"),
-                        "use 1 to 900 seconds",
-                    ),
-                );
-            }
-        }
-        Platform::Serverless if stack.paas.serverless.handler.is_none() => err(
-            format!("{}.paas.serverless.handler", stack.name),
-            problem(
-                "the Serverless Framework runs the app as a Lambda function, but no handler is declared",
-                "name it with `s.paas(|p| p.serverless(|f| f.handler(\"dist/lambda-handler.handler\")))`",
-            ),
-        ),
-        Platform::Serverless if !(1..=900).contains(&stack.paas.serverless.timeout) => err(
-            format!("{}.paas.serverless.timeout", stack.name),
-            problem(
-                format!(
-                    "timeout {} s is outside Lambda's 1–900 s",
-                    stack.paas.serverless.timeout
-                ),
-                "use 1 to 900 seconds",
-            ),
-        ),
-        _ => {}
-    }
-    errors
-}
-
-fn service_problems(
-    stack: &Stack,
-    platform: Platform,
-    svc: &Service,
-    deployed: &[&Service],
-    path: &str,
-    err: &mut impl FnMut(String, Problem),
-) {
-    let name = platform.name();
-    if let Some(c) = &svc.cluster {
-        err(
-            format!("{path}.cluster"),
-            problem(
-                format!(
-                    "{name} cannot run service `{}`: it is a cluster of {} members with stable identities that find each other through seeds and gossip on port `{}`, and {}",
-                    svc.name,
-                    svc.replicas,
-                    c.port.name,
-                    if platform.functions() {
-                        "functions are stateless, short-lived and unaddressable"
-                    } else {
-                        "its instances have neither stable identities nor per-member seeds"
-                    }
-                ),
-                "run the cluster on Kubernetes or Compose (`.only_on(…)`) and give the PaaS app its address with `set_in_platform`",
-            ),
-        );
-    }
-    for m in &svc.mounts {
-        let mpath = format!("{path}.mounts[{}]", m.path);
-        match &m.source {
-            VolumeSource::Persistent { name: vol, .. } => {
-                if platform.functions() {
-                    err(
-                        mpath,
-                        problem(
-                            format!(
-                                "{name} functions have no persistent storage, but service `{}` mounts volume `{vol}` at {}",
-                                svc.name, m.path
-                            ),
-                            "move the state to a database or object store, or deploy the service where volumes exist (Fly.io, Render, Railway)",
-                        ),
-                    );
-                } else if svc.replicas > 1 || svc.autoscale.is_some() {
-                    err(
-                        mpath,
-                        problem(
-                            format!(
-                                "{name} attaches volume `{vol}` to one instance, but service `{}` runs {} instances (or autoscales)",
-                                svc.name, svc.replicas
-                            ),
-                            "run one instance, or move the state to a backing service",
-                        ),
-                    );
-                }
-            }
-            VolumeSource::File(f) => err(
-                mpath,
-                problem(
-                    format!(
-                        "{name} cannot mount generated file `{}` at {}",
-                        f.name, m.path
-                    ),
-                    "bake the file into the image, or keep the service off the PaaS (`only_on`)",
-                ),
-            ),
-            VolumeSource::Bind { host_path } => err(
-                mpath,
-                problem(
-                    format!("{name} has no host directory `{host_path}` to bind-mount"),
-                    "bind mounts are for development; bake the content into the image",
-                ),
-            ),
-            VolumeSource::Scratch => {}
-        }
-    }
-    let persistent = svc
-        .mounts
-        .iter()
-        .filter(|m| matches!(m.source, VolumeSource::Persistent { .. }))
-        .count();
-    if persistent > 1 && !platform.functions() {
-        err(
-            format!("{path}.mounts"),
-            problem(
-                format!(
-                    "{name} attaches one volume per instance, but service `{}` mounts {persistent}",
-                    svc.name
-                ),
-                "keep one persistent mount",
-            ),
-        );
-    }
-    let non_http: Vec<&Port> = svc
-        .ports
-        .iter()
-        .filter(|p| p.app != AppProtocol::Http)
-        .collect();
-    match platform {
-        Platform::Fly | Platform::Vercel | Platform::Serverless => {
-            if let Some(p) = non_http.first() {
-                err(
-                    format!("{path}.ports[{}]", p.name),
-                    problem(
-                        format!(
-                            "{name} routes HTTP only here, but service `{}` listens on {:?} port `{}` ({})",
-                            svc.name, p.app, p.name, p.number
-                        ),
-                        "serve the protocol over HTTP, or deploy the service on Kubernetes or Compose",
-                    ),
-                );
-            }
-            if platform.functions() && http_port(svc).is_none() {
-                err(
-                    path.to_owned(),
-                    problem(
-                        format!(
-                            "{name} serves HTTP requests, but service `{}` has no HTTP port",
-                            svc.name
-                        ),
-                        "declare the HTTP port the app serves (`.port(Port::http(\"http\", 3000))`)",
-                    ),
-                );
-            }
-        }
-        Platform::Render => {
-            if let Some(p) = svc.ports.iter().find(|p| p.app == AppProtocol::Udp) {
-                err(
-                    format!("{path}.ports[{}]", p.name),
-                    problem(
-                        format!(
-                            "Render's private network carries TCP only, but service `{}` listens on UDP port `{}`",
-                            svc.name, p.name
-                        ),
-                        "use TCP, or deploy the service elsewhere",
-                    ),
-                );
-            }
-        }
-        Platform::Railway => {}
-    }
-    if platform.functions() {
-        if svc.command.is_some() || svc.args.is_some() {
-            err(
-                format!("{path}.command"),
-                problem(
-                    format!(
-                        "{name} invokes the function's handler; service `{}`'s command and arguments have no place there",
-                        svc.name
-                    ),
-                    "drop the command for this platform's app, or build the app so its handler needs none",
-                ),
-            );
-        }
-        match memory_mib(svc) {
-            Some(m) if (128..=10240).contains(&m) => {}
-            Some(m) => err(
-                format!("{path}.resources"),
-                problem(
-                    format!(
-                        "{name} gives a function 128–10240 MiB, but service `{}` asks for {m} MiB",
-                        svc.name
-                    ),
-                    "set a memory limit in that range",
-                ),
-            ),
-            None => err(
-                format!("{path}.resources"),
-                problem(
-                    format!(
-                        "{name} sizes the function from the memory limit, but service `{}` has none",
-                        svc.name
-                    ),
-                    "set `.resources(…)` with a memory limit",
-                ),
-            ),
-        }
-    } else if let Some(p) = &svc.probes.readiness
-        && !matches!(p.action, ProbeAction::HttpGet { .. })
-    {
-        err(
-            format!("{path}.probes.readiness"),
-            problem(
-                format!(
-                    "{name} checks health over HTTP, but service `{}`'s readiness probe is not an HTTP GET",
-                    svc.name
-                ),
-                "probe an HTTP path (`Probe::http_get(\"/ready\", http)`), or drop the readiness probe",
-            ),
-        );
-    }
-    if platform == Platform::Fly {
-        fly::vm_problems(stack, svc, path, err);
-    }
-    for d in &svc.depends_on {
-        if !deployed.iter().any(|s| s.name == d.name()) {
-            err(
-                format!("{path}.depends_on[{}]", d.name()),
-                problem(
-                    format!(
-                        "service `{}` depends on `{}`, which {name} does not run",
-                        svc.name,
-                        d.name()
-                    ),
-                    "drop the dependency, or deploy both on a platform that runs both",
-                ),
-            );
-        }
-    }
-    for var in &svc.env {
-        if let Err(p) = env_value(stack, platform, deployed, var) {
-            err(format!("{path}.env[{}]", var.name), p);
-        }
-    }
-}
-
 /// One variable the operator sets in the platform, for a README.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ToSet {
@@ -671,11 +344,11 @@ pub struct ToSet {
 
 /// Every variable of `deployed` whose value is set in the platform (secrets and
 /// [`PlatformVar`]s), deduplicated by name, in first-use order.
-pub fn to_set(stack: &Stack, platform: Platform, deployed: &[&Service]) -> Vec<ToSet> {
+pub fn to_set(plan: &Plan<'_>, platform: Platform, deployed: &[&Service]) -> Vec<ToSet> {
     let mut out: Vec<ToSet> = Vec::new();
     for svc in deployed.iter().filter(|s| s.backing.is_none()) {
         for var in &svc.env {
-            let (what, secret, reference) = match env_value(stack, platform, deployed, var) {
+            let (what, secret, reference) = match env_value(plan, platform, deployed, var) {
                 Ok(Value::Secret(s)) => (
                     format!(
                         "{}key `{}` of secret `{}`",
@@ -711,13 +384,13 @@ pub fn to_set(stack: &Stack, platform: Platform, deployed: &[&Service]) -> Vec<T
 }
 
 /// Renders `platform`'s files for a stack that passed validation.
-pub fn render(stack: &Stack, platform: Platform) -> Vec<Document> {
+pub fn render(plan: &Plan<'_>, platform: Platform) -> Vec<Document> {
     match platform {
-        Platform::Fly => fly::render(stack),
-        Platform::Render => render::render(stack),
-        Platform::Railway => railway::render(stack),
-        Platform::Vercel => vercel::render(stack),
-        Platform::Serverless => serverless::render(stack),
+        Platform::Fly => fly::render(plan),
+        Platform::Render => render::render(plan),
+        Platform::Railway => railway::render(plan),
+        Platform::Vercel => vercel::render(plan),
+        Platform::Serverless => serverless::render(plan),
     }
 }
 
@@ -733,7 +406,8 @@ pub(crate) struct Readme<'a> {
     pub not_carried: Vec<String>,
 }
 
-pub(crate) fn readme(stack: &Stack, r: Readme<'_>) -> Document {
+pub(crate) fn readme(plan: &Plan<'_>, r: Readme<'_>) -> Document {
+    let stack = plan.stack();
     let mut t = crate::render::html_header(stack);
     let p = r.platform;
     let apps: Vec<String> = r.deployed.iter().map(|s| format!("`{}`", s.name)).collect();
@@ -744,7 +418,7 @@ pub(crate) fn readme(stack: &Stack, r: Readme<'_>) -> Document {
         p.file(),
         apps.join(", ")
     ));
-    let vars = to_set(stack, p, &r.deployed);
+    let vars = to_set(plan, p, &r.deployed);
     if !vars.is_empty() {
         t.push_str(
             "\n## Set in the platform first\n\nNever committed; the file references them by name.\n\n| variable | used by | value |\n|---|---|---|\n",
@@ -785,9 +459,8 @@ pub(crate) fn readme(stack: &Stack, r: Readme<'_>) -> Document {
 }
 
 /// The services of `stack` on `platform` that are apps (not catalog databases).
-pub(crate) fn apps(stack: &Stack, platform: Platform) -> Vec<&Service> {
-    stack
-        .paas_services(platform)
+pub(crate) fn apps<'s>(plan: &Plan<'s>, platform: Platform) -> Vec<&'s Service> {
+    plan.paas_services(platform)
         .into_iter()
         .filter(|s| s.backing.is_none())
         .collect()

@@ -11,7 +11,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::{Readme, Value, apps, env_value, health_path};
-use crate::model::{Platform, RailwayBuilder, Restart, Stack, VolumeSource};
+use crate::model::{Platform, RailwayBuilder, Restart, VolumeSource};
+use crate::plan::Plan;
 use crate::render::{Document, hash_header};
 
 #[derive(Serialize)]
@@ -57,11 +58,12 @@ struct Region {
 }
 
 /// Renders `railway.toml` and its README.
-pub fn render(stack: &Stack) -> Vec<Document> {
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
     let p = Platform::Railway;
     let o = &stack.paas.railway;
-    let deployed = stack.paas_services(p);
-    let Some(svc) = apps(stack, p).into_iter().next() else {
+    let deployed = plan.paas_services(p);
+    let Some(svc) = apps(plan, p).into_iter().next() else {
         return Vec::new();
     };
     let (builder, dockerfile_path) = match &o.builder {
@@ -113,7 +115,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     let literals: Vec<String> = svc
         .env
         .iter()
-        .filter_map(|var| match env_value(stack, p, &deployed, var) {
+        .filter_map(|var| match env_value(plan, p, &deployed, var) {
             Ok(Value::Literal(v)) => Some(format!("{}={}", var.name, shell_arg(&v))),
             _ => None,
         })
@@ -155,7 +157,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     vec![
         Document::new(format!("{}/railway.toml", stack.paas_dir(p)), text),
         super::readme(
-            stack,
+            plan,
             Readme {
                 platform: p,
                 deployed: vec![svc],

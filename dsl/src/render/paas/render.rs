@@ -13,7 +13,8 @@
 use serde::Serialize;
 
 use super::{Readme, Value, env_value, health_path, render_type};
-use crate::model::{BackingKind, Platform, Stack, VolumeSource};
+use crate::model::{BackingKind, Platform, VolumeSource};
+use crate::plan::Plan;
 use crate::render::{Document, hash_header, yaml};
 
 #[derive(Serialize)]
@@ -144,10 +145,11 @@ fn gib(bytes: u64) -> u64 {
 }
 
 /// Renders `render.yaml` and its README.
-pub fn render(stack: &Stack) -> Vec<Document> {
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
     let p = Platform::Render;
     let o = &stack.paas.render;
-    let deployed = stack.paas_services(p);
+    let deployed = plan.paas_services(p);
     let mut bp = Blueprint {
         services: Vec::new(),
         databases: Vec::new(),
@@ -203,7 +205,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         let mut env_vars = Vec::new();
         for var in &svc.env {
             let key = var.name.clone();
-            let v = match env_value(stack, p, &deployed, var) {
+            let v = match env_value(plan, p, &deployed, var) {
                 Ok(Value::Literal(value)) => EnvVar::Value { key, value },
                 Ok(Value::Secret(_) | Value::InPlatform(_)) => EnvVar::Sync { key, sync: false },
                 Ok(Value::Database { name, property }) => EnvVar::FromDatabase {
@@ -265,7 +267,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             env_vars,
         });
     }
-    let apps = super::apps(stack, p);
+    let apps = super::apps(plan, p);
     if apps.iter().any(|s| s.probes.liveness.is_some()) {
         notes.push("Liveness and startup probes: Render restarts instances whose health check fails and holds traffic until it passes.".into());
     }
@@ -275,7 +277,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     vec![
         Document::new(format!("{}/render.yaml", stack.paas_dir(p)), text),
         super::readme(
-            stack,
+            plan,
             Readme {
                 platform: p,
                 deployed,

@@ -14,7 +14,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::{Readme, Value, apps, env_value, memory_mib};
-use crate::model::{Platform, SecretRef, Stack};
+use crate::model::{Platform, SecretRef};
+use crate::plan::Plan;
 use crate::render::{Document, hash_header, yaml};
 
 #[derive(Serialize)]
@@ -73,16 +74,17 @@ pub fn ssm_parameter(secret: &SecretRef) -> String {
 }
 
 /// Renders `serverless.yml` and its README.
-pub fn render(stack: &Stack) -> Vec<Document> {
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
     let p = Platform::Serverless;
     let o = &stack.paas.serverless;
-    let deployed = stack.paas_services(p);
-    let (Some(svc), Some(handler)) = (apps(stack, p).into_iter().next(), &o.handler) else {
+    let deployed = plan.paas_services(p);
+    let (Some(svc), Some(handler)) = (apps(plan, p).into_iter().next(), &o.handler) else {
         return Vec::new();
     };
     let mut environment = IndexMap::new();
     for var in &svc.env {
-        let v = match env_value(stack, p, &deployed, var) {
+        let v = match env_value(plan, p, &deployed, var) {
             Ok(Value::Literal(v)) => v,
             Ok(Value::Secret(s)) => format!("${{ssm:{}}}", ssm_parameter(s)),
             Ok(Value::InPlatform(pv)) => format!("${{param:{}}}", pv.name),
@@ -155,7 +157,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
         ));
     }
     let mut deploy = "serverless deploy --stage prod --config serverless.yml".to_owned();
-    for v in super::to_set(stack, p, &deployed) {
+    for v in super::to_set(plan, p, &deployed) {
         if v.reference.is_none() {
             deploy.push_str(&format!(" \\\n  --param=\"{}=…\"", v.name));
         }
@@ -163,7 +165,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     vec![
         Document::new(format!("{}/serverless.yml", stack.paas_dir(p)), text),
         super::readme(
-            stack,
+            plan,
             Readme {
                 platform: p,
                 deployed: vec![svc],

@@ -14,7 +14,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::{Readme, Value, apps, env_value, memory_mib};
-use crate::model::{Platform, Stack};
+use crate::model::Platform;
+use crate::plan::Plan;
 use crate::render::Document;
 
 #[derive(Serialize)]
@@ -55,16 +56,17 @@ fn function_route(file: &str) -> String {
 }
 
 /// Renders `vercel.json` and its README.
-pub fn render(stack: &Stack) -> Vec<Document> {
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
     let p = Platform::Vercel;
     let o = &stack.paas.vercel;
-    let deployed = stack.paas_services(p);
-    let (Some(svc), Some(function)) = (apps(stack, p).into_iter().next(), &o.function) else {
+    let deployed = plan.paas_services(p);
+    let (Some(svc), Some(function)) = (apps(plan, p).into_iter().next(), &o.function) else {
         return Vec::new();
     };
     let mut env = IndexMap::new();
     for var in &svc.env {
-        if let Ok(Value::Literal(v)) = env_value(stack, p, &deployed, var) {
+        if let Ok(Value::Literal(v)) = env_value(plan, p, &deployed, var) {
             env.insert(var.name.clone(), v);
         }
     }
@@ -122,7 +124,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     vec![
         Document::new(format!("{}/vercel.json", stack.paas_dir(p)), text),
         super::readme(
-            stack,
+            plan,
             Readme {
                 platform: p,
                 deployed: vec![svc],

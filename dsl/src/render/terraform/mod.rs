@@ -20,8 +20,10 @@ use std::collections::BTreeMap;
 
 use hcl::{Block, Expr, raw, s};
 
-use crate::model::{SecretRef, Service, Stack};
-use crate::render::{Document, hash_header, yaml};
+use crate::diagnostics::Errors;
+use crate::model::{SecretRef, Service, Target};
+use crate::plan::Plan;
+use crate::render::{Backend, Document, Environments, hash_header, yaml};
 
 /// Terraform variable name of a secret: its Compose variable, lowercased
 /// (`TF_VAR_<name>` in the environment).
@@ -34,30 +36,36 @@ fn resource(svc: &Service) -> String {
     svc.name.replace('-', "_")
 }
 
-fn helm_services(stack: &Stack) -> Vec<&Service> {
-    stack
-        .services
-        .iter()
-        .filter(|s| s.backing.is_some())
+/// Every secret the releases need, by variable name.
+fn secrets<'s>(plan: &Plan<'s>) -> BTreeMap<String, &'s SecretRef> {
+    plan.secrets(Target::Terraform)
+        .into_iter()
+        .map(|u| (variable(u.secret), u.secret))
         .collect()
 }
 
-/// Every secret the releases need, by variable name.
-fn secrets(stack: &Stack) -> BTreeMap<String, &SecretRef> {
-    helm_services(stack)
-        .into_iter()
-        .flat_map(|s| {
-            s.backing
-                .iter()
-                .flat_map(|b| b.sensitive.iter().map(|(_, r)| r))
-        })
-        .map(|r| (variable(r), r))
-        .collect()
+/// The Terraform backend: Helm releases of the backing services.
+#[derive(Clone, Copy, Debug)]
+pub struct Terraform;
+
+impl Backend for Terraform {
+    fn target(&self) -> Target {
+        Target::Terraform
+    }
+
+    fn check(&self, _: &Plan<'_>) -> Errors {
+        Errors::default()
+    }
+
+    fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {
+        Ok(render(plan))
+    }
 }
 
 /// Renders the Terraform folder (nothing when the stack has no backing services).
-pub fn render(stack: &Stack) -> Vec<Document> {
-    let services = helm_services(stack);
+pub fn render(plan: &Plan<'_>) -> Vec<Document> {
+    let stack = plan.stack();
+    let services: Vec<&Service> = plan.helm_installed().collect();
     if services.is_empty() {
         return Vec::new();
     }
@@ -114,7 +122,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             .attr("description", s(format!("kubeconfig context of the cluster running namespace {ns} (no default, so a plan never targets the wrong cluster by accident)")))
             .attr("nullable", Expr::Bool(false)),
     ];
-    for (name, secret) in secrets(stack) {
+    for (name, secret) in secrets(plan) {
         let what = secret
             .description()
             .map(|d| format!("{d}. "))
@@ -190,7 +198,7 @@ pub fn render(stack: &Stack) -> Vec<Document> {
             release = release.blank().attr("set_sensitive", Expr::List(sets));
         }
         main.push(release);
-        let host = format!("{}.{ns}.svc.cluster.local", stack.k8s_host(svc));
+        let host = format!("{}.{ns}.svc.cluster.local", plan.k8s_host(svc));
         outputs.push(
             Block::new("output", &[&format!("{}_host", resource(svc))])
                 .attr("description", s(format!("In-cluster host of {}", svc.name)))
@@ -226,12 +234,13 @@ pub fn render(stack: &Stack) -> Vec<Document> {
     docs.extend(values_docs);
     docs.push(Document::new(
         format!("{dir}/README.md"),
-        readme(stack, &services),
+        readme(plan, &services),
     ));
     docs
 }
 
-fn readme(stack: &Stack, services: &[&Service]) -> String {
+fn readme(plan: &Plan<'_>, services: &[&Service]) -> String {
+    let stack = plan.stack();
     let mut t = crate::render::html_header(stack);
     let dir = stack.out_dir();
     t.push_str(&format!(
@@ -251,7 +260,7 @@ fn readme(stack: &Stack, services: &[&Service]) -> String {
         "\n```sh\nkubectl apply -f out/{dir}/k8s/00-namespace.yaml   # the releases go into this namespace\n\
          cd out/{dir}/terraform\nterraform init\n"
     ));
-    let vars: Vec<String> = secrets(stack).into_keys().collect();
+    let vars: Vec<String> = secrets(plan).into_keys().collect();
     for v in &vars {
         t.push_str(&format!(
             "export TF_VAR_{v}=…   # from your secret store, never committed\n"

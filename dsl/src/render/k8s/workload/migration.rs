@@ -34,16 +34,18 @@
 
 use k8s_openapi::api::core::v1::{Container, ResourceRequirements, VolumeMount};
 
-use crate::model::{ArgPart, Migration, Service, Stack};
+use crate::model::{ArgPart, Migration, Service};
+use crate::plan::Plan;
 
 /// The init container that runs `m` before `svc`'s container starts.
 pub(super) fn init_container(
-    stack: &Stack,
+    plan: &Plan<'_>,
     svc: &Service,
     m: &Migration,
     resources: Option<ResourceRequirements>,
     volume_mounts: Option<Vec<VolumeMount>>,
 ) -> Container {
+    let stack = plan.stack();
     let image = m.image.as_ref().or(svc.source.image.as_ref());
     Container {
         name: "migrate".to_owned(),
@@ -52,12 +54,12 @@ pub(super) fn init_container(
             .then(|| "Always".to_owned()),
         // `$(NAME)` references stay as they are: the kubelet expands them from `env`.
         command: Some(m.render_argv(|p| match p {
-            ArgPart::Text(t) => super::escape(t),
+            ArgPart::Text(t) => super::pod::escape(t),
             ArgPart::Var(v) => format!("$({v})"),
         })),
-        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| super::env(stack, svc)),
+        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| super::pod::env(plan, svc)),
         resources,
-        security_context: super::container_security(svc),
+        security_context: super::pod::container_security(svc),
         volume_mounts,
         ..Default::default()
     }

@@ -1,0 +1,282 @@
+//! The validated plan: what every backend renders from.
+//!
+//! [`crate::validate()`] turns a [`Stack`] into a [`Plan`]: the stack, known to
+//! satisfy every target-independent rule, with the facts the backends share derived once:
+//!
+//! - which services each target renders ([`Plan::services`], [`Plan::manifests`],
+//!   [`Plan::helm_installed`]);
+//! - the services Compose runs that the stack does not declare: cluster members
+//!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), the nginx edge
+//!   ([`Plan::edge`]) and Prometheus/Grafana ([`Plan::monitoring`]);
+//! - the secret inventory per target ([`Plan::secrets`]);
+//! - one template resolver ([`Plan::resolve`]), configured per target by a [`Style`];
+//! - addresses derived from the model: in-cluster hosts ([`Plan::k8s_host`]), cluster seeds
+//!   ([`Plan::seeds`]) and the ports clients use ([`Plan::client_ports`]).
+//!
+//! A backend reads these facts instead of deriving them again, so two targets never
+//! disagree about them. Outside this crate a `Plan` comes only from validation, so
+//! rendering a stack that was not validated does not compile:
+//!
+//! ```compile_fail,E0308
+//! use stackdsl::prelude::*;
+//! let stack = Stack::new("shop", Env::Dev);
+//! // error[E0308]: expected `&Plan<'_>`, found `&Stack`
+//! let docs = stackdsl::render::render(&stack);
+//! ```
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//! let mut stack = Stack::new("shop", Env::Dev);
+//! stack.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
+//! let plan = stackdsl::validate(&stack).expect("valid");
+//! assert_eq!(plan.services(Target::Compose).count(), 1);
+//! let docs = stackdsl::render::render(&plan).expect("renders");
+//! assert_eq!(docs[0].path, "shop/dev/compose.yaml");
+//! ```
+
+mod invented;
+mod resolve;
+mod secrets;
+
+use std::collections::BTreeMap;
+
+pub use invented::{
+    GRAFANA, GRAFANA_DASHBOARDS, GRAFANA_PORT, MonitoringService, NGINX_HTTP, NGINX_HTTPS,
+    PROM_PORT, PROMETHEUS,
+};
+pub use resolve::{Hosts, Ports, Style};
+pub use secrets::{SecretUse, User};
+
+use crate::model::{
+    Cluster, Edge, Ingress, Platform, Port, SecretRef, SeedFormat, Service, Stack, Target, Template,
+};
+
+/// A stack that passed validation, with the facts its backends share. Build one with
+/// [`crate::validate()`]; every renderer takes `&Plan`.
+#[derive(Debug)]
+pub struct Plan<'s> {
+    stack: &'s Stack,
+    /// Declared services per target of the stack, in declaration order.
+    on: BTreeMap<Target, Vec<&'s Service>>,
+    /// The nginx edge Compose runs in front of the routes.
+    edge: Option<Service>,
+    /// Prometheus and Grafana in Compose.
+    monitoring: Vec<MonitoringService>,
+    /// Every secret reference, in stack order, with its reader.
+    secrets: Vec<(&'s SecretRef, User<'s>)>,
+}
+
+impl<'s> Plan<'s> {
+    /// Derives the facts of `stack`. Never fails: validation runs its rules over the facts
+    /// of a stack that may be invalid, and only a valid one leaves `validate` as a `Plan`.
+    pub(crate) fn derive(stack: &'s Stack) -> Plan<'s> {
+        let on = stack
+            .targets
+            .iter()
+            .map(|&t| {
+                let services = stack.services.iter().filter(|s| s.renders_on(t)).collect();
+                (t, services)
+            })
+            .collect();
+        let mut plan = Plan {
+            stack,
+            on,
+            edge: None,
+            monitoring: Vec::new(),
+            secrets: Vec::new(),
+        };
+        plan.edge = invented::edge_service(&plan);
+        plan.monitoring = invented::monitoring_services(stack);
+        plan.secrets = secrets::inventory(stack);
+        plan
+    }
+
+    /// The validated stack.
+    pub fn stack(&self) -> &'s Stack {
+        self.stack
+    }
+
+    /// Does the stack render `target`?
+    pub fn renders(&self, target: Target) -> bool {
+        self.on.contains_key(&target)
+    }
+
+    /// The declared services `target` renders, in declaration order; none when the stack
+    /// does not render `target`.
+    pub fn services(&self, target: Target) -> impl Iterator<Item = &'s Service> + '_ {
+        self.on.get(&target).into_iter().flatten().copied()
+    }
+
+    /// Does `target` render `svc`?
+    pub fn renders_service(&self, target: Target, svc: &Service) -> bool {
+        self.services(target).any(|s| std::ptr::eq(s, svc))
+    }
+
+    /// Is `svc` installed by a Helm release (Terraform) rather than rendered as manifests?
+    /// A catalog (backing) service is, where the stack renders Terraform.
+    pub fn is_helm_installed(&self, svc: &Service) -> bool {
+        svc.backing.is_some() && self.renders_service(Target::Terraform, svc)
+    }
+
+    /// Services the Kubernetes target renders as manifests (not installed by Helm).
+    pub fn manifests(&self) -> impl Iterator<Item = &'s Service> + '_ {
+        self.services(Target::Kubernetes)
+            .filter(|s| !self.is_helm_installed(s))
+    }
+
+    /// Backing services a Helm release installs in the namespace (Terraform).
+    pub fn helm_installed(&self) -> impl Iterator<Item = &'s Service> + '_ {
+        self.services(Target::Terraform)
+            .filter(|s| s.backing.is_some())
+    }
+
+    /// The host clients use for `svc` inside the cluster: its name, plus the chart's
+    /// Service suffix when a Helm release installs it.
+    pub fn k8s_host(&self, svc: &Service) -> String {
+        match &svc.backing {
+            Some(b) if self.is_helm_installed(svc) => format!("{}{}", svc.name, b.host_suffix),
+            _ => svc.name.clone(),
+        }
+    }
+
+    /// Compose service names of a service: a cluster's members (`<name>-seed`,
+    /// `<name>-worker-<i>`), else the service's own name.
+    pub fn members(&self, svc: &Service) -> Vec<String> {
+        members(svc)
+    }
+
+    /// The Compose one-shot that runs a service's migrations: `<name>-migrate`.
+    pub fn migration_service(&self, svc: &Service) -> Option<String> {
+        svc.migrations
+            .as_ref()
+            .map(|_| format!("{}-migrate", svc.name))
+    }
+
+    /// The routes Compose's edge serves: every route of a service Compose runs, in order.
+    pub fn compose_routes(&self) -> impl Iterator<Item = (&'s Service, &'s Ingress)> + '_ {
+        self.services(Target::Compose)
+            .flat_map(|s| s.ingress.iter().map(move |i| (s, i)))
+    }
+
+    /// The stack's edge, when Compose renders one: an [`Edge`] is set, Compose is a target
+    /// and some service Compose runs has routes.
+    pub fn compose_edge(&self) -> Option<&'s Edge> {
+        self.stack
+            .edge
+            .as_ref()
+            .filter(|_| self.compose_routes().next().is_some())
+    }
+
+    /// The nginx edge as a service of the model (Compose and the diagram run it).
+    pub fn edge(&self) -> Option<&Service> {
+        self.edge.as_ref()
+    }
+
+    /// The Prometheus and Grafana services Compose runs when the stack enables monitoring.
+    pub fn monitoring(&self) -> &[MonitoringService] {
+        &self.monitoring
+    }
+
+    /// Every service name Compose runs, declared and derived, with the service each one
+    /// comes from (`None` for the edge and monitoring), in file order.
+    pub fn compose_names(&self) -> Vec<(String, Option<&'s Service>)> {
+        let mut out = Vec::new();
+        for svc in self.services(Target::Compose) {
+            if let Some(m) = self.migration_service(svc) {
+                out.push((m, Some(svc)));
+            }
+            out.extend(self.members(svc).into_iter().map(|m| (m, Some(svc))));
+        }
+        out.extend(self.edge.iter().map(|e| (e.name.clone(), None)));
+        out.extend(
+            self.monitoring
+                .iter()
+                .map(|m| (m.service.name.clone(), None)),
+        );
+        out
+    }
+
+    /// The seed addresses a cluster's members receive on `target` (Compose or Kubernetes),
+    /// comma-separated.
+    pub fn seeds(&self, svc: &Service, cluster: &Cluster, target: Target) -> String {
+        let addr = |host: String, name: &str| match cluster.seed_format {
+            SeedFormat::NameAtHostPort => format!("{name}@{host}:{}", cluster.port.number),
+            SeedFormat::HostPort => format!("{host}:{}", cluster.port.number),
+        };
+        match target {
+            Target::Kubernetes => (0..cluster.seeds.min(svc.replicas))
+                .map(|i| {
+                    let pod = format!("{}-{i}", svc.name);
+                    let host = format!(
+                        "{pod}.{}.{}.svc.cluster.local",
+                        headless_name(&svc.name),
+                        self.stack.namespace()
+                    );
+                    addr(host, &pod)
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => {
+                let seed = members(svc).swap_remove(0);
+                addr(seed.clone(), &seed)
+            }
+        }
+    }
+
+    /// The ports other services may use: all but a cluster's gossip port.
+    pub fn client_ports(&self, svc: &'s Service) -> impl Iterator<Item = &'s Port> {
+        let gossip = svc.cluster.as_ref().map(|c| c.port.name);
+        svc.ports.iter().filter(move |p| Some(p.name) != gossip)
+    }
+
+    /// The secrets `target` needs, each once, in first-use order, with their readers.
+    pub fn secrets(&self, target: Target) -> Vec<SecretUse<'s>> {
+        secrets::for_target(self, target)
+    }
+
+    /// The services `platform` runs, in declaration order: on Render every service that
+    /// renders there (catalog Postgres and Redis become its databases and Key Value
+    /// instances); on the others the one app — [`PaasOptions::app`](crate::model::PaasOptions::app), else the only service
+    /// that renders there. Empty when that choice is ambiguous (a validation error).
+    pub fn paas_services(&self, platform: Platform) -> Vec<&'s Service> {
+        let target = Target::Paas(platform);
+        let candidates: Vec<&Service> = self.services(target).collect();
+        if platform.multi_service() {
+            return candidates;
+        }
+        match &self.stack.paas.app {
+            Some(app) => candidates
+                .into_iter()
+                .filter(|s| s.name == app.name())
+                .take(1)
+                .collect(),
+            None if candidates.len() == 1 => candidates,
+            None => Vec::new(),
+        }
+    }
+
+    /// Resolves a template in a target's [`Style`].
+    pub fn resolve(&self, t: &Template, style: &Style<'_>) -> String {
+        resolve::resolve(self, t, style)
+    }
+}
+
+/// The headless Service of a cluster: `<name>-headless`.
+pub fn headless_name(service: &str) -> String {
+    format!("{service}-headless")
+}
+
+fn members(svc: &Service) -> Vec<String> {
+    match &svc.cluster {
+        None => vec![svc.name.clone()],
+        Some(_) => (0..svc.replicas.max(1))
+            .map(|i| {
+                if i == 0 {
+                    format!("{}-seed", svc.name)
+                } else {
+                    format!("{}-worker-{i}", svc.name)
+                }
+            })
+            .collect(),
+    }
+}

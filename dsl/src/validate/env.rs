@@ -1,0 +1,255 @@
+//! Environment rules: variable names, values set twice, literal secrets, and the
+//! references inside templates (services, ports, secrets).
+
+use std::collections::BTreeMap;
+
+use super::{ErrorKind, SECRET_MARK, Validator, names};
+use crate::model::{EnvValue, Service};
+
+impl<'a> Validator<'a> {
+    pub(super) fn env_rules(&mut self, svc: &Service, path: &str) {
+        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+        for var in &svc.env {
+            let vpath = format!("{path}.env[{}]", var.name);
+            if let Some(problem) = names::env_name_problem(&var.name) {
+                self.err(
+                    ErrorKind::InvalidName,
+                    vpath.clone(),
+                    format!("variable name `{}` {problem}", var.name),
+                    "use letters, digits and '_', e.g. `LOG_LEVEL`",
+                );
+            }
+            if seen.insert(&var.name, ()).is_some() {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    vpath.clone(),
+                    format!("variable `{}` is set twice", var.name),
+                    "set each variable once; the later value would silently win",
+                );
+            }
+            let literal = match &var.value {
+                EnvValue::Plain(s) | EnvValue::Config(s) => Some(s.clone()),
+                EnvValue::Template(t) => Some(t.render(|p| match p {
+                    crate::model::Part::Text(s) => s.as_str().into(),
+                    crate::model::Part::Secret(_) => SECRET_MARK.to_string().into(),
+                    _ => "x".into(),
+                })),
+                EnvValue::Secret(_) => None,
+            };
+            if let Some(literal) = literal {
+                let is_text = matches!(var.value, EnvValue::Plain(_) | EnvValue::Config(_));
+                if is_text
+                    && var.not_secret.is_none()
+                    && names::looks_secret(&var.name)
+                    && !literal.is_empty()
+                {
+                    self.err(
+                        ErrorKind::SecretLiteral,
+                        vpath.clone(),
+                        format!("`{}` looks like a secret but is set to a literal, which would be written into every output", var.name),
+                        format!(
+                            "use a reference: `.env(\"{}\", SecretRef::new(\"{}-secrets\", \"{}\"))`; if it is not a secret, use `.env_not_secret(name, value, reason)`",
+                            var.name,
+                            self.stack.name,
+                            var.name.to_ascii_lowercase().replace('_', "-")
+                        ),
+                    );
+                } else if let Some(url) = names::url_with_literal_password(&literal, SECRET_MARK) {
+                    self.err(
+                        ErrorKind::SecretLiteral,
+                        vpath.clone(),
+                        format!("`{}` contains a URL with a literal password (`{url}`)", var.name),
+                        "build the URL with `endpoint.url().user(…).password(&SecretRef::new(…))` so the password stays a reference",
+                    );
+                }
+            }
+            if let EnvValue::Template(t) = &var.value {
+                let mut seen: Vec<&str> = Vec::new();
+                for r in t.services() {
+                    // A URL names its service twice (host and port); report it once.
+                    if !seen.contains(&r.name()) {
+                        seen.push(r.name());
+                        self.check_ref(r, &vpath);
+                    }
+                }
+                for part in t.parts() {
+                    if let crate::model::Part::Port(e) = part {
+                        self.check_endpoint_port(e.service(), e.port(), &vpath);
+                    }
+                }
+            }
+            for s in var.value.secrets() {
+                self.secret_rules(s, &vpath);
+            }
+        }
+    }
+
+    pub(crate) fn secret_rules(&mut self, s: &crate::model::SecretRef, path: &str) {
+        if let Some(problem) = names::dns1123_problem(s.name()) {
+            self.err(
+                ErrorKind::InvalidName,
+                path.to_owned(),
+                format!("secret name `{}` {problem}", s.name()),
+                "name Kubernetes Secrets with DNS-1123 labels, e.g. `app-secrets`",
+            );
+        }
+        let key_ok = !s.key().is_empty()
+            && !matches!(s.key(), "." | "..")
+            && s.key().len() <= 253
+            && s.key()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !key_ok {
+            self.err(
+                ErrorKind::InvalidName,
+                path.to_owned(),
+                format!("secret key `{}` is not a valid Secret key", s.key()),
+                "use letters, digits, '-', '_' and '.' (and not `.` or `..` alone)",
+            );
+        }
+        if let Some(d) = s.description()
+            && d.chars().any(char::is_control)
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                path.to_owned(),
+                format!(
+                    "the description of secret `{}`/`{}` contains a line break or control character",
+                    s.name(),
+                    s.key()
+                ),
+                "descriptions are one line in `.env.example` and the README; remove the line break",
+            );
+        }
+        if let Some(problem) = names::env_name_problem(&s.var()) {
+            self.err(
+                ErrorKind::InvalidName,
+                path.to_owned(),
+                format!("secret variable `{}` {problem}", s.var()),
+                "set a valid name with `.var_name(\"MY_SECRET\")`",
+            );
+        }
+    }
+
+    /// Two different secrets must not share a variable name: Compose `.env` and CI secrets
+    /// would silently hand one value to both.
+    pub(super) fn secret_var_rules(&mut self) {
+        let stack = self.stack;
+        let mut vars: BTreeMap<String, (&crate::model::SecretRef, &Service)> = BTreeMap::new();
+        for svc in &stack.services {
+            for s in svc.secrets() {
+                let var = s.var();
+                match vars.get(&var) {
+                    Some((prev, owner)) if (prev.name(), prev.key()) != (s.name(), s.key()) => {
+                        self.err(
+                            ErrorKind::DuplicateName,
+                            self.svc_path(svc),
+                            format!(
+                                "secret `{}`/`{}` and secret `{}`/`{}` (used by service `{}`) both map to the variable `{var}`",
+                                s.name(),
+                                s.key(),
+                                prev.name(),
+                                prev.key(),
+                                owner.name
+                            ),
+                            "give one of them its own variable with `.var_name(\"…\")`",
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        vars.insert(var, (s, svc));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Env, Image, SecretRef, Service};
+    use crate::validate::ErrorKind::*;
+    use crate::validate::testing::{found, stack};
+
+    fn api() -> crate::builder::ServiceBuilder<crate::builder::HasImage> {
+        Service::new("api").image(Image::new("a").tag("1"))
+    }
+
+    #[test]
+    fn variables_have_valid_names_and_are_set_once() {
+        let s = stack(Env::Dev, [api().env("1X", "a").env("A", "1").env("A", "2")]);
+        assert_eq!(
+            found(&s),
+            [
+                (InvalidName, "t.services[api].env[1X]".to_owned()),
+                (DuplicateName, "t.services[api].env[A]".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_looking_names_need_a_reference_or_a_reason() {
+        let s = stack(
+            Env::Dev,
+            [api().env("DB_PASSWORD", "hunter2").config("API_TOKEN", "x")],
+        );
+        assert_eq!(
+            found(&s),
+            [
+                (SecretLiteral, "t.services[api].env[DB_PASSWORD]".to_owned()),
+                (SecretLiteral, "t.services[api].env[API_TOKEN]".to_owned()),
+            ]
+        );
+        let waived = stack(
+            Env::Dev,
+            [api().env_not_secret("TOKEN_TTL", "3600", "a duration")],
+        );
+        assert_eq!(found(&waived), []);
+        let referenced = stack(
+            Env::Dev,
+            [api().env("DB_PASSWORD", SecretRef::new("s", "pw"))],
+        );
+        assert_eq!(found(&referenced), []);
+    }
+
+    #[test]
+    fn a_url_with_a_literal_password_is_a_secret_literal() {
+        let s = stack(
+            Env::Dev,
+            [api().env("DATABASE_URL", "postgres://u:pw@db/app")],
+        );
+        assert_eq!(
+            found(&s),
+            [(
+                SecretLiteral,
+                "t.services[api].env[DATABASE_URL]".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn secret_references_are_valid_names() {
+        let s = stack(
+            Env::Dev,
+            [api().env("PW", SecretRef::new("Bad_Name", "a/b"))],
+        );
+        let kinds: Vec<_> = found(&s).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(kinds, [InvalidName, InvalidName]);
+    }
+
+    #[test]
+    fn two_secrets_may_not_share_a_variable() {
+        let a = SecretRef::new("s", "a").var_name("PW");
+        let b = SecretRef::new("s", "b").var_name("PW");
+        let s = stack(
+            Env::Dev,
+            [
+                api().env("A", a),
+                Service::new("web")
+                    .image(Image::new("w").tag("1"))
+                    .env("B", b),
+            ],
+        );
+        assert_eq!(found(&s), [(DuplicateName, "t.services[web]".to_owned())]);
+    }
+}
