@@ -129,12 +129,12 @@ pub fn srvthreds(env: Env) -> Stack {
     let mongo = s.backing(mongo);
     if env == Env::Dev {
         // The seed publishes the brokers for local tools; loopback only.
-        assert!(s.update(&redis.service, |b| b.publish(redis.port, 6379)));
-        assert!(s.update(&rabbitmq.service, |b| {
+        s.update(&redis.service, |b| b.publish(redis.port, 6379));
+        s.update(&rabbitmq.service, |b| {
             b.publish(rabbitmq.amqp, 5672)
                 .publish(rabbitmq.management, 15672)
-        }));
-        assert!(s.update(&mongo.service, |b| b.publish(mongo.port, 27017)));
+        });
+        s.update(&mongo.service, |b| b.publish(mongo.port, 27017));
     }
 
     let http = HTTP;

@@ -836,9 +836,9 @@ fn a_clustered_service_on_vercel_is_refused_and_the_error_says_why() {
         let mut s = shop(Env::Prod, true).targets(targets.iter().copied());
         let gossip = Port::tcp("cluster", 4369);
         let app = s.paas.app.clone().unwrap();
-        assert!(s.update(&app, |b| {
+        s.update(&app, |b| {
             b.port(gossip).replicas(3).cluster(Cluster::new(gossip))
-        }));
+        });
         s
     };
     let e = errors(&clustered(&[Target::Paas(Platform::Vercel)]));
@@ -870,10 +870,12 @@ fn a_secret_composed_into_fly_env_is_refused_until_set_in_the_platform() {
     let mut s = shop(Env::Prod, false);
     let token = SecretRef::new("shop-secrets", "token");
     let app = s.paas.app.clone().unwrap();
-    assert!(s.update(&app, |b| b.env(
-        "AUTH_HEADER",
-        Template::new().text("Bearer ").secret(&token)
-    )));
+    s.update(&app, |b| {
+        b.env(
+            "AUTH_HEADER",
+            Template::new().text("Bearer ").secret(&token),
+        )
+    });
     let e = errors(&s);
     let err = find(&e, "shop.services[api].env[AUTH_HEADER]");
     assert!(
@@ -903,7 +905,7 @@ fn persistent_volumes_are_refused_on_function_platforms() {
         let mut s = shop(Env::Prod, false).targets([Target::Paas(p)]);
         s.paas(|o| o.serverless(|f| f.handler("dist/h.handler")));
         let app = s.paas.app.clone().unwrap();
-        assert!(s.update(&app, |b| b.mount(Mount::persistent("data", "/data"))));
+        s.update(&app, |b| b.mount(Mount::persistent("data", "/data")));
         let e = errors(&s);
         let err = find(&e, "shop.services[api].mounts[/data]");
         assert!(
@@ -990,9 +992,9 @@ fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platfor
         p.set_in_platform("DATABASE_URL", "Postgres URL")
             .set_in_platform("MONGO_URL", "MongoDB URL")
     });
-    assert!(s.update(&mongo.service, |b| {
+    s.update(&mongo.service, |b| {
         b.not_on([Target::Paas(Platform::Render)])
-    }));
+    });
     validate(&s).unwrap();
     let docs = stackdsl::render::render(&s).unwrap();
     let render = docs
@@ -1030,9 +1032,11 @@ fn function_platforms_need_their_entry_point() {
 fn fly_machine_sizes_are_checked() {
     let mut s = shop(Env::Prod, false);
     let app = s.paas.app.clone().unwrap();
-    assert!(s.update(&app, |b| b.resources(
-        Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(300))
-    )));
+    s.update(&app, |b| {
+        b.resources(
+            Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(300)),
+        )
+    });
     let err = find(&errors(&s), "shop.services[api].resources").clone();
     assert!(
         err.message.contains("steps of 256 MiB") && err.message.contains("300 MiB"),

@@ -162,7 +162,7 @@ fn dependency_cycle_through_depends_on_and_urls() {
     let b = s.add(Service::new("b").image(image()).port(http).depends_on(&a));
     let c = s.add(Service::new("c").image(image()).port(http).depends_on(&b));
     // a → c through a URL, which counts as a dependency.
-    assert!(s.update(&a, |svc| svc.env("C_URL", c.endpoint(http).url())));
+    s.update(&a, |svc| svc.env("C_URL", c.endpoint(http).url()));
     let e = one(&s);
     assert_eq!(
         (e.kind, e.path.as_str()),
@@ -175,7 +175,7 @@ fn dependency_cycle_through_depends_on_and_urls() {
 fn self_dependency() {
     let mut s = Stack::new("shop", Env::Dev);
     let a = s.add(Service::new("a").image(image()));
-    assert!(s.update(&a, |svc| svc.depends_on(&a)));
+    s.update(&a, |svc| svc.depends_on(&a));
     assert_eq!(
         errors(&s),
         [(
@@ -191,8 +191,12 @@ fn update_refuses_foreign_handles() {
     let foreign = other.add(Service::new("api").image(image()));
     let mut s = Stack::new("shop", Env::Dev);
     s.add(Service::new("api").image(image()));
-    assert!(!s.update(&foreign, |b| b.replicas(9)));
+    s.update(&foreign, |b| b.replicas(9));
     assert_eq!(s.service("api").unwrap().replicas, 1);
+    assert_eq!(
+        errors(&s),
+        [(ErrorKind::UnknownService, "shop.update[api]".to_owned())]
+    );
 }
 
 #[test]

@@ -47,7 +47,7 @@ use crate::model::Env;
 use crate::model::{
     Autoscale, Build, ConfigMapUse, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image,
     ImageSource, Ingress, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish,
-    Resources, Restart, Rollout, Security, Service, ServiceRef, Spread, Stack, Target,
+    Resources, Restart, Rollout, Security, Service, ServiceRef, Spread, Stack, StrayUpdate, Target,
 };
 
 /// Typestate: the service has no image or build yet.
@@ -463,6 +463,7 @@ impl Stack {
             edge: None,
             monitoring: crate::model::Monitoring::default(),
             origin_override: None,
+            stray_updates: Vec::new(),
         }
     }
 
@@ -512,37 +513,54 @@ impl Stack {
         self
     }
 
-    /// Changes a service already in the stack, e.g. one a component added: the override is
-    /// an explicit call, visible in the stack's source. Returns `false` (and changes
-    /// nothing) when the handle is not of this stack.
+    /// Changes a service already in the stack, e.g. one a component added or one
+    /// [`include`](Self::include) brought in: the override is an explicit call, visible in
+    /// the stack's source.
+    ///
+    /// A handle that names no service of this stack (one of another stack, say) changes
+    /// nothing and is a validation error naming both the handle's declaration and this
+    /// call, so a misdirected override cannot pass unnoticed.
     ///
     /// ```
     /// use stackdsl::prelude::*;
     /// let mut s = Stack::new("shop", Env::Prod);
     /// let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
-    /// assert!(s.update(&api, |b| b.replicas(5)));
+    /// s.update(&api, |b| b.replicas(5));
     /// assert_eq!(s.service("api").unwrap().replicas, 5);
+    ///
+    /// let mut billing = Stack::new("billing", Env::Prod);
+    /// let ledger = billing.add(Service::new("ledger").image(Image::new("acme/ledger").tag("3.1")));
+    /// s.update(&ledger, |b| b.replicas(2)); // not a service of `shop`
+    /// let errors = stackdsl::validate::validate(&s).unwrap_err();
+    /// assert!(errors.iter().any(|e| e.path == "shop.update[ledger]"));
     /// ```
-    #[must_use = "`update` returns false when the handle belongs to another stack"]
+    #[track_caller]
     pub fn update(
         &mut self,
         handle: &ServiceRef,
         f: impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage>,
-    ) -> bool {
-        if handle.stack != self.name {
-            return false;
-        }
-        let Some(slot) = self.services.iter_mut().find(|s| s.name == handle.name) else {
-            return false;
+    ) -> &mut Self {
+        let slot = if handle.stack == self.name {
+            self.services.iter_mut().find(|s| s.name == handle.name)
+        } else {
+            None
         };
-        let placeholder = *Service::new(String::new()).inner;
-        let current = std::mem::replace(slot, placeholder);
-        *slot = *f(ServiceBuilder {
-            inner: Box::new(current),
-            state: PhantomData,
-        })
-        .inner;
-        true
+        match slot {
+            Some(slot) => {
+                let placeholder = *Service::new(String::new()).inner;
+                let current = std::mem::replace(slot, placeholder);
+                *slot = *f(ServiceBuilder {
+                    inner: Box::new(current),
+                    state: PhantomData,
+                })
+                .inner;
+            }
+            None => self.stray_updates.push(StrayUpdate {
+                handle: handle.clone(),
+                at: Origin::caller(),
+            }),
+        }
+        self
     }
 
     /// Adds a service and returns its handle.

@@ -31,6 +31,7 @@ pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
+pub(crate) use handle::StrayUpdate;
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
@@ -219,6 +220,8 @@ pub struct Stack {
     pub monitoring: Monitoring,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
+    /// Updates through handles that named no service of this stack (validation errors).
+    pub(crate) stray_updates: Vec<StrayUpdate>,
 }
 
 /// One long-running workload: a container image with ports, environment and policies.

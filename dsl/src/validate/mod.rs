@@ -19,6 +19,7 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+mod handles;
 mod monitoring;
 pub mod names;
 mod ops;
@@ -244,6 +245,7 @@ pub fn validate(stack: &Stack) -> Result<(), Errors> {
     v.edge_rules();
     v.monitoring_rules();
     v.paas_rules();
+    handles::update_rules(stack, &mut v.errors);
     v.errors.into_result()
 }
 
