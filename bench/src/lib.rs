@@ -21,8 +21,8 @@ pub fn workload(n: usize) -> Stack {
     // The container listens on 3000; the Service exposes it as port 80.
     let http = Port::http("http", 3000).service_port(80);
     let registry = Registry::new("registry.example.com");
-    let mut s = Stack::new(NAME, Env::Prod)
-        .in_namespace(NAME)
+    let mut s = Stack::new(NAME, Env::Prod);
+    s.in_namespace(NAME)
         .targets([Target::Kubernetes])
         // No NetworkPolicies, PDBs, Pod Security labels, spread rules, rollout strategy,
         // checksums or pull policy: the workload lists none. No kustomization.yaml either:

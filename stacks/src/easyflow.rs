@@ -50,8 +50,8 @@ pub fn easyflow(env: Env) -> Stack {
     } else {
         format!("easyflow-{env}")
     };
-    let mut s = Stack::new("easyflow", env)
-        .targets(targets(env))
+    let mut s = Stack::new("easyflow", env);
+    s.targets(targets(env))
         .in_namespace(namespace)
         .edge(edge())
         .ci(Ci::python("3.12", "app"))

@@ -31,8 +31,8 @@ pub fn noex(env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes],
         Env::Prod => vec![Target::Kubernetes, Target::GitHubActions],
     };
-    let mut s = Stack::new("noex", env)
-        .targets(targets)
+    let mut s = Stack::new("noex", env);
+    s.targets(targets)
         .ci(Ci::node("20", PackageManager::Npm))
         .monitoring(if env == Env::Dev {
             Monitoring::prometheus()

@@ -34,8 +34,8 @@ pub fn potter(env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
         Env::Prod => vec![Target::Kubernetes, Target::Terraform, Target::GitHubActions],
     };
-    let mut s = Stack::new("potter", env)
-        .targets(targets)
+    let mut s = Stack::new("potter", env);
+    s.targets(targets)
         .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."))
         // Prometheus and Grafana beside the service in dev, with the same alert rules.
         .monitoring(if env == Env::Dev {

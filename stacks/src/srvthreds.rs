@@ -45,8 +45,8 @@ pub fn srvthreds(env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
         Env::Prod => vec![Target::Kubernetes, Target::Terraform, Target::GitHubActions],
     };
-    let mut s = Stack::new("srvthreds", env)
-        .targets(targets)
+    let mut s = Stack::new("srvthreds", env);
+    s.targets(targets)
         .in_namespace(format!("srvthreds-{env}"))
         .ci(Ci::node("18", PackageManager::Npm))
         .monitoring(if env == Env::Dev {

@@ -325,10 +325,8 @@ fn edge() -> Edge {
 
 /// The monolith: one API server (procedures, workflows and introspection on :3000), traced.
 pub fn monolith(env: Env) -> Stack {
-    let mut s = Stack::new("tsdev-monolith", env)
-        .targets(targets(env))
-        .edge(edge())
-        .ci(ci());
+    let mut s = Stack::new("tsdev-monolith", env);
+    s.targets(targets(env)).edge(edge()).ci(ci());
     let otlp = tracing(&mut s).otlp;
     let http = Port::http("http", 3000).service_port(80);
     let mut api = node_app(env, "api", "tsdev-api", http, &otlp)
@@ -351,10 +349,8 @@ pub fn monolith(env: Env) -> Stack {
 /// The microservices: gateway → procedure service → workflow orchestrator, sharing a
 /// Postgres database and a Redis queue, traced.
 pub fn microservices(env: Env) -> Stack {
-    let mut s = Stack::new("tsdev-microservices", env)
-        .targets(targets(env))
-        .edge(edge())
-        .ci(ci());
+    let mut s = Stack::new("tsdev-microservices", env);
+    s.targets(targets(env)).edge(edge()).ci(ci());
     let otlp = tracing(&mut s).otlp;
     let pg = s.backing(Postgres::new(
         "tsdev",

@@ -27,7 +27,8 @@ fn gossip() -> Cluster {
 }
 
 fn errors(env: Env, b: ServiceBuilder<HasImage>) -> Vec<(ErrorKind, String, String)> {
-    let mut s = Stack::new("ring", env).targets([Target::Kubernetes]);
+    let mut s = Stack::new("ring", env);
+    s.targets([Target::Kubernetes]);
     s.add(b);
     match validate(&s) {
         Ok(()) => Vec::new(),

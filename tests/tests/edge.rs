@@ -296,7 +296,8 @@ fn the_compose_edge_service_is_pinned_hardened_and_mounts_the_conf() {
 const HTTP: Port = Port::http("http", 8080);
 
 fn base(env: Env) -> (Stack, ServiceBuilder<HasImage>) {
-    let mut s = Stack::new("shop", env).edge(
+    let mut s = Stack::new("shop", env);
+    s.edge(
         Edge::nginx()
             .timeouts(Timeouts::all(30))
             .client_body_mb(8)
@@ -366,8 +367,8 @@ fn adding_a_routed_service_adds_its_upstream_with_no_other_edit() {
 fn kubernetes_annotations_follow_the_edge_and_the_route() {
     let sized =
         Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128));
-    let mut s = Stack::new("shop", Env::Prod)
-        .targets([Target::Kubernetes])
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes])
         .edge(Edge::nginx().timeouts(Timeouts::all(30)).client_body_mb(8));
     s.add(
         Service::new("api")
@@ -418,8 +419,8 @@ fn edge_mistakes_are_reported_at_their_paths() {
             .class("nginx")
             .path(path)
     };
-    let mut s = Stack::new("shop", Env::Prod)
-        .targets([Target::Compose, Target::Kubernetes])
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Compose, Target::Kubernetes])
         .edge(Edge::nginx().header("X-Evil", "a\" always; include /etc/passwd; #"));
     s.add(
         Service::new("api")

@@ -759,7 +759,8 @@ fn shop(env: Env, with_vercel: bool) -> Stack {
     if with_vercel {
         targets.push(Target::Paas(Platform::Vercel));
     }
-    let mut s = Stack::new("shop", env).targets(targets);
+    let mut s = Stack::new("shop", env);
+    s.targets(targets);
     let http = Port::http("http", 3000);
     let api = s.add(
         Service::new("api")
@@ -833,7 +834,8 @@ fn find<'a>(errors: &'a Errors, path: &str) -> &'a stackdsl::validate::Error {
 #[test]
 fn a_clustered_service_on_vercel_is_refused_and_the_error_says_why() {
     let clustered = |targets: &[Target]| {
-        let mut s = shop(Env::Prod, true).targets(targets.iter().copied());
+        let mut s = shop(Env::Prod, true);
+        s.targets(targets.iter().copied());
         let gossip = Port::tcp("cluster", 4369);
         let app = s.paas.app.clone().unwrap();
         s.update(&app, |b| {
@@ -902,7 +904,8 @@ fn a_secret_composed_into_fly_env_is_refused_until_set_in_the_platform() {
 #[test]
 fn persistent_volumes_are_refused_on_function_platforms() {
     for p in [Platform::Vercel, Platform::Serverless] {
-        let mut s = shop(Env::Prod, false).targets([Target::Paas(p)]);
+        let mut s = shop(Env::Prod, false);
+        s.targets([Target::Paas(p)]);
         s.paas(|o| o.serverless(|f| f.handler("dist/h.handler")));
         let app = s.paas.app.clone().unwrap();
         s.update(&app, |b| b.mount(Mount::persistent("data", "/data")));
@@ -946,7 +949,8 @@ fn paas_targets_render_from_prod_only() {
 
 #[test]
 fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platform() {
-    let mut s = Stack::new("shop", Env::Prod).targets(Platform::targets());
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets(Platform::targets());
     let pg = s.backing(Postgres::new("shop", SecretRef::new("shop-secrets", "pg")));
     let mongo = s.backing(MongoDb::new(
         "root",
@@ -1010,7 +1014,8 @@ fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platfor
 
 #[test]
 fn function_platforms_need_their_entry_point() {
-    let mut s = shop(Env::Prod, true).targets([
+    let mut s = shop(Env::Prod, true);
+    s.targets([
         Target::Paas(Platform::Vercel),
         Target::Paas(Platform::Serverless),
     ]);

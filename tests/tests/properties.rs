@@ -465,7 +465,8 @@ fn derived_names(name: &str, cluster_nodes: Option<u32>) -> Vec<String> {
 }
 
 fn build(spec: &StackSpec) -> Built {
-    let mut s = Stack::new(spec.name.clone(), spec.env).targets(spec.targets.clone());
+    let mut s = Stack::new(spec.name.clone(), spec.env);
+    s.targets(spec.targets.clone());
     let kubernetes = spec.targets.contains(&Target::Kubernetes);
     // (handle, client ports) of the services added so far.
     let mut earlier: Vec<(ServiceRef, Vec<Port>)> = Vec::new();

@@ -606,7 +606,9 @@ fn two_stacks_writing_the_same_folder() {
 // --- Kubernetes object names (found by the property tests) --------------------------------
 
 fn k8s(env: Env) -> Stack {
-    Stack::new("shop", env).targets([Target::Compose, Target::Kubernetes])
+    let mut s = Stack::new("shop", env);
+    s.targets([Target::Compose, Target::Kubernetes]);
+    s
 }
 
 #[test]
@@ -628,7 +630,8 @@ fn a_service_named_like_the_deny_all_policy_is_refused() {
     let mut compose = Stack::new("shop", Env::Dev);
     compose.add(Service::new("default-deny").image(image()));
     assert_eq!(errors(&compose), []);
-    let mut plain = k8s(Env::Dev).kubernetes(|k| k.plain());
+    let mut plain = k8s(Env::Dev);
+    plain.kubernetes(|k| k.plain());
     plain.add(Service::new("default-deny").image(image()));
     assert_eq!(errors(&plain), []);
 }
@@ -691,7 +694,8 @@ fn derived_and_chosen_kubernetes_names_must_not_clash() {
 fn a_cluster_name_must_leave_room_for_its_members_names() {
     let gossip = Port::tcp("gossip", 4369);
     let ring = |name: &str| {
-        let mut s = Stack::new("shop", Env::Dev).targets([Target::Kubernetes]);
+        let mut s = Stack::new("shop", Env::Dev);
+        s.targets([Target::Kubernetes]);
         s.add(
             Service::new(name)
                 .image(image())

@@ -28,6 +28,31 @@
 //! assert_eq!(s.services.len(), 1);
 //! ```
 //!
+//! # One setter convention for `Stack`
+//!
+//! Every [`Stack`] method that changes the stack takes `&mut self` and returns `&mut Self`:
+//! the settings (`targets`, `in_namespace`, `kubernetes`, `ci`, `edge`, `monitoring`,
+//! `paas`, `update`) as well as the methods that return a handle (`add`, `backing`,
+//! `include`). The handle-returning ones cannot consume the stack, and components change
+//! a stack they are lent (`fn tracing(s: &mut Stack)`), so borrowing is the one rule that
+//! covers every call; settings chain as a statement:
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//!
+//! let mut s = Stack::new("shop", Env::Prod);
+//! s.targets([Target::Kubernetes, Target::GitHubActions])
+//!     .in_namespace("shop")
+//!     .ci(Ci::node("20", PackageManager::Pnpm));
+//! let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
+//! s.update(&api, |b| b.replicas(3));
+//! assert_eq!(s.namespace(), "shop");
+//! ```
+//!
+//! What is handed to the stack whole — a [`ServiceBuilder`], a catalog item, an
+//! [`Autoscale`](crate::model::Autoscale) — is a value instead: its setters take `self` and
+//! return it, so a declaration is one expression.
+//!
 //! Forgetting the image does not compile:
 //!
 //! ```compile_fail
@@ -468,7 +493,14 @@ impl Stack {
     }
 
     /// Sets the Kubernetes namespace (default `<stack>-<env>`).
-    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Stack {
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.in_namespace("shop");
+    /// assert_eq!(s.namespace(), "shop");
+    /// ```
+    pub fn in_namespace(&mut self, namespace: impl Into<String>) -> &mut Self {
         self.kubernetes.namespace = Some(namespace.into());
         self
     }
@@ -477,19 +509,28 @@ impl Stack {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("bench", Env::Prod).kubernetes(|k| k.plain());
+    /// let mut s = Stack::new("bench", Env::Prod);
+    /// s.kubernetes(|k| k.plain());
     /// assert!(!s.kubernetes.hardened);
     /// ```
     pub fn kubernetes(
-        mut self,
+        &mut self,
         f: impl FnOnce(&mut KubernetesOptions) -> &mut KubernetesOptions,
-    ) -> Stack {
+    ) -> &mut Self {
         f(&mut self.kubernetes);
         self
     }
 
     /// How CI tests, builds and deploys the stack (for [`Target::GitHubActions`]).
-    pub fn ci(mut self, ci: crate::model::Ci) -> Stack {
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.targets([Target::Kubernetes, Target::GitHubActions])
+    ///     .ci(Ci::node("20", PackageManager::Pnpm));
+    /// assert!(s.ci.is_some());
+    /// ```
+    pub fn ci(&mut self, ci: crate::model::Ci) -> &mut Self {
         self.ci = Some(ci);
         self
     }
@@ -499,16 +540,24 @@ impl Stack {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod).edge(Edge::nginx().client_body_mb(10));
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.edge(Edge::nginx().client_body_mb(10));
     /// assert_eq!(s.edge.unwrap().client_body_mb, Some(10));
     /// ```
-    pub fn edge(mut self, edge: crate::model::Edge) -> Stack {
+    pub fn edge(&mut self, edge: crate::model::Edge) -> &mut Self {
         self.edge = Some(edge);
         self
     }
 
     /// Chooses the targets rendered for this environment, in order.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = Target>) -> Stack {
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Staging);
+    /// s.targets([Target::Kubernetes, Target::Terraform]);
+    /// assert_eq!(s.targets, [Target::Kubernetes, Target::Terraform]);
+    /// ```
+    pub fn targets(&mut self, targets: impl IntoIterator<Item = Target>) -> &mut Self {
         self.targets = targets.into_iter().collect();
         self
     }

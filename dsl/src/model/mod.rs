@@ -417,7 +417,8 @@ impl KubernetesOptions {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod).kubernetes(|k| k.without_kustomization());
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.kubernetes(|k| k.without_kustomization());
     /// assert!(!s.kubernetes.kustomization);
     /// ```
     pub fn without_kustomization(&mut self) -> &mut Self {
@@ -444,8 +445,8 @@ impl KubernetesOptions {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod)
-    ///     .kubernetes(|k| k.prometheus_selector([("release", "kube-prometheus-stack")]));
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.kubernetes(|k| k.prometheus_selector([("release", "kube-prometheus-stack")]));
     /// assert_eq!(s.kubernetes.prometheus_selector["release"], "kube-prometheus-stack");
     /// ```
     pub fn prometheus_selector<K: Into<String>, V: Into<String>>(

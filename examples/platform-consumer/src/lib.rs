@@ -15,7 +15,8 @@ pub fn platform(env: Env) -> Stack {
         Env::Dev => vec![Target::Compose],
         Env::Staging | Env::Prod => vec![Target::Kubernetes],
     };
-    let mut s = Stack::new("platform", env).targets(targets);
+    let mut s = Stack::new("platform", env);
+    s.targets(targets);
 
     // Another team's component: a function that adds services and returns an endpoint.
     let traces = stacks::tsdev::tracing(&mut s);

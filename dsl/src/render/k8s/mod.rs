@@ -317,7 +317,8 @@ pub fn manifests(stack: &Stack) -> Manifests {
 /// ```
 /// use stackdsl::prelude::*;
 ///
-/// let mut stack = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+/// let mut stack = Stack::new("shop", Env::Prod);
+/// stack.targets([Target::Kubernetes]);
 /// stack.add(Service::new("api").image(Image::new("ghcr.io/acme/api").tag("1.0.0")));
 /// let docs = stackdsl::render::k8s::render_checked(&stack).expect("references resolve");
 /// assert!(docs.iter().any(|d| d.path == "shop/prod/k8s/20-api.yaml"));
