@@ -28,7 +28,7 @@ pub fn registry() -> Registry {
 pub const VERSION: &str = "2.3.1";
 
 /// The Secret holding every Easy Flow secret.
-pub const SECRETS: &str = "easyflow-secrets";
+pub const SECRETS: Secrets = Secrets::external("easyflow-secrets");
 
 fn targets(env: Env) -> Vec<Target> {
     match env {
@@ -61,19 +61,18 @@ pub fn easyflow(env: Env) -> Stack {
         } else {
             Monitoring::default()
         });
-    let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
 
     let mut pg = Postgres::new(
         "easyflow",
-        secret(
-            "postgres-password",
-            "Password of the `easyflow` Postgres role (URL-safe characters)",
-        ),
+        SECRETS
+            .key("postgres-password")
+            .describe("Password of the `easyflow` Postgres role (URL-safe characters)"),
     );
-    let mut redis = Redis::new(secret(
-        "redis-password",
-        "Password Redis requires from every client (URL-safe characters)",
-    ));
+    let mut redis = Redis::new(
+        SECRETS
+            .key("redis-password")
+            .describe("Password Redis requires from every client (URL-safe characters)"),
+    );
     if env == Env::Prod {
         pg = pg.storage(Memory::gi(50)).read_replicas(1);
         redis = redis.storage(Memory::gi(10));
@@ -99,14 +98,21 @@ pub fn easyflow(env: Env) -> Stack {
             .env("DATABASE_URL", pg.url().scheme("postgresql+asyncpg"))
             .env("REDIS_URL", redis.url(0))
             .config("LOG_LEVEL", if env == Env::Prod { "INFO" } else { "DEBUG" })
-            .env("OPENAI_API_KEY", secret("openai-api-key", "OpenAI API key"))
+            .env(
+                "OPENAI_API_KEY",
+                SECRETS.key("openai-api-key").describe("OpenAI API key"),
+            )
             .env(
                 "TELEGRAM_BOT_TOKEN",
-                secret("telegram-bot-token", "Telegram bot token"),
+                SECRETS
+                    .key("telegram-bot-token")
+                    .describe("Telegram bot token"),
             )
             .env(
                 "SECRET_KEY",
-                secret("secret-key", "Key signing sessions (SessionMiddleware)"),
+                SECRETS
+                    .key("secret-key")
+                    .describe("Key signing sessions (SessionMiddleware)"),
             )
             .env("PYTHONUNBUFFERED", "1")
             .mount(Mount::scratch("/tmp"))

@@ -24,6 +24,9 @@ pub fn registry() -> Registry {
 /// The released node version staging and prod run.
 pub const VERSION: &str = "0.9.0";
 
+/// The Secret holding the cluster's shared secret.
+pub const SECRETS: Secrets = Secrets::external("noex-secrets");
+
 /// The noex stack for `env`.
 pub fn noex(env: Env) -> Stack {
     let targets = match env {
@@ -41,7 +44,8 @@ pub fn noex(env: Env) -> Stack {
         });
     let gossip = Port::tcp("cluster", 4369);
     let health = Port::http("health", 8080);
-    let secret = SecretRef::new("noex-secrets", "cluster-secret")
+    let secret = SECRETS
+        .key("cluster-secret")
         .var_name("NOEX_CLUSTER_SECRET")
         .describe("Shared secret cluster members authenticate each other with");
     let nodes = match env {

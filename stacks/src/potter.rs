@@ -25,7 +25,7 @@ pub fn registry() -> Registry {
 pub const VERSION: &str = "0.14.2";
 
 /// The Secret holding every Potter secret.
-pub const SECRETS: &str = "potter-secrets";
+pub const SECRETS: Secrets = Secrets::external("potter-secrets");
 
 /// The Potter stack for `env`.
 pub fn potter(env: Env) -> Stack {
@@ -47,7 +47,8 @@ pub fn potter(env: Env) -> Stack {
 
     let mut pg = Postgres::new(
         "potter",
-        SecretRef::new(SECRETS, "postgres-password")
+        SECRETS
+            .key("postgres-password")
             .describe("Password of the `potter` Postgres role (URL-safe characters)"),
     );
     if prod {
@@ -83,7 +84,8 @@ pub fn potter(env: Env) -> Stack {
         .env("METRICS_PORT", metrics.number)
         .env(
             "JWT_SECRET",
-            SecretRef::new(SECRETS, "jwt-secret")
+            SECRETS
+                .key("jwt-secret")
                 .describe("Key signing JWTs (rotate every 90 days)"),
         )
         .config(

@@ -34,7 +34,11 @@ pub const VERSION: &str = "1.2.3";
 pub const HTTP: Port = Port::http("http", 3001).service_port(80);
 
 /// The Secret holding every SrvThreds password.
-pub const SECRETS: &str = "srvthreds-secrets";
+pub const SECRETS: Secrets = Secrets::external("srvthreds-secrets");
+
+/// The Secret holding the backup uploader's S3 credentials (variables `SRVTHREDS_BACKUP_*`).
+pub const BACKUP_SECRETS: Secrets =
+    Secrets::external("srvthreds-backup-s3").var_prefix("SRVTHREDS_BACKUP");
 
 /// The SrvThreds stack for `env`.
 pub fn srvthreds(env: Env) -> Stack {
@@ -55,30 +59,27 @@ pub fn srvthreds(env: Env) -> Stack {
             Monitoring::default()
         });
 
-    let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
     // The engine reacts to key changes, so Redis publishes keyspace notifications.
-    let mut redis = Redis::new(secret(
-        "redis-password",
-        "Password Redis requires from every client (URL-safe characters)",
-    ))
+    let mut redis = Redis::new(
+        SECRETS
+            .key("redis-password")
+            .describe("Password Redis requires from every client (URL-safe characters)"),
+    )
     .notify_keyspace_events("KA");
     let mut mongo = MongoDb::new(
         "srvthreds",
-        secret(
-            "mongo-password",
-            "Password of the MongoDB root user (URL-safe characters)",
-        ),
+        SECRETS
+            .key("mongo-password")
+            .describe("Password of the MongoDB root user (URL-safe characters)"),
     );
     let mut rabbitmq = RabbitMq::new(
         "srvthreds",
-        secret(
-            "rabbitmq-password",
-            "Password of the RabbitMQ user (URL-safe characters)",
-        ),
-        secret(
-            "rabbitmq-erlang-cookie",
-            "Erlang cookie RabbitMQ nodes share",
-        ),
+        SECRETS
+            .key("rabbitmq-password")
+            .describe("Password of the RabbitMQ user (URL-safe characters)"),
+        SECRETS
+            .key("rabbitmq-erlang-cookie")
+            .describe("Erlang cookie RabbitMQ nodes share"),
     );
     if env == Env::Prod {
         // The guide's prod Redis: a replicated master with 20 GiB volumes and 1–2 cores.
@@ -93,19 +94,12 @@ pub fn srvthreds(env: Env) -> Stack {
         // restricted CronJob of its own, uploaded to the guide's bucket
         // (`s3://srvthreds-backups/<date>/`, one prefix per product); the bucket's lifecycle
         // rule keeps a week (the Kubernetes README says so).
-        let credentials = |key: &str, what: &str| {
-            SecretRef::new("srvthreds-backup-s3", key)
-                .var_name(format!(
-                    "SRVTHREDS_BACKUP_{}",
-                    key.replace('-', "_").to_uppercase()
-                ))
-                .describe(what)
-        };
-        let access_key = credentials(
-            "access-key-id",
-            "Access key of the backup uploader (s3:PutObject on srvthreds-backups only)",
-        );
-        let secret_key = credentials("secret-access-key", "Secret key of the backup uploader");
+        let access_key = BACKUP_SECRETS
+            .key("access-key-id")
+            .describe("Access key of the backup uploader (s3:PutObject on srvthreds-backups only)");
+        let secret_key = BACKUP_SECRETS
+            .key("secret-access-key")
+            .describe("Secret key of the backup uploader");
         let bucket = |prefix: &str| {
             Bucket::s3(
                 format!("s3://srvthreds-backups/{prefix}"),

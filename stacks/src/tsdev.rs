@@ -33,6 +33,9 @@ pub fn registry() -> Registry {
 /// The released tsdev version staging and prod run.
 pub const VERSION: &str = "1.4.0";
 
+/// The Secret holding every tsdev password and key.
+pub const SECRETS: Secrets = Secrets::external("tsdev-secrets");
+
 /// The tag an app image runs with in `env`: `dev` for local builds, the release otherwise.
 pub fn tag(env: Env) -> &'static str {
     match env {
@@ -333,7 +336,8 @@ pub fn monolith(env: Env) -> Stack {
         .config("RATE_LIMIT_WINDOW_MS", "60000")
         .config("RATE_LIMIT_MAX_REQUESTS", "100");
     if env != Env::Dev {
-        let dsn = SecretRef::new("tsdev-secrets", "sentry-dsn")
+        let dsn = SECRETS
+            .key("sentry-dsn")
             .describe("Sentry DSN errors are reported to");
         api = api
             .env("SENTRY_DSN", dsn)
@@ -354,13 +358,14 @@ pub fn microservices(env: Env) -> Stack {
     let otlp = tracing(&mut s).otlp;
     let pg = s.backing(Postgres::new(
         "tsdev",
-        SecretRef::new("tsdev-secrets", "postgres-password")
+        SECRETS
+            .key("postgres-password")
             .describe("Password of the `tsdev` Postgres role (URL-safe characters)"),
     ));
-    let queue = s.backing(Redis::new(
-        SecretRef::new("tsdev-secrets", "redis-password")
-            .describe("Password Redis requires from every client (URL-safe characters)"),
-    ));
+    let queue =
+        s.backing(Redis::new(SECRETS.key("redis-password").describe(
+            "Password Redis requires from every client (URL-safe characters)",
+        )));
     let shared = |b: ServiceBuilder<HasImage>| {
         scaled(
             env,

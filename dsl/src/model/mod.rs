@@ -30,7 +30,7 @@ pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
-pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
+pub use env::{EnvValue, EnvVar, Part, SecretRef, Secrets, Template, Url};
 pub(crate) use handle::StrayUpdate;
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
