@@ -71,8 +71,8 @@ pub mod prelude {
         Disruption, Edge, Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress,
         KubernetesOptions, Memory, Metrics, Migration, Mount, PaasOptions, PackageManager,
         Platform, PodManagement, Port, Probe, RateLimit, Registry, Resources, Restart, Rollout,
-        SecretRef, Secrets, Security, SeedFormat, Service, ServiceRef, Spread, Stack, StackFn,
-        Target, Template, Timeouts, Url,
+        Scaling, SecretRef, Secrets, Security, SeedFormat, Service, ServiceRef, Spread, Stack,
+        StackFn, Target, Template, Timeouts, Url, Window,
     };
 }
 

@@ -231,8 +231,18 @@ pub fn srvthreds(env: Env) -> Stack {
                     Autoscale::between(3, 20)
                         .cpu(70)
                         .memory(80)
-                        .scale_up(60, 50, 60)
-                        .scale_down(300, 10, 60),
+                        // Grow by up to half per minute once the load has held for a minute;
+                        // shrink by a tenth per minute after five quiet minutes.
+                        .scale_up(
+                            Scaling::percent(50)
+                                .every(Window::minutes(1))
+                                .stabilized_over(Window::minutes(1)),
+                        )
+                        .scale_down(
+                            Scaling::percent(10)
+                                .every(Window::minutes(1))
+                                .stabilized_over(Window::minutes(5)),
+                        ),
                 )
                 .expose(
                     Ingress::host("engine.srvthreds.example.com", http)

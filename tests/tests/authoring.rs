@@ -96,3 +96,56 @@ fn a_secrets_group_renders_exactly_the_references_it_stands_for() {
         );
     }
 }
+
+// --- Autoscaling behaviour -------------------------------------------------------------------
+
+/// The HPA's `behavior` for an api autoscaled with `autoscale`.
+fn hpa_behavior(autoscale: Autoscale) -> serde_json::Value {
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes]);
+    s.add(
+        Service::new("api")
+            .image(image())
+            .resources(resources())
+            .autoscale(autoscale),
+    );
+    let docs = files(&s);
+    let yaml = file(&docs, "shop/prod/k8s/20-api.yaml");
+    let hpa: serde_json::Value = serde_saphyr::from_multiple::<serde_json::Value>(yaml)
+        .expect("YAML")
+        .into_iter()
+        .find(|o| o["kind"] == "HorizontalPodAutoscaler")
+        .expect("an HPA");
+    hpa["spec"]["behavior"].clone()
+}
+
+#[test]
+fn scaling_setters_render_the_hpa_behavior_they_name() {
+    let behavior = hpa_behavior(
+        Autoscale::between(3, 20)
+            .cpu(70)
+            .scale_up(
+                Scaling::percent(50)
+                    .every(Window::secs(30))
+                    .stabilized_over(Window::minutes(1)),
+            )
+            .scale_down(Scaling::percent(10)),
+    );
+    assert_eq!(
+        behavior,
+        serde_json::json!({
+            "scaleUp": {
+                "stabilizationWindowSeconds": 60,
+                "policies": [{ "type": "Percent", "value": 50, "periodSeconds": 30 }],
+            },
+            // No window given: Kubernetes' own default applies, so none is written.
+            "scaleDown": {
+                "policies": [{ "type": "Percent", "value": 10, "periodSeconds": 60 }],
+            },
+        })
+    );
+    assert_eq!(
+        hpa_behavior(Autoscale::between(3, 20).cpu(70)),
+        serde_json::Value::Null
+    );
+}

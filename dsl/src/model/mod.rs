@@ -36,7 +36,7 @@ pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
     Autoscale, ClusterIssuer, ConfigMapUse, Disruption, Egress, Ingress, Relaxation, Restart,
-    Rollout, Security, Spread,
+    Rollout, Scaling, Security, Spread,
 };
 pub use migration::{ArgPart, Migration, arg_parts};
 pub use monitoring::{
