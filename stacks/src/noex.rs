@@ -52,12 +52,14 @@ pub fn noex(env: Env) -> Stack {
         Env::Dev | Env::Staging => 3,
         Env::Prod => 5,
     };
-    let mut node = Service::new("noex")
+    let node = Service::new("noex")
         .image(
             registry()
                 .image("noex-node")
                 .tag(if env == Env::Dev { "dev" } else { VERSION }),
         )
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        .build(Build::new("."))
         .port(gossip)
         .port(health)
         .replicas(nodes)
@@ -110,15 +112,13 @@ pub fn noex(env: Env) -> Stack {
         .security(Security::restricted().run_as_user(1000))
         .resources(
             Resources::requests(Cpu::m(100), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
-        );
-    // The image CI builds and pushes; Compose builds it locally in dev.
-    node = node.build(Build::new("."));
-    node = match env {
-        Env::Dev => node.publish(gossip, gossip.number).publish(health, 8081),
-        Env::Staging => node,
-        // Scale on load, never below a majority (3 of 5) plus the one a drain may take.
-        Env::Prod => node.autoscale(Autoscale::between(4, 10).cpu(70).memory(80)),
-    };
+        )
+        .apply(|node| match env {
+            Env::Dev => node.publish(gossip, gossip.number).publish(health, 8081),
+            Env::Staging => node,
+            // Scale on load, never below a majority (3 of 5) plus the one a drain may take.
+            Env::Prod => node.autoscale(Autoscale::between(4, 10).cpu(70).memory(80)),
+        });
     s.add(node);
     s
 }

@@ -45,16 +45,15 @@ pub fn potter(env: Env) -> Stack {
         });
     let prod = env == Env::Prod;
 
-    let mut pg = Postgres::new(
-        "potter",
-        SECRETS
-            .key("postgres-password")
-            .describe("Password of the `potter` Postgres role (URL-safe characters)"),
+    let pg = s.backing(
+        Postgres::new(
+            "potter",
+            SECRETS
+                .key("postgres-password")
+                .describe("Password of the `potter` Postgres role (URL-safe characters)"),
+        )
+        .when(prod, |pg| pg.read_replicas(2).storage(Memory::gi(50))),
     );
-    if prod {
-        pg = pg.read_replicas(2).storage(Memory::gi(50));
-    }
-    let pg = s.backing(pg);
     let pool = s.backing(PgBouncer::new(&pg).replicas(if prod { 2 } else { 1 }));
     let nats = s.backing(Nats::new().replicas(if env == Env::Dev { 1 } else { 3 }));
     let kafka = s.backing(Kafka::new().replicas(if env == Env::Dev { 1 } else { 3 }));
@@ -62,12 +61,14 @@ pub fn potter(env: Env) -> Stack {
 
     let http = Port::http("http", 8080).service_port(80);
     let metrics = Port::http("metrics", 9090);
-    let mut service = Service::new("product-service")
+    let service = Service::new("product-service")
         .image(registry().image("product-service").tag(if env == Env::Dev {
             "dev"
         } else {
             VERSION
         }))
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        .build(Build::new("."))
         .port(http)
         .port(metrics)
         .env("DATABASE_URL", pool.url().path("?sslmode=disable"))
@@ -143,30 +144,28 @@ pub fn potter(env: Env) -> Stack {
         .security(Security::restricted().run_as_user(65532))
         .resources(
             Resources::requests(Cpu::m(250), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
-        );
-    // The image CI builds and pushes; Compose builds it locally in dev.
-    service = service.build(Build::new("."));
-    service = match env {
-        Env::Dev => service.publish(http, 8080),
-        Env::Staging | Env::Prod => service
-            .replicas(3)
-            .autoscale(Autoscale::between(3, 10).cpu(70)),
-    };
-    if env != Env::Dev {
-        let (host, issuer) = if prod {
-            ("products.potter.example.com".to_owned(), "letsencrypt-prod")
-        } else {
-            (
-                format!("products.{env}.potter.example.com"),
-                "letsencrypt-staging",
-            )
-        };
-        service = service.expose(
-            Ingress::host(host, http)
-                .class("nginx")
-                .tls(ClusterIssuer::new(issuer)),
-        );
-    }
+        )
+        .apply(|service| match env {
+            Env::Dev => service.publish(http, 8080),
+            Env::Staging | Env::Prod => {
+                let (host, issuer) = if prod {
+                    ("products.potter.example.com".to_owned(), "letsencrypt-prod")
+                } else {
+                    (
+                        format!("products.{env}.potter.example.com"),
+                        "letsencrypt-staging",
+                    )
+                };
+                service
+                    .replicas(3)
+                    .autoscale(Autoscale::between(3, 10).cpu(70))
+                    .expose(
+                        Ingress::host(host, http)
+                            .class("nginx")
+                            .tls(ClusterIssuer::new(issuer)),
+                    )
+            }
+        });
     s.add(service);
     s
 }

@@ -149,3 +149,92 @@ fn scaling_setters_render_the_hpa_behavior_they_name() {
         serde_json::Value::Null
     );
 }
+
+// --- Conditional building ----------------------------------------------------------------------
+
+/// An api and its database that differ by environment, written with `when`/`apply`
+/// (`combinators`) or with the `let mut` and `if` they replace.
+fn conditional_stack(env: Env, combinators: bool) -> Stack {
+    let http = Port::http("http", 3000);
+    let (dev, prod) = (env == Env::Dev, env == Env::Prod);
+    let mut s = Stack::new("shop", env);
+    s.targets(if dev {
+        vec![Target::Compose]
+    } else {
+        vec![Target::Kubernetes]
+    });
+    let password = SECRETS.key("postgres-password");
+    let api = Service::new("api")
+        .image(image())
+        .port(http)
+        .resources(resources());
+    if combinators {
+        let pg = s.backing(
+            stackdsl::catalog::Postgres::new("shop", password)
+                .when(prod, |pg| pg.storage(Memory::gi(50))),
+        );
+        s.add(
+            api.env("DATABASE_URL", pg.url())
+                .when(dev, |api| api.publish(http, 3000))
+                .apply(|api| match env {
+                    Env::Dev => api,
+                    Env::Staging => api.replicas(2),
+                    Env::Prod => api.replicas(3).autoscale(Autoscale::between(3, 6).cpu(70)),
+                }),
+        );
+    } else {
+        let mut pg = stackdsl::catalog::Postgres::new("shop", password);
+        if prod {
+            pg = pg.storage(Memory::gi(50));
+        }
+        let pg = s.backing(pg);
+        let mut api = api.env("DATABASE_URL", pg.url());
+        if dev {
+            api = api.publish(http, 3000);
+        }
+        api = match env {
+            Env::Dev => api,
+            Env::Staging => api.replicas(2),
+            Env::Prod => api.replicas(3).autoscale(Autoscale::between(3, 6).cpu(70)),
+        };
+        s.add(api);
+    }
+    s
+}
+
+#[test]
+fn when_and_apply_build_what_the_branches_they_replace_build() {
+    for env in Env::ALL {
+        assert_eq!(
+            files(&conditional_stack(env, true)),
+            files(&conditional_stack(env, false)),
+            "{env}"
+        );
+    }
+    // The conditions decide: published in dev only, autoscaled in prod only, a larger
+    // volume in prod only.
+    let api = |env| {
+        conditional_stack(env, true)
+            .service("api")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        Env::ALL.map(|env| (
+            api(env).publish.len(),
+            api(env).replicas,
+            api(env).autoscale.is_some()
+        )),
+        [(1, 1, false), (0, 2, false), (0, 3, true)]
+    );
+    let volume = |env| {
+        let s = conditional_stack(env, true);
+        let pg = s.service("postgres").unwrap();
+        match &pg.mounts[0].source {
+            stackdsl::model::VolumeSource::Persistent { size, .. } => size.map(|m| m.to_string()),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(volume(Env::Staging).as_deref(), Some("10Gi"));
+    assert_eq!(volume(Env::Prod).as_deref(), Some("50Gi"));
+}

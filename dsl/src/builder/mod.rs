@@ -438,6 +438,54 @@ impl<S> ServiceBuilder<S> {
     }
 }
 
+/// Steps inside a builder chain that depend on a condition, so a declaration that differs
+/// by environment stays one expression: no `let mut b = …; if dev { b = b.publish(…) }`.
+///
+/// Implemented by the builders whose setters take `self`: [`ServiceBuilder`] and the
+/// [`catalog`](crate::catalog) items. A [`Stack`] needs neither method — its setters borrow
+/// it, so an `if` around them reassigns nothing — and does not implement this trait.
+///
+/// ```
+/// use stackdsl::catalog::Postgres;
+/// use stackdsl::prelude::*;
+///
+/// fn api(env: Env) -> ServiceBuilder<HasImage> {
+///     let http = Port::http("http", 3000);
+///     Service::new("api")
+///         .image(Image::new("acme/api").tag("1.0"))
+///         .port(http)
+///         .when(env == Env::Dev, |b| b.publish(http, 3000))
+///         .apply(|b| match env {
+///             Env::Dev => b,
+///             Env::Staging => b.replicas(2),
+///             Env::Prod => b.replicas(3).autoscale(Autoscale::between(3, 10).cpu(70)),
+///         })
+/// }
+/// assert_eq!(api(Env::Dev).peek().publish.len(), 1);
+/// assert_eq!((api(Env::Prod).peek().publish.len(), api(Env::Prod).peek().replicas), (0, 3));
+///
+/// let prod = true;
+/// let mut s = Stack::new("shop", Env::Prod);
+/// s.backing(
+///     Postgres::new("shop", SecretRef::new("shop-secrets", "postgres-password"))
+///         .when(prod, |pg| pg.read_replicas(1)),
+/// );
+/// ```
+pub trait Conditional: Sized {
+    /// Applies `f` when `condition` holds; otherwise returns `self` unchanged.
+    fn when(self, condition: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        if condition { f(self) } else { self }
+    }
+
+    /// Applies `f`: a `match` on the environment inside the chain, or a shared step
+    /// written as a function (`.apply(scaled(env))`).
+    fn apply(self, f: impl FnOnce(Self) -> Self) -> Self {
+        f(self)
+    }
+}
+
+impl<S> Conditional for ServiceBuilder<S> {}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::ServiceBuilder<super::HasImage> {}
