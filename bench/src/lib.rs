@@ -37,15 +37,17 @@ pub fn workload(n: usize) -> Stack {
         s.add(
             Service::new(name.as_str())
                 .image(registry.image(name.as_str()).tag("1.0.0"))
-                .container_name("app")
                 .port(http)
                 .env("NODE_ENV", "production")
                 .env("PORT", "3000")
                 .config("LOG_LEVEL", "info")
                 .config("SERVICE_NAME", name.as_str())
                 .config("TIMEOUT_MS", "5000")
-                // The workload's container reads none of its ConfigMap through variables.
-                .config_map_use(ConfigMapUse::ReadByApp)
+                // The container is `app`, and reads none of its ConfigMap through variables.
+                .kubernetes(|k| {
+                    k.container_name("app")
+                        .config_map_use(ConfigMapUse::ReadByApp)
+                })
                 .resources(
                     Resources::requests(Cpu::m(100), Memory::mi(128))
                         .limits(Cpu::m(500), Memory::mi(512)),

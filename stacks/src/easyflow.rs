@@ -178,7 +178,7 @@ pub fn easyflow(env: Env) -> Stack {
                     .http(HttpMetrics::standard()),
             )
             // OpenAI and Telegram are on the internet.
-            .egress(Egress::internet().port(443))
+            .kubernetes(|k| k.egress(Egress::internet().port(443)))
             .resources(
                 Resources::requests(Cpu::m(500), Memory::mi(512))
                     .limits(Cpu::m(1000), Memory::gi(1)),
@@ -199,7 +199,7 @@ pub fn easyflow(env: Env) -> Stack {
     let celery = |b: ServiceBuilder<HasImage>| {
         // Celery answers `inspect ping` only from a live worker; beat is checked by its schedule file.
         b.command(["celery", "-A", "app.core.celery"])
-            .egress(Egress::internet().port(443))
+            .kubernetes(|k| k.egress(Egress::internet().port(443)))
             .resources(
                 Resources::requests(Cpu::m(250), Memory::mi(256))
                     .limits(Cpu::m(1000), Memory::mi(768)),
@@ -235,7 +235,7 @@ pub fn easyflow(env: Env) -> Stack {
             .readiness(schedule)
             // Two schedulers would run every periodic task twice.
             .replicas(1)
-            .disruption(Disruption::None),
+            .kubernetes(|k| k.disruption(Disruption::None)),
     );
     s
 }

@@ -184,8 +184,10 @@ pub fn srvthreds(env: Env) -> Stack {
                 ),
             Env::Prod => engine
                 .replicas(5)
-                .rollout(Rollout::rolling(1, 1))
-                .spread(Spread::AntiAffinity)
+                .kubernetes(|k| {
+                    k.rollout(Rollout::rolling(1, 1))
+                        .spread(Spread::AntiAffinity)
+                })
                 .liveness(
                     Probe::http_get("/health", http)
                         .initial_delay(60)

@@ -341,7 +341,7 @@ pub fn monolith(env: Env) -> Stack {
                         .key("sentry-dsn")
                         .describe("Sentry DSN errors are reported to"),
                 )
-                .egress(Egress::internet().port(443))
+                .kubernetes(|k| k.egress(Egress::internet().port(443)))
             })
             .apply(scaled(env))
             .apply(exposed(env, "api", http)),

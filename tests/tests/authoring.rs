@@ -238,3 +238,108 @@ fn when_and_apply_build_what_the_branches_they_replace_build() {
     assert_eq!(volume(Env::Staging).as_deref(), Some("10Gi"));
     assert_eq!(volume(Env::Prod).as_deref(), Some("50Gi"));
 }
+
+// --- The Kubernetes group ----------------------------------------------------------------------
+
+/// A replicated api on Compose and Kubernetes, with or without Kubernetes-only settings.
+fn kubernetes_group_stack(group: bool) -> Stack {
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Compose, Target::Kubernetes]);
+    s.add(
+        Service::new("api")
+            .image(image())
+            .config("LOG_LEVEL", "info")
+            .replicas(3)
+            .resources(resources())
+            .when(group, |api| {
+                api.kubernetes(|k| {
+                    k.container_name("app")
+                        .rollout(Rollout::rolling(2, 0))
+                        .spread(Spread::AcrossZones)
+                        .disruption(Disruption::MaxUnavailable(1))
+                        .egress(Egress::cidr("203.0.113.0/24").port(5432))
+                        .annotation("example.com/team", "payments")
+                        .config_map_use(ConfigMapUse::ReadByApp)
+                })
+            }),
+    );
+    s
+}
+
+/// The objects of a multi-document YAML file.
+fn objects(yaml: &str) -> Vec<serde_json::Value> {
+    serde_saphyr::from_multiple(yaml).expect("YAML")
+}
+
+fn kind<'a>(objects: &'a [serde_json::Value], kind: &str) -> &'a serde_json::Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn the_kubernetes_group_sets_the_same_fields_the_model_has() {
+    // Written through the group, or straight into the model: the same files.
+    let mut by_hand = kubernetes_group_stack(false);
+    let api = &mut by_hand.services[0];
+    api.container_name = Some("app".to_owned());
+    api.rollout = Some(Rollout::rolling(2, 0));
+    api.spread = Some(Spread::AcrossZones);
+    api.disruption = Some(Disruption::MaxUnavailable(1));
+    api.egress = vec![Egress::cidr("203.0.113.0/24").port(5432)];
+    api.annotations = vec![("example.com/team".to_owned(), "payments".to_owned())];
+    api.config_map_use = ConfigMapUse::ReadByApp;
+    assert_eq!(files(&kubernetes_group_stack(true)), files(&by_hand));
+}
+
+#[test]
+fn the_kubernetes_group_changes_kubernetes_objects_and_nothing_else() {
+    let (with, without) = (
+        files(&kubernetes_group_stack(true)),
+        files(&kubernetes_group_stack(false)),
+    );
+    assert_eq!(
+        file(&with, "shop/prod/compose.yaml"),
+        file(&without, "shop/prod/compose.yaml")
+    );
+
+    let api = objects(file(&with, "shop/prod/k8s/20-api.yaml"));
+    let deployment = kind(&api, "Deployment");
+    let pod = &deployment["spec"]["template"];
+    let container = &pod["spec"]["containers"][0];
+    assert_eq!(container["name"], "app");
+    // ReadByApp: the ConfigMap is published, the container gets no variable for it.
+    assert!(
+        container["env"]
+            .as_array()
+            .is_none_or(|e| e.iter().all(|v| v["name"] != "LOG_LEVEL")),
+        "{container}"
+    );
+    assert_eq!(
+        deployment["spec"]["strategy"]["rollingUpdate"],
+        serde_json::json!({ "maxSurge": 2, "maxUnavailable": 0 })
+    );
+    assert_eq!(
+        pod["spec"]["topologySpreadConstraints"][0]["topologyKey"],
+        "topology.kubernetes.io/zone"
+    );
+    assert_eq!(
+        pod["metadata"]["annotations"]["example.com/team"],
+        "payments"
+    );
+    assert_eq!(
+        kind(&api, "PodDisruptionBudget")["spec"]["maxUnavailable"],
+        1
+    );
+
+    let policies = objects(file(&with, "shop/prod/k8s/30-network-policies.yaml"));
+    assert!(
+        policies
+            .iter()
+            .any(|p| p["spec"]["egress"].as_array().is_some_and(|rules| rules
+                .iter()
+                .any(|r| r["to"][0]["ipBlock"]["cidr"] == "203.0.113.0/24"))),
+        "no egress rule to 203.0.113.0/24 in {policies:?}"
+    );
+}

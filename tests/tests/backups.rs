@@ -417,7 +417,7 @@ fn backups_need_a_catalog_database_and_kubernetes() {
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
-            .backup(Backup::new(Schedule::daily_at(2, 0))),
+            .kubernetes(|k| k.backup(Backup::new(Schedule::daily_at(2, 0)))),
     );
     let e = errors(&s);
     assert!(

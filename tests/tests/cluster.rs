@@ -86,7 +86,7 @@ fn pdb_must_keep_a_majority_and_allow_a_drain() {
     only(
         errors(
             Env::Prod,
-            node(5, gossip()).disruption(Disruption::MaxUnavailable(3)),
+            node(5, gossip()).kubernetes(|k| k.disruption(Disruption::MaxUnavailable(3))),
         ),
         "ring.services[ring].cluster.min_available",
         "2 available member(s)",

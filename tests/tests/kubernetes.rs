@@ -514,7 +514,7 @@ fn min_available_at_or_above_replicas_is_rejected() {
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
             .replicas(3)
-            .disruption(Disruption::MinAvailable(3))
+            .kubernetes(|k| k.disruption(Disruption::MinAvailable(3)))
             .resources(
                 Resources::requests(Cpu::m(100), Memory::mi(64))
                     .limits(Cpu::m(200), Memory::mi(128)),
@@ -645,7 +645,7 @@ fn config_map_use_and_kustomization_are_explicit_choices() {
             .env("MODE", "fast")
             .config("LOG_LEVEL", "info");
         if read_by_app {
-            api = api.config_map_use(ConfigMapUse::ReadByApp);
+            api = api.kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
         }
         s.add(api);
         stackdsl::validate::validate(&s).expect("valid");

@@ -51,7 +51,32 @@
 //!
 //! What is handed to the stack whole — a [`ServiceBuilder`], a catalog item, an
 //! [`Autoscale`](crate::model::Autoscale) — is a value instead: its setters take `self` and
-//! return it, so a declaration is one expression.
+//! return it, so a declaration is one expression; [`Conditional`] keeps it one expression
+//! when it differs by environment (`.when(dev, |b| b.publish(…))`,
+//! `.apply(|b| match env { … })`).
+//!
+//! Settings that only one target reads are grouped behind a closure that is lent the group
+//! (`&mut`, chaining like the stack): [`Stack::kubernetes`] and [`Stack::paas`] for the
+//! stack, [`ServiceBuilder::kubernetes`] for a service, so a service's own setters are the
+//! ones every target renders.
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//!
+//! let env = Env::Prod;
+//! let http = Port::http("http", 3000);
+//! let api = Service::new("api")
+//!     .image(Image::new("acme/api").tag("1.0"))
+//!     .port(http)
+//!     .when(env == Env::Dev, |api| api.publish(http, 3000))
+//!     .apply(|api| match env {
+//!         Env::Dev => api,
+//!         Env::Staging | Env::Prod => api
+//!             .replicas(3)
+//!             .kubernetes(|k| k.spread(Spread::AcrossZones).disruption(Disruption::MaxUnavailable(1))),
+//!     });
+//! assert_eq!((api.peek().replicas, api.peek().spread), (3, Some(Spread::AcrossZones)));
+//! ```
 //!
 //! Forgetting the image does not compile:
 //!
@@ -243,12 +268,6 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.env.push(var))
     }
 
-    /// How the [`config`](Self::config) values reach the container in Kubernetes (default
-    /// [`ConfigMapUse::EnvKeyRefs`]: environment variables read from the ConfigMap).
-    pub fn config_map_use(self, config_map_use: ConfigMapUse) -> Self {
-        self.with(|s| s.config_map_use = config_map_use)
-    }
-
     /// Sets a literal whose name looks like a secret (`*_PASSWORD_FILE`, `*_TOKEN_TTL`, …)
     /// but is not one; `reason` says why, and silences the secret-literal check for it.
     pub fn env_not_secret(
@@ -361,38 +380,6 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.not_on.extend(targets))
     }
 
-    /// Names the Kubernetes container (default: the service name).
-    pub fn container_name(self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        self.with(|s| s.container_name = Some(name))
-    }
-
-    /// How Kubernetes replaces pods on an update.
-    pub fn rollout(self, rollout: Rollout) -> Self {
-        self.with(|s| s.rollout = Some(rollout))
-    }
-
-    /// How replicas spread over nodes.
-    pub fn spread(self, spread: Spread) -> Self {
-        self.with(|s| s.spread = Some(spread))
-    }
-
-    /// How many replicas voluntary disruptions may take down (PodDisruptionBudget).
-    pub fn disruption(self, disruption: Disruption) -> Self {
-        self.with(|s| s.disruption = Some(disruption))
-    }
-
-    /// Allows egress outside the stack (NetworkPolicy), e.g. to an external API.
-    pub fn egress(self, egress: Egress) -> Self {
-        self.with(|s| s.egress.push(egress))
-    }
-
-    /// Adds a pod-template annotation (Kubernetes).
-    pub fn annotation(self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        let kv = (key.into(), value.into());
-        self.with(|s| s.annotations.push(kv))
-    }
-
     /// Makes the replicas a cluster: members with stable identities that find each other
     /// through seed addresses (see [`Cluster`](crate::model::Cluster)).
     pub fn cluster(self, cluster: crate::model::Cluster) -> Self {
@@ -426,15 +413,180 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.migrations = Some(migration))
     }
 
-    /// Backs the service up on a schedule (the catalog's backing services set this with
-    /// their `.backup(…)`, which knows the dump tool).
-    pub fn backup(self, backup: crate::model::Backup) -> Self {
-        self.with(|s| s.backup = Some(backup))
+    /// Settings only the Kubernetes target reads (see [`ServiceKubernetes`]): the
+    /// container's name, rollout, spread, disruption budget, egress, pod annotations, how
+    /// configuration reaches the pod, and scheduled backups. Grouped so a service's
+    /// declaration shows at a glance what every target gets and what only Kubernetes does.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let api = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .replicas(5)
+    ///     .kubernetes(|k| k.rollout(Rollout::rolling(1, 1)).spread(Spread::AntiAffinity));
+    /// assert_eq!(api.peek().rollout, Some(Rollout::rolling(1, 1)));
+    /// assert_eq!(api.peek().spread, Some(Spread::AntiAffinity));
+    /// ```
+    pub fn kubernetes(
+        self,
+        f: impl FnOnce(&mut ServiceKubernetes) -> &mut ServiceKubernetes,
+    ) -> Self {
+        let mut group = ServiceKubernetes {
+            service: self.inner,
+        };
+        f(&mut group);
+        ServiceBuilder {
+            inner: group.service,
+            state: PhantomData,
+        }
     }
 
     /// The service as declared so far (read-only).
     pub fn peek(&self) -> &Service {
         &self.inner
+    }
+}
+
+/// A service's Kubernetes-only settings, set inside [`ServiceBuilder::kubernetes`]. Each is
+/// read by the Kubernetes target alone (Compose, Terraform and the PaaS platforms have no
+/// counterpart), which is why they are not setters of the service itself.
+///
+/// Like [`KubernetesOptions`] for the stack, the setters take `&mut self` and chain.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let worker = Service::new("worker")
+///     .image(Image::new("acme/worker").tag("2.0"))
+///     .config("QUEUE", "jobs")
+///     .kubernetes(|k| {
+///         k.container_name("app")
+///             .rollout(Rollout::Recreate)
+///             .spread(Spread::AcrossZones)
+///             .disruption(Disruption::MaxUnavailable(1))
+///             .egress(Egress::internet().port(443))
+///             .annotation("example.com/team", "payments")
+///             .config_map_use(ConfigMapUse::ReadByApp)
+///     });
+/// let svc = worker.peek();
+/// assert_eq!(svc.container(), "app");
+/// assert_eq!(svc.annotations, [("example.com/team".to_owned(), "payments".to_owned())]);
+/// assert_eq!(svc.config_map_use, ConfigMapUse::ReadByApp);
+/// ```
+#[derive(Debug)]
+pub struct ServiceKubernetes {
+    // The builder's own box, lent to the group for the closure's duration.
+    service: Box<Service>,
+}
+
+impl ServiceKubernetes {
+    /// Names the container (default: the service name).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.container_name("app"));
+    /// assert_eq!(b.peek().container(), "app");
+    /// ```
+    pub fn container_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.service.container_name = Some(name.into());
+        self
+    }
+
+    /// How the Deployment replaces pods on an update (default: derived, see
+    /// [`KubernetesOptions::hardened`]).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("db").image(Image::new("acme/db").tag("1")).kubernetes(|k| k.rollout(Rollout::Recreate));
+    /// assert_eq!(b.peek().rollout, Some(Rollout::Recreate));
+    /// ```
+    pub fn rollout(&mut self, rollout: Rollout) -> &mut Self {
+        self.service.rollout = Some(rollout);
+        self
+    }
+
+    /// How replicas spread over nodes (default: derived).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.spread(Spread::AcrossZones));
+    /// assert_eq!(b.peek().spread, Some(Spread::AcrossZones));
+    /// ```
+    pub fn spread(&mut self, spread: Spread) -> &mut Self {
+        self.service.spread = Some(spread);
+        self
+    }
+
+    /// How many replicas voluntary disruptions may take down: the PodDisruptionBudget
+    /// (default: derived).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// // Two schedulers would run every periodic task twice: one replica, no budget.
+    /// let b = Service::new("beat").image(Image::new("acme/beat").tag("1")).kubernetes(|k| k.disruption(Disruption::None));
+    /// assert_eq!(b.peek().disruption, Some(Disruption::None));
+    /// ```
+    pub fn disruption(&mut self, disruption: Disruption) -> &mut Self {
+        self.service.disruption = Some(disruption);
+        self
+    }
+
+    /// Allows egress beyond the stack's own services and DNS (NetworkPolicy), e.g. to an
+    /// external API. Repeatable.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.egress(Egress::internet().port(443)));
+    /// assert_eq!(b.peek().egress[0].ports, [443]);
+    /// ```
+    pub fn egress(&mut self, egress: Egress) -> &mut Self {
+        self.service.egress.push(egress);
+        self
+    }
+
+    /// Adds a pod-template annotation. Repeatable.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1"))
+    ///     .kubernetes(|k| k.annotation("example.com/team", "payments"));
+    /// assert_eq!(b.peek().annotations.len(), 1);
+    /// ```
+    pub fn annotation(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.service.annotations.push((key.into(), value.into()));
+        self
+    }
+
+    /// How the service's [`config`](ServiceBuilder::config) values reach the container
+    /// (default [`ConfigMapUse::EnvKeyRefs`]: environment variables read from the
+    /// ConfigMap). Compose always passes them as environment variables.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .config("LOG_LEVEL", "info")
+    ///     .kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
+    /// assert_eq!(b.peek().config_map_use, ConfigMapUse::ReadByApp);
+    /// ```
+    pub fn config_map_use(&mut self, config_map_use: ConfigMapUse) -> &mut Self {
+        self.service.config_map_use = config_map_use;
+        self
+    }
+
+    /// Backs the service up on a schedule, as a CronJob. The catalog's backing services set
+    /// this from their own `.backup(…)`, which knows the dump tool; a backup without one is
+    /// a validation error.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::{Backup, Schedule};
+    /// let b = Service::new("db").image(Image::new("postgres").tag("17.2"))
+    ///     .kubernetes(|k| k.backup(Backup::new(Schedule::daily_at(2, 0))));
+    /// assert!(b.peek().backup.is_some());
+    /// ```
+    pub fn backup(&mut self, backup: crate::model::Backup) -> &mut Self {
+        self.service.backup = Some(backup);
+        self
     }
 }
 

@@ -219,7 +219,7 @@ impl std::fmt::Display for Relaxation {
 /// let b = Service::new("api")
 ///     .image(Image::new("acme/api").tag("1.0"))
 ///     .config("LOG_LEVEL", "info")
-///     .config_map_use(ConfigMapUse::ReadByApp);
+///     .kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
 /// assert_eq!(b.peek().config_map_use, ConfigMapUse::ReadByApp);
 /// assert_eq!(ConfigMapUse::default(), ConfigMapUse::EnvKeyRefs);
 /// ```
