@@ -50,7 +50,7 @@
 //! ```
 //!
 //! What is handed to the stack whole — a [`ServiceBuilder`], a catalog item, an
-//! [`Autoscale`](crate::model::Autoscale) — is a value instead: its setters take `self` and
+//! [`Autoscale`] — is a value instead: its setters take `self` and
 //! return it, so a declaration is one expression; [`Conditional`] keeps it one expression
 //! when it differs by environment (`.when(dev, |b| b.publish(…))`,
 //! `.apply(|b| match env { … })`).
