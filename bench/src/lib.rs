@@ -21,8 +21,8 @@ pub fn workload(n: usize) -> Stack {
     // The container listens on 3000; the Service exposes it as port 80.
     let http = Port::http("http", 3000).service_port(80);
     let registry = Registry::new("registry.example.com");
-    let mut s = Stack::new(NAME, Env::Prod)
-        .in_namespace(NAME)
+    let mut s = Stack::new(NAME, Env::Prod);
+    s.in_namespace(NAME)
         .targets([Target::Kubernetes])
         // No NetworkPolicies, PDBs, Pod Security labels, spread rules, rollout strategy,
         // checksums or pull policy: the workload lists none. No kustomization.yaml either:
@@ -37,15 +37,17 @@ pub fn workload(n: usize) -> Stack {
         s.add(
             Service::new(name.as_str())
                 .image(registry.image(name.as_str()).tag("1.0.0"))
-                .container_name("app")
                 .port(http)
                 .env("NODE_ENV", "production")
                 .env("PORT", "3000")
                 .config("LOG_LEVEL", "info")
                 .config("SERVICE_NAME", name.as_str())
                 .config("TIMEOUT_MS", "5000")
-                // The workload's container reads none of its ConfigMap through variables.
-                .config_map_use(ConfigMapUse::ReadByApp)
+                // The container is `app`, and reads none of its ConfigMap through variables.
+                .kubernetes(|k| {
+                    k.container_name("app")
+                        .config_map_use(ConfigMapUse::ReadByApp)
+                })
                 .resources(
                     Resources::requests(Cpu::m(100), Memory::mi(128))
                         .limits(Cpu::m(500), Memory::mi(512)),

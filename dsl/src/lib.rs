@@ -77,14 +77,14 @@ pub mod guide {}
 
 /// Everything a stack file needs: `use stackdsl::prelude::*;`.
 pub mod prelude {
-    pub use crate::builder::{HasImage, IntoService, NoImage, ServiceBuilder};
+    pub use crate::builder::{Conditional, HasImage, IntoService, NoImage, ServiceBuilder};
     pub use crate::model::{
         AppProtocol, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, ConfigMapUse, Cpu,
         Disruption, Edge, Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress,
         KubernetesOptions, Memory, Metrics, Migration, Mount, PaasOptions, PackageManager,
         Platform, PodManagement, Port, Probe, RateLimit, Registry, Resources, Restart, Rollout,
-        SecretRef, Security, SeedFormat, Service, ServiceRef, Spread, Stack, StackFn, Target,
-        Template, Timeouts, Url,
+        Scaling, SecretRef, Secrets, Security, SeedFormat, Service, ServiceRef, Spread, Stack,
+        StackFn, Target, Template, Timeouts, Url, Window,
     };
 }
 

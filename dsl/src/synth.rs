@@ -38,7 +38,8 @@ use crate::render::{self, Environments, Output};
 ///
 /// ```
 /// use stackdsl::prelude::*;
-/// let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+/// let mut s = Stack::new("shop", Env::Prod);
+/// s.targets([Target::Kubernetes]);
 /// s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
 /// let errors = stackdsl::validate(&s).unwrap_err();
 /// // prod requires resources (a model rule); nothing else is wrong.

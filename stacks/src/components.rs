@@ -3,17 +3,6 @@
 
 use stackdsl::prelude::*;
 
-fn sized(
-    b: ServiceBuilder<HasImage>,
-    cpu: (u32, u32),
-    memory: (u64, u64),
-) -> ServiceBuilder<HasImage> {
-    b.resources(
-        Resources::requests(Cpu::m(cpu.0), Memory::mi(memory.0))
-            .limits(Cpu::m(cpu.1), Memory::mi(memory.1)),
-    )
-}
-
 /// An nginx load balancer in front of every replica of `upstream` (`least_conn`, client
 /// addresses forwarded), listening on 8080 and published on the host as `host_port`.
 /// Compose only: Kubernetes routes through its Service and Ingress instead.
@@ -44,26 +33,35 @@ pub fn edge(s: &mut Stack, upstream: &Endpoint, host_port: u16) -> ServiceRef {
             "    }",
             "}",
         ]));
-    let edge = Service::new("edge")
-        .image(Image::new("nginxinc/nginx-unprivileged").tag("1.27.3-alpine"))
-        .port(http)
-        .mount(Mount::file(
-            "edge-nginx-conf",
-            "/etc/nginx/conf.d/default.conf",
-            conf,
-        ))
-        .mount(Mount::scratch("/tmp"))
-        .readiness(Probe::http_get("/healthz", http).period(5))
-        .depends_on(upstream.service())
-        // The unprivileged image's `nginx` user.
-        .security(Security::restricted().run_as_user(101))
-        .only_on([Target::Compose]);
-    let edge = if s.env == Env::Dev {
-        edge.publish(http, host_port)
-    } else {
-        edge.publish_public(http, host_port)
-    };
-    s.add(sized(edge, (50, 250), (32, 128)))
+    let dev = s.env == Env::Dev;
+    s.add(
+        Service::new("edge")
+            .image(Image::new("nginxinc/nginx-unprivileged").tag("1.27.3-alpine"))
+            .port(http)
+            .mount(Mount::file(
+                "edge-nginx-conf",
+                "/etc/nginx/conf.d/default.conf",
+                conf,
+            ))
+            .mount(Mount::scratch("/tmp"))
+            .readiness(Probe::http_get("/healthz", http).period(5))
+            .depends_on(upstream.service())
+            // The unprivileged image's `nginx` user.
+            .security(Security::restricted().run_as_user(101))
+            .only_on([Target::Compose])
+            // Loopback in dev; in front of the single-host deployments, every interface.
+            .apply(|edge| {
+                if dev {
+                    edge.publish(http, host_port)
+                } else {
+                    edge.publish_public(http, host_port)
+                }
+            })
+            .resources(
+                Resources::requests(Cpu::m(50), Memory::mi(32))
+                    .limits(Cpu::m(250), Memory::mi(128)),
+            ),
+    )
 }
 
 /// Joins lines, each ending in a newline (config files written in Rust).

@@ -28,7 +28,7 @@ pub fn registry() -> Registry {
 pub const VERSION: &str = "2.3.1";
 
 /// The Secret holding every Easy Flow secret.
-pub const SECRETS: &str = "easyflow-secrets";
+pub const SECRETS: Secrets = Secrets::external("easyflow-secrets");
 
 fn targets(env: Env) -> Vec<Target> {
     match env {
@@ -45,13 +45,14 @@ fn targets(env: Env) -> Vec<Target> {
 
 /// The Easy Flow stack for `env`.
 pub fn easyflow(env: Env) -> Stack {
-    let namespace = if env == Env::Prod {
+    let prod = env == Env::Prod;
+    let namespace = if prod {
         "easyflow".to_owned()
     } else {
         format!("easyflow-{env}")
     };
-    let mut s = Stack::new("easyflow", env)
-        .targets(targets(env))
+    let mut s = Stack::new("easyflow", env);
+    s.targets(targets(env))
         .in_namespace(namespace)
         .edge(edge())
         .ci(Ci::python("3.12", "app"))
@@ -61,113 +62,83 @@ pub fn easyflow(env: Env) -> Stack {
         } else {
             Monitoring::default()
         });
-    let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
 
-    let mut pg = Postgres::new(
-        "easyflow",
-        secret(
-            "postgres-password",
-            "Password of the `easyflow` Postgres role (URL-safe characters)",
-        ),
-    );
-    let mut redis = Redis::new(secret(
-        "redis-password",
-        "Password Redis requires from every client (URL-safe characters)",
-    ));
-    if env == Env::Prod {
-        pg = pg.storage(Memory::gi(50)).read_replicas(1);
-        redis = redis.storage(Memory::gi(10));
-    }
-    if env != Env::Dev {
+    let pg = s.backing(
+        Postgres::new(
+            "easyflow",
+            SECRETS
+                .key("postgres-password")
+                .describe("Password of the `easyflow` Postgres role (URL-safe characters)"),
+        )
+        .when(prod, |pg| pg.storage(Memory::gi(50)).read_replicas(1))
         // The guide's `pg_dump` CronJob: daily at 02:00, dumps older than 7 days deleted.
-        pg = pg.backup(
-            Backup::new(Schedule::cron("0 2 * * *"))
-                .keep_days(7)
-                .volume(Memory::gi(if env == Env::Prod { 100 } else { 20 })),
-        );
-    }
-    let pg = s.backing(pg);
-    let redis = s.backing(redis);
+        .when(env != Env::Dev, |pg| {
+            pg.backup(
+                Backup::new(Schedule::cron("0 2 * * *"))
+                    .keep_days(7)
+                    .volume(Memory::gi(if prod { 100 } else { 20 })),
+            )
+        }),
+    );
+    let redis = s.backing(
+        Redis::new(
+            SECRETS
+                .key("redis-password")
+                .describe("Password Redis requires from every client (URL-safe characters)"),
+        )
+        .when(prod, |redis| redis.storage(Memory::gi(10))),
+    );
 
     let image = registry()
         .image("easyflow")
         .tag(if env == Env::Dev { "dev" } else { VERSION });
     // Everything the app and the Celery processes share: one image, one configuration.
     let python = |name: &str| {
-        let b = Service::new(name)
+        Service::new(name)
             .image(image.clone())
+            // The image CI builds and pushes; Compose builds it locally in dev.
+            .build(Build::new("."))
             .env("DATABASE_URL", pg.url().scheme("postgresql+asyncpg"))
             .env("REDIS_URL", redis.url(0))
-            .config("LOG_LEVEL", if env == Env::Prod { "INFO" } else { "DEBUG" })
-            .env("OPENAI_API_KEY", secret("openai-api-key", "OpenAI API key"))
+            .config("LOG_LEVEL", if prod { "INFO" } else { "DEBUG" })
+            .env(
+                "OPENAI_API_KEY",
+                SECRETS.key("openai-api-key").describe("OpenAI API key"),
+            )
             .env(
                 "TELEGRAM_BOT_TOKEN",
-                secret("telegram-bot-token", "Telegram bot token"),
+                SECRETS
+                    .key("telegram-bot-token")
+                    .describe("Telegram bot token"),
             )
             .env(
                 "SECRET_KEY",
-                secret("secret-key", "Key signing sessions (SessionMiddleware)"),
+                SECRETS
+                    .key("secret-key")
+                    .describe("Key signing sessions (SessionMiddleware)"),
             )
             .env("PYTHONUNBUFFERED", "1")
             .mount(Mount::scratch("/tmp"))
             // The image's `appuser` has no fixed uid; any non-root uid can read /app.
             .security(Security::restricted().run_as_user(10001))
-            .health_tool(HealthTool::Python);
-        // The image CI builds and pushes; Compose builds it locally in dev.
-        b.build(Build::new("."))
+            .health_tool(HealthTool::Python)
     };
 
     let http = Port::http("http", 8000).service_port(80);
     let health = Probe::http_get("/health/", http);
-    let mut app = python("app")
-        .port(http)
-        .config("WORKERS", "4")
-        .args([
-            "uvicorn",
-            "main:app",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            &http.number.to_string(),
-        ])
-        // Alembic (the guide names no migration step; the app's schema is Alembic's) with
-        // the app's own `DATABASE_URL`, before every new version serves.
-        .migrations(Migration::command(["alembic", "upgrade", "head"]))
-        .liveness(health.clone().initial_delay(30).period(30).timeout(10))
-        .readiness(health.period(10).timeout(5))
-        // The guide's scrape job `easyflow-app` reads `/metrics` on the app port.
-        .metrics(
-            Metrics::new(http)
-                .interval(15)
-                .http(HttpMetrics::standard()),
-        )
-        // OpenAI and Telegram are on the internet.
-        .egress(Egress::internet().port(443))
-        .resources(
-            Resources::requests(Cpu::m(500), Memory::mi(512)).limits(Cpu::m(1000), Memory::gi(1)),
-        );
-    app = match env {
-        Env::Dev => app.publish(http, 8000),
-        Env::Staging => app
-            .replicas(2)
-            .autoscale(Autoscale::between(2, 4).cpu(70).memory(80)),
-        Env::Prod => app
-            .replicas(3)
-            .autoscale(Autoscale::between(3, 10).cpu(70).memory(80)),
-    };
-    if env != Env::Dev {
-        let host = if env == Env::Prod {
+    // The guide's nginx locations: the API and its webhooks share one zone of 10 r/s per
+    // client with different bursts; health checks are not limited.
+    let routes = |app: ServiceBuilder<HasImage>| {
+        let host = if prod {
             "api.easyflow.dev".to_owned()
         } else {
             format!("api.{env}.easyflow.dev")
         };
-        let issuer = if env == Env::Prod {
+        let issuer = if prod {
             "letsencrypt-prod"
         } else {
             "letsencrypt-staging"
         };
-        // The guide's nginx locations: the API and its webhooks share one zone of 10 r/s
-        // per client with different bursts; health checks are not limited.
         let zone = RateLimit::per_client("api_limit", 10);
         let route = |path: &str| {
             Ingress::host(host.clone(), http)
@@ -175,21 +146,60 @@ pub fn easyflow(env: Env) -> Stack {
                 .tls(ClusterIssuer::new(issuer))
                 .path(path)
         };
-        app = app
-            .expose(
-                route("/api/")
-                    .limit(zone.clone().burst(20))
-                    .timeouts(Timeouts::all(60)),
+        app.expose(
+            route("/api/")
+                .limit(zone.clone().burst(20))
+                .timeouts(Timeouts::all(60)),
+        )
+        .expose(route("/api/v1/messaging/webhook/").limit(zone.burst(100)))
+        .expose(route("/health"))
+    };
+    s.add(
+        python("app")
+            .port(http)
+            .config("WORKERS", "4")
+            .args([
+                "uvicorn",
+                "main:app",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                &http.number.to_string(),
+            ])
+            // Alembic (the guide names no migration step; the app's schema is Alembic's) with
+            // the app's own `DATABASE_URL`, before every new version serves.
+            .migrations(Migration::command(["alembic", "upgrade", "head"]))
+            .liveness(health.clone().initial_delay(30).period(30).timeout(10))
+            .readiness(health.period(10).timeout(5))
+            // The guide's scrape job `easyflow-app` reads `/metrics` on the app port.
+            .metrics(
+                Metrics::new(http)
+                    .interval(15)
+                    .http(HttpMetrics::standard()),
             )
-            .expose(route("/api/v1/messaging/webhook/").limit(zone.burst(100)))
-            .expose(route("/health"));
-    }
-    s.add(app);
+            // OpenAI and Telegram are on the internet.
+            .kubernetes(|k| k.egress(Egress::internet().port(443)))
+            .resources(
+                Resources::requests(Cpu::m(500), Memory::mi(512))
+                    .limits(Cpu::m(1000), Memory::gi(1)),
+            )
+            .apply(|app| match env {
+                Env::Dev => app.publish(http, 8000),
+                Env::Staging => app
+                    .replicas(2)
+                    .autoscale(Autoscale::between(2, 4).cpu(70).memory(80))
+                    .apply(routes),
+                Env::Prod => app
+                    .replicas(3)
+                    .autoscale(Autoscale::between(3, 10).cpu(70).memory(80))
+                    .apply(routes),
+            }),
+    );
 
     let celery = |b: ServiceBuilder<HasImage>| {
         // Celery answers `inspect ping` only from a live worker; beat is checked by its schedule file.
         b.command(["celery", "-A", "app.core.celery"])
-            .egress(Egress::internet().port(443))
+            .kubernetes(|k| k.egress(Egress::internet().port(443)))
             .resources(
                 Resources::requests(Cpu::m(250), Memory::mi(256))
                     .limits(Cpu::m(1000), Memory::mi(768)),
@@ -225,7 +235,7 @@ pub fn easyflow(env: Env) -> Stack {
             .readiness(schedule)
             // Two schedulers would run every periodic task twice.
             .replicas(1)
-            .disruption(Disruption::None),
+            .kubernetes(|k| k.disruption(Disruption::None)),
     );
     s
 }

@@ -24,6 +24,9 @@ pub fn registry() -> Registry {
 /// The released node version staging and prod run.
 pub const VERSION: &str = "0.9.0";
 
+/// The Secret holding the cluster's shared secret.
+pub const SECRETS: Secrets = Secrets::external("noex-secrets");
+
 /// The noex stack for `env`.
 pub fn noex(env: Env) -> Stack {
     let targets = match env {
@@ -31,8 +34,8 @@ pub fn noex(env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes],
         Env::Prod => vec![Target::Kubernetes, Target::GitHubActions],
     };
-    let mut s = Stack::new("noex", env)
-        .targets(targets)
+    let mut s = Stack::new("noex", env);
+    s.targets(targets)
         .ci(Ci::node("20", PackageManager::Npm))
         .monitoring(if env == Env::Dev {
             Monitoring::prometheus()
@@ -41,19 +44,22 @@ pub fn noex(env: Env) -> Stack {
         });
     let gossip = Port::tcp("cluster", 4369);
     let health = Port::http("health", 8080);
-    let secret = SecretRef::new("noex-secrets", "cluster-secret")
+    let secret = SECRETS
+        .key("cluster-secret")
         .var_name("NOEX_CLUSTER_SECRET")
         .describe("Shared secret cluster members authenticate each other with");
     let nodes = match env {
         Env::Dev | Env::Staging => 3,
         Env::Prod => 5,
     };
-    let mut node = Service::new("noex")
+    let node = Service::new("noex")
         .image(
             registry()
                 .image("noex-node")
                 .tag(if env == Env::Dev { "dev" } else { VERSION }),
         )
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        .build(Build::new("."))
         .port(gossip)
         .port(health)
         .replicas(nodes)
@@ -106,15 +112,13 @@ pub fn noex(env: Env) -> Stack {
         .security(Security::restricted().run_as_user(1000))
         .resources(
             Resources::requests(Cpu::m(100), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
-        );
-    // The image CI builds and pushes; Compose builds it locally in dev.
-    node = node.build(Build::new("."));
-    node = match env {
-        Env::Dev => node.publish(gossip, gossip.number).publish(health, 8081),
-        Env::Staging => node,
-        // Scale on load, never below a majority (3 of 5) plus the one a drain may take.
-        Env::Prod => node.autoscale(Autoscale::between(4, 10).cpu(70).memory(80)),
-    };
+        )
+        .apply(|node| match env {
+            Env::Dev => node.publish(gossip, gossip.number).publish(health, 8081),
+            Env::Staging => node,
+            // Scale on load, never below a majority (3 of 5) plus the one a drain may take.
+            Env::Prod => node.autoscale(Autoscale::between(4, 10).cpu(70).memory(80)),
+        });
     s.add(node);
     s
 }

@@ -25,7 +25,7 @@ pub fn registry() -> Registry {
 pub const VERSION: &str = "0.14.2";
 
 /// The Secret holding every Potter secret.
-pub const SECRETS: &str = "potter-secrets";
+pub const SECRETS: Secrets = Secrets::external("potter-secrets");
 
 /// The Potter stack for `env`.
 pub fn potter(env: Env) -> Stack {
@@ -34,8 +34,8 @@ pub fn potter(env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
         Env::Prod => vec![Target::Kubernetes, Target::Terraform, Target::GitHubActions],
     };
-    let mut s = Stack::new("potter", env)
-        .targets(targets)
+    let mut s = Stack::new("potter", env);
+    s.targets(targets)
         .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."))
         // Prometheus and Grafana beside the service in dev, with the same alert rules.
         .monitoring(if env == Env::Dev {
@@ -45,15 +45,15 @@ pub fn potter(env: Env) -> Stack {
         });
     let prod = env == Env::Prod;
 
-    let mut pg = Postgres::new(
-        "potter",
-        SecretRef::new(SECRETS, "postgres-password")
-            .describe("Password of the `potter` Postgres role (URL-safe characters)"),
+    let pg = s.backing(
+        Postgres::new(
+            "potter",
+            SECRETS
+                .key("postgres-password")
+                .describe("Password of the `potter` Postgres role (URL-safe characters)"),
+        )
+        .when(prod, |pg| pg.read_replicas(2).storage(Memory::gi(50))),
     );
-    if prod {
-        pg = pg.read_replicas(2).storage(Memory::gi(50));
-    }
-    let pg = s.backing(pg);
     let pool = s.backing(PgBouncer::new(&pg).replicas(if prod { 2 } else { 1 }));
     let nats = s.backing(Nats::new().replicas(if env == Env::Dev { 1 } else { 3 }));
     let kafka = s.backing(Kafka::new().replicas(if env == Env::Dev { 1 } else { 3 }));
@@ -61,12 +61,14 @@ pub fn potter(env: Env) -> Stack {
 
     let http = Port::http("http", 8080).service_port(80);
     let metrics = Port::http("metrics", 9090);
-    let mut service = Service::new("product-service")
+    let service = Service::new("product-service")
         .image(registry().image("product-service").tag(if env == Env::Dev {
             "dev"
         } else {
             VERSION
         }))
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        .build(Build::new("."))
         .port(http)
         .port(metrics)
         .env("DATABASE_URL", pool.url().path("?sslmode=disable"))
@@ -83,7 +85,8 @@ pub fn potter(env: Env) -> Stack {
         .env("METRICS_PORT", metrics.number)
         .env(
             "JWT_SECRET",
-            SecretRef::new(SECRETS, "jwt-secret")
+            SECRETS
+                .key("jwt-secret")
                 .describe("Key signing JWTs (rotate every 90 days)"),
         )
         .config(
@@ -141,30 +144,28 @@ pub fn potter(env: Env) -> Stack {
         .security(Security::restricted().run_as_user(65532))
         .resources(
             Resources::requests(Cpu::m(250), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
-        );
-    // The image CI builds and pushes; Compose builds it locally in dev.
-    service = service.build(Build::new("."));
-    service = match env {
-        Env::Dev => service.publish(http, 8080),
-        Env::Staging | Env::Prod => service
-            .replicas(3)
-            .autoscale(Autoscale::between(3, 10).cpu(70)),
-    };
-    if env != Env::Dev {
-        let (host, issuer) = if prod {
-            ("products.potter.example.com".to_owned(), "letsencrypt-prod")
-        } else {
-            (
-                format!("products.{env}.potter.example.com"),
-                "letsencrypt-staging",
-            )
-        };
-        service = service.expose(
-            Ingress::host(host, http)
-                .class("nginx")
-                .tls(ClusterIssuer::new(issuer)),
-        );
-    }
+        )
+        .apply(|service| match env {
+            Env::Dev => service.publish(http, 8080),
+            Env::Staging | Env::Prod => {
+                let (host, issuer) = if prod {
+                    ("products.potter.example.com".to_owned(), "letsencrypt-prod")
+                } else {
+                    (
+                        format!("products.{env}.potter.example.com"),
+                        "letsencrypt-staging",
+                    )
+                };
+                service
+                    .replicas(3)
+                    .autoscale(Autoscale::between(3, 10).cpu(70))
+                    .expose(
+                        Ingress::host(host, http)
+                            .class("nginx")
+                            .tls(ClusterIssuer::new(issuer)),
+                    )
+            }
+        });
     s.add(service);
     s
 }

@@ -34,10 +34,15 @@ pub const VERSION: &str = "1.2.3";
 pub const HTTP: Port = Port::http("http", 3001).service_port(80);
 
 /// The Secret holding every SrvThreds password.
-pub const SECRETS: &str = "srvthreds-secrets";
+pub const SECRETS: Secrets = Secrets::external("srvthreds-secrets");
+
+/// The Secret holding the backup uploader's S3 credentials (variables `SRVTHREDS_BACKUP_*`).
+pub const BACKUP_SECRETS: Secrets =
+    Secrets::external("srvthreds-backup-s3").var_prefix("SRVTHREDS_BACKUP");
 
 /// The SrvThreds stack for `env`.
 pub fn srvthreds(env: Env) -> Stack {
+    let (dev, prod) = (env == Env::Dev, env == Env::Prod);
     // Staging mirrors prod: the brokers and databases are Helm releases installed by
     // Terraform, the engine is plain manifests.
     let targets = match env {
@@ -45,105 +50,74 @@ pub fn srvthreds(env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
         Env::Prod => vec![Target::Kubernetes, Target::Terraform, Target::GitHubActions],
     };
-    let mut s = Stack::new("srvthreds", env)
-        .targets(targets)
+    let mut s = Stack::new("srvthreds", env);
+    s.targets(targets)
         .in_namespace(format!("srvthreds-{env}"))
         .ci(Ci::node("18", PackageManager::Npm))
-        .monitoring(if env == Env::Dev {
+        .monitoring(if dev {
             Monitoring::prometheus()
         } else {
             Monitoring::default()
         });
 
-    let secret = |key: &str, what: &str| SecretRef::new(SECRETS, key).describe(what);
-    // The engine reacts to key changes, so Redis publishes keyspace notifications.
-    let mut redis = Redis::new(secret(
-        "redis-password",
-        "Password Redis requires from every client (URL-safe characters)",
-    ))
-    .notify_keyspace_events("KA");
-    let mut mongo = MongoDb::new(
-        "srvthreds",
-        secret(
-            "mongo-password",
-            "Password of the MongoDB root user (URL-safe characters)",
-        ),
-    );
-    let mut rabbitmq = RabbitMq::new(
-        "srvthreds",
-        secret(
-            "rabbitmq-password",
-            "Password of the RabbitMQ user (URL-safe characters)",
-        ),
-        secret(
-            "rabbitmq-erlang-cookie",
-            "Erlang cookie RabbitMQ nodes share",
-        ),
-    );
-    if env == Env::Prod {
+    let redis = s.backing(
+        Redis::new(
+            SECRETS
+                .key("redis-password")
+                .describe("Password Redis requires from every client (URL-safe characters)"),
+        )
+        // The engine reacts to key changes, so Redis publishes keyspace notifications.
+        .notify_keyspace_events("KA")
         // The guide's prod Redis: a replicated master with 20 GiB volumes and 1–2 cores.
-        redis = redis.replicas(2).storage(Memory::gi(20)).resources(
-            Resources::requests(Cpu::m(1000), Memory::gi(2)).limits(Cpu::m(2000), Memory::gi(4)),
-        );
-        mongo = mongo.storage(Memory::gi(50));
-        rabbitmq = rabbitmq.replicas(3);
-    }
-    if env != Env::Dev {
-        // The guide's nightly backup (02:00): `mongodump` and `redis-cli --rdb`, each as a
-        // restricted CronJob of its own, uploaded to the guide's bucket
-        // (`s3://srvthreds-backups/<date>/`, one prefix per product); the bucket's lifecycle
-        // rule keeps a week (the Kubernetes README says so).
-        let credentials = |key: &str, what: &str| {
-            SecretRef::new("srvthreds-backup-s3", key)
-                .var_name(format!(
-                    "SRVTHREDS_BACKUP_{}",
-                    key.replace('-', "_").to_uppercase()
-                ))
-                .describe(what)
-        };
-        let access_key = credentials(
-            "access-key-id",
-            "Access key of the backup uploader (s3:PutObject on srvthreds-backups only)",
-        );
-        let secret_key = credentials("secret-access-key", "Secret key of the backup uploader");
-        let bucket = |prefix: &str| {
-            Bucket::s3(
-                format!("s3://srvthreds-backups/{prefix}"),
-                &access_key,
-                &secret_key,
+        .when(prod, |redis| {
+            redis.replicas(2).storage(Memory::gi(20)).resources(
+                Resources::requests(Cpu::m(1000), Memory::gi(2))
+                    .limits(Cpu::m(2000), Memory::gi(4)),
             )
-        };
-        mongo = mongo.backup(
-            Backup::new(Schedule::daily_at(2, 0))
-                .keep_days(7)
-                .bucket(bucket("mongodb")),
-        );
-        redis = redis.backup(
-            Backup::new(Schedule::daily_at(2, 0))
-                .keep_days(7)
-                .bucket(bucket("redis")),
-        );
-    }
-    let redis = s.backing(redis);
-    let rabbitmq = s.backing(rabbitmq);
-    let mongo = s.backing(mongo);
-    if env == Env::Dev {
+        })
+        .when(!dev, |redis| redis.backup(nightly_backup("redis"))),
+    );
+    let rabbitmq = s.backing(
+        RabbitMq::new(
+            "srvthreds",
+            SECRETS
+                .key("rabbitmq-password")
+                .describe("Password of the RabbitMQ user (URL-safe characters)"),
+            SECRETS
+                .key("rabbitmq-erlang-cookie")
+                .describe("Erlang cookie RabbitMQ nodes share"),
+        )
+        .when(prod, |rabbitmq| rabbitmq.replicas(3)),
+    );
+    let mongo = s.backing(
+        MongoDb::new(
+            "srvthreds",
+            SECRETS
+                .key("mongo-password")
+                .describe("Password of the MongoDB root user (URL-safe characters)"),
+        )
+        .when(prod, |mongo| mongo.storage(Memory::gi(50)))
+        .when(!dev, |mongo| mongo.backup(nightly_backup("mongodb"))),
+    );
+    if dev {
         // The seed publishes the brokers for local tools; loopback only.
-        assert!(s.update(&redis.service, |b| b.publish(redis.port, 6379)));
-        assert!(s.update(&rabbitmq.service, |b| {
-            b.publish(rabbitmq.amqp, 5672)
-                .publish(rabbitmq.management, 15672)
-        }));
-        assert!(s.update(&mongo.service, |b| b.publish(mongo.port, 27017)));
+        s.update(&redis.service, |b| b.publish(redis.port, 6379))
+            .update(&rabbitmq.service, |b| {
+                b.publish(rabbitmq.amqp, 5672)
+                    .publish(rabbitmq.management, 15672)
+            })
+            .update(&mongo.service, |b| b.publish(mongo.port, 27017));
     }
 
     let http = HTTP;
-    let mut engine = Service::new("engine")
+    let engine = Service::new("engine")
         .image(
             registry()
                 .image("srvthreds-engine")
-                .tag(if env == Env::Dev { "dev" } else { VERSION }),
+                .tag(if dev { "dev" } else { VERSION }),
         )
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        .build(Build::new("."))
         .port(http)
         .env(
             "NODE_ENV",
@@ -157,7 +131,7 @@ pub fn srvthreds(env: Env) -> Stack {
         .env("REDIS_URL", redis.url(0))
         .env("MONGODB_URL", mongo.url("srvthreds"))
         .env("RABBITMQ_URL", rabbitmq.url())
-        .config("LOG_LEVEL", if env == Env::Prod { "info" } else { "debug" })
+        .config("LOG_LEVEL", if prod { "info" } else { "debug" })
         .config("LOG_FORMAT", "json")
         // The series the guide's Grafana dashboard plots (the guide scraped pods by
         // annotation; a ServiceMonitor and a scrape job are derived from this instead).
@@ -175,11 +149,8 @@ pub fn srvthreds(env: Env) -> Stack {
         )
         .mount(Mount::scratch("/tmp"))
         // node:18-alpine's `node` user.
-        .security(Security::restricted().run_as_user(1000));
-    // The image CI builds and pushes; Compose builds it locally in dev.
-    engine = engine.build(Build::new("."));
-    engine =
-        match env {
+        .security(Security::restricted().run_as_user(1000))
+        .apply(|engine| match env {
             Env::Dev => engine
                 .args(["npm", "run", "start-dev"])
                 .mount(Mount::bind("src", "/app/src"))
@@ -213,8 +184,10 @@ pub fn srvthreds(env: Env) -> Stack {
                 ),
             Env::Prod => engine
                 .replicas(5)
-                .rollout(Rollout::rolling(1, 1))
-                .spread(Spread::AntiAffinity)
+                .kubernetes(|k| {
+                    k.rollout(Rollout::rolling(1, 1))
+                        .spread(Spread::AntiAffinity)
+                })
                 .liveness(
                     Probe::http_get("/health", http)
                         .initial_delay(60)
@@ -237,8 +210,18 @@ pub fn srvthreds(env: Env) -> Stack {
                     Autoscale::between(3, 20)
                         .cpu(70)
                         .memory(80)
-                        .scale_up(60, 50, 60)
-                        .scale_down(300, 10, 60),
+                        // Grow by up to half per minute once the load has held for a minute;
+                        // shrink by a tenth per minute after five quiet minutes.
+                        .scale_up(
+                            Scaling::percent(50)
+                                .every(Window::minutes(1))
+                                .stabilized_over(Window::minutes(1)),
+                        )
+                        .scale_down(
+                            Scaling::percent(10)
+                                .every(Window::minutes(1))
+                                .stabilized_over(Window::minutes(5)),
+                        ),
                 )
                 .expose(
                     Ingress::host("engine.srvthreds.example.com", http)
@@ -246,10 +229,28 @@ pub fn srvthreds(env: Env) -> Stack {
                         .tls(ClusterIssuer::new("letsencrypt-prod"))
                         .rate_limit(50),
                 ),
-        };
+        });
     let engine = s.add(engine);
-    if env == Env::Dev {
+    if dev {
         components::edge(&mut s, &engine.endpoint(http), 8080);
     }
     s
+}
+
+/// The guide's nightly backup (02:00) of one product — `mongodump` or `redis-cli --rdb`, as a
+/// restricted CronJob of its own — uploaded to the guide's bucket under the product's prefix
+/// (`s3://srvthreds-backups/<prefix>/<date>/`); the bucket's lifecycle rule keeps a week
+/// (the Kubernetes README says so).
+fn nightly_backup(prefix: &str) -> Backup {
+    Backup::new(Schedule::daily_at(2, 0))
+        .keep_days(7)
+        .bucket(Bucket::s3(
+            format!("s3://srvthreds-backups/{prefix}"),
+            &BACKUP_SECRETS.key("access-key-id").describe(
+                "Access key of the backup uploader (s3:PutObject on srvthreds-backups only)",
+            ),
+            &BACKUP_SECRETS
+                .key("secret-access-key")
+                .describe("Secret key of the backup uploader"),
+        ))
 }

@@ -33,6 +33,9 @@ pub fn registry() -> Registry {
 /// The released tsdev version staging and prod run.
 pub const VERSION: &str = "1.4.0";
 
+/// The Secret holding every tsdev password and key.
+pub const SECRETS: Secrets = Secrets::external("tsdev-secrets");
+
 /// The tag an app image runs with in `env`: `dev` for local builds, the release otherwise.
 pub fn tag(env: Env) -> &'static str {
     match env {
@@ -141,7 +144,7 @@ pub fn tracing(s: &mut Stack) -> Tracing {
     let jaeger_otlp = Port::grpc("otlp-grpc", 4317);
     let jaeger_thrift = Port::http("collector", 14268);
     let jaeger_admin = Port::http("admin", 14269);
-    let mut jaeger = Service::new("jaeger")
+    let jaeger = Service::new("jaeger")
         .image(Image::new("jaegertracing/all-in-one").tag("1.62.0"))
         .port(ui)
         .port(jaeger_otlp)
@@ -156,12 +159,11 @@ pub fn tracing(s: &mut Stack) -> Tracing {
         .security(Security::restricted().run_as_user(10001))
         .resources(
             Resources::requests(Cpu::m(100), Memory::mi(256)).limits(Cpu::m(500), Memory::mi(512)),
-        );
-    if dev {
-        jaeger = jaeger.publish(ui, 16686);
-    }
-    // PaaS apps export to a hosted backend instead (see `paas`).
-    let jaeger = s.add(jaeger.not_on(Platform::targets()));
+        )
+        .when(dev, |jaeger| jaeger.publish(ui, 16686))
+        // PaaS apps export to a hosted backend instead (see `paas`).
+        .not_on(Platform::targets());
+    let jaeger = s.add(jaeger);
 
     let otlp_grpc = Port::grpc("otlp-grpc", 4317);
     let otlp_http = Port::http("otlp-http", 4318);
@@ -203,7 +205,7 @@ pub fn tracing(s: &mut Stack) -> Tracing {
             "      processors: [batch]",
             "      exporters: [otlp/jaeger]",
         ]));
-    let mut collector = Service::new("otel-collector")
+    let collector = Service::new("otel-collector")
         .image(Image::new("otel/opentelemetry-collector-contrib").tag("0.114.0"))
         .port(otlp_grpc)
         .port(otlp_http)
@@ -222,14 +224,11 @@ pub fn tracing(s: &mut Stack) -> Tracing {
         .security(Security::restricted().run_as_user(10001))
         .resources(
             Resources::requests(Cpu::m(50), Memory::mi(128)).limits(Cpu::m(250), Memory::mi(256)),
-        );
-    if dev {
-        collector = collector.publish(otlp_http, 4318);
-    }
+        )
+        .when(dev, |collector| collector.publish(otlp_http, 4318))
+        .not_on(Platform::targets());
     Tracing {
-        otlp: s
-            .add(collector.not_on(Platform::targets()))
-            .endpoint(otlp_http),
+        otlp: s.add(collector).endpoint(otlp_http),
         jaeger_collector: jaeger.endpoint(jaeger_thrift),
     }
 }
@@ -244,8 +243,14 @@ pub fn node_app(
     otlp: &Endpoint,
 ) -> ServiceBuilder<HasImage> {
     let dev = env == Env::Dev;
-    let app = Service::new(name)
+    Service::new(name)
         .image(registry().image(image).tag(tag(env)))
+        // The image CI builds and pushes; Compose builds it locally in dev.
+        .build(
+            Build::new(".")
+                .dockerfile("Dockerfile")
+                .target("production"),
+        )
         .port(http)
         .env("NODE_ENV", if dev { "development" } else { "production" })
         .env("PORT", http.number)
@@ -266,13 +271,7 @@ pub fn node_app(
         .security(Security::restricted().run_as_user(1000))
         .resources(
             Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(512)),
-        );
-    // The image CI builds and pushes; Compose builds it locally in dev.
-    app.build(
-        Build::new(".")
-            .dockerfile("Dockerfile")
-            .target("production"),
-    )
+        )
 }
 
 /// Replicas of the app tier per environment.
@@ -284,28 +283,30 @@ fn app_replicas(env: Env) -> u32 {
     }
 }
 
-/// Staging and prod scale an app tier between 2 and 10 replicas at 70 % CPU / 80 % memory.
-fn scaled(env: Env, app: ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage> {
-    let app = app.replicas(app_replicas(env));
-    if env == Env::Dev {
-        app
-    } else {
-        app.autoscale(Autoscale::between(2, 10).cpu(70).memory(80))
+/// Staging and prod scale an app tier between 2 and 10 replicas at 70 % CPU / 80 % memory
+/// (a step for [`Conditional::apply`]).
+fn scaled(env: Env) -> impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage> {
+    move |app| {
+        app.replicas(app_replicas(env))
+            .when(env != Env::Dev, |app| {
+                app.autoscale(Autoscale::between(2, 10).cpu(70).memory(80))
+            })
     }
 }
 
-/// Exposes `http` of an app publicly: on loopback in dev, through the nginx Ingress with
-/// cert-manager TLS and a per-client rate limit in staging and prod.
+/// Exposes `http` of the app `name` publicly: on loopback in dev, through the nginx
+/// Ingress with cert-manager TLS and a per-client rate limit in staging and prod (a step
+/// for [`Conditional::apply`]).
 fn exposed(
     env: Env,
-    app: ServiceBuilder<HasImage>,
     name: &str,
     http: Port,
-) -> ServiceBuilder<HasImage> {
-    match env {
+) -> impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage> {
+    let host = host(env, name);
+    move |app| match env {
         Env::Dev => app.publish(http, 3000),
         Env::Staging | Env::Prod => app.expose(
-            Ingress::host(host(env, name), http)
+            Ingress::host(host, http)
                 .class("nginx")
                 .tls(issuer(env))
                 .rate_limit(100),
@@ -325,23 +326,26 @@ fn edge() -> Edge {
 
 /// The monolith: one API server (procedures, workflows and introspection on :3000), traced.
 pub fn monolith(env: Env) -> Stack {
-    let mut s = Stack::new("tsdev-monolith", env)
-        .targets(targets(env))
-        .edge(edge())
-        .ci(ci());
+    let mut s = Stack::new("tsdev-monolith", env);
+    s.targets(targets(env)).edge(edge()).ci(ci());
     let otlp = tracing(&mut s).otlp;
     let http = Port::http("http", 3000).service_port(80);
-    let mut api = node_app(env, "api", "tsdev-api", http, &otlp)
-        .config("RATE_LIMIT_WINDOW_MS", "60000")
-        .config("RATE_LIMIT_MAX_REQUESTS", "100");
-    if env != Env::Dev {
-        let dsn = SecretRef::new("tsdev-secrets", "sentry-dsn")
-            .describe("Sentry DSN errors are reported to");
-        api = api
-            .env("SENTRY_DSN", dsn)
-            .egress(Egress::internet().port(443));
-    }
-    let api = s.add(exposed(env, scaled(env, api), "api", http));
+    let api = s.add(
+        node_app(env, "api", "tsdev-api", http, &otlp)
+            .config("RATE_LIMIT_WINDOW_MS", "60000")
+            .config("RATE_LIMIT_MAX_REQUESTS", "100")
+            .when(env != Env::Dev, |api| {
+                api.env(
+                    "SENTRY_DSN",
+                    SECRETS
+                        .key("sentry-dsn")
+                        .describe("Sentry DSN errors are reported to"),
+                )
+                .kubernetes(|k| k.egress(Egress::internet().port(443)))
+            })
+            .apply(scaled(env))
+            .apply(exposed(env, "api", http)),
+    );
     if env == Env::Prod {
         paas(&mut s, &api, &[]);
     }
@@ -351,51 +355,48 @@ pub fn monolith(env: Env) -> Stack {
 /// The microservices: gateway → procedure service → workflow orchestrator, sharing a
 /// Postgres database and a Redis queue, traced.
 pub fn microservices(env: Env) -> Stack {
-    let mut s = Stack::new("tsdev-microservices", env)
-        .targets(targets(env))
-        .edge(edge())
-        .ci(ci());
+    let mut s = Stack::new("tsdev-microservices", env);
+    s.targets(targets(env)).edge(edge()).ci(ci());
     let otlp = tracing(&mut s).otlp;
     let pg = s.backing(Postgres::new(
         "tsdev",
-        SecretRef::new("tsdev-secrets", "postgres-password")
+        SECRETS
+            .key("postgres-password")
             .describe("Password of the `tsdev` Postgres role (URL-safe characters)"),
     ));
-    let queue = s.backing(Redis::new(
-        SecretRef::new("tsdev-secrets", "redis-password")
-            .describe("Password Redis requires from every client (URL-safe characters)"),
-    ));
-    let shared = |b: ServiceBuilder<HasImage>| {
-        scaled(
-            env,
-            b.env("DATABASE_URL", pg.url())
-                .config("DATABASE_POOL_MIN", "2")
-                .config("DATABASE_POOL_MAX", "10")
-                .env("REDIS_URL", queue.url(0)),
-        )
+    let queue =
+        s.backing(Redis::new(SECRETS.key("redis-password").describe(
+            "Password Redis requires from every client (URL-safe characters)",
+        )));
+    // What the workflow and procedure services share: the database, the queue, the scale.
+    let shared = |app: ServiceBuilder<HasImage>| {
+        app.env("DATABASE_URL", pg.url())
+            .config("DATABASE_POOL_MIN", "2")
+            .config("DATABASE_POOL_MAX", "10")
+            .env("REDIS_URL", queue.url(0))
+            .apply(scaled(env))
     };
 
     let workflow_http = Port::http("http", 3002).service_port(80);
-    let workflows = s.add(shared(node_app(
-        env,
-        "workflows",
-        "tsdev-workflows",
-        workflow_http,
-        &otlp,
-    )));
+    let workflows =
+        s.add(node_app(env, "workflows", "tsdev-workflows", workflow_http, &otlp).apply(shared));
 
     let procedure_http = Port::http("http", 3001).service_port(80);
-    let procedures = s.add(shared(
+    let procedures = s.add(
         node_app(env, "procedures", "tsdev-procedures", procedure_http, &otlp)
-            .env("WORKFLOWS_URL", workflows.endpoint(workflow_http).url()),
-    ));
+            .env("WORKFLOWS_URL", workflows.endpoint(workflow_http).url())
+            .apply(shared),
+    );
 
     let gateway_http = Port::http("http", 3000).service_port(80);
-    let gateway = node_app(env, "gateway", "tsdev-gateway", gateway_http, &otlp)
-        .env("PROCEDURES_URL", procedures.endpoint(procedure_http).url())
-        .config("RATE_LIMIT_WINDOW_MS", "60000")
-        .config("RATE_LIMIT_MAX_REQUESTS", "100");
-    let gateway = s.add(exposed(env, scaled(env, gateway), "gateway", gateway_http));
+    let gateway = s.add(
+        node_app(env, "gateway", "tsdev-gateway", gateway_http, &otlp)
+            .env("PROCEDURES_URL", procedures.endpoint(procedure_http).url())
+            .config("RATE_LIMIT_WINDOW_MS", "60000")
+            .config("RATE_LIMIT_MAX_REQUESTS", "100")
+            .apply(scaled(env))
+            .apply(exposed(env, "gateway", gateway_http)),
+    );
     if env == Env::Prod {
         // Render runs all three apps but cannot build a URL around another service's
         // internal address (`<name>-<suffix>:<port>`); the single-app platforms run the

@@ -12,7 +12,8 @@ pub const NAME: &str = "big";
 /// content of every file; variant 1 also drops every seventh service and adds others, so
 /// synthesizing one variant over another creates, updates and removes files.
 pub fn stack(n: usize, variant: u32) -> Stack {
-    let mut s = Stack::new(NAME, Env::Prod).targets([Target::Compose, Target::Kubernetes]);
+    let mut s = Stack::new(NAME, Env::Prod);
+    s.targets([Target::Compose, Target::Kubernetes]);
     let http = Port::http("http", 8080);
     let password = SecretRef::new("big-secrets", "db-password").describe("Shared test password");
     let mut previous: Option<ServiceRef> = None;

@@ -111,7 +111,8 @@ pub fn secret_canaries_with(
     env: Env,
     api: impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage>,
 ) -> Stack {
-    let mut s = Stack::new("fixture-secrets", env).targets([Target::Compose, Target::Kubernetes]);
+    let mut s = Stack::new("fixture-secrets", env);
+    s.targets([Target::Compose, Target::Kubernetes]);
     let pg = Port::tcp("postgres", 5432);
     let http = Port::http("http", 8080);
     let small = Resources::requests(Cpu::m(10), Memory::mi(16)).limits(Cpu::m(100), Memory::mi(64));
@@ -159,7 +160,8 @@ pub fn stateful_cluster(env: Env) -> Stack {
         Env::Dev => vec![Target::Compose],
         Env::Staging | Env::Prod => vec![Target::Kubernetes],
     };
-    let mut s = Stack::new("fixture-ring", env).targets(targets);
+    let mut s = Stack::new("fixture-ring", env);
+    s.targets(targets);
     let gossip = Port::tcp("cluster", 7000);
     let health = Port::http("health", 8080);
     s.add(

@@ -346,7 +346,8 @@ fn errors(s: &Stack) -> Vec<(ErrorKind, String, String)> {
 }
 
 fn with_backup(backup: Backup) -> Vec<(ErrorKind, String, String)> {
-    let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes]);
     s.backing(Postgres::new("shop", SecretRef::new("shop-secrets", "pg")).backup(backup));
     errors(&s)
 }
@@ -411,11 +412,12 @@ fn bad_backup_policies_are_reported_at_their_paths() {
 #[test]
 fn backups_need_a_catalog_database_and_kubernetes() {
     // A plain service has no dump tool.
-    let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes]);
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
-            .backup(Backup::new(Schedule::daily_at(2, 0))),
+            .kubernetes(|k| k.backup(Backup::new(Schedule::daily_at(2, 0)))),
     );
     let e = errors(&s);
     assert!(

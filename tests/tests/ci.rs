@@ -230,9 +230,8 @@ fn shop_in(registry: &str, env: Env) -> Stack {
         Env::Staging => vec![Target::Kubernetes],
         Env::Prod => vec![Target::Compose, Target::Kubernetes, Target::GitHubActions],
     };
-    let mut s = Stack::new("shop", env)
-        .targets(targets)
-        .ci(Ci::node("20", PackageManager::Npm));
+    let mut s = Stack::new("shop", env);
+    s.targets(targets).ci(Ci::node("20", PackageManager::Npm));
     let http = Port::http("http", 8080);
     s.add(
         Service::new("api")

@@ -84,6 +84,15 @@ fn broken(env: Env) -> Stack {
     s
 }
 
+/// `shop` with an override through a handle of another stack it never included.
+fn shop_with_misdirected_update(env: Env) -> Stack {
+    let mut billing = Stack::new("billing", env);
+    let ledger = billing.add(Service::new("ledger").image(Image::new("acme/ledger").tag("3.1.0")));
+    let mut s = shop(env);
+    s.update(&ledger, |b| b.replicas(2));
+    s
+}
+
 fn run(stacks: &[stackdsl::cli::StackFn], out: &Path, extra: &[&str]) -> CliRun {
     let out = out.to_str().unwrap();
     let mut args = vec!["--out", out];
@@ -605,4 +614,50 @@ fn exit_codes_are_as_documented() {
     fs::create_dir(dir.path().join("shop/dev/compose.yaml")).unwrap();
     assert_eq!(run(&[shop], dir.path(), &[]).code, stackdsl::cli::EXIT_IO);
     assert_eq!(stackdsl::cli::EXIT_IO, 3);
+}
+
+/// The line of this file that holds `needle` (1-based), for messages that name call sites.
+fn line_of(needle: &str) -> usize {
+    let source = include_str!("cli.rs");
+    let hits: Vec<usize> = source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(hits.len(), 1, "`{needle}` should occur once in cli.rs");
+    hits[0]
+}
+
+#[test]
+fn an_update_through_another_stacks_handle_names_both_places_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let before = tree(dir.path());
+    for extra in [&[][..], &["--check"][..]] {
+        let r = run(&[shop_with_misdirected_update], dir.path(), extra);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert_eq!(r.stdout, "");
+        assert_eq!(
+            tree(dir.path()),
+            before,
+            "an invalid run changed the output folder"
+        );
+        // Split needles, so that only the stack function's lines contain them.
+        let declared = format!(
+            "tests/tests/cli.rs:{}",
+            line_of(concat!("billing.add(Service::new(", "\"ledger\")"))
+        );
+        let called = format!(
+            "tests/tests/cli.rs:{}",
+            line_of(concat!("s.update(", "&ledger,"))
+        );
+        assert!(
+            r.stderr.contains(&format!(
+                "error[unknown-service]: shop.update[ledger]: `Stack::update` at {called} changes service `ledger` of stack `billing` (declared at {declared}), which is not in stack `shop`"
+            )),
+            "{}",
+            r.stderr
+        );
+    }
 }

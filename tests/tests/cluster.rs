@@ -28,7 +28,8 @@ fn gossip() -> Cluster {
 }
 
 fn errors(env: Env, b: ServiceBuilder<HasImage>) -> Vec<(ErrorKind, String, String)> {
-    let mut s = Stack::new("ring", env).targets([Target::Kubernetes]);
+    let mut s = Stack::new("ring", env);
+    s.targets([Target::Kubernetes]);
     s.add(b);
     match validate(&s) {
         Ok(_) => Vec::new(),
@@ -86,7 +87,7 @@ fn pdb_must_keep_a_majority_and_allow_a_drain() {
     only(
         errors(
             Env::Prod,
-            node(5, gossip()).disruption(Disruption::MaxUnavailable(3)),
+            node(5, gossip()).kubernetes(|k| k.disruption(Disruption::MaxUnavailable(3))),
         ),
         "ring.services[ring].cluster.min_available",
         "2 available member(s)",

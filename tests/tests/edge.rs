@@ -302,7 +302,8 @@ fn small() -> Resources {
 }
 
 fn base(env: Env) -> (Stack, ServiceBuilder<HasImage>) {
-    let mut s = Stack::new("shop", env).edge(
+    let mut s = Stack::new("shop", env);
+    s.edge(
         Edge::nginx()
             .timeouts(Timeouts::all(30))
             .client_body_mb(8)
@@ -372,8 +373,8 @@ fn adding_a_routed_service_adds_its_upstream_with_no_other_edit() {
 fn kubernetes_annotations_follow_the_edge_and_the_route() {
     let sized =
         Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128));
-    let mut s = Stack::new("shop", Env::Prod)
-        .targets([Target::Kubernetes])
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes])
         .edge(Edge::nginx().timeouts(Timeouts::all(30)).client_body_mb(8));
     s.add(
         Service::new("api")
@@ -423,8 +424,8 @@ fn edge_mistakes_are_reported_at_their_paths() {
             .class("nginx")
             .path(path)
     };
-    let mut s = Stack::new("shop", Env::Prod)
-        .targets([Target::Compose, Target::Kubernetes])
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Compose, Target::Kubernetes])
         .edge(Edge::nginx().header("X-Evil", "a\" always; include /etc/passwd; #"));
     s.add(
         Service::new("api")

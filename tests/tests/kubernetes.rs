@@ -451,7 +451,8 @@ fn deployment_selector_must_match_its_template() {
 // --- Model-level errors reach the user before anything is written ----------------------
 
 fn probe_without_port(env: Env) -> Stack {
-    let mut s = Stack::new("shop", env).targets([Target::Kubernetes]);
+    let mut s = Stack::new("shop", env);
+    s.targets([Target::Kubernetes]);
     let http = Port::http("http", 3000);
     s.add(
         Service::new("api")
@@ -485,7 +486,8 @@ fn removing_a_port_a_probe_uses_fails_synthesis_and_writes_nothing() {
 
 #[test]
 fn multi_replica_service_with_a_volume_is_rejected_for_kubernetes() {
-    let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes]);
     s.add(
         Service::new("db")
             .image(Image::new("postgres").tag("17.2"))
@@ -507,12 +509,13 @@ fn multi_replica_service_with_a_volume_is_rejected_for_kubernetes() {
 
 #[test]
 fn min_available_at_or_above_replicas_is_rejected() {
-    let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets([Target::Kubernetes]);
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
             .replicas(3)
-            .disruption(Disruption::MinAvailable(3))
+            .kubernetes(|k| k.disruption(Disruption::MinAvailable(3)))
             .resources(
                 Resources::requests(Cpu::m(100), Memory::mi(64))
                     .limits(Cpu::m(200), Memory::mi(128)),
@@ -534,7 +537,8 @@ fn every_ingress_group_gets_a_name_of_its_own() {
     // Found by the property tests: `web` starts two groups, which were both named
     // `shop-ingress-web`, so applying the manifests kept only one of them.
     let http = Port::http("http", 8080);
-    let mut s = Stack::new("shop", Env::Dev).targets([Target::Kubernetes]);
+    let mut s = Stack::new("shop", Env::Dev);
+    s.targets([Target::Kubernetes]);
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
@@ -628,22 +632,21 @@ fn diff_needs_kubernetes_on_both_sides() {
 #[test]
 fn config_map_use_and_kustomization_are_explicit_choices() {
     let stack = |read_by_app: bool, kustomization: bool| {
-        let mut s = Stack::new("shop", Env::Dev)
-            .targets([Target::Kubernetes])
-            .kubernetes(|k| {
-                if kustomization {
-                    k
-                } else {
-                    k.without_kustomization()
-                }
-            });
+        let mut s = Stack::new("shop", Env::Dev);
+        s.targets([Target::Kubernetes]).kubernetes(|k| {
+            if kustomization {
+                k
+            } else {
+                k.without_kustomization()
+            }
+        });
         let mut api = Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
             .resources(Resources::requests(Cpu::m(100), Memory::mi(64)))
             .env("MODE", "fast")
             .config("LOG_LEVEL", "info");
         if read_by_app {
-            api = api.config_map_use(ConfigMapUse::ReadByApp);
+            api = api.kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
         }
         s.add(api);
         stackdsl::validate(&s).expect("valid");

@@ -271,11 +271,11 @@ fn another_tool_image_and_escaped_dollars() {
     assert_eq!(m["image"], "acme/migrator:2.0");
     // Compose: the variable's value, and the literal `$(` escaped as `$$(`.
     assert_eq!(m["entrypoint"][2], "echo $$(date) postgres://db/app");
-    let k = api(
+    let mut k = api(
         Migration::command(["sh", "-c", "echo $$(date) $(DATABASE_URL)"])
             .image(Image::new("acme/migrator").tag("2.0")),
-    )
-    .targets([Target::Kubernetes]);
+    );
+    k.targets([Target::Kubernetes]);
     let d = workload(&k, "api");
     let init = &d["spec"]["template"]["spec"]["initContainers"][0];
     assert_eq!(init["image"], "acme/migrator:2.0");

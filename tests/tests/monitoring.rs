@@ -571,7 +571,8 @@ fn bad_monitoring_is_reported_at_its_path() {
 
 #[test]
 fn compose_monitoring_needs_free_names_and_ports_and_prometheus_for_grafana() {
-    let mut s = Stack::new("shop", Env::Dev).monitoring(Monitoring::prometheus().grafana());
+    let mut s = Stack::new("shop", Env::Dev);
+    s.monitoring(Monitoring::prometheus().grafana());
     s.add(
         Service::new("grafana")
             .image(Image::new("acme/grafana").tag("1.0.0"))
@@ -643,7 +644,8 @@ fn prometheus_selector_labels_land_on_service_monitors_and_rules_only() {
     }
     assert_eq!(labelled.len(), 2, "{labelled:?}");
 
-    let mut bad = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+    let mut bad = Stack::new("shop", Env::Prod);
+    bad.targets([Target::Kubernetes]);
     bad.kubernetes.prometheus_selector([
         ("release", "not a value"),
         ("app.kubernetes.io/name", "x"),

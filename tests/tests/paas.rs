@@ -760,7 +760,8 @@ fn shop(env: Env, with_vercel: bool) -> Stack {
     if with_vercel {
         targets.push(Target::Paas(Platform::Vercel));
     }
-    let mut s = Stack::new("shop", env).targets(targets);
+    let mut s = Stack::new("shop", env);
+    s.targets(targets);
     let http = Port::http("http", 3000);
     let api = s.add(
         Service::new("api")
@@ -832,12 +833,13 @@ fn find<'a>(errors: &'a Errors, path: &str) -> &'a stackdsl::validate::Error {
 #[test]
 fn a_clustered_service_on_vercel_is_refused_and_the_error_says_why() {
     let clustered = |targets: &[Target]| {
-        let mut s = shop(Env::Prod, true).targets(targets.iter().copied());
+        let mut s = shop(Env::Prod, true);
+        s.targets(targets.iter().copied());
         let gossip = Port::tcp("cluster", 4369);
         let app = s.paas.app.clone().unwrap();
-        assert!(s.update(&app, |b| {
+        s.update(&app, |b| {
             b.port(gossip).replicas(3).cluster(Cluster::new(gossip))
-        }));
+        });
         s
     };
     let e = errors(&clustered(&[Target::Paas(Platform::Vercel)]));
@@ -869,10 +871,12 @@ fn a_secret_composed_into_fly_env_is_refused_until_set_in_the_platform() {
     let mut s = shop(Env::Prod, false);
     let token = SecretRef::new("shop-secrets", "token");
     let app = s.paas.app.clone().unwrap();
-    assert!(s.update(&app, |b| b.env(
-        "AUTH_HEADER",
-        Template::new().text("Bearer ").secret(&token)
-    )));
+    s.update(&app, |b| {
+        b.env(
+            "AUTH_HEADER",
+            Template::new().text("Bearer ").secret(&token),
+        )
+    });
     let e = errors(&s);
     let err = find(&e, "shop.services[api].env[AUTH_HEADER]");
     assert!(
@@ -899,10 +903,11 @@ fn a_secret_composed_into_fly_env_is_refused_until_set_in_the_platform() {
 #[test]
 fn persistent_volumes_are_refused_on_function_platforms() {
     for p in [Platform::Vercel, Platform::Serverless] {
-        let mut s = shop(Env::Prod, false).targets([Target::Paas(p)]);
+        let mut s = shop(Env::Prod, false);
+        s.targets([Target::Paas(p)]);
         s.paas(|o| o.serverless(|f| f.handler("dist/h.handler")));
         let app = s.paas.app.clone().unwrap();
-        assert!(s.update(&app, |b| b.mount(Mount::persistent("data", "/data"))));
+        s.update(&app, |b| b.mount(Mount::persistent("data", "/data")));
         let e = errors(&s);
         let err = find(&e, "shop.services[api].mounts[/data]");
         assert!(
@@ -943,7 +948,8 @@ fn paas_targets_render_from_prod_only() {
 
 #[test]
 fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platform() {
-    let mut s = Stack::new("shop", Env::Prod).targets(Platform::targets());
+    let mut s = Stack::new("shop", Env::Prod);
+    s.targets(Platform::targets());
     let pg = s.backing(Postgres::new("shop", SecretRef::new("shop-secrets", "pg")));
     let mongo = s.backing(MongoDb::new(
         "root",
@@ -989,9 +995,9 @@ fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platfor
         p.set_in_platform("DATABASE_URL", "Postgres URL")
             .set_in_platform("MONGO_URL", "MongoDB URL")
     });
-    assert!(s.update(&mongo.service, |b| {
+    s.update(&mongo.service, |b| {
         b.not_on([Target::Paas(Platform::Render)])
-    }));
+    });
     validate(&s).unwrap();
     let docs = stackdsl_tests::render(&s);
     let render = docs
@@ -1007,7 +1013,8 @@ fn urls_to_services_a_platform_does_not_run_are_refused_until_set_in_the_platfor
 
 #[test]
 fn function_platforms_need_their_entry_point() {
-    let mut s = shop(Env::Prod, true).targets([
+    let mut s = shop(Env::Prod, true);
+    s.targets([
         Target::Paas(Platform::Vercel),
         Target::Paas(Platform::Serverless),
     ]);
@@ -1029,9 +1036,11 @@ fn function_platforms_need_their_entry_point() {
 fn fly_machine_sizes_are_checked() {
     let mut s = shop(Env::Prod, false);
     let app = s.paas.app.clone().unwrap();
-    assert!(s.update(&app, |b| b.resources(
-        Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(300))
-    )));
+    s.update(&app, |b| {
+        b.resources(
+            Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(300)),
+        )
+    });
     let err = find(&errors(&s), "shop.services[api].resources").clone();
     assert!(
         err.message.contains("steps of 256 MiB") && err.message.contains("300 MiB"),

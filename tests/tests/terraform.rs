@@ -310,7 +310,8 @@ fn consumers_connect_consistently_in_compose_kubernetes_and_terraform() {
 }
 
 fn shop_with_db(db: &str, env: Env) -> Stack {
-    let mut s = Stack::new("shop", env).targets(match env {
+    let mut s = Stack::new("shop", env);
+    s.targets(match env {
         Env::Dev => vec![Target::Compose],
         _ => vec![Target::Compose, Target::Kubernetes, Target::Terraform],
     });

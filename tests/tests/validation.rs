@@ -164,7 +164,7 @@ fn dependency_cycle_through_depends_on_and_urls() {
     let b = s.add(Service::new("b").image(image()).port(http).depends_on(&a));
     let c = s.add(Service::new("c").image(image()).port(http).depends_on(&b));
     // a → c through a URL, which counts as a dependency.
-    assert!(s.update(&a, |svc| svc.env("C_URL", c.endpoint(http).url())));
+    s.update(&a, |svc| svc.env("C_URL", c.endpoint(http).url()));
     let e = one(&s);
     assert_eq!(
         (e.kind, e.path.as_str()),
@@ -177,7 +177,7 @@ fn dependency_cycle_through_depends_on_and_urls() {
 fn self_dependency() {
     let mut s = Stack::new("shop", Env::Dev);
     let a = s.add(Service::new("a").image(image()));
-    assert!(s.update(&a, |svc| svc.depends_on(&a)));
+    s.update(&a, |svc| svc.depends_on(&a));
     assert_eq!(
         errors(&s),
         [(
@@ -193,8 +193,12 @@ fn update_refuses_foreign_handles() {
     let foreign = other.add(Service::new("api").image(image()));
     let mut s = Stack::new("shop", Env::Dev);
     s.add(Service::new("api").image(image()));
-    assert!(!s.update(&foreign, |b| b.replicas(9)));
+    s.update(&foreign, |b| b.replicas(9));
     assert_eq!(s.service("api").unwrap().replicas, 1);
+    assert_eq!(
+        errors(&s),
+        [(ErrorKind::UnknownService, "shop.update[api]".to_owned())]
+    );
 }
 
 #[test]
@@ -604,7 +608,9 @@ fn two_stacks_writing_the_same_folder() {
 // --- Kubernetes object names (found by the property tests) --------------------------------
 
 fn k8s(env: Env) -> Stack {
-    Stack::new("shop", env).targets([Target::Compose, Target::Kubernetes])
+    let mut s = Stack::new("shop", env);
+    s.targets([Target::Compose, Target::Kubernetes]);
+    s
 }
 
 #[test]
@@ -626,7 +632,8 @@ fn a_service_named_like_the_deny_all_policy_is_refused() {
     let mut compose = Stack::new("shop", Env::Dev);
     compose.add(Service::new("default-deny").image(image()));
     assert_eq!(errors(&compose), []);
-    let mut plain = k8s(Env::Dev).kubernetes(|k| k.plain());
+    let mut plain = k8s(Env::Dev);
+    plain.kubernetes(|k| k.plain());
     plain.add(Service::new("default-deny").image(image()));
     assert_eq!(errors(&plain), []);
 }
@@ -689,7 +696,8 @@ fn derived_and_chosen_kubernetes_names_must_not_clash() {
 fn a_cluster_name_must_leave_room_for_its_members_names() {
     let gossip = Port::tcp("gossip", 4369);
     let ring = |name: &str| {
-        let mut s = Stack::new("shop", Env::Dev).targets([Target::Kubernetes]);
+        let mut s = Stack::new("shop", Env::Dev);
+        s.targets([Target::Kubernetes]);
         s.add(
             Service::new(name)
                 .image(image())

@@ -19,7 +19,8 @@ use crate::model::{EnvValue, Part, Service, ServiceRef, Stack, Template, VolumeS
 /// let billing = s.include(billing(Env::Dev), Some("billing"));
 /// let ledger = billing.service("ledger").expect("billing has a ledger");
 /// assert_eq!(ledger.name(), "billing-ledger");
-/// assert!(s.update(ledger, |b| b.replicas(2).replace_env("LOG_LEVEL", "debug")));
+/// s.update(ledger, |b| b.replicas(2).replace_env("LOG_LEVEL", "debug"));
+/// assert_eq!(s.service("billing-ledger").unwrap().replicas, 2);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Included {
@@ -63,10 +64,12 @@ impl Stack {
     /// Kubernetes options, CI) are not imported: this stack's apply.
     ///
     /// Each service keeps the origin of its declaration, so a name clash between imported
-    /// parts is reported naming both source locations.
+    /// parts is reported naming both source locations; an [`update`](Self::update) of
+    /// `other` that named none of its services is reported in this stack too.
     pub fn include(&mut self, other: Stack, prefix: Option<&str>) -> Included {
         let from = other.name.clone();
         let to = self.name.clone();
+        self.stray_updates.extend(other.stray_updates);
         let mut services = Vec::new();
         for mut svc in other.services {
             let original = svc.name.clone();

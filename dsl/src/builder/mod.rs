@@ -28,6 +28,56 @@
 //! assert_eq!(s.services.len(), 1);
 //! ```
 //!
+//! # One setter convention for `Stack`
+//!
+//! Every [`Stack`] method that changes the stack takes `&mut self` and returns `&mut Self`:
+//! the settings (`targets`, `in_namespace`, `kubernetes`, `ci`, `edge`, `monitoring`,
+//! `paas`, `update`) as well as the methods that return a handle (`add`, `backing`,
+//! `include`). The handle-returning ones cannot consume the stack, and components change
+//! a stack they are lent (`fn tracing(s: &mut Stack)`), so borrowing is the one rule that
+//! covers every call; settings chain as a statement:
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//!
+//! let mut s = Stack::new("shop", Env::Prod);
+//! s.targets([Target::Kubernetes, Target::GitHubActions])
+//!     .in_namespace("shop")
+//!     .ci(Ci::node("20", PackageManager::Pnpm));
+//! let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
+//! s.update(&api, |b| b.replicas(3));
+//! assert_eq!(s.namespace(), "shop");
+//! ```
+//!
+//! What is handed to the stack whole — a [`ServiceBuilder`], a catalog item, an
+//! [`Autoscale`] — is a value instead: its setters take `self` and
+//! return it, so a declaration is one expression; [`Conditional`] keeps it one expression
+//! when it differs by environment (`.when(dev, |b| b.publish(…))`,
+//! `.apply(|b| match env { … })`).
+//!
+//! Settings that only one target reads are grouped behind a closure that is lent the group
+//! (`&mut`, chaining like the stack): [`Stack::kubernetes`] and [`Stack::paas`] for the
+//! stack, [`ServiceBuilder::kubernetes`] for a service, so a service's own setters are the
+//! ones every target renders.
+//!
+//! ```
+//! use stackdsl::prelude::*;
+//!
+//! let env = Env::Prod;
+//! let http = Port::http("http", 3000);
+//! let api = Service::new("api")
+//!     .image(Image::new("acme/api").tag("1.0"))
+//!     .port(http)
+//!     .when(env == Env::Dev, |api| api.publish(http, 3000))
+//!     .apply(|api| match env {
+//!         Env::Dev => api,
+//!         Env::Staging | Env::Prod => api
+//!             .replicas(3)
+//!             .kubernetes(|k| k.spread(Spread::AcrossZones).disruption(Disruption::MaxUnavailable(1))),
+//!     });
+//! assert_eq!((api.peek().replicas, api.peek().spread), (3, Some(Spread::AcrossZones)));
+//! ```
+//!
 //! Forgetting the image does not compile:
 //!
 //! ```compile_fail
@@ -47,7 +97,7 @@ use crate::model::Env;
 use crate::model::{
     Autoscale, Build, ConfigMapUse, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image,
     ImageSource, Ingress, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish,
-    Resources, Restart, Rollout, Security, Service, ServiceRef, Spread, Stack, Target,
+    Resources, Restart, Rollout, Security, Service, ServiceRef, Spread, Stack, StrayUpdate, Target,
 };
 
 /// Typestate: the service has no image or build yet.
@@ -218,12 +268,6 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.env.push(var))
     }
 
-    /// How the [`config`](Self::config) values reach the container in Kubernetes (default
-    /// [`ConfigMapUse::EnvKeyRefs`]: environment variables read from the ConfigMap).
-    pub fn config_map_use(self, config_map_use: ConfigMapUse) -> Self {
-        self.with(|s| s.config_map_use = config_map_use)
-    }
-
     /// Sets a literal whose name looks like a secret (`*_PASSWORD_FILE`, `*_TOKEN_TTL`, …)
     /// but is not one; `reason` says why, and silences the secret-literal check for it.
     pub fn env_not_secret(
@@ -336,38 +380,6 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.not_on.extend(targets))
     }
 
-    /// Names the Kubernetes container (default: the service name).
-    pub fn container_name(self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        self.with(|s| s.container_name = Some(name))
-    }
-
-    /// How Kubernetes replaces pods on an update.
-    pub fn rollout(self, rollout: Rollout) -> Self {
-        self.with(|s| s.rollout = Some(rollout))
-    }
-
-    /// How replicas spread over nodes.
-    pub fn spread(self, spread: Spread) -> Self {
-        self.with(|s| s.spread = Some(spread))
-    }
-
-    /// How many replicas voluntary disruptions may take down (PodDisruptionBudget).
-    pub fn disruption(self, disruption: Disruption) -> Self {
-        self.with(|s| s.disruption = Some(disruption))
-    }
-
-    /// Allows egress outside the stack (NetworkPolicy), e.g. to an external API.
-    pub fn egress(self, egress: Egress) -> Self {
-        self.with(|s| s.egress.push(egress))
-    }
-
-    /// Adds a pod-template annotation (Kubernetes).
-    pub fn annotation(self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        let kv = (key.into(), value.into());
-        self.with(|s| s.annotations.push(kv))
-    }
-
     /// Makes the replicas a cluster: members with stable identities that find each other
     /// through seed addresses (see [`Cluster`](crate::model::Cluster)).
     pub fn cluster(self, cluster: crate::model::Cluster) -> Self {
@@ -401,10 +413,32 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.migrations = Some(migration))
     }
 
-    /// Backs the service up on a schedule (the catalog's backing services set this with
-    /// their `.backup(…)`, which knows the dump tool).
-    pub fn backup(self, backup: crate::model::Backup) -> Self {
-        self.with(|s| s.backup = Some(backup))
+    /// Settings only the Kubernetes target reads (see [`ServiceKubernetes`]): the
+    /// container's name, rollout, spread, disruption budget, egress, pod annotations, how
+    /// configuration reaches the pod, and scheduled backups. Grouped so a service's
+    /// declaration shows at a glance what every target gets and what only Kubernetes does.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let api = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .replicas(5)
+    ///     .kubernetes(|k| k.rollout(Rollout::rolling(1, 1)).spread(Spread::AntiAffinity));
+    /// assert_eq!(api.peek().rollout, Some(Rollout::rolling(1, 1)));
+    /// assert_eq!(api.peek().spread, Some(Spread::AntiAffinity));
+    /// ```
+    pub fn kubernetes(
+        self,
+        f: impl FnOnce(&mut ServiceKubernetes) -> &mut ServiceKubernetes,
+    ) -> Self {
+        let mut group = ServiceKubernetes {
+            service: self.inner,
+        };
+        f(&mut group);
+        ServiceBuilder {
+            inner: group.service,
+            state: PhantomData,
+        }
     }
 
     /// The service as declared so far (read-only).
@@ -412,6 +446,197 @@ impl<S> ServiceBuilder<S> {
         &self.inner
     }
 }
+
+/// A service's Kubernetes-only settings, set inside [`ServiceBuilder::kubernetes`]. Each is
+/// read by the Kubernetes target alone (Compose, Terraform and the PaaS platforms have no
+/// counterpart), which is why they are not setters of the service itself.
+///
+/// Like [`KubernetesOptions`] for the stack, the setters take `&mut self` and chain.
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let worker = Service::new("worker")
+///     .image(Image::new("acme/worker").tag("2.0"))
+///     .config("QUEUE", "jobs")
+///     .kubernetes(|k| {
+///         k.container_name("app")
+///             .rollout(Rollout::Recreate)
+///             .spread(Spread::AcrossZones)
+///             .disruption(Disruption::MaxUnavailable(1))
+///             .egress(Egress::internet().port(443))
+///             .annotation("example.com/team", "payments")
+///             .config_map_use(ConfigMapUse::ReadByApp)
+///     });
+/// let svc = worker.peek();
+/// assert_eq!(svc.container(), "app");
+/// assert_eq!(svc.annotations, [("example.com/team".to_owned(), "payments".to_owned())]);
+/// assert_eq!(svc.config_map_use, ConfigMapUse::ReadByApp);
+/// ```
+#[derive(Debug)]
+pub struct ServiceKubernetes {
+    // The builder's own box, lent to the group for the closure's duration.
+    service: Box<Service>,
+}
+
+impl ServiceKubernetes {
+    /// Names the container (default: the service name).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.container_name("app"));
+    /// assert_eq!(b.peek().container(), "app");
+    /// ```
+    pub fn container_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.service.container_name = Some(name.into());
+        self
+    }
+
+    /// How the Deployment replaces pods on an update (default: derived, see
+    /// [`KubernetesOptions::hardened`]).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("db").image(Image::new("acme/db").tag("1")).kubernetes(|k| k.rollout(Rollout::Recreate));
+    /// assert_eq!(b.peek().rollout, Some(Rollout::Recreate));
+    /// ```
+    pub fn rollout(&mut self, rollout: Rollout) -> &mut Self {
+        self.service.rollout = Some(rollout);
+        self
+    }
+
+    /// How replicas spread over nodes (default: derived).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.spread(Spread::AcrossZones));
+    /// assert_eq!(b.peek().spread, Some(Spread::AcrossZones));
+    /// ```
+    pub fn spread(&mut self, spread: Spread) -> &mut Self {
+        self.service.spread = Some(spread);
+        self
+    }
+
+    /// How many replicas voluntary disruptions may take down: the PodDisruptionBudget
+    /// (default: derived).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// // Two schedulers would run every periodic task twice: one replica, no budget.
+    /// let b = Service::new("beat").image(Image::new("acme/beat").tag("1")).kubernetes(|k| k.disruption(Disruption::None));
+    /// assert_eq!(b.peek().disruption, Some(Disruption::None));
+    /// ```
+    pub fn disruption(&mut self, disruption: Disruption) -> &mut Self {
+        self.service.disruption = Some(disruption);
+        self
+    }
+
+    /// Allows egress beyond the stack's own services and DNS (NetworkPolicy), e.g. to an
+    /// external API. Repeatable.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.egress(Egress::internet().port(443)));
+    /// assert_eq!(b.peek().egress[0].ports, [443]);
+    /// ```
+    pub fn egress(&mut self, egress: Egress) -> &mut Self {
+        self.service.egress.push(egress);
+        self
+    }
+
+    /// Adds a pod-template annotation. Repeatable.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1"))
+    ///     .kubernetes(|k| k.annotation("example.com/team", "payments"));
+    /// assert_eq!(b.peek().annotations.len(), 1);
+    /// ```
+    pub fn annotation(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.service.annotations.push((key.into(), value.into()));
+        self
+    }
+
+    /// How the service's [`config`](ServiceBuilder::config) values reach the container
+    /// (default [`ConfigMapUse::EnvKeyRefs`]: environment variables read from the
+    /// ConfigMap). Compose always passes them as environment variables.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .config("LOG_LEVEL", "info")
+    ///     .kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
+    /// assert_eq!(b.peek().config_map_use, ConfigMapUse::ReadByApp);
+    /// ```
+    pub fn config_map_use(&mut self, config_map_use: ConfigMapUse) -> &mut Self {
+        self.service.config_map_use = config_map_use;
+        self
+    }
+
+    /// Backs the service up on a schedule, as a CronJob. The catalog's backing services set
+    /// this from their own `.backup(…)`, which knows the dump tool; a backup without one is
+    /// a validation error.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::{Backup, Schedule};
+    /// let b = Service::new("db").image(Image::new("postgres").tag("17.2"))
+    ///     .kubernetes(|k| k.backup(Backup::new(Schedule::daily_at(2, 0))));
+    /// assert!(b.peek().backup.is_some());
+    /// ```
+    pub fn backup(&mut self, backup: crate::model::Backup) -> &mut Self {
+        self.service.backup = Some(backup);
+        self
+    }
+}
+
+/// Steps inside a builder chain that depend on a condition, so a declaration that differs
+/// by environment stays one expression: no `let mut b = …; if dev { b = b.publish(…) }`.
+///
+/// Implemented by the builders whose setters take `self`: [`ServiceBuilder`] and the
+/// [`catalog`](crate::catalog) items. A [`Stack`] needs neither method — its setters borrow
+/// it, so an `if` around them reassigns nothing — and does not implement this trait.
+///
+/// ```
+/// use stackdsl::catalog::Postgres;
+/// use stackdsl::prelude::*;
+///
+/// fn api(env: Env) -> ServiceBuilder<HasImage> {
+///     let http = Port::http("http", 3000);
+///     Service::new("api")
+///         .image(Image::new("acme/api").tag("1.0"))
+///         .port(http)
+///         .when(env == Env::Dev, |b| b.publish(http, 3000))
+///         .apply(|b| match env {
+///             Env::Dev => b,
+///             Env::Staging => b.replicas(2),
+///             Env::Prod => b.replicas(3).autoscale(Autoscale::between(3, 10).cpu(70)),
+///         })
+/// }
+/// assert_eq!(api(Env::Dev).peek().publish.len(), 1);
+/// assert_eq!((api(Env::Prod).peek().publish.len(), api(Env::Prod).peek().replicas), (0, 3));
+///
+/// let prod = true;
+/// let mut s = Stack::new("shop", Env::Prod);
+/// s.backing(
+///     Postgres::new("shop", SecretRef::new("shop-secrets", "postgres-password"))
+///         .when(prod, |pg| pg.read_replicas(1)),
+/// );
+/// ```
+pub trait Conditional: Sized {
+    /// Applies `f` when `condition` holds; otherwise returns `self` unchanged.
+    fn when(self, condition: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        if condition { f(self) } else { self }
+    }
+
+    /// Applies `f`: a `match` on the environment inside the chain, or a shared step
+    /// written as a function (`.apply(scaled(env))`).
+    fn apply(self, f: impl FnOnce(Self) -> Self) -> Self {
+        f(self)
+    }
+}
+
+impl<S> Conditional for ServiceBuilder<S> {}
 
 mod sealed {
     pub trait Sealed {}
@@ -463,11 +688,19 @@ impl Stack {
             edge: None,
             monitoring: crate::model::Monitoring::default(),
             origin_override: None,
+            stray_updates: Vec::new(),
         }
     }
 
     /// Sets the Kubernetes namespace (default `<stack>-<env>`).
-    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Stack {
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.in_namespace("shop");
+    /// assert_eq!(s.namespace(), "shop");
+    /// ```
+    pub fn in_namespace(&mut self, namespace: impl Into<String>) -> &mut Self {
         self.kubernetes.namespace = Some(namespace.into());
         self
     }
@@ -476,19 +709,28 @@ impl Stack {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("bench", Env::Prod).kubernetes(|k| k.plain());
+    /// let mut s = Stack::new("bench", Env::Prod);
+    /// s.kubernetes(|k| k.plain());
     /// assert!(!s.kubernetes.hardened);
     /// ```
     pub fn kubernetes(
-        mut self,
+        &mut self,
         f: impl FnOnce(&mut KubernetesOptions) -> &mut KubernetesOptions,
-    ) -> Stack {
+    ) -> &mut Self {
         f(&mut self.kubernetes);
         self
     }
 
     /// How CI tests, builds and deploys the stack (for [`Target::GitHubActions`]).
-    pub fn ci(mut self, ci: crate::model::Ci) -> Stack {
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.targets([Target::Kubernetes, Target::GitHubActions])
+    ///     .ci(Ci::node("20", PackageManager::Pnpm));
+    /// assert!(s.ci.is_some());
+    /// ```
+    pub fn ci(&mut self, ci: crate::model::Ci) -> &mut Self {
         self.ci = Some(ci);
         self
     }
@@ -498,51 +740,76 @@ impl Stack {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod).edge(Edge::nginx().client_body_mb(10));
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.edge(Edge::nginx().client_body_mb(10));
     /// assert_eq!(s.edge.unwrap().client_body_mb, Some(10));
     /// ```
-    pub fn edge(mut self, edge: crate::model::Edge) -> Stack {
+    pub fn edge(&mut self, edge: crate::model::Edge) -> &mut Self {
         self.edge = Some(edge);
         self
     }
 
     /// Chooses the targets rendered for this environment, in order.
-    pub fn targets(mut self, targets: impl IntoIterator<Item = Target>) -> Stack {
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Staging);
+    /// s.targets([Target::Kubernetes, Target::Terraform]);
+    /// assert_eq!(s.targets, [Target::Kubernetes, Target::Terraform]);
+    /// ```
+    pub fn targets(&mut self, targets: impl IntoIterator<Item = Target>) -> &mut Self {
         self.targets = targets.into_iter().collect();
         self
     }
 
-    /// Changes a service already in the stack, e.g. one a component added: the override is
-    /// an explicit call, visible in the stack's source. Returns `false` (and changes
-    /// nothing) when the handle is not of this stack.
+    /// Changes a service already in the stack, e.g. one a component added or one
+    /// [`include`](Self::include) brought in: the override is an explicit call, visible in
+    /// the stack's source.
+    ///
+    /// A handle that names no service of this stack (one of another stack, say) changes
+    /// nothing and is a validation error naming both the handle's declaration and this
+    /// call, so a misdirected override cannot pass unnoticed.
     ///
     /// ```
     /// use stackdsl::prelude::*;
     /// let mut s = Stack::new("shop", Env::Prod);
     /// let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
-    /// assert!(s.update(&api, |b| b.replicas(5)));
+    /// s.update(&api, |b| b.replicas(5));
     /// assert_eq!(s.service("api").unwrap().replicas, 5);
+    ///
+    /// let mut billing = Stack::new("billing", Env::Prod);
+    /// let ledger = billing.add(Service::new("ledger").image(Image::new("acme/ledger").tag("3.1")));
+    /// s.update(&ledger, |b| b.replicas(2)); // not a service of `shop`
+    /// let errors = stackdsl::validate(&s).unwrap_err();
+    /// assert!(errors.iter().any(|e| e.path == "shop.update[ledger]"));
     /// ```
-    #[must_use = "`update` returns false when the handle belongs to another stack"]
+    #[track_caller]
     pub fn update(
         &mut self,
         handle: &ServiceRef,
         f: impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage>,
-    ) -> bool {
-        if handle.stack != self.name {
-            return false;
-        }
-        let Some(slot) = self.services.iter_mut().find(|s| s.name == handle.name) else {
-            return false;
+    ) -> &mut Self {
+        let slot = if handle.stack == self.name {
+            self.services.iter_mut().find(|s| s.name == handle.name)
+        } else {
+            None
         };
-        let placeholder = *Service::new(String::new()).inner;
-        let current = std::mem::replace(slot, placeholder);
-        *slot = *f(ServiceBuilder {
-            inner: Box::new(current),
-            state: PhantomData,
-        })
-        .inner;
-        true
+        match slot {
+            Some(slot) => {
+                let placeholder = *Service::new(String::new()).inner;
+                let current = std::mem::replace(slot, placeholder);
+                *slot = *f(ServiceBuilder {
+                    inner: Box::new(current),
+                    state: PhantomData,
+                })
+                .inner;
+            }
+            None => self.stray_updates.push(StrayUpdate {
+                handle: handle.clone(),
+                at: Origin::caller(),
+            }),
+        }
+        self
     }
 
     /// Adds a service and returns its handle.

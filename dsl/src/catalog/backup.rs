@@ -134,6 +134,6 @@ pub(super) fn attach(
 ) {
     if let Some(b) = backup {
         let b = b.dump(dump());
-        let _ = s.update(svc, |x| x.backup(b));
+        s.update(svc, |x| x.kubernetes(|k| k.backup(b)));
     }
 }

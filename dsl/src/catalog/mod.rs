@@ -43,10 +43,20 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::builder::Conditional;
 use crate::model::{Cpu, Memory, Resources, Stack, ValuesFile};
 
 /// Bitnami's chart registry.
 pub const BITNAMI: &str = "oci://registry-1.docker.io/bitnamicharts";
+
+// Catalog items are configured per environment like services are.
+impl Conditional for Postgres {}
+impl Conditional for PgBouncer {}
+impl Conditional for Redis {}
+impl Conditional for MongoDb {}
+impl Conditional for RabbitMq {}
+impl Conditional for Nats {}
+impl Conditional for Kafka {}
 
 /// A catalog item: adds itself to a stack and returns a typed handle.
 pub trait BackingService {

@@ -45,7 +45,8 @@ pub fn app(env: Env) -> Stack {{
         Env::Dev => vec![Target::Compose],
         Env::Staging | Env::Prod => vec![Target::Kubernetes],
     }};
-    let mut s = Stack::new("{name}", env).targets(targets);
+    let mut s = Stack::new("{name}", env);
+    s.targets(targets);
     let db = s.backing(Postgres::new(
         "app",
         SecretRef::new("{name}-secrets", "postgres-password").describe("Password of the app role"),

@@ -284,7 +284,8 @@ impl Dump {
 /// use stackdsl::prelude::*;
 /// use stackdsl::catalog::Postgres;
 /// use stackdsl::model::{Backup, Schedule};
-/// let mut s = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+/// let mut s = Stack::new("shop", Env::Prod);
+/// s.targets([Target::Kubernetes]);
 /// let pg = s.backing(
 ///     Postgres::new("shop", SecretRef::new("shop-secrets", "pg"))
 ///         .backup(Backup::new(Schedule::daily_at(2, 0)).keep_days(7).volume(Memory::gi(20))),

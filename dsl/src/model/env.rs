@@ -181,6 +181,71 @@ impl SecretRef {
     }
 }
 
+/// A Secret the operator creates outside stackdsl, named once: [`key`](Self::key) makes
+/// the [`SecretRef`] to one of its keys. A stack declares its Secret as a constant beside
+/// its registry and version, and every password, token and key of the stack comes from it,
+/// so the Secret's name is written once and the keys read as a list.
+///
+/// With [`var_prefix`](Self::var_prefix), the variables that carry the keys outside
+/// Kubernetes (Compose `.env`, CI secrets) are named `<PREFIX>_<KEY>` instead of
+/// `<SECRET>_<KEY>`; one key can still be renamed with [`SecretRef::var_name`]. A Secret
+/// whose name is only known at run time is referenced with [`SecretRef::new`].
+///
+/// ```
+/// use stackdsl::prelude::*;
+///
+/// const SECRETS: Secrets = Secrets::external("shop-secrets");
+/// let db = SECRETS.key("db-password").describe("Password of the shop role");
+/// assert_eq!(db, SecretRef::new("shop-secrets", "db-password").describe("Password of the shop role"));
+/// assert_eq!(db.var(), "SHOP_SECRETS_DB_PASSWORD");
+/// assert_eq!(SECRETS.key("jwt").var_name("JWT_SECRET").var(), "JWT_SECRET");
+///
+/// const UPLOADER: Secrets = Secrets::external("shop-backup-s3").var_prefix("SHOP_BACKUP");
+/// assert_eq!(UPLOADER.key("access-key-id").var(), "SHOP_BACKUP_ACCESS_KEY_ID");
+/// assert_eq!(UPLOADER.key("access-key-id").name(), "shop-backup-s3");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Secrets {
+    name: &'static str,
+    var_prefix: Option<&'static str>,
+}
+
+impl Secrets {
+    /// The Secret named `name` (a Kubernetes Secret the cluster owner creates).
+    pub const fn external(name: &'static str) -> Secrets {
+        Secrets {
+            name,
+            var_prefix: None,
+        }
+    }
+
+    /// Names the keys' variables outside Kubernetes `<PREFIX>_<KEY>` (shouty snake case)
+    /// instead of `<SECRET>_<KEY>`.
+    pub const fn var_prefix(self, prefix: &'static str) -> Secrets {
+        Secrets {
+            name: self.name,
+            var_prefix: Some(prefix),
+        }
+    }
+
+    /// A reference to key `key` of this Secret; describe it with [`SecretRef::describe`].
+    pub fn key(&self, key: impl Into<String>) -> SecretRef {
+        let secret = SecretRef::new(self.name, key);
+        match self.var_prefix {
+            Some(prefix) => {
+                let var = format!("{prefix}_{}", secret.key).to_shouty_snake_case();
+                secret.var_name(var)
+            }
+            None => secret,
+        }
+    }
+
+    /// The Secret's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 /// One piece of a [`Template`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

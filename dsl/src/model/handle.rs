@@ -87,6 +87,17 @@ impl ServiceRef {
     }
 }
 
+/// A [`Stack::update`](crate::model::Stack::update) whose handle names no service of the
+/// stack (a handle of another stack, say): nothing was changed, and validation reports it
+/// naming both the handle's declaration and the `update` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StrayUpdate {
+    /// The handle passed to `update`.
+    pub(crate) handle: ServiceRef,
+    /// Where `update` was called.
+    pub(crate) at: Origin,
+}
+
 /// A service together with one of its ports: what a client connects to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {

@@ -1,7 +1,7 @@
 //! Intents: what the user wants ("autoscale between 2 and 10", "expose with TLS", "harden
 //! the container"); targets derive their objects from these.
 
-use super::{Port, RateLimit, Timeouts};
+use super::{Port, RateLimit, Timeouts, Window};
 
 /// Restart policy (Compose `restart`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -219,7 +219,7 @@ impl std::fmt::Display for Relaxation {
 /// let b = Service::new("api")
 ///     .image(Image::new("acme/api").tag("1.0"))
 ///     .config("LOG_LEVEL", "info")
-///     .config_map_use(ConfigMapUse::ReadByApp);
+///     .kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
 /// assert_eq!(b.peek().config_map_use, ConfigMapUse::ReadByApp);
 /// assert_eq!(ConfigMapUse::default(), ConfigMapUse::EnvKeyRefs);
 /// ```
@@ -338,10 +338,19 @@ impl Egress {
 
 /// Horizontal autoscaling between `min` and `max` replicas on CPU and/or memory utilisation.
 ///
+/// Kubernetes renders a HorizontalPodAutoscaler; the PaaS platforms their own scaling
+/// settings from the bounds. How fast the count may move ([`scale_up`](Self::scale_up),
+/// [`scale_down`](Self::scale_down)) is the HPA's `behavior`.
+///
 /// ```
 /// use stackdsl::prelude::*;
-/// let a = Autoscale::between(2, 10).cpu(70).memory(80);
-/// assert_eq!((a.min, a.max, a.cpu, a.memory), (2, 10, Some(70), Some(80)));
+/// let a = Autoscale::between(3, 20)
+///     .cpu(70)
+///     .memory(80)
+///     .scale_up(Scaling::percent(50).every(Window::minutes(1)).stabilized_over(Window::minutes(1)))
+///     .scale_down(Scaling::percent(10).every(Window::minutes(1)).stabilized_over(Window::minutes(5)));
+/// assert_eq!((a.min, a.max, a.cpu, a.memory), (3, 20, Some(70), Some(80)));
+/// assert_eq!(a.scale_down.unwrap().stabilization, Some(Window::minutes(5)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -354,10 +363,10 @@ pub struct Autoscale {
     pub cpu: Option<u32>,
     /// Target average memory utilisation, percent of requests.
     pub memory: Option<u32>,
-    /// Scale-up policy: `(stabilization window s, max percent, period s)`.
-    pub scale_up: Option<(u32, u32, u32)>,
-    /// Scale-down policy: `(stabilization window s, max percent, period s)`.
-    pub scale_down: Option<(u32, u32, u32)>,
+    /// How fast replicas are added (`None`: the Kubernetes default).
+    pub scale_up: Option<Scaling>,
+    /// How fast replicas are removed (`None`: the Kubernetes default).
+    pub scale_down: Option<Scaling>,
 }
 
 impl Autoscale {
@@ -385,15 +394,67 @@ impl Autoscale {
         self
     }
 
-    /// Scale up by at most `percent` per `period` seconds after a `window`-second stabilization.
-    pub fn scale_up(mut self, window: u32, percent: u32, period: u32) -> Self {
-        self.scale_up = Some((window, percent, period));
+    /// How fast replicas are added (Kubernetes' default without it: at most double, or
+    /// four more pods, per minute, no stabilization).
+    pub fn scale_up(mut self, scaling: Scaling) -> Self {
+        self.scale_up = Some(scaling);
         self
     }
 
-    /// Scale down by at most `percent` per `period` seconds after a `window`-second stabilization.
-    pub fn scale_down(mut self, window: u32, percent: u32, period: u32) -> Self {
-        self.scale_down = Some((window, percent, period));
+    /// How fast replicas are removed (Kubernetes' default without it: down to `min` at
+    /// once, after a five-minute stabilization).
+    pub fn scale_down(mut self, scaling: Scaling) -> Self {
+        self.scale_down = Some(scaling);
+        self
+    }
+}
+
+/// How fast an [`Autoscale`] may change the replica count in one direction: by at most a
+/// percentage of the current replicas per period, acting on the most cautious
+/// recommendation of a stabilization window so that a short spike or dip does not move it
+/// (the HPA's `behavior.scaleUp`/`scaleDown`, with one `Percent` policy).
+///
+/// ```
+/// use stackdsl::prelude::*;
+/// let calm = Scaling::percent(10).every(Window::minutes(1)).stabilized_over(Window::minutes(5));
+/// assert_eq!((calm.percent, calm.every.as_secs()), (10, 60));
+/// assert_eq!(calm.stabilization.map(Window::as_secs), Some(300));
+/// // The period defaults to a minute; without a window, Kubernetes' default applies.
+/// assert_eq!(Scaling::percent(50), Scaling::percent(50).every(Window::minutes(1)));
+/// assert_eq!(Scaling::percent(50).stabilization, None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Scaling {
+    /// At most this percentage of the current replicas is added or removed per period.
+    pub percent: u32,
+    /// The period the percentage applies to (default one minute).
+    pub every: Window,
+    /// The stabilization window (`None`: Kubernetes' default, none for scaling up and five
+    /// minutes for scaling down).
+    pub stabilization: Option<Window>,
+}
+
+impl Scaling {
+    /// By at most `percent` % of the current replicas per minute.
+    pub const fn percent(percent: u32) -> Self {
+        Scaling {
+            percent,
+            every: Window::minutes(1),
+            stabilization: None,
+        }
+    }
+
+    /// The period the percentage applies to.
+    pub const fn every(mut self, period: Window) -> Self {
+        self.every = period;
+        self
+    }
+
+    /// Acts on the most cautious recommendation of the last `window`: the lowest when
+    /// scaling up, the highest when scaling down.
+    pub const fn stabilized_over(mut self, window: Window) -> Self {
+        self.stabilization = Some(window);
         self
     }
 }

@@ -30,12 +30,13 @@ pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
-pub use env::{EnvValue, EnvVar, Part, SecretRef, Template, Url};
+pub use env::{EnvValue, EnvVar, Part, SecretRef, Secrets, Template, Url};
+pub(crate) use handle::StrayUpdate;
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
     Autoscale, ClusterIssuer, ConfigMapUse, Disruption, Egress, Ingress, Relaxation, Restart,
-    Rollout, Security, Spread,
+    Rollout, Scaling, Security, Spread,
 };
 pub use migration::{ArgPart, Migration, arg_parts};
 pub use monitoring::{
@@ -219,6 +220,8 @@ pub struct Stack {
     pub monitoring: Monitoring,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
+    /// Updates through handles that named no service of this stack (validation errors).
+    pub(crate) stray_updates: Vec<StrayUpdate>,
 }
 
 /// One long-running workload: a container image with ports, environment and policies.
@@ -414,7 +417,8 @@ impl KubernetesOptions {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod).kubernetes(|k| k.without_kustomization());
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.kubernetes(|k| k.without_kustomization());
     /// assert!(!s.kubernetes.kustomization);
     /// ```
     pub fn without_kustomization(&mut self) -> &mut Self {
@@ -441,8 +445,8 @@ impl KubernetesOptions {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod)
-    ///     .kubernetes(|k| k.prometheus_selector([("release", "kube-prometheus-stack")]));
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.kubernetes(|k| k.prometheus_selector([("release", "kube-prometheus-stack")]));
     /// assert_eq!(s.kubernetes.prometheus_selector["release"], "kube-prometheus-stack");
     /// ```
     pub fn prometheus_selector<K: Into<String>, V: Into<String>>(

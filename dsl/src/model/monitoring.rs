@@ -452,7 +452,8 @@ pub struct MonitoringTool {
 /// ```
 /// use stackdsl::prelude::*;
 /// use stackdsl::model::Monitoring;
-/// let s = Stack::new("shop", Env::Dev).monitoring(Monitoring::prometheus().grafana());
+/// let mut s = Stack::new("shop", Env::Dev);
+/// s.monitoring(Monitoring::prometheus().grafana());
 /// assert!(s.monitoring.grafana.is_some());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -513,7 +514,7 @@ impl Monitoring {
 
 impl Stack {
     /// Enables monitoring in Compose (see [`Monitoring`]).
-    pub fn monitoring(mut self, monitoring: Monitoring) -> Stack {
+    pub fn monitoring(&mut self, monitoring: Monitoring) -> &mut Self {
         self.monitoring = monitoring;
         self
     }

@@ -47,8 +47,8 @@ impl Platform {
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Prod)
-    ///     .targets([Target::Kubernetes].into_iter().chain(Platform::targets()));
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.targets([Target::Kubernetes].into_iter().chain(Platform::targets()));
     /// assert_eq!(s.targets.len(), 6);
     /// ```
     pub fn targets() -> [Target; 5] {
@@ -367,8 +367,8 @@ impl ServerlessOptions {
 ///
 /// ```
 /// use stackdsl::prelude::*;
-/// let mut s = Stack::new("shop", Env::Prod)
-///     .targets([Target::Paas(Platform::Fly), Target::Paas(Platform::Vercel)]);
+/// let mut s = Stack::new("shop", Env::Prod);
+/// s.targets([Target::Paas(Platform::Fly), Target::Paas(Platform::Vercel)]);
 /// let http = Port::http("http", 3000);
 /// let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")).port(http));
 /// s.paas(|p| {
@@ -473,9 +473,9 @@ impl PaasOptions {
 }
 
 impl Stack {
-    /// Sets what the PaaS targets need beyond the model (see [`PaasOptions`]). Takes
-    /// `&mut self`, unlike [`kubernetes`](Self::kubernetes), because the app a single-app
-    /// platform deploys is named by its handle, which exists only once the service is added.
+    /// Sets what the PaaS targets need beyond the model (see [`PaasOptions`]). The app a
+    /// single-app platform deploys is named by its handle, so this is called after the
+    /// service is added.
     pub fn paas(&mut self, f: impl FnOnce(&mut PaasOptions) -> &mut PaasOptions) -> &mut Self {
         f(&mut self.paas);
         self

@@ -205,7 +205,7 @@ mod tests {
         let mut s = Stack::new("t", Env::Dev);
         let a = s.add(svc("a"));
         let b = s.add(svc("b").depends_on(&a));
-        assert!(s.update(&a, |x| x.depends_on(&b)));
+        s.update(&a, |x| x.depends_on(&b));
         assert_eq!(
             found(&s),
             [(DependencyCycle, "t.services[a].depends_on".to_owned())]
@@ -214,7 +214,8 @@ mod tests {
 
     #[test]
     fn a_dependency_renders_wherever_its_dependant_does() {
-        let mut s = Stack::new("t", Env::Dev).targets([Target::Compose, Target::Kubernetes]);
+        let mut s = Stack::new("t", Env::Dev);
+        s.targets([Target::Compose, Target::Kubernetes]);
         let db = s.add(svc("db").only_on([Target::Compose]));
         s.add(svc("api").depends_on(&db));
         assert_eq!(

@@ -29,6 +29,7 @@
 mod cluster;
 mod env;
 mod graph;
+mod handles;
 mod monitoring;
 mod mounts;
 pub mod names;
@@ -57,6 +58,7 @@ pub(crate) fn rules(plan: &Plan<'_>) -> Errors {
     }
     v.cross_service_rules();
     v.monitoring_rules();
+    handles::update_rules(plan.stack(), &mut v.errors);
     v.errors
 }
 

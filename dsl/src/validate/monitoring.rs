@@ -333,14 +333,15 @@ mod tests {
 
     #[test]
     fn grafana_needs_prometheus_and_compose_monitoring_needs_compose() {
-        let mut s = Stack::new("t", Env::Dev).monitoring(Monitoring::prometheus().grafana());
+        let mut s = Stack::new("t", Env::Dev);
+        s.monitoring(Monitoring::prometheus().grafana());
         s.add(Service::new("grafana").image(Image::new("g").tag("1")));
         assert_eq!(
             found(&s),
             [(DuplicateName, "t.monitoring.grafana".to_owned())]
         );
-        let mut s = Stack::new("t", Env::Dev)
-            .targets([crate::model::Target::Kubernetes])
+        let mut s = Stack::new("t", Env::Dev);
+        s.targets([crate::model::Target::Kubernetes])
             .monitoring(Monitoring::prometheus());
         s.add(Service::new("api").image(Image::new("a").tag("1")));
         assert_eq!(found(&s), [(Unsupported, "t.monitoring".to_owned())]);

@@ -66,7 +66,8 @@ mod tests {
 
     #[test]
     fn a_stack_has_services_and_targets() {
-        let s = Stack::new("shop", Env::Dev).targets([]);
+        let mut s = Stack::new("shop", Env::Dev);
+        s.targets([]);
         assert_eq!(
             found(&s),
             [

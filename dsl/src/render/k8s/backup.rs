@@ -78,7 +78,7 @@ fn job_service(db: &Service, name: &str, b: &Backup, dump: &Dump) -> Service {
                 .fs_group(dump.run_as_user),
         )
         .resources(b.resources)
-        .spread(Spread::None)
+        .kubernetes(|k| k.spread(Spread::None))
         .into_service();
     svc.env = dump.env.clone();
     svc.env.push(plain("BACKUP_DIR", BACKUP_DIR.to_owned()));
@@ -104,7 +104,7 @@ fn upload_service(name: &str, b: &Backup, bucket: &Bucket) -> Service {
         // The aws-cli image runs as root by default; any user works with HOME in /tmp.
         .security(Security::restricted().run_as_user(65532))
         .resources(b.resources)
-        .spread(Spread::None)
+        .kubernetes(|k| k.spread(Spread::None))
         .into_service();
     svc.env = vec![
         plain("BACKUP_DIR", BACKUP_DIR.to_owned()),

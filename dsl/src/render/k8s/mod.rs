@@ -346,7 +346,8 @@ pub fn manifests(plan: &Plan<'_>) -> Manifests {
 /// ```
 /// use stackdsl::prelude::*;
 ///
-/// let mut stack = Stack::new("shop", Env::Prod).targets([Target::Kubernetes]);
+/// let mut stack = Stack::new("shop", Env::Prod);
+/// stack.targets([Target::Kubernetes]);
 /// stack.add(
 ///     Service::new("api")
 ///         .image(Image::new("ghcr.io/acme/api").tag("1.0.0"))

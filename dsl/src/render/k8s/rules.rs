@@ -264,12 +264,15 @@ mod tests {
     }
 
     fn k8s() -> Stack {
-        Stack::new("t", Env::Dev).targets([Target::Kubernetes])
+        let mut s = Stack::new("t", Env::Dev);
+        s.targets([Target::Kubernetes]);
+        s
     }
 
     #[test]
     fn the_namespace_is_a_label() {
-        let s = k8s().in_namespace("Bad_NS");
+        let mut s = k8s();
+        s.in_namespace("Bad_NS");
         assert_eq!(found(&s), [(InvalidName, "t.namespace".to_owned())]);
     }
 

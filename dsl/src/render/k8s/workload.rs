@@ -30,7 +30,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Object, labels, meta, selector};
 use crate::model::{
-    Disruption, Env, EnvValue, PodManagement, Rollout, Service, Spread, VolumeSource,
+    Disruption, Env, EnvValue, PodManagement, Rollout, Scaling, Service, Spread, VolumeSource,
 };
 use crate::plan::Plan;
 
@@ -252,13 +252,13 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
         if let Some(m) = a.memory {
             metrics.push(metric("memory", m));
         }
-        let rules = |r: Option<(u32, u32, u32)>| {
-            r.map(|(window, percent, period)| HPAScalingRules {
-                stabilization_window_seconds: Some(window as i32),
+        let rules = |r: Option<Scaling>| {
+            r.map(|r| HPAScalingRules {
+                stabilization_window_seconds: r.stabilization.map(|w| w.as_secs() as i32),
                 policies: Some(vec![HPAScalingPolicy {
                     type_: "Percent".to_owned(),
-                    value: percent as i32,
-                    period_seconds: period as i32,
+                    value: r.percent as i32,
+                    period_seconds: r.every.as_secs() as i32,
                 }]),
                 ..Default::default()
             })
