@@ -84,9 +84,13 @@ fn broken(env: Env) -> Stack {
     s
 }
 
+/// Runs the CLI on `out`, a temp folder outside the working folder (so `--allow-outside`).
 fn run(stacks: &[stackdsl::cli::StackFn], out: &Path, extra: &[&str]) -> CliRun {
     let out = out.to_str().unwrap();
     let mut args = vec!["--out", out];
+    if !extra.contains(&"--check") && !extra.contains(&"--list") {
+        args.push("--allow-outside");
+    }
     args.extend_from_slice(extra);
     cli(Env::Dev, stacks, &args)
 }
@@ -281,7 +285,7 @@ fn a_stale_file_without_our_marker_is_kept_and_reported() {
     assert_eq!(fs::read_to_string(&env_example).unwrap(), "MY_OWN=notes\n");
     assert!(
         r.stderr
-            .contains("`shop/dev/.env.example` is no longer generated but has no stackdsl marker"),
+            .contains("shop/dev/.env.example` is no longer generated, but its content is not what stackdsl wrote and it has no stackdsl marker"),
         "{}",
         r.stderr
     );
@@ -336,8 +340,9 @@ fn stack_filter_touches_only_that_stack() {
 fn other_environments_are_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    assert_eq!(cli(Env::Dev, &[shop], &["--out", out]).code, 0);
-    assert_eq!(cli(Env::Prod, &[other], &["--out", out]).code, 0);
+    let args = ["--out", out, "--allow-outside"];
+    assert_eq!(cli(Env::Dev, &[shop], &args).code, 0);
+    assert_eq!(cli(Env::Prod, &[other], &args).code, 0);
     assert!(dir.path().join("shop/dev/compose.yaml").exists());
     assert!(dir.path().join("other/prod/compose.yaml").exists());
     // The prod run also owns the stack's architecture README.
@@ -351,16 +356,13 @@ fn other_environments_are_left_alone() {
 }
 
 #[test]
-fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_overwritten_with_a_warning() {
+fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_replaced_only_with_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     ok(&run(&[shop], dir.path(), &[]));
     let compose = dir.path().join("shop/dev/compose.yaml");
     let original = fs::read_to_string(&compose).unwrap();
-    fs::write(
-        &compose,
-        original.replace("restart: unless-stopped", "restart: always"),
-    )
-    .unwrap();
+    let edited = original.replace("restart: unless-stopped", "restart: always");
+    fs::write(&compose, &edited).unwrap();
     let check = run(&[shop], dir.path(), &["--check"]);
     assert_eq!(check.code, 1);
     assert!(
@@ -370,15 +372,40 @@ fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_overwritten_with_a_warn
         "{}",
         check.stdout
     );
-    let r = run(&[shop], dir.path(), &[]);
+    assert!(
+        check.stderr.contains(&format!(
+            "note: that run will refuse to overwrite 1 file whose content stackdsl did not write (add `--overwrite` to replace them):\n    {}: edited since stackdsl wrote it",
+            compose.display()
+        )),
+        "{}",
+        check.stderr
+    );
+    // The edit is the user's work: the run names it, writes nothing and exits 2 …
+    let before = tree(dir.path());
+    let r = run(&[shop_port_changed], dir.path(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "error: refusing to overwrite 1 file whose content stackdsl did not write:\n    {}: edited since stackdsl wrote it\n  note: nothing was written\n  hint: `git diff` shows what changed",
+            compose.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(tree(dir.path()), before, "a refused run changed the folder");
+    // … until `--overwrite` says to replace it.
+    let r = run(&[shop], dir.path(), &["--overwrite"]);
     ok(&r);
     assert!(
-        r.stderr
-            .contains("`shop/dev/compose.yaml` had been edited by hand; the edit was overwritten"),
+        r.stderr.contains(&format!(
+            "warning: replaced `{}` (edited since stackdsl wrote it), as `--overwrite` asked",
+            compose.display()
+        )),
         "{}",
         r.stderr
     );
     assert_eq!(fs::read_to_string(&compose).unwrap(), original);
+    ok(&run(&[shop], dir.path(), &["--check"]));
 }
 
 #[cfg(unix)]
@@ -519,60 +546,85 @@ fn relative(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn out_outside_the_working_folder_must_be_empty_ours_or_allowed() {
-    let refused = "is outside the current folder";
-    // An existing folder with files stackdsl did not write: refused, untouched.
+fn out_outside_the_working_folder_needs_allow_outside_and_must_be_an_output_folder() {
+    let refused = "which is outside the current folder";
+    let write = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        cli(Env::Dev, &[shop], &args)
+    };
+    // An existing folder with files stackdsl did not write, and no manifest: not an output
+    // folder, whatever the flags; untouched.
     let foreign = tempfile::tempdir().unwrap();
     fs::write(foreign.path().join("thesis.tex"), "years of work\n").unwrap();
-    let r = run(&[shop], foreign.path(), &[]);
+    for extra in [&[][..], &["--allow-outside"], &["--check"]] {
+        let r = write(foreign.path(), extra);
+        assert_eq!(r.code, 2, "{extra:?}: {r:?}");
+        assert!(
+            r.stderr.contains("holds `thesis.tex`, which stackdsl did not write, and no `.stackdsl-manifest`, so it is not an output folder"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(tree(foreign.path()).len(), 1);
+
+    // An empty folder outside: refused without the flag, written with it; and it still
+    // needs the flag once it holds a manifest.
+    let empty = tempfile::tempdir().unwrap();
+    let r = write(empty.path(), &[]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains(refused), "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("pass `--allow-outside` to write there anyway"),
+        r.stderr.contains("note: nothing was written\n  hint: run from the folder that holds your output folder, or pass `--allow-outside`"),
         "{}",
         r.stderr
     );
-    assert_eq!(tree(foreign.path()).len(), 1);
-    // --check writes nothing, so it may look anywhere.
-    assert_eq!(run(&[shop], foreign.path(), &["--check"]).code, 1);
-    // With --allow-outside it is written, and from then on it is ours.
-    ok(&run(&[shop], foreign.path(), &["--allow-outside"]));
-    ok(&run(&[shop_port_changed], foreign.path(), &[]));
-    assert_eq!(
-        fs::read_to_string(foreign.path().join("thesis.tex")).unwrap(),
-        "years of work\n"
-    );
+    assert!(tree(empty.path()).is_empty());
+    ok(&write(empty.path(), &["--allow-outside"]));
+    let before = tree(empty.path());
+    let r = write(empty.path(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(tree(empty.path()), before);
+    // --check writes nothing, so it needs no flag.
+    ok(&write(empty.path(), &["--check"]));
 
-    // A folder that does not exist yet, outside: refused, not created.
+    // A folder that does not exist yet, outside: refused and not created; with the flag,
+    // created.
     let parent = tempfile::tempdir().unwrap();
     let missing = parent.path().join("new-out");
-    let r = run(&[shop], &missing, &[]);
+    let r = write(&missing, &[]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains(refused), "{}", r.stderr);
     assert!(!missing.exists());
+    ok(&write(&missing, &["--allow-outside"]));
+    assert!(missing.join("shop/dev/compose.yaml").is_file());
 
-    // Inside the working folder anything goes, existing files or not …
+    // Inside the working folder no flag is needed …
     let here = inside();
-    fs::write(here.path().join("README.md"), "notes\n").unwrap();
     let rel = relative(here.path());
     let r = cli(Env::Dev, &[shop], &["--out", rel.to_str().unwrap()]);
     ok(&r);
     assert!(here.path().join("shop/dev/compose.yaml").is_file());
-    // … but not through `..` …
+    // … and notes beside the manifest are fine …
+    fs::write(here.path().join("README.md"), "notes\n").unwrap();
+    ok(&cli(Env::Dev, &[shop], &["--out", rel.to_str().unwrap()]));
+    assert_eq!(
+        fs::read_to_string(here.path().join("README.md")).unwrap(),
+        "notes\n"
+    );
+    // … but `..` that leads outside is outside …
     let up = rel.join("../../escape-attempt");
     let r = cli(Env::Dev, &[shop], &["--out", up.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains(refused), "{}", r.stderr);
     let escaped = std::env::current_dir().unwrap().join("../escape-attempt");
     assert!(!escaped.exists(), "{} was created", escaped.display());
-    // … or through a symlink that leads outside.
+    // … and so is a symlink that leads outside.
     #[cfg(unix)]
     {
         let link = here.path().join("link");
-        std::os::unix::fs::symlink(foreign.path(), &link).unwrap();
-        fs::remove_file(foreign.path().join(".stackdsl-manifest")).unwrap();
-        let before = tree(foreign.path());
+        std::os::unix::fs::symlink(empty.path(), &link).unwrap();
+        let before = tree(empty.path());
         let r = cli(
             Env::Dev,
             &[shop],
@@ -580,7 +632,7 @@ fn out_outside_the_working_folder_must_be_empty_ours_or_allowed() {
         );
         assert_eq!(r.code, 2, "{r:?}");
         assert!(r.stderr.contains(refused), "{}", r.stderr);
-        assert_eq!(tree(foreign.path()), before);
+        assert_eq!(tree(empty.path()), before);
     }
 }
 
