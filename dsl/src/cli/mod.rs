@@ -409,9 +409,11 @@ fn execute(
             };
             writeln!(
                 err,
-                "{} `{}` applies to synthesizing into the output folder, not to `{name}`; drop it",
+                "{} `{}` {} to synthesizing into the output folder, not to `{name}`; drop {}",
                 paint.red("error:"),
-                given.join("`, `")
+                given.join("`, `"),
+                if given.len() == 1 { "applies" } else { "apply" },
+                if given.len() == 1 { "it" } else { "them" },
             )?;
             return Ok(EXIT_INVALID);
         }
@@ -549,7 +551,14 @@ fn execute(
                 writeln!(err, "    {}: {ownership}", args.out.join(rel).display())?;
             }
         }
-        write_kept(err, paint, &args.out, &plan.kept, plan.manifest_damaged)?;
+        write_kept(
+            err,
+            paint,
+            &args.out,
+            &plan.kept,
+            plan.manifest_damaged,
+            false,
+        )?;
         return Ok(EXIT_STALE);
     }
 
@@ -594,7 +603,14 @@ fn execute(
             args.out.join(rel).display()
         )?;
     }
-    write_kept(err, paint, &args.out, &report.kept, report.manifest_rebuilt)?;
+    write_kept(
+        err,
+        paint,
+        &args.out,
+        &report.kept,
+        report.manifest_rebuilt,
+        true,
+    )?;
     if !args.quiet {
         let mut names: Vec<&str> = times.iter().map(|(n, _)| *n).collect();
         for n in report.removed.keys() {
@@ -665,13 +681,19 @@ fn report_emit_error(
                 writeln!(err, "    … and {} more", files.len() - LISTED)?;
             }
         }
-        EmitError::NotAnOutputFolder { path, why } => writeln!(
-            err,
-            "{red} `--out {}` is `{}`, which {why}; refusing to {} there",
-            typed.display(),
-            path.display(),
-            if writing { "write" } else { "look" }
-        )?,
+        EmitError::NotAnOutputFolder { path, why } => {
+            let resolved = if path == typed {
+                String::new()
+            } else {
+                format!(" (`{}`)", path.display())
+            };
+            writeln!(
+                err,
+                "{red} `--out {}`{resolved} {why}; refusing to {} there",
+                typed.display(),
+                if writing { "write" } else { "look" }
+            )?;
+        }
         EmitError::Interrupted { cause, .. } => writeln!(err, "{red} {cause}")?,
         e => writeln!(err, "{red} {e}")?,
     }
@@ -740,13 +762,19 @@ fn write_kept(
     typed: &Path,
     kept: &[Kept],
     manifest_damaged: bool,
+    wrote: bool,
 ) -> io::Result<()> {
     let warning = paint.cyan("warning:");
     if manifest_damaged {
         writeln!(
             err,
-            "{warning} `{}` was missing or damaged, so nothing is deleted on its word; it now lists the files this run writes or finds up to date",
-            typed.join(emit::manifest::FILE_NAME).display()
+            "{warning} `{}` was missing or damaged, so nothing is deleted on its word; {}",
+            typed.join(emit::manifest::FILE_NAME).display(),
+            if wrote {
+                "it now lists the files this run wrote or found up to date"
+            } else {
+                "a run rewrites it with the files it writes or finds up to date"
+            }
         )?;
     }
     for k in kept {
