@@ -486,8 +486,34 @@ fn conflicting_flags_are_refused_with_exit_2() {
             &["--check", "diff", "--against", "staging"][..],
             "error: `--check` does not apply to `diff`, which never writes",
         ),
+        (
+            &["--check", "--overwrite"][..],
+            "the argument '--check' cannot be used with '--overwrite'",
+        ),
+        (
+            &["--check", "--allow-outside"][..],
+            "the argument '--check' cannot be used with '--allow-outside'",
+        ),
+        (
+            &["--list", "--prune"][..],
+            "the argument '--list' cannot be used with '--prune'",
+        ),
+        (
+            &["--prune", "diff", "--against", "staging"][..],
+            "error: `--prune` applies to synthesizing into the output folder, not to `diff`",
+        ),
+        (
+            &["--overwrite", "--allow-outside", "init-ci"][..],
+            "error: `--overwrite`, `--allow-outside` apply to synthesizing into the output folder, not to `init-ci`",
+        ),
+        // Typos of the write flags are errors, never ignored.
+        (&["--overwite"][..], "unexpected argument '--overwite'"),
+        (&["--prune-all"][..], "unexpected argument '--prune-all'"),
+        (&["--force"][..], "unexpected argument '--force'"),
     ] {
-        let r = run(&[shop], dir.path(), args);
+        let mut with_out = vec!["--out", dir.path().to_str().unwrap()];
+        with_out.extend_from_slice(args);
+        let r = cli(Env::Dev, &[shop], &with_out);
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
         assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
         assert_eq!(r.stdout, "", "{args:?}");

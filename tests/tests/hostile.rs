@@ -184,6 +184,72 @@ fn a_read_only_output_folder_fails_with_exit_3_and_changes_nothing() {
     ok(&run(&[shop_port_changed], dir.path(), &[]));
 }
 
+fn other_tagged(env: Env, tag: &str) -> Stack {
+    let mut s = Stack::new("other", env);
+    s.add(
+        Service::new("worker")
+            .image(Image::new("acme/worker").tag(tag))
+            .resources(small()),
+    );
+    s
+}
+
+fn other_v2(env: Env) -> Stack {
+    other_tagged(env, "2.0.1")
+}
+
+fn other_v3(env: Env) -> Stack {
+    other_tagged(env, "2.0.2")
+}
+
+/// A failure after writes began names what was written, and the manifest records it: the
+/// next run, with other content again, does not take the file it wrote for a hand edit.
+#[cfg(unix)]
+#[test]
+fn a_failure_after_writes_began_names_what_was_written_and_the_manifest_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop, other], dir.path(), &[]));
+    let Some(guard) = ReadOnly::new(vec![dir.path().join("shop/dev")]) else {
+        let msg = "HOSTILE-STATE TEST NOT RUN: cannot make a folder read-only here \
+                   (running as root without chattr +i support)";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("\n!!! {msg} !!!\n");
+        }
+        return;
+    };
+    // `other/dev/compose.yaml` is written first (paths in order), then `shop/dev` fails.
+    let r = run(&[shop_port_changed, other_v2], dir.path(), &[]);
+    drop(guard);
+    failed(&r, 3, "error: creating a temp file in `");
+    let other_compose = dir.path().join("other/dev/compose.yaml");
+    assert!(
+        r.stderr.contains(&format!(
+            "note: before the failure this run wrote 1 and removed 0 file(s), each complete (the manifest lists what was written): wrote {}",
+            other_compose.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert!(
+        fs::read_to_string(&other_compose)
+            .unwrap()
+            .contains("acme/worker:2.0.1")
+    );
+    // The manifest lists what the failed run wrote: a run with yet other content replaces
+    // it as ours, without `--overwrite`.
+    let r = run(&[shop_port_changed, other_v3], dir.path(), &[]);
+    ok(&r);
+    assert_eq!(r.stderr, "");
+    ok(&run(
+        &[shop_port_changed, other_v3],
+        dir.path(),
+        &["--check"],
+    ));
+}
+
 // --- Something else where a folder goes ---------------------------------------------------
 
 #[test]
@@ -283,7 +349,7 @@ fn rebuild_after(damage: impl FnOnce(&Path)) {
         assert_eq!(tree(dir.path()), before);
         fs::rename(
             dir.path().join("NOTES.md"),
-            dir.path().join("shop/NOTES.md"),
+            dir.path().join("shop/dev/NOTES.md"),
         )
         .unwrap();
     }
@@ -342,7 +408,7 @@ fn rebuild_after(damage: impl FnOnce(&Path)) {
     let notes = if dir.path().join("NOTES.md").exists() {
         "NOTES.md"
     } else {
-        "shop/NOTES.md"
+        "shop/dev/NOTES.md"
     };
     assert_eq!(
         fs::read_to_string(dir.path().join(notes)).unwrap(),
@@ -463,4 +529,57 @@ fn a_stack_name_that_would_leave_the_folder_is_invalid() {
         "something was written"
     );
     assert!(!parent.path().join("escape").exists());
+}
+
+// --- A manifest that lies -------------------------------------------------------------------
+
+#[test]
+fn a_manifest_line_naming_a_path_outside_the_folder_touches_nothing_there() {
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    fs::create_dir(&out).unwrap();
+    ok(&run(&[shop], &out, &[]));
+    let victim = parent.path().join("victim.txt");
+    fs::write(&victim, "precious\n").unwrap();
+    let hash = stackdsl::emit::manifest::hash(b"precious\n");
+    let manifest = out.join(".stackdsl-manifest");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!("{hash}  dev  shop  ../victim.txt\n"));
+    text.push_str(&format!("{hash}  dev  shop  {}\n", victim.display()));
+    fs::write(&manifest, text).unwrap();
+    // `.env.example` is no longer generated: the damaged manifest cannot delete it either.
+    let r = run(&[shop_without_db], &out, &[]);
+    ok(&r);
+    assert!(
+        r.stderr
+            .contains("was missing or damaged, so nothing is deleted on its word"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(out.join("shop/dev/.env.example").is_file());
+}
+
+#[test]
+fn a_folder_where_the_manifest_lists_a_stale_file_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let env_example = dir.path().join("shop/dev/.env.example");
+    fs::remove_file(&env_example).unwrap();
+    fs::create_dir(&env_example).unwrap();
+    fs::write(env_example.join("mine.txt"), "mine\n").unwrap();
+    let r = run(&[shop_without_db], dir.path(), &[]);
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!(
+            "`{}` is listed in the manifest but is not a regular file: left alone",
+            env_example.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(env_example.join("mine.txt")).unwrap(),
+        "mine\n"
+    );
 }
