@@ -684,3 +684,29 @@ fn exit_codes_are_as_documented() {
     assert_eq!(run(&[shop], dir.path(), &[]).code, stackdsl::cli::EXIT_IO);
     assert_eq!(stackdsl::cli::EXIT_IO, 3);
 }
+
+#[test]
+fn the_binarys_own_default_out_needs_no_allow_outside() {
+    // A crate's binary writes to its own `out/` by absolute path (the consumer example), so
+    // `cargo run -p` works from any folder; no one typed it, so it is no typo.
+    let dir = tempfile::tempdir().unwrap();
+    let out: &'static str = Box::leak(
+        dir.path()
+            .join("out")
+            .display()
+            .to_string()
+            .into_boxed_str(),
+    );
+    let cli = stackdsl::cli::Cli::new(Env::Dev).default_out(out);
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = cli.run(&[shop], ["stack"], &mut stdout, &mut stderr, false);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
+    assert!(dir.path().join("out/shop/dev/compose.yaml").is_file());
+    // Typed, the same folder needs the flag.
+    let typed = run_typed(&[shop], Path::new(out));
+    assert_eq!(typed.code, 2, "{typed:?}");
+}
+
+fn run_typed(stacks: &[stackdsl::cli::StackFn], out: &Path) -> CliRun {
+    cli(Env::Dev, stacks, &["--out", out.to_str().unwrap()])
+}

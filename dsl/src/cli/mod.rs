@@ -25,10 +25,11 @@
 //!   `--prune`. A missing or damaged manifest deletes nothing.
 //! - `--out` must be an output folder: not the folder the command runs in or one of its
 //!   parents, not a folder holding `Cargo.toml` or `.git` (itself or in one of its
-//!   folders), not inside `.git`, and not a folder without a manifest that holds files at
-//!   its top (exit 2 whatever the flags). A folder outside the current folder (after
-//!   resolving symlinks and `..`) needs `--allow-outside`, even when it holds a manifest:
-//!   a run owns every file its environment's stacks wrote there, another project's too.
+//!   folders), not inside `.git`, and not a folder without a manifest that holds files
+//!   stackdsl does not write there (exit 2 whatever the flags). A `--out` outside the
+//!   current folder (after resolving symlinks and `..`) needs `--allow-outside`, even when
+//!   it holds a manifest: a run owns every file its environment's stacks wrote there,
+//!   another project's too. (The binary's own default, [`Cli::default_out`], needs no flag.)
 //!
 //! `--check` applies the same folder rules but never writes, so it needs no
 //! `--allow-outside`; with `--prune` it shows what pruning would delete. `--list` and
@@ -111,6 +112,10 @@ struct Args {
     list: bool,
     #[command(subcommand)]
     command: Option<Command>,
+    /// `--out` was not given: the binary's own default ([`Cli::default_out`]) is used,
+    /// which needs no `--allow-outside` (it cannot be a typo).
+    #[arg(skip)]
+    out_is_default: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -188,7 +193,10 @@ impl Cli {
         self
     }
 
-    /// The output folder when `--out` is not given (default `out`).
+    /// The output folder when `--out` is not given (default `out`). It may lie outside
+    /// the folder the binary runs in (an absolute path such as the crate's own `out/`)
+    /// without `--allow-outside`, since no one typed it; every other output-folder rule
+    /// still applies.
     pub const fn default_out(mut self, dir: &'static str) -> Self {
         self.out = dir;
         self
@@ -320,13 +328,15 @@ where
             return code;
         }
     };
-    let args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
+    let mut args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(a) => a,
         Err(e) => {
             let _ = write!(err, "{}", e.render());
             return EXIT_INVALID;
         }
     };
+    args.out_is_default =
+        matches.value_source("out") == Some(clap::parser::ValueSource::DefaultValue);
     let paint = Paint {
         on: match args.color {
             ColorWhen::Always => true,
@@ -562,7 +572,7 @@ fn execute(
         return Ok(EXIT_STALE);
     }
 
-    if located.location == emit::Location::Outside && !args.allow_outside {
+    if located.location == emit::Location::Outside && !args.allow_outside && !args.out_is_default {
         writeln!(
             err,
             "{} `--out {}` is `{}`, which is outside the current folder `{}`; refusing to write there",
