@@ -398,7 +398,7 @@ fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_replaced_only_with_over
     ok(&r);
     assert!(
         r.stderr.contains(&format!(
-            "warning: replaced `{}` (edited since stackdsl wrote it), as `--overwrite` asked",
+            "warning: replaced `{}`, which was edited since stackdsl wrote it, as `--overwrite` asked",
             compose.display()
         )),
         "{}",

@@ -600,7 +600,7 @@ fn execute(
     for (rel, ownership) in &report.overwritten {
         writeln!(
             err,
-            "{} replaced `{}` ({ownership}), as `--overwrite` asked",
+            "{} replaced `{}`, which was {ownership}, as `--overwrite` asked",
             paint.cyan("warning:"),
             args.out.join(rel).display()
         )?;

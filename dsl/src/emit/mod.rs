@@ -303,11 +303,9 @@ pub enum NotOutput {
 impl fmt::Display for NotOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotOutput::WorkingFolder(cwd) => write!(
-                f,
-                "is the folder this command runs in (`{}`) or one of its parents",
-                cwd.display()
-            ),
+            NotOutput::WorkingFolder(_) => {
+                f.write_str("is the folder this command runs in, or one of its parents")
+            }
             NotOutput::Project(p) => write!(
                 f,
                 "holds `{}`, so it is a project, not an output folder",
