@@ -93,9 +93,13 @@ fn shop_with_misdirected_update(env: Env) -> Stack {
     s
 }
 
+/// Runs the CLI on `out`, a temp folder outside the working folder (so `--allow-outside`).
 fn run(stacks: &[stackdsl::cli::StackFn], out: &Path, extra: &[&str]) -> CliRun {
     let out = out.to_str().unwrap();
     let mut args = vec!["--out", out];
+    if !extra.contains(&"--check") && !extra.contains(&"--list") {
+        args.push("--allow-outside");
+    }
     args.extend_from_slice(extra);
     cli(Env::Dev, stacks, &args)
 }
@@ -290,7 +294,7 @@ fn a_stale_file_without_our_marker_is_kept_and_reported() {
     assert_eq!(fs::read_to_string(&env_example).unwrap(), "MY_OWN=notes\n");
     assert!(
         r.stderr
-            .contains("`shop/dev/.env.example` is no longer generated but has no stackdsl marker"),
+            .contains("shop/dev/.env.example` is no longer generated, but its content is not what stackdsl wrote and it has no stackdsl marker"),
         "{}",
         r.stderr
     );
@@ -345,8 +349,9 @@ fn stack_filter_touches_only_that_stack() {
 fn other_environments_are_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    assert_eq!(cli(Env::Dev, &[shop], &["--out", out]).code, 0);
-    assert_eq!(cli(Env::Prod, &[other], &["--out", out]).code, 0);
+    let args = ["--out", out, "--allow-outside"];
+    assert_eq!(cli(Env::Dev, &[shop], &args).code, 0);
+    assert_eq!(cli(Env::Prod, &[other], &args).code, 0);
     assert!(dir.path().join("shop/dev/compose.yaml").exists());
     assert!(dir.path().join("other/prod/compose.yaml").exists());
     // The prod run also owns the stack's architecture README.
@@ -360,16 +365,13 @@ fn other_environments_are_left_alone() {
 }
 
 #[test]
-fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_overwritten_with_a_warning() {
+fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_replaced_only_with_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     ok(&run(&[shop], dir.path(), &[]));
     let compose = dir.path().join("shop/dev/compose.yaml");
     let original = fs::read_to_string(&compose).unwrap();
-    fs::write(
-        &compose,
-        original.replace("restart: unless-stopped", "restart: always"),
-    )
-    .unwrap();
+    let edited = original.replace("restart: unless-stopped", "restart: always");
+    fs::write(&compose, &edited).unwrap();
     let check = run(&[shop], dir.path(), &["--check"]);
     assert_eq!(check.code, 1);
     assert!(
@@ -379,15 +381,40 @@ fn a_hand_edit_of_a_generated_file_is_shown_by_check_and_overwritten_with_a_warn
         "{}",
         check.stdout
     );
-    let r = run(&[shop], dir.path(), &[]);
+    assert!(
+        check.stderr.contains(&format!(
+            "note: that run will refuse to overwrite 1 file whose content stackdsl did not write (add `--overwrite` to replace them):\n    {}: edited since stackdsl wrote it",
+            compose.display()
+        )),
+        "{}",
+        check.stderr
+    );
+    // The edit is the user's work: the run names it, writes nothing and exits 2 …
+    let before = tree(dir.path());
+    let r = run(&[shop_port_changed], dir.path(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "error: refusing to overwrite 1 file whose content stackdsl did not write:\n    {}: edited since stackdsl wrote it\n  note: nothing was written\n  hint: `git diff` shows what changed",
+            compose.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(tree(dir.path()), before, "a refused run changed the folder");
+    // … until `--overwrite` says to replace it.
+    let r = run(&[shop], dir.path(), &["--overwrite"]);
     ok(&r);
     assert!(
-        r.stderr
-            .contains("`shop/dev/compose.yaml` had been edited by hand; the edit was overwritten"),
+        r.stderr.contains(&format!(
+            "warning: replaced `{}`, which was edited since stackdsl wrote it, as `--overwrite` asked",
+            compose.display()
+        )),
         "{}",
         r.stderr
     );
     assert_eq!(fs::read_to_string(&compose).unwrap(), original);
+    ok(&run(&[shop], dir.path(), &["--check"]));
 }
 
 #[cfg(unix)]
@@ -468,8 +495,34 @@ fn conflicting_flags_are_refused_with_exit_2() {
             &["--check", "diff", "--against", "staging"][..],
             "error: `--check` does not apply to `diff`, which never writes",
         ),
+        (
+            &["--check", "--overwrite"][..],
+            "the argument '--check' cannot be used with '--overwrite'",
+        ),
+        (
+            &["--check", "--allow-outside"][..],
+            "the argument '--check' cannot be used with '--allow-outside'",
+        ),
+        (
+            &["--list", "--prune"][..],
+            "the argument '--list' cannot be used with '--prune'",
+        ),
+        (
+            &["--prune", "diff", "--against", "staging"][..],
+            "error: `--prune` applies to synthesizing into the output folder, not to `diff`",
+        ),
+        (
+            &["--overwrite", "--allow-outside", "init-ci"][..],
+            "error: `--overwrite`, `--allow-outside` apply to synthesizing into the output folder, not to `init-ci`",
+        ),
+        // Typos of the write flags are errors, never ignored.
+        (&["--overwite"][..], "unexpected argument '--overwite'"),
+        (&["--prune-all"][..], "unexpected argument '--prune-all'"),
+        (&["--force"][..], "unexpected argument '--force'"),
     ] {
-        let r = run(&[shop], dir.path(), args);
+        let mut with_out = vec!["--out", dir.path().to_str().unwrap()];
+        with_out.extend_from_slice(args);
+        let r = cli(Env::Dev, &[shop], &with_out);
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
         assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
         assert_eq!(r.stdout, "", "{args:?}");
@@ -528,60 +581,85 @@ fn relative(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn out_outside_the_working_folder_must_be_empty_ours_or_allowed() {
-    let refused = "is outside the current folder";
-    // An existing folder with files stackdsl did not write: refused, untouched.
+fn out_outside_the_working_folder_needs_allow_outside_and_must_be_an_output_folder() {
+    let refused = "which is outside the current folder";
+    let write = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        cli(Env::Dev, &[shop], &args)
+    };
+    // An existing folder with files stackdsl did not write, and no manifest: not an output
+    // folder, whatever the flags; untouched.
     let foreign = tempfile::tempdir().unwrap();
     fs::write(foreign.path().join("thesis.tex"), "years of work\n").unwrap();
-    let r = run(&[shop], foreign.path(), &[]);
+    for extra in [&[][..], &["--allow-outside"], &["--check"]] {
+        let r = write(foreign.path(), extra);
+        assert_eq!(r.code, 2, "{extra:?}: {r:?}");
+        assert!(
+            r.stderr.contains("holds `thesis.tex`, which stackdsl did not write, and no `.stackdsl-manifest`, so it is not an output folder"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(tree(foreign.path()).len(), 1);
+
+    // An empty folder outside: refused without the flag, written with it; and it still
+    // needs the flag once it holds a manifest.
+    let empty = tempfile::tempdir().unwrap();
+    let r = write(empty.path(), &[]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains(refused), "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("pass `--allow-outside` to write there anyway"),
+        r.stderr.contains("note: nothing was written\n  hint: run from the folder that holds your output folder, or pass `--allow-outside`"),
         "{}",
         r.stderr
     );
-    assert_eq!(tree(foreign.path()).len(), 1);
-    // --check writes nothing, so it may look anywhere.
-    assert_eq!(run(&[shop], foreign.path(), &["--check"]).code, 1);
-    // With --allow-outside it is written, and from then on it is ours.
-    ok(&run(&[shop], foreign.path(), &["--allow-outside"]));
-    ok(&run(&[shop_port_changed], foreign.path(), &[]));
-    assert_eq!(
-        fs::read_to_string(foreign.path().join("thesis.tex")).unwrap(),
-        "years of work\n"
-    );
+    assert!(tree(empty.path()).is_empty());
+    ok(&write(empty.path(), &["--allow-outside"]));
+    let before = tree(empty.path());
+    let r = write(empty.path(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(tree(empty.path()), before);
+    // --check writes nothing, so it needs no flag.
+    ok(&write(empty.path(), &["--check"]));
 
-    // A folder that does not exist yet, outside: refused, not created.
+    // A folder that does not exist yet, outside: refused and not created; with the flag,
+    // created.
     let parent = tempfile::tempdir().unwrap();
     let missing = parent.path().join("new-out");
-    let r = run(&[shop], &missing, &[]);
+    let r = write(&missing, &[]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains(refused), "{}", r.stderr);
     assert!(!missing.exists());
+    ok(&write(&missing, &["--allow-outside"]));
+    assert!(missing.join("shop/dev/compose.yaml").is_file());
 
-    // Inside the working folder anything goes, existing files or not …
+    // Inside the working folder no flag is needed …
     let here = inside();
-    fs::write(here.path().join("README.md"), "notes\n").unwrap();
     let rel = relative(here.path());
     let r = cli(Env::Dev, &[shop], &["--out", rel.to_str().unwrap()]);
     ok(&r);
     assert!(here.path().join("shop/dev/compose.yaml").is_file());
-    // … but not through `..` …
+    // … and notes beside the manifest are fine …
+    fs::write(here.path().join("README.md"), "notes\n").unwrap();
+    ok(&cli(Env::Dev, &[shop], &["--out", rel.to_str().unwrap()]));
+    assert_eq!(
+        fs::read_to_string(here.path().join("README.md")).unwrap(),
+        "notes\n"
+    );
+    // … but `..` that leads outside is outside …
     let up = rel.join("../../escape-attempt");
     let r = cli(Env::Dev, &[shop], &["--out", up.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains(refused), "{}", r.stderr);
     let escaped = std::env::current_dir().unwrap().join("../escape-attempt");
     assert!(!escaped.exists(), "{} was created", escaped.display());
-    // … or through a symlink that leads outside.
+    // … and so is a symlink that leads outside.
     #[cfg(unix)]
     {
         let link = here.path().join("link");
-        std::os::unix::fs::symlink(foreign.path(), &link).unwrap();
-        fs::remove_file(foreign.path().join(".stackdsl-manifest")).unwrap();
-        let before = tree(foreign.path());
+        std::os::unix::fs::symlink(empty.path(), &link).unwrap();
+        let before = tree(empty.path());
         let r = cli(
             Env::Dev,
             &[shop],
@@ -589,7 +667,7 @@ fn out_outside_the_working_folder_must_be_empty_ours_or_allowed() {
         );
         assert_eq!(r.code, 2, "{r:?}");
         assert!(r.stderr.contains(refused), "{}", r.stderr);
-        assert_eq!(tree(foreign.path()), before);
+        assert_eq!(tree(empty.path()), before);
     }
 }
 
@@ -660,4 +738,30 @@ fn an_update_through_another_stacks_handle_names_both_places_exits_2_and_writes_
             r.stderr
         );
     }
+}
+
+#[test]
+fn the_binarys_own_default_out_needs_no_allow_outside() {
+    // A crate's binary writes to its own `out/` by absolute path (the consumer example), so
+    // `cargo run -p` works from any folder; no one typed it, so it is no typo.
+    let dir = tempfile::tempdir().unwrap();
+    let out: &'static str = Box::leak(
+        dir.path()
+            .join("out")
+            .display()
+            .to_string()
+            .into_boxed_str(),
+    );
+    let cli = stackdsl::cli::Cli::new(Env::Dev).default_out(out);
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = cli.run(&[shop], ["stack"], &mut stdout, &mut stderr, false);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
+    assert!(dir.path().join("out/shop/dev/compose.yaml").is_file());
+    // Typed, the same folder needs the flag.
+    let typed = run_typed(&[shop], Path::new(out));
+    assert_eq!(typed.code, 2, "{typed:?}");
+}
+
+fn run_typed(stacks: &[stackdsl::cli::StackFn], out: &Path) -> CliRun {
+    cli(Env::Dev, stacks, &["--out", out.to_str().unwrap()])
 }

@@ -68,8 +68,12 @@ fn run(stacks: &[StackFn], out: &Path, extra: &[&str]) -> CliRun {
     run_env(Env::Dev, stacks, out, extra)
 }
 
+/// Runs the CLI on `out`, a temp folder outside the working folder (so `--allow-outside`).
 fn run_env(env: Env, stacks: &[StackFn], out: &Path, extra: &[&str]) -> CliRun {
     let mut args = vec!["--out", out.to_str().expect("utf-8 path")];
+    if !extra.contains(&"--check") {
+        args.push("--allow-outside");
+    }
     args.extend_from_slice(extra);
     cli(env, stacks, &args)
 }
@@ -170,8 +174,7 @@ fn a_read_only_output_folder_fails_with_exit_3_and_changes_nothing() {
     failed(&r, 3, "error: creating a temp file in `");
     assert!(r.stderr.contains("/shop/dev`: "), "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("note: files written before the failure are complete"),
+        r.stderr.contains("note: nothing was written"),
         "{}",
         r.stderr
     );
@@ -179,6 +182,72 @@ fn a_read_only_output_folder_fails_with_exit_3_and_changes_nothing() {
     assert_eq!(tree(dir.path()), before, "a failed run changed the folder");
     // Writable again, the same run succeeds.
     ok(&run(&[shop_port_changed], dir.path(), &[]));
+}
+
+fn other_tagged(env: Env, tag: &str) -> Stack {
+    let mut s = Stack::new("other", env);
+    s.add(
+        Service::new("worker")
+            .image(Image::new("acme/worker").tag(tag))
+            .resources(small()),
+    );
+    s
+}
+
+fn other_v2(env: Env) -> Stack {
+    other_tagged(env, "2.0.1")
+}
+
+fn other_v3(env: Env) -> Stack {
+    other_tagged(env, "2.0.2")
+}
+
+/// A failure after writes began names what was written, and the manifest records it: the
+/// next run, with other content again, does not take the file it wrote for a hand edit.
+#[cfg(unix)]
+#[test]
+fn a_failure_after_writes_began_names_what_was_written_and_the_manifest_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop, other], dir.path(), &[]));
+    let Some(guard) = ReadOnly::new(vec![dir.path().join("shop/dev")]) else {
+        let msg = "HOSTILE-STATE TEST NOT RUN: cannot make a folder read-only here \
+                   (running as root without chattr +i support)";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("\n!!! {msg} !!!\n");
+        }
+        return;
+    };
+    // `other/dev/compose.yaml` is written first (paths in order), then `shop/dev` fails.
+    let r = run(&[shop_port_changed, other_v2], dir.path(), &[]);
+    drop(guard);
+    failed(&r, 3, "error: creating a temp file in `");
+    let other_compose = dir.path().join("other/dev/compose.yaml");
+    assert!(
+        r.stderr.contains(&format!(
+            "note: before the failure this run wrote 1 and removed 0 file(s), each complete (the manifest lists what was written): wrote {}",
+            other_compose.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert!(
+        fs::read_to_string(&other_compose)
+            .unwrap()
+            .contains("acme/worker:2.0.1")
+    );
+    // The manifest lists what the failed run wrote: a run with yet other content replaces
+    // it as ours, without `--overwrite`.
+    let r = run(&[shop_port_changed, other_v3], dir.path(), &[]);
+    ok(&r);
+    assert_eq!(r.stderr, "");
+    ok(&run(
+        &[shop_port_changed, other_v3],
+        dir.path(),
+        &["--check"],
+    ));
 }
 
 // --- Something else where a folder goes ---------------------------------------------------
@@ -255,40 +324,94 @@ fn manifest_entries(dir: &Path) -> BTreeMap<String, (String, String)> {
 }
 
 /// Runs `shop_without_db` in dev over a folder whose manifest was damaged by `damage`, and
-/// checks what the rebuild may and may not delete.
+/// checks that nothing is replaced or deleted on the damaged manifest's word: the run asks
+/// for `--overwrite` (the generated file it would replace is not provably ours), keeps the
+/// stale marked file until `--prune`, and never touches hand-written files or another
+/// environment's files.
 fn rebuild_after(damage: impl FnOnce(&Path)) {
     let dir = populated();
-    // A stale file without our marker (the manifest cannot vouch for it any more).
+    // A stale file with our marker: the damaged manifest cannot vouch for it any more.
     let env_example = dir.path().join("shop/dev/.env.example");
     let prod_env_example = dir.path().join("shop/prod/.env.example");
     let prod_compose = fs::read(dir.path().join("shop/prod/compose.yaml")).unwrap();
     let prod_example = fs::read(&prod_env_example).unwrap();
     damage(dir.path());
-    let r = if dir.path().join(".stackdsl-manifest").exists() {
-        run(&[shop_without_db], dir.path(), &[])
-    } else {
-        // Without its manifest a folder outside the working folder no longer shows it is
-        // ours, so the CLI asks for `--allow-outside` first (an `out/` in the repository
-        // needs no flag), and changes nothing until given it.
+    if !dir.path().join(".stackdsl-manifest").exists() {
+        // Without its manifest a folder with a file at its top (`NOTES.md`) is not an
+        // output folder: refused, whatever the flags, and nothing changes.
         let before = tree(dir.path());
-        let refused = run(&[shop_without_db], dir.path(), &[]);
-        failed(&refused, 2, "refusing to write there");
+        let refused = run(&[shop_without_db], dir.path(), &["--overwrite", "--prune"]);
+        failed(
+            &refused,
+            2,
+            "holds `NOTES.md`, which stackdsl did not write, and no `.stackdsl-manifest`, so it is not an output folder; refusing to write there",
+        );
         assert_eq!(tree(dir.path()), before);
-        run(&[shop_without_db], dir.path(), &["--allow-outside"])
-    };
+        fs::rename(
+            dir.path().join("NOTES.md"),
+            dir.path().join("shop/dev/NOTES.md"),
+        )
+        .unwrap();
+    }
+    // `compose.yaml` changes, and no intact manifest shows it is ours: refused.
+    let before = tree(dir.path());
+    let refused = run(&[shop_without_db], dir.path(), &[]);
+    failed(&refused, 2, "error: refusing to overwrite 1 file");
+    assert!(
+        refused.stderr.contains("shop/dev/compose.yaml: "),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("note: nothing was written"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(tree(dir.path()), before);
+    let r = run(&[shop_without_db], dir.path(), &["--overwrite"]);
     ok(&r);
     assert!(
         r.stderr.contains(
-            "warning: the manifest was missing or damaged; rebuilt it from the files' markers"
+            "/.stackdsl-manifest` was missing or damaged, so nothing is deleted on its word"
         ),
         "{}",
         r.stderr
     );
-    // Ours (marker, in scope), no longer generated: removed.
-    assert!(!env_example.exists(), "a stale marked file survived");
+    // Ours (marker, in scope), no longer generated, but nothing vouches for it: kept and
+    // listed …
+    assert!(
+        env_example.exists(),
+        "a stale file was deleted on a damaged manifest's word"
+    );
+    assert!(
+        r.stderr.contains("shop/dev/.env.example` is not generated by this run and carries the stackdsl marker, but no intact manifest lists it"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("hint: rerun with `--prune`"),
+        "{}",
+        r.stderr
+    );
+    // … until `--prune` confirms.
+    let pruned = run(&[shop_without_db], dir.path(), &["--prune"]);
+    ok(&pruned);
+    assert!(!env_example.exists(), "--prune kept a stale marked file");
+    assert!(
+        pruned
+            .stderr
+            .contains("shop/dev/.env.example` (it carried the stackdsl marker"),
+        "{}",
+        pruned.stderr
+    );
     // Not ours to touch: hand-written files and another environment's files.
+    let notes = if dir.path().join("NOTES.md").exists() {
+        "NOTES.md"
+    } else {
+        "shop/dev/NOTES.md"
+    };
     assert_eq!(
-        fs::read_to_string(dir.path().join("NOTES.md")).unwrap(),
+        fs::read_to_string(dir.path().join(notes)).unwrap(),
         "mine\n"
     );
     assert_eq!(
@@ -345,7 +468,7 @@ fn a_manifest_entry_for_a_hand_written_file_does_not_delete_it() {
     ok(&r);
     assert!(
         r.stderr
-            .contains("`shop/dev/extra.yaml` is no longer generated but has no stackdsl marker"),
+            .contains("shop/dev/extra.yaml` is no longer generated, but its content is not what stackdsl wrote and it has no stackdsl marker"),
         "{}",
         r.stderr
     );
@@ -406,4 +529,57 @@ fn a_stack_name_that_would_leave_the_folder_is_invalid() {
         "something was written"
     );
     assert!(!parent.path().join("escape").exists());
+}
+
+// --- A manifest that lies -------------------------------------------------------------------
+
+#[test]
+fn a_manifest_line_naming_a_path_outside_the_folder_touches_nothing_there() {
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    fs::create_dir(&out).unwrap();
+    ok(&run(&[shop], &out, &[]));
+    let victim = parent.path().join("victim.txt");
+    fs::write(&victim, "precious\n").unwrap();
+    let hash = stackdsl::emit::manifest::hash(b"precious\n");
+    let manifest = out.join(".stackdsl-manifest");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!("{hash}  dev  shop  ../victim.txt\n"));
+    text.push_str(&format!("{hash}  dev  shop  {}\n", victim.display()));
+    fs::write(&manifest, text).unwrap();
+    // `.env.example` is no longer generated: the damaged manifest cannot delete it either.
+    let r = run(&[shop_without_db], &out, &[]);
+    ok(&r);
+    assert!(
+        r.stderr
+            .contains("was missing or damaged, so nothing is deleted on its word"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(out.join("shop/dev/.env.example").is_file());
+}
+
+#[test]
+fn a_folder_where_the_manifest_lists_a_stale_file_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(&[shop], dir.path(), &[]));
+    let env_example = dir.path().join("shop/dev/.env.example");
+    fs::remove_file(&env_example).unwrap();
+    fs::create_dir(&env_example).unwrap();
+    fs::write(env_example.join("mine.txt"), "mine\n").unwrap();
+    let r = run(&[shop_without_db], dir.path(), &[]);
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!(
+            "`{}` is listed in the manifest but is not a regular file: left alone",
+            env_example.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(env_example.join("mine.txt")).unwrap(),
+        "mine\n"
+    );
 }

@@ -1408,6 +1408,10 @@ fn cli_with(stack: Stack, out: &Path, extra: &[&str]) -> stackdsl_tests::CliRun 
     let env = stack.env;
     CURRENT.with(|c| *c.borrow_mut() = Some(stack));
     let mut args = vec!["--out", out.to_str().expect("utf-8 path"), "--quiet"];
+    // A temp folder, outside the working folder.
+    if !extra.contains(&"--check") {
+        args.push("--allow-outside");
+    }
     args.extend_from_slice(extra);
     cli(env, &[current], &args)
 }

@@ -10,18 +10,35 @@
 //! ```
 //!
 //! Exit codes: `0` success (or `out/` up to date), `1` `--check` found `out/` stale,
-//! `2` invalid stack or invalid command line (nothing written), `3` I/O error.
+//! `2` invalid stack, invalid command line, or a refusal (nothing written), `3` I/O error
+//! (the message names the path, and says what was written before the failure, if anything).
 //!
-//! `--out` outside the current folder: a writing run refuses (exit 2) an output folder that
-//! resolves (symlinks and `..` included) outside the folder it runs in, unless that folder
-//! already exists and is empty or holds stackdsl output (a `.stackdsl-manifest`), or
-//! `--allow-outside` is given; see [`emit::locate`]. `--check`, `--list` and `diff` never
-//! write, so they accept any `--out`. Conflicting flags (`--list` with `--check` or
-//! `--stack`, `--check` with `diff`) exit 2.
+//! What a writing run may touch (the rules are [`emit`]'s; the flags relax them one each):
+//!
+//! - It overwrites a file only if the manifest shows stackdsl wrote exactly its content. A
+//!   file at a generated path that was edited since, or that stackdsl did not write, stops
+//!   the run before anything is written (exit 2, each file named); `--overwrite` replaces
+//!   them.
+//! - It deletes a file only if the manifest lists it with the content it still has, and
+//!   only when the manifest is intact. Other stale files are kept and listed; those that
+//!   carry the stackdsl marker for the run's stacks and environment are deleted with
+//!   `--prune`. A missing or damaged manifest deletes nothing.
+//! - `--out` must be an output folder: not the folder the command runs in or one of its
+//!   parents, not a folder holding `Cargo.toml` or `.git` (itself or in one of its
+//!   folders), not inside `.git`, and not a folder without a manifest that holds files
+//!   stackdsl does not write there (exit 2 whatever the flags). A `--out` outside the
+//!   current folder (after resolving symlinks and `..`) needs `--allow-outside`, even when
+//!   it holds a manifest: a run owns every file its environment's stacks wrote there,
+//!   another project's too. (The binary's own default, [`Cli::default_out`], needs no flag.)
+//!
+//! `--check` applies the same folder rules but never writes, so it needs no
+//! `--allow-outside`; with `--prune` it shows what pruning would delete. `--list` and
+//! `diff` never write. Conflicting flags (`--list` with anything else, `--check` with
+//! `diff`, `--overwrite` or `--allow-outside`, a write flag with a subcommand) exit 2.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal as _, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -30,7 +47,7 @@ mod scaffold;
 use anstyle::{AnsiColor, Style};
 use clap::{Parser, ValueEnum};
 
-use crate::emit::{self, Change, Scope};
+use crate::emit::{self, Allow, Change, EmitError, Kept, KeptBecause, Scope};
 use crate::model::{Env, Stack};
 use crate::{marker, synth, validate};
 
@@ -65,10 +82,24 @@ struct Args {
     /// Write nothing; exit 1 with a diff when the output folder is stale.
     #[arg(long)]
     check: bool,
-    /// Write to an output folder outside the current folder even when it is missing or
-    /// holds files stackdsl did not write.
-    #[arg(long)]
+    /// Write to an output folder outside the current folder (after resolving symlinks and
+    /// `..`). Needed even when it holds stackdsl output: the run then owns every file this
+    /// environment's stacks wrote there, another project's too, and deletes those it no
+    /// longer generates.
+    #[arg(long, conflicts_with = "check")]
     allow_outside: bool,
+    /// Replace files at generated paths whose content stackdsl did not write: edited since
+    /// it wrote them, or not listed in its manifest (a file of yours). Without it such a run
+    /// names them, writes nothing and exits 2.
+    #[arg(long, conflicts_with = "check")]
+    overwrite: bool,
+    /// Also delete stale files that carry the stackdsl marker for this run's stacks and
+    /// environment but that the manifest does not show are exactly what stackdsl wrote: the
+    /// files a run lists as kept (edited since, or found while the manifest was missing or
+    /// damaged). Copies of generated files keep the marker: move yours away first. With
+    /// `--check`, shows what it would delete.
+    #[arg(long)]
+    prune: bool,
     /// Print only errors and diffs.
     #[arg(long, short)]
     quiet: bool,
@@ -76,10 +107,14 @@ struct Args {
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     color: ColorWhen,
     /// List the registered stacks and exit.
-    #[arg(long, conflicts_with_all = ["check", "stacks"])]
+    #[arg(long, conflicts_with_all = ["check", "stacks", "allow_outside", "overwrite", "prune"])]
     list: bool,
     #[command(subcommand)]
     command: Option<Command>,
+    /// `--out` was not given: the binary's own default ([`Cli::default_out`]) is used,
+    /// which needs no `--allow-outside` (it cannot be a typo).
+    #[arg(skip)]
+    out_is_default: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -157,7 +192,10 @@ impl Cli {
         self
     }
 
-    /// The output folder when `--out` is not given (default `out`).
+    /// The output folder when `--out` is not given (default `out`). It may lie outside
+    /// the folder the binary runs in (an absolute path such as the crate's own `out/`)
+    /// without `--allow-outside`, since no one typed it; every other output-folder rule
+    /// still applies.
     pub const fn default_out(mut self, dir: &'static str) -> Self {
         self.out = dir;
         self
@@ -289,13 +327,15 @@ where
             return code;
         }
     };
-    let args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
+    let mut args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(a) => a,
         Err(e) => {
             let _ = write!(err, "{}", e.render());
             return EXIT_INVALID;
         }
     };
+    args.out_is_default =
+        matches.value_source("out") == Some(clap::parser::ValueSource::DefaultValue);
     let paint = Paint {
         on: match args.color {
             ColorWhen::Always => true,
@@ -327,6 +367,32 @@ fn execute(
             writeln!(out, "{}  ({})", s.name, marker::source_path(s.source))?;
         }
         return Ok(EXIT_OK);
+    }
+    if let Some(command) = &args.command {
+        let given: Vec<&str> = [
+            (args.overwrite, "--overwrite"),
+            (args.prune, "--prune"),
+            (args.allow_outside, "--allow-outside"),
+        ]
+        .into_iter()
+        .filter_map(|(on, flag)| on.then_some(flag))
+        .collect();
+        if !given.is_empty() {
+            let name = match command {
+                Command::Diff { .. } => "diff",
+                Command::Init { .. } => "init",
+                Command::InitCi { .. } => "init-ci",
+            };
+            writeln!(
+                err,
+                "{} `{}` {} to synthesizing into the output folder, not to `{name}`; drop {}",
+                paint.red("error:"),
+                given.join("`, `"),
+                if given.len() == 1 { "applies" } else { "apply" },
+                if given.len() == 1 { "it" } else { "them" },
+            )?;
+            return Ok(EXIT_INVALID);
+        }
     }
     match &args.command {
         Some(Command::Diff { against }) => {
@@ -368,13 +434,30 @@ fn execute(
         stacks: (!args.stacks.is_empty()).then(|| args.stacks.clone()),
     };
 
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            writeln!(
+                err,
+                "{} cannot read the current folder (was it deleted?): {e}",
+                paint.red("error:")
+            )?;
+            return Ok(EXIT_IO);
+        }
+    };
+    let located = match emit::locate(&args.out, &cwd) {
+        Ok(l) => l,
+        Err(e) => return report_emit_error(err, paint, &e, &args.out, None, !args.check),
+    };
+    let allow = Allow {
+        overwrite: args.overwrite,
+        prune: args.prune,
+    };
+
     if args.check {
-        let plan = match emit::plan(&args.out, &outputs, &scope) {
+        let plan = match emit::plan_with(&located.path, &outputs, &scope, allow) {
             Ok(p) => p,
-            Err(e) => {
-                writeln!(err, "{} {e}", paint.red("error:"))?;
-                return Ok(EXIT_IO);
-            }
+            Err(e) => return report_emit_error(err, paint, &e, &args.out, None, false),
         };
         if plan.is_clean() {
             if !args.quiet {
@@ -415,63 +498,79 @@ fn execute(
             if n == 1 { "" } else { "s" },
             regenerate_hint(cli, &args.stacks)
         )?;
+        let not_ours = plan.not_ours();
+        if !not_ours.is_empty() {
+            writeln!(
+                err,
+                "  {} that run will refuse to overwrite {} file{} whose content stackdsl did not write (add `--overwrite` to replace them):",
+                paint.cyan("note:"),
+                not_ours.len(),
+                if not_ours.len() == 1 { "" } else { "s" }
+            )?;
+            for (rel, ownership) in not_ours {
+                writeln!(err, "    {}: {ownership}", args.out.join(rel).display())?;
+            }
+        }
+        write_kept(
+            err,
+            paint,
+            &args.out,
+            &plan.kept,
+            plan.manifest_damaged,
+            false,
+        )?;
         return Ok(EXIT_STALE);
     }
 
-    if !args.allow_outside {
-        let cwd = std::env::current_dir()?;
-        if emit::locate(&args.out, &cwd)? == emit::Location::Outside {
-            writeln!(
-                err,
-                "{} `--out {}` is outside the current folder `{}` and is not an empty folder or one stackdsl writes to (it has no `{}`); refusing to write there",
-                paint.red("error:"),
-                args.out.display(),
-                cwd.display(),
-                emit::manifest::FILE_NAME
-            )?;
-            writeln!(
-                err,
-                "  {} run from the repository root, or pass `--allow-outside` to write there anyway",
-                paint.cyan("hint:")
-            )?;
-            return Ok(EXIT_INVALID);
-        }
+    if located.location == emit::Location::Outside && !args.allow_outside && !args.out_is_default {
+        writeln!(
+            err,
+            "{} `--out {}` is `{}`, which is outside the current folder `{}`; refusing to write there",
+            paint.red("error:"),
+            args.out.display(),
+            located.path.display(),
+            cwd.display(),
+        )?;
+        writeln!(err, "  {} nothing was written", paint.cyan("note:"))?;
+        writeln!(
+            err,
+            "  {} run from the folder that holds your output folder, or pass `--allow-outside` to write there anyway (the run then owns the {env} files stackdsl wrote there, and deletes those it no longer generates)",
+            paint.cyan("hint:")
+        )?;
+        return Ok(EXIT_INVALID);
     }
     let t = Instant::now();
-    let report = match emit::synthesize(&args.out, &outputs, &scope) {
+    let report = match emit::synthesize_with(&located.path, &outputs, &scope, allow) {
         Ok(r) => r,
         Err(e) => {
-            writeln!(err, "{} {e}", paint.red("error:"))?;
-            writeln!(
-                err,
-                "  {} files written before the failure are complete; rerun after fixing the cause",
-                paint.cyan("note:")
-            )?;
-            return Ok(EXIT_IO);
+            return report_emit_error(err, paint, &e, &args.out, Some(&located.path), true);
         }
     };
     let write_time = t.elapsed();
-    for path in &report.overwritten_edits {
+    for (rel, ownership) in &report.overwritten {
         writeln!(
             err,
-            "{} `{path}` had been edited by hand; the edit was overwritten (change the stack instead)",
-            paint.cyan("warning:")
+            "{} replaced `{}`, which was {ownership}, as `--overwrite` asked",
+            paint.cyan("warning:"),
+            args.out.join(rel).display()
         )?;
     }
-    for path in &report.kept {
+    for rel in &report.pruned {
         writeln!(
             err,
-            "{} `{path}` is no longer generated but has no stackdsl marker, so it may be yours: kept (delete it if it is not)",
-            paint.cyan("warning:")
+            "{} removed `{}` (it carried the stackdsl marker, but the manifest did not show stackdsl wrote it), as `--prune` asked",
+            paint.cyan("note:"),
+            args.out.join(rel).display()
         )?;
     }
-    if report.manifest_rebuilt {
-        writeln!(
-            err,
-            "{} the manifest was missing or damaged; rebuilt it from the files' markers",
-            paint.cyan("warning:")
-        )?;
-    }
+    write_kept(
+        err,
+        paint,
+        &args.out,
+        &report.kept,
+        report.manifest_rebuilt,
+        true,
+    )?;
     if !args.quiet {
         let mut names: Vec<&str> = times.iter().map(|(n, _)| *n).collect();
         for n in report.removed.keys() {
@@ -504,6 +603,170 @@ fn execute(
         )?;
     }
     Ok(EXIT_OK)
+}
+
+/// How many files a message lists before "… and N more".
+const LISTED: usize = 20;
+
+/// Prints an emit failure: the error (paths as the user typed `--out`), whether anything
+/// was written, and how to go on. Returns the exit code: 2 for a refusal, else 3.
+fn report_emit_error(
+    err: &mut dyn Write,
+    paint: &Paint,
+    e: &EmitError,
+    typed: &Path,
+    resolved: Option<&Path>,
+    writing: bool,
+) -> io::Result<u8> {
+    // A path under the resolved output folder, shown under `--out` as typed.
+    let shown = |p: &Path| -> String {
+        resolved.and_then(|r| p.strip_prefix(r).ok()).map_or_else(
+            || p.display().to_string(),
+            |rel| typed.join(rel).display().to_string(),
+        )
+    };
+    let red = paint.red("error:");
+    match e {
+        EmitError::WouldOverwrite(files) => {
+            writeln!(
+                err,
+                "{red} refusing to overwrite {} file{} whose content stackdsl did not write:",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" }
+            )?;
+            for (p, ownership) in files.iter().take(LISTED) {
+                writeln!(err, "    {}: {ownership}", shown(p))?;
+            }
+            if files.len() > LISTED {
+                writeln!(err, "    … and {} more", files.len() - LISTED)?;
+            }
+        }
+        EmitError::NotAnOutputFolder { path, why } => {
+            let resolved = if path == typed {
+                String::new()
+            } else {
+                format!(" (`{}`)", path.display())
+            };
+            writeln!(
+                err,
+                "{red} `--out {}`{resolved} {why}; refusing to {} there",
+                typed.display(),
+                if writing { "write" } else { "look" }
+            )?;
+        }
+        EmitError::Interrupted { cause, .. } => writeln!(err, "{red} {cause}")?,
+        e => writeln!(err, "{red} {e}")?,
+    }
+    let (note, hint) = (paint.cyan("note:"), paint.cyan("hint:"));
+    match e {
+        EmitError::Interrupted {
+            written, removed, ..
+        } => {
+            let mut done: Vec<String> = written
+                .iter()
+                .map(|r| format!("wrote {}", typed.join(r).display()))
+                .chain(
+                    removed
+                        .iter()
+                        .map(|r| format!("removed {}", typed.join(r).display())),
+                )
+                .collect();
+            let total = done.len();
+            done.truncate(10);
+            writeln!(
+                err,
+                "  {note} before the failure this run wrote {} and removed {} file(s), each complete (the manifest lists what was written): {}{}",
+                written.len(),
+                removed.len(),
+                done.join(", "),
+                if total > done.len() { ", …" } else { "" }
+            )?;
+            writeln!(
+                err,
+                "  {hint} rerun after fixing the cause; it finishes the job"
+            )?;
+        }
+        _ if writing => writeln!(err, "  {note} nothing was written")?,
+        _ => {}
+    }
+    match e {
+        EmitError::WouldOverwrite(files) => {
+            if files.iter().any(|(_, o)| *o == emit::Ownership::NotListed) {
+                writeln!(
+                    err,
+                    "  {note} a file the manifest does not list is yours, or stackdsl's from before its manifest was lost or damaged (a merge conflict in it, say)"
+                )?;
+            }
+            writeln!(
+                err,
+                "  {hint} `git diff` shows what changed; move your version away and rerun, or rerun with `--overwrite` to replace them"
+            )?;
+        }
+        EmitError::NotAnOutputFolder { .. } => writeln!(
+            err,
+            "  {hint} pass `--out` a new or empty folder, or the folder stackdsl writes to (`out` by default)"
+        )?,
+        _ => {}
+    }
+    Ok(if e.is_refusal() {
+        EXIT_INVALID
+    } else {
+        EXIT_IO
+    })
+}
+
+/// Prints the stale files a run keeps, and the missing or damaged manifest.
+fn write_kept(
+    err: &mut dyn Write,
+    paint: &Paint,
+    typed: &Path,
+    kept: &[Kept],
+    manifest_damaged: bool,
+    wrote: bool,
+) -> io::Result<()> {
+    let warning = paint.cyan("warning:");
+    if manifest_damaged {
+        writeln!(
+            err,
+            "{warning} `{}` was missing or damaged, so nothing is deleted on its word; {}",
+            typed.join(emit::manifest::FILE_NAME).display(),
+            if wrote {
+                "it now lists the files this run wrote or found up to date"
+            } else {
+                "a run rewrites it with the files it writes or finds up to date"
+            }
+        )?;
+    }
+    for k in kept {
+        let path = typed.join(&k.path);
+        let path = path.display();
+        match k.because {
+            KeptBecause::Edited { marked: true } => writeln!(
+                err,
+                "{warning} `{path}` is no longer generated, but it was edited since stackdsl wrote it: kept"
+            )?,
+            KeptBecause::Edited { marked: false } => writeln!(
+                err,
+                "{warning} `{path}` is no longer generated, but its content is not what stackdsl wrote and it has no stackdsl marker, so it may be yours: kept (delete it if it is not)"
+            )?,
+            KeptBecause::Unvouched => writeln!(
+                err,
+                "{warning} `{path}` is not generated by this run and carries the stackdsl marker, but no intact manifest lists it, so it may be a copy of yours: kept"
+            )?,
+            KeptBecause::NotAFile => writeln!(
+                err,
+                "{warning} `{path}` is listed in the manifest but is not a regular file: left alone"
+            )?,
+        }
+    }
+    if kept.iter().any(Kept::prunable) {
+        writeln!(
+            err,
+            "  {} rerun with `--prune` to delete the kept files that carry the stackdsl marker (move your own copies away first)",
+            paint.cyan("hint:")
+        )?;
+    }
+    Ok(())
 }
 
 /// `init`: writes a new stacks crate into an empty (or new) folder.
@@ -543,12 +806,36 @@ fn init(
         )?;
         return Ok(EXIT_INVALID);
     }
-    for doc in scaffold::files(&name) {
+    for (written, doc) in scaffold::files(&name).into_iter().enumerate() {
         let path = dir.join(&doc.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+        let parent = path.parent().unwrap_or(dir);
+        let done = std::fs::create_dir_all(parent)
+            .map_err(|e| ("creating folder", parent, e))
+            .and_then(|()| {
+                std::fs::write(&path, &doc.contents).map_err(|e| ("writing", path.as_path(), e))
+            });
+        if let Err((action, at, e)) = done {
+            writeln!(
+                err,
+                "{} {action} `{}`: {e}",
+                paint.red("error:"),
+                at.display()
+            )?;
+            writeln!(
+                err,
+                "  {} {}",
+                paint.cyan("note:"),
+                if written == 0 {
+                    "nothing was written".to_owned()
+                } else {
+                    format!(
+                        "{written} file(s) were written into `{}` before the failure; delete the folder and rerun",
+                        dir.display()
+                    )
+                }
+            )?;
+            return Ok(EXIT_IO);
         }
-        std::fs::write(&path, &doc.contents)?;
     }
     writeln!(
         out,
