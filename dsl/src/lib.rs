@@ -57,6 +57,7 @@ pub mod cli;
 pub mod emit;
 pub mod model;
 pub mod render;
+pub mod review;
 pub mod validate;
 
 /// The guide: from a first stack to production (start here).
