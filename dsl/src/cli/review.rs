@@ -44,15 +44,6 @@ pub(super) struct ReviewArgs {
     pub format: Format,
 }
 
-/// The first line of the Markdown: the pull-request comment the workflow updates.
-pub(crate) fn marker(stacks: &[String]) -> String {
-    if stacks.is_empty() {
-        "<!-- stackdsl-review -->".to_owned()
-    } else {
-        format!("<!-- stackdsl-review: {} -->", stacks.join(", "))
-    }
-}
-
 /// Why the base side could not be read.
 #[derive(Debug)]
 enum BaseError {
@@ -449,7 +440,7 @@ fn run_with_git(
                 &MarkdownOptions::new(format!(
                     "stackdsl: what this change does (compared with {what})"
                 ))
-                .marker(marker(filter))
+                .marker(review::comment_marker(filter))
                 .rerun(rerun),
             )
         }

@@ -268,6 +268,12 @@ fn objects(scope: &str, files: Option<&Vec<(&str, &str)>>) -> BTreeMap<ObjectKey
 
 fn fields_of(p: &Parsed) -> Fields {
     let mut f = compare::flatten(&p.value);
+    // `steps[Check out].name: Check out` repeats the key the list is keyed by.
+    f.retain(|path, value| {
+        !compare::ITEM_KEYS
+            .iter()
+            .any(|k| path.ends_with(&format!("[{value}].{k}")))
+    });
     if p.kind == FileKind::Kubernetes {
         // Implied by the ConfigMap changes it summarises (as in `diff --against`).
         f.remove("spec.template.metadata.annotations.checksum/config");
@@ -461,6 +467,23 @@ fn merge(found: Vec<Risk>) -> Vec<Risk> {
         ))
     });
     merged
+}
+
+/// The first line of a review's Markdown, an HTML comment: what a workflow looks for to
+/// update its pull-request comment instead of adding one. One per set of stacks, so the
+/// per-stack pipelines of one repository each keep their own comment.
+///
+/// ```
+/// use stackdsl::review::comment_marker;
+/// assert_eq!(comment_marker(&[]), "<!-- stackdsl-review -->");
+/// assert_eq!(comment_marker(&["shop".to_owned()]), "<!-- stackdsl-review: shop -->");
+/// ```
+pub fn comment_marker(stacks: &[String]) -> String {
+    if stacks.is_empty() {
+        "<!-- stackdsl-review -->".to_owned()
+    } else {
+        format!("<!-- stackdsl-review: {} -->", stacks.join(", "))
+    }
 }
 
 /// `n object(s) …` for a group or a whole review: `1 object changed`,

@@ -30,6 +30,16 @@ pub(crate) fn assess(c: &Compared<'_>) -> Vec<(RiskKind, String)> {
         return Vec::new();
     }
     let mut out = Vec::new();
+    if c.status == Status::Removed {
+        // The removal is the finding; its fields going away say nothing more.
+        out.extend(removed(c).into_iter().map(|f| (RiskKind::Removed, f)));
+        out.extend(
+            network(c)
+                .into_iter()
+                .map(|f| (RiskKind::NetworkPolicyWidened, f)),
+        );
+        return out;
+    }
     let mut add = |kind: RiskKind, found: Vec<String>| {
         out.extend(found.into_iter().map(|f| (kind, f)));
     };
@@ -70,6 +80,12 @@ pub(crate) fn short(path: &str) -> &str {
     path
 }
 
+/// A before value: `(none)` where the field did not exist.
+fn was(v: Option<&str>) -> &str {
+    v.unwrap_or("(none)")
+}
+
+/// An after value: `(removed)` where the field no longer exists.
 fn shown(v: Option<&str>) -> &str {
     v.unwrap_or("(removed)")
 }
@@ -145,7 +161,7 @@ fn replicas(c: &Compared<'_>) -> Vec<String> {
             out.push(format!(
                 "{}: {} → {}",
                 short(&f.path),
-                shown(f.before.as_deref()),
+                was(f.before.as_deref()),
                 shown(f.after.as_deref())
             ));
         }
@@ -205,7 +221,7 @@ fn resources(c: &Compared<'_>) -> Vec<String> {
             out.push(format!(
                 "{}: {} → {}",
                 short(&f.path),
-                shown(f.before.as_deref()),
+                was(f.before.as_deref()),
                 shown(f.after.as_deref())
             ));
         }
@@ -427,7 +443,7 @@ fn security(c: &Compared<'_>) -> Vec<String> {
             _ => false,
         };
         if relaxed {
-            out.push(format!("{}: {} → {}", short(&f.path), shown(b), shown(a)));
+            out.push(format!("{}: {} → {}", short(&f.path), was(b), shown(a)));
         }
     }
     // Lists compared as sets: a dropped capability or option removed, one added.

@@ -272,7 +272,7 @@ fn relaxed_security_settings_are_flagged() {
         )[0],
         (
             RiskKind::SecurityRelaxed,
-            "permissions.pull-requests: (removed) → write".to_owned(),
+            "permissions.pull-requests: (none) → write".to_owned(),
             "workflow deploy.yml job review (github)".to_owned()
         )
     );
