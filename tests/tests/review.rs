@@ -275,15 +275,35 @@ fn a_missing_revision_is_named_and_nothing_is_printed() {
     assert!(md_against.stderr.contains("`--format` applies to `--base`"));
 }
 
-/// In this repository, with `out/` committed: a stack edited in the working tree (here,
-/// one prod replica more for tsdev-monolith's api) shows exactly that edit.
+/// `(group, object, field line)` of every change a text review lists (`""` for an object
+/// listed without fields).
+fn changes(text: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    let (mut group, mut object) = (String::new(), String::new());
+    let body = text.split_once("\n\n").map_or("", |(_, b)| b);
+    for line in body.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            group = line.split(" — ").next().unwrap().to_owned();
+        } else if ["  ~ ", "  + ", "  - "].iter().any(|m| line.starts_with(m)) {
+            object = line.to_owned();
+            out.insert((group.clone(), object.clone(), String::new()));
+        } else if line.starts_with("      ") {
+            out.insert((group.clone(), object.clone(), line.to_owned()));
+        }
+    }
+    out
+}
+
+/// In this repository: a stack edited in the working tree (here, one prod replica more for
+/// tsdev-monolith's api) adds exactly that edit to what `diff --base HEAD` shows (nothing,
+/// once `out/` is committed; CI checks that it is).
 #[test]
 fn in_this_repository_an_edit_shows_exactly_the_edit() {
     fn edited(env: Env) -> Stack {
         let mut s = stacks::tsdev::monolith(env);
         if env == Env::Prod {
             let api = s.services.iter_mut().find(|s| s.name == "api").unwrap();
-            api.replicas += 1;
+            api.replicas = 4;
         }
         s
     }
@@ -294,49 +314,86 @@ fn in_this_repository_an_edit_shows_exactly_the_edit() {
         .position(|f| f(Env::Prod).name == "tsdev-monolith")
         .unwrap();
     all[i] = edited;
-    let unchanged = cli(
-        Env::Prod,
-        stacks::ALL,
-        &["--out", out.to_str().unwrap(), "diff", "--base", "HEAD"],
-    );
-    assert_eq!(unchanged.code, 0, "{unchanged:?}");
-    assert!(
-        unchanged.stdout.ends_with("\nno object changed\n"),
-        "the committed out/ is not what the stacks produce (commit a regenerated out/ first):\n{}",
-        unchanged.stdout
-    );
-    let r = cli(
-        Env::Prod,
-        &all,
-        &["--out", out.to_str().unwrap(), "diff", "--base", "HEAD"],
-    );
-    assert_eq!(r.code, 0, "{r:?}");
-    let objects: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("  ~ ") || l.starts_with("  + ") || l.starts_with("  - "))
+    let args = ["--out", out.to_str().unwrap(), "diff", "--base", "HEAD"];
+    let unedited = cli(Env::Prod, stacks::ALL, &args);
+    let r = cli(Env::Prod, &all, &args);
+    assert_eq!((unedited.code, r.code), (0, 0), "{unedited:?}\n{r:?}");
+    let (before, after) = (changes(&unedited.stdout), changes(&r.stdout));
+    let added: Vec<(String, String, String)> = after.difference(&before).cloned().collect();
+    let t = |g: &str, o: &str, f: &str| (g.to_owned(), o.to_owned(), f.to_owned());
+    let prod = "tsdev-monolith · prod";
+    let paas = "tsdev-monolith · paas";
+    let shared = "tsdev-monolith · shared";
+    let objects: std::collections::BTreeSet<(String, String)> = added
+        .iter()
+        .map(|(g, o, _)| (g.clone(), o.clone()))
         .collect();
     assert_eq!(
-        objects,
+        objects.into_iter().collect::<Vec<_>>(),
         [
-            "  ~ Deployment/api  (k8s/20-api.yaml)",
-            "  ~ compose service api  (compose.yaml)",
-            "  ~ railway/railway.toml",
-            "  ~ railway/README.md",
-            "  ~ README.md",
+            (paas.to_owned(), "  ~ railway/README.md".to_owned()),
+            (paas.to_owned(), "  ~ railway/railway.toml".to_owned()),
+            (
+                prod.to_owned(),
+                "  ~ Deployment/api  (k8s/20-api.yaml)".to_owned()
+            ),
+            (
+                prod.to_owned(),
+                "  ~ compose service api  (compose.yaml)".to_owned()
+            ),
+            (shared.to_owned(), "  ~ README.md".to_owned()),
         ],
         "{}",
         r.stdout
     );
+    for expected in [
+        t(
+            prod,
+            "  ~ Deployment/api  (k8s/20-api.yaml)",
+            "      spec.replicas: 3 → 4",
+        ),
+        t(
+            prod,
+            "  ~ compose service api  (compose.yaml)",
+            "      deploy.replicas: 3 → 4",
+        ),
+        t(
+            paas,
+            "  ~ railway/railway.toml",
+            "      deploy.numReplicas: 3 → 4",
+        ),
+    ] {
+        assert!(added.contains(&expected), "{expected:?} not in {added:#?}");
+    }
     assert!(
-        r.stdout.contains("      spec.replicas: 3 → 4\n"),
+        r.stdout
+            .contains("  ⚠ prod only · tsdev-monolith: spec.replicas — Deployment/api (prod)\n"),
         "{}",
         r.stdout
     );
+    // Nothing the unedited review shows disappears, but for the objects the edit touches.
+    for (g, o, _) in before.difference(&after) {
+        assert!(g.starts_with("tsdev-monolith"), "{g} {o} vanished");
+    }
+    // Against a folder the stacks were just synthesized into: the unedited stacks show
+    // nothing at all (no noise), the edited ones exactly the edit.
+    let fresh = tempfile::tempdir().unwrap();
+    for env in Env::ALL {
+        stackdsl_tests::synthesize(fresh.path(), env, stacks::ALL);
+    }
+    let dir_args = ["diff", "--base-dir", fresh.path().to_str().unwrap()];
+    let none = cli(Env::Prod, stacks::ALL, &dir_args);
     assert!(
-        r.stdout.contains("      deploy.replicas: 3 → 4\n"),
+        none.stdout.ends_with("\nno object changed\n"),
         "{}",
-        r.stdout
+        none.stdout
+    );
+    let exact = cli(Env::Prod, &all, &dir_args);
+    assert_eq!(
+        changes(&exact.stdout),
+        added.into_iter().collect(),
+        "{}",
+        exact.stdout
     );
 }
 
