@@ -64,6 +64,7 @@ pub mod marker;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod review;
 pub mod synth;
 pub mod validate;
 

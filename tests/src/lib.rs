@@ -537,6 +537,35 @@ pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
         .args(files))
 }
 
+/// Parses `markdown` as GitHub-flavoured Markdown with micromark and its GFM extension
+/// (`mdast-util-from-markdown@2.1.0`, `micromark-extension-gfm@3.0.0`,
+/// `mdast-util-gfm@3.1.0`, fetched from npm on first use) and returns the syntax tree
+/// (mdast, without positions).
+pub fn gfm_tree(markdown: &str) -> serde_json::Value {
+    let modules = npm_install(&[
+        "mdast-util-from-markdown@2.1.0",
+        "micromark-extension-gfm@3.0.0",
+        "mdast-util-gfm@3.1.0",
+    ]);
+    let file = tempfile::Builder::new()
+        .suffix(".md")
+        .tempfile()
+        .expect("temp file");
+    fs::write(file.path(), markdown).expect("write markdown");
+    let out = Command::new("node")
+        .arg(workspace_root().join("tests/validators/gfm_parse.mjs"))
+        .arg(modules)
+        .arg(file.path())
+        .output()
+        .expect("run node (Node.js is needed)");
+    assert!(
+        out.status.success(),
+        "gfm_parse.mjs failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("mdast JSON")
+}
+
 /// The lines of `tests/validators/checkov-skips.txt` that are not comments, as
 /// `(check id, reason)`: each line gives its reason after the id.
 pub fn checkov_skip_lines() -> Vec<(String, String)> {

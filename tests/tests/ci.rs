@@ -369,3 +369,209 @@ fn init_ci_writes_once_and_never_overwrites_a_hand_written_file() {
     );
     assert_eq!(stale.code, 1);
 }
+
+// --- The pull-request review job ------------------------------------------------------------
+
+/// The jobs of a workflow, by id.
+fn jobs(workflow: &Value) -> &serde_json::Map<String, Value> {
+    workflow["jobs"].as_object().expect("jobs")
+}
+
+/// The steps of `job` by name.
+fn step<'a>(job: &'a Value, name: &str) -> &'a Value {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name:?} in {job}"))
+}
+
+/// Every workflow of this repository that reviews pull requests: its own and the committed
+/// per-stack pipelines.
+fn reviewing_workflows() -> Vec<PathBuf> {
+    let mut files = workflows(&workspace_root().join("out"));
+    files.push(workspace_root().join(".github/workflows/stackdsl.yml"));
+    files
+}
+
+#[test]
+fn the_review_job_alone_may_comment_and_never_runs_on_pull_request_target() {
+    let corpus = corpus();
+    let files = all_workflows(corpus.path());
+    assert!(files.len() >= 7, "{files:?}");
+    for wf in files {
+        let w = yaml(&wf);
+        let shown = wf.display();
+        assert!(w["on"].get("pull_request").is_some(), "{shown}");
+        assert!(w["on"].get("pull_request_target").is_none(), "{shown}");
+        assert!(w["permissions"].get("pull-requests").is_none(), "{shown}");
+        for (id, job) in jobs(&w) {
+            let writes: Vec<&str> = job["permissions"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| *v == "write")
+                .map(|(k, _)| k.as_str())
+                .collect();
+            let expected: &[&str] = match id.as_str() {
+                "review" => &["pull-requests"],
+                "build-and-push" => &["packages"],
+                _ => &[],
+            };
+            assert_eq!(writes, expected, "{shown}: job {id}");
+        }
+        let review = &jobs(&w)["review"];
+        assert_eq!(
+            review["if"], "github.event_name == 'pull_request'",
+            "{shown}"
+        );
+        assert_eq!(
+            review["permissions"]["contents"], "read",
+            "{shown}: the review job reads the repository"
+        );
+        // The merge commit and its parents: `HEAD^1` is the base branch.
+        let checkout = step(review, "Check out");
+        assert_eq!(
+            checkout["with"]["fetch-depth"]
+                .to_string()
+                .trim_matches('"'),
+            "2"
+        );
+        assert_eq!(
+            checkout["with"]["persist-credentials"]
+                .to_string()
+                .trim_matches('"'),
+            "false"
+        );
+        // No secret reaches pull-request code; a fork's pull request does not comment.
+        let text = serde_json::to_string(review).unwrap();
+        assert!(!text.contains("secrets."), "{shown}: {text}");
+        let comment = step(review, "Comment on the pull request");
+        assert_eq!(
+            comment["if"], "github.event.pull_request.head.repo.full_name == github.repository",
+            "{shown}"
+        );
+        assert_eq!(comment["env"]["GH_TOKEN"], "${{ github.token }}", "{shown}");
+    }
+}
+
+/// The command the review step runs works on this repository, and its Markdown starts with
+/// the marker the comment step looks for (so the comment is updated, not added again).
+#[test]
+fn the_review_step_runs_the_cli_and_the_comment_step_finds_its_output() {
+    let root = workspace_root();
+    let files = reviewing_workflows();
+    assert_eq!(files.len(), 7, "{files:?}");
+    for wf in files {
+        let w = yaml(&wf);
+        let review = &jobs(&w)["review"];
+        let script = review["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|s| s["run"].as_str().filter(|r| r.contains("diff --base")))
+            .unwrap_or_else(|| panic!("{}: no review step", wf.display()));
+        let line = script.lines().next().unwrap();
+        let (command, rest) = line.split_once(" -- ").unwrap();
+        assert!(command.starts_with("cargo run"), "{line}");
+        let args = rest.strip_suffix(" > review.md").expect(line);
+        assert!(args.ends_with("diff --base HEAD^1 --format md"), "{line}");
+        // The same arguments against HEAD (the test clone may be shallow).
+        let out_dir = root.join("out");
+        let args = args.replace("HEAD^1", "HEAD");
+        let mut argv = vec!["--out", out_dir.to_str().unwrap()];
+        argv.extend(args.split(' '));
+        let r = cli(Env::Prod, stacks::ALL, &argv);
+        assert_eq!(r.code, 0, "{}: {argv:?}: {r:?}", wf.display());
+        let marker = r.stdout.lines().next().unwrap();
+        assert!(marker.starts_with("<!-- stackdsl-review") && marker.ends_with("-->"));
+        let post = step(review, "Comment on the pull request")["run"]
+            .as_str()
+            .unwrap();
+        assert!(
+            post.contains(&format!("startswith(\"{marker}\")")),
+            "{}: the comment step looks for another marker than {marker:?}:\n{post}",
+            wf.display()
+        );
+    }
+}
+
+/// The comment step against a stand-in `gh`: it adds the comment once, then updates it;
+/// a token that may not comment (or read) leaves a warning and a green job.
+#[test]
+fn the_review_comment_is_updated_not_duplicated_and_never_fails_the_job() {
+    let w = yaml(&workspace_root().join(".github/workflows/stackdsl.yml"));
+    let script = step(&jobs(&w)["review"], "Comment on the pull request")["run"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let gh = bin.join("gh");
+    fs::write(
+        &gh,
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$GH_LOG\"\ncase \"$*\" in\n  *--paginate*) [ -n \"$GH_FAIL_LIST\" ] && exit 1; printf '%s' \"$GH_IDS\"; exit 0 ;;\n  *) [ -n \"$GH_FAIL_WRITE\" ] && exit 1; exit 0 ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(&gh, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(
+        dir.path().join("review.md"),
+        "<!-- stackdsl-review -->\n### x\n",
+    )
+    .unwrap();
+    let run_case = |ids: &str, fail_list: bool, fail_write: bool| -> (bool, String, String) {
+        let log = dir.path().join("gh.log");
+        let _ = fs::remove_file(&log);
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(dir.path())
+            .env("PATH", path)
+            .env("GH_LOG", &log)
+            .env("GH_IDS", ids)
+            .env("GH_FAIL_LIST", if fail_list { "1" } else { "" })
+            .env("GH_FAIL_WRITE", if fail_write { "1" } else { "" })
+            .env("GITHUB_REPOSITORY", "acme/stacks")
+            .env("PR_NUMBER", "7")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            fs::read_to_string(&log).unwrap_or_default(),
+        )
+    };
+    // No comment yet: one is added.
+    let (ok, _, log) = run_case("", false, false);
+    assert!(ok);
+    let calls: Vec<&str> = log.lines().collect();
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(
+        calls[1].starts_with(
+            "api --method POST repos/acme/stacks/issues/7/comments -F body=@review.md"
+        ),
+        "{log}"
+    );
+    // One there already (the first of them): it is updated, nothing is added.
+    let (ok, _, log) = run_case("123\n456\n", false, false);
+    assert!(ok);
+    let calls: Vec<&str> = log.lines().collect();
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(
+        calls[1].starts_with("api --method PATCH repos/acme/stacks/issues/comments/123 "),
+        "{log}"
+    );
+    // A read-only token: a warning, and the job goes on.
+    for (fail_list, fail_write) in [(false, true), (true, false)] {
+        let (ok, stdout, _) = run_case("", fail_list, fail_write);
+        assert!(ok, "{stdout}");
+        assert!(stdout.contains("::warning::"), "{stdout}");
+    }
+}

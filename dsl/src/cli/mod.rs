@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod review;
 mod scaffold;
 
 use anstyle::{AnsiColor, Style};
@@ -119,12 +120,17 @@ struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Show how this environment's Kubernetes objects differ from another environment's,
-    /// object by object (namespaces normalised). Writes nothing.
+    /// Show how this environment's Kubernetes objects differ from another environment's
+    /// (`--against`), or review a change: every stack and environment against the output
+    /// committed at a git revision (`--base`) or in a folder (`--base-dir`), risks first.
+    /// Writes nothing.
+    #[command(group(clap::ArgGroup::new("compare").required(true).multiple(false)))]
     Diff {
         /// The environment to compare against (the "before" side).
-        #[arg(long, value_name = "ENV", value_parser = parse_env)]
-        against: Env,
+        #[arg(long, value_name = "ENV", value_parser = parse_env, group = "compare")]
+        against: Option<Env>,
+        #[command(flatten)]
+        review: review::ReviewArgs,
     },
     /// Create a new stacks crate in DIR (which must not exist or be empty) that builds and
     /// synthesizes as it is.
@@ -395,11 +401,29 @@ fn execute(
         }
     }
     match &args.command {
-        Some(Command::Diff { against }) => {
+        Some(Command::Diff { against, review }) => {
             if args.check {
                 writeln!(
                     err,
                     "{} `--check` does not apply to `diff`, which never writes; drop one of them",
+                    paint.red("error:")
+                )?;
+                return Ok(EXIT_INVALID);
+            }
+            let Some(against) = against else {
+                let req = review::Request {
+                    cli,
+                    stacks,
+                    filter: &args.stacks,
+                    out_dir: &args.out,
+                    args: review,
+                };
+                return review::run(&req, out, err, paint);
+            };
+            if review.format != review::Format::Text {
+                writeln!(
+                    err,
+                    "{} `--format` applies to `--base` and `--base-dir`; `--against` prints text",
                     paint.red("error:")
                 )?;
                 return Ok(EXIT_INVALID);

@@ -10,6 +10,10 @@
 //!   `docker/build-push-action` to its registry, tagged exactly as the manifests reference it
 //!   (plus the commit SHA), with a GitHub Actions cache; on release tags, a guard that the
 //!   tag is the version the manifests deploy;
+//! - **review** on pull requests: the semantic diff of the stack's output against the base
+//!   branch (`diff --base`, risks first) in the job summary and in one pull-request comment
+//!   kept up to date; the only job that may write (`pull-requests: write`), and never for a
+//!   fork's pull request (see [`crate::render::repo_ci`]);
 //! - **deploy-staging** on pushes to `main`, **deploy-production** on `v*` tags (environment
 //!   `production`): Terraform for the backing services when the stack has them, then
 //!   `kubectl apply -k out/<stack>/<env>/k8s`, then `rollout status` of every workload
@@ -22,14 +26,14 @@
 //! `serde_yml` (we emit YAML with serde-saphyr everywhere, for YAML 1.1-safe quoting) and
 //! brings five proc-macro crates to every user's build for a handful of structs.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::diagnostics::{ErrorKind, Errors};
-use crate::model::{
-    CiService, Env, Language, PackageManager, Part, Service, Stack, Target, Template,
-};
-use crate::plan::Plan;
+use crate::model::{CiService, Env, Language, PackageManager, Service, Stack, Target, Template};
+use crate::plan::{Hosts, Plan, Ports, Style};
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
 use crate::validate::Validator;
 
@@ -406,13 +410,65 @@ fn ci_url(plan: &Plan<'_>, t: &Template) -> String {
                 && s.secrets().iter().any(|r| r.var() == secret.var())
         })
     };
-    t.render(|p| match p {
-        Part::Text(s) => s.as_str().into(),
-        Part::Host(_) => "localhost".into(),
-        Part::Port(e) => e.port().number.to_string().into(),
-        Part::Secret(s) if no_password(s) => "".into(),
-        Part::Secret(_) => CiService::PASSWORD.into(),
-    })
+    let secret = |s: &crate::model::SecretRef| -> Cow<'static, str> {
+        if no_password(s) {
+            Cow::Borrowed("")
+        } else {
+            Cow::Borrowed(CiService::PASSWORD)
+        }
+    };
+    plan.resolve(t, &Style::new(Hosts::Localhost, Ports::Container, &secret))
+}
+
+/// The review of a pull request: `diff --base HEAD^1 --format md` of this stack, in the job
+/// summary and one comment (the same steps as the repository's own workflow).
+fn review_job(plan: &Plan<'_>) -> Job {
+    let stack = plan.stack();
+    use crate::render::repo_ci;
+    let mut job = Job {
+        name: "What this change does".into(),
+        runs_on: "ubuntu-24.04",
+        condition: Some("github.event_name == 'pull_request'".into()),
+        permissions: IndexMap::from([("contents", "read"), ("pull-requests", "write")]),
+        timeout_minutes: stack.ci.as_ref().map_or(30, |c| c.timeout_minutes),
+        ..Job::default()
+    };
+    job.steps.push(action(
+        plan,
+        "Check out",
+        "actions/checkout",
+        &[
+            ("fetch-depth", "2".into()),
+            ("persist-credentials", "false".into()),
+        ],
+    ));
+    job.steps.push(run(
+        "Rust toolchain",
+        "rustup toolchain install stable --profile minimal\n",
+    ));
+    job.steps.push(run(
+        "Review the stack against the base branch",
+        repo_ci::review_script(
+            &stack.regenerate_command(),
+            &format!("--stack {} ", stack.name),
+        ),
+    ));
+    let mut comment = run(
+        "Comment on the pull request",
+        repo_ci::comment_script(&crate::review::comment_marker(std::slice::from_ref(
+            &stack.name,
+        ))),
+    );
+    comment.condition = Some(repo_ci::SAME_REPOSITORY.into());
+    comment
+        .env
+        .insert("GH_TOKEN".into(), "${{ github.token }}".into());
+    comment.env.insert(
+        "PR_NUMBER".into(),
+        "${{ github.event.pull_request.number }}".into(),
+    );
+    job.steps.push(comment);
+    job
 }
 
 fn build_job(plan: &Plan<'_>) -> Option<Job> {
@@ -705,6 +761,7 @@ pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
     let prod = prod_plan.stack();
     let mut jobs = IndexMap::new();
     jobs.insert("test".to_owned(), test_job(prod_plan));
+    jobs.insert("review".to_owned(), review_job(prod_plan));
     let build = build_job(prod_plan);
     let has_build = build.is_some();
     if let Some(b) = build {
