@@ -19,6 +19,7 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+pub mod leaks;
 mod monitoring;
 pub mod names;
 mod ops;
