@@ -23,6 +23,7 @@ pub mod leaks;
 mod monitoring;
 pub mod names;
 mod ops;
+mod reference;
 
 use std::collections::BTreeMap;
 use std::fmt;
