@@ -754,21 +754,24 @@ fn token_findings(text: &str, out: &mut Vec<Finding>) {
     }
 }
 
-/// Where a reference that starts at `s[0]` (`$`) ends: `${{ … }}`, `${…}`, `$(…)`,
-/// `$NAME`. `None` if `s` does not start with one.
-/// A reference is one line of at most [`MAX_REFERENCE`] bytes.
+/// Where a reference that starts `s` ends: `${{ … }}`, `${…}`, `$(…)`, `$NAME`, or a
+/// template's `{{ … }}` (Helm, Go templates, Jinja). `None` if `s` does not start with
+/// one. A reference is one line of at most [`MAX_REFERENCE`] bytes.
 fn reference_len(s: &str) -> Option<usize> {
-    let rest = s.strip_prefix('$')?;
-    let window = &rest[..floor_char_boundary(rest, MAX_REFERENCE)];
+    let window = &s[..floor_char_boundary(s, MAX_REFERENCE)];
     let window = window.split('\n').next().unwrap_or("");
     if let Some(inner) = window.strip_prefix("{{") {
+        return inner.find("}}").map(|j| 2 + j + 2);
+    }
+    let rest = window.strip_prefix('$')?;
+    if let Some(inner) = rest.strip_prefix("{{") {
         return inner.find("}}").map(|j| 1 + 2 + j + 2);
     }
-    if window.starts_with('{') {
-        return window.find('}').map(|j| 1 + j + 1);
+    if rest.starts_with('{') {
+        return rest.find('}').map(|j| 1 + j + 1);
     }
-    if window.starts_with('(') {
-        return window.find(')').map(|j| 1 + j + 1);
+    if rest.starts_with('(') {
+        return rest.find(')').map(|j| 1 + j + 1);
     }
     let n = rest
         .bytes()
@@ -777,12 +780,12 @@ fn reference_len(s: &str) -> Option<usize> {
     (n > 0 && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')).then_some(1 + n)
 }
 
-/// `value` without its references.
+/// `value` without its references, and whether it had any.
 fn strip_references(value: &str) -> (String, bool) {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     let mut any = false;
-    while let Some(i) = rest.find('$') {
+    while let Some(i) = rest.find(['$', '{']) {
         out.push_str(&rest[..i]);
         match reference_len(&rest[i..]) {
             Some(n) => {
@@ -790,7 +793,7 @@ fn strip_references(value: &str) -> (String, bool) {
                 rest = &rest[i + n..];
             }
             None => {
-                out.push('$');
+                out.push_str(&rest[i..i + 1]);
                 rest = &rest[i + 1..];
             }
         }
@@ -1058,7 +1061,7 @@ fn value_at(text: &str, start: usize) -> (Range<usize>, bool) {
     let mut i = 0;
     while i < rest.len() {
         let tail = &rest[i..];
-        if tail.starts_with('$')
+        if tail.starts_with(['$', '{'])
             && let Some(n) = reference_len(tail)
         {
             i += n;
@@ -1293,26 +1296,28 @@ pub fn check_value(key: Option<&str>, value: &str) -> Option<Finding> {
 /// assert!(scan_argv(&["redis-server", "--requirepass", "$(REDIS_PASSWORD)"]).is_empty());
 /// ```
 pub fn scan_argv<S: AsRef<str>>(argv: &[S]) -> Vec<(usize, Finding)> {
-    let mut out = Vec::new();
+    let mut out: Vec<(usize, Finding)> = Vec::new();
     for (i, arg) in argv.iter().enumerate() {
-        let arg = arg.as_ref();
-        out.extend(scan(arg).into_iter().map(|f| (i, f)));
-        let Some(flag) = arg.strip_prefix('-') else {
-            continue;
-        };
-        if arg.contains('=') {
+        out.extend(scan(arg.as_ref()).into_iter().map(|f| (i, f)));
+    }
+    // A value after a flag that names a secret, unless the value already has a finding.
+    for (i, pair) in argv.windows(2).enumerate() {
+        let (flag, value) = (pair[0].as_ref(), pair[1].as_ref());
+        if !flag.starts_with('-')
+            || flag.contains('=')
+            || value.starts_with('-')
+            || out.iter().any(|(j, _)| *j == i + 1)
+        {
             continue;
         }
         let flag = flag.trim_start_matches('-');
-        if let Some(next) = argv.get(i + 1).map(AsRef::as_ref)
-            && !next.starts_with('-')
-            && secret_name(flag).is_some()
-            && !out.iter().any(|(j, _)| *j == i + 1)
-            && let Some(f) = check_value(Some(flag), next)
+        if secret_name(flag).is_some()
+            && let Some(f) = check_value(Some(flag), value)
         {
             out.push((i + 1, f));
         }
     }
+    out.sort_by_key(|(i, f)| (*i, f.span.start));
     out
 }
 

@@ -417,6 +417,8 @@ fn references_and_placeholders_are_not_literals() {
         "",
         "true",
         "****",
+        "{{ .Values.db.password }}",
+        "\"{{ required \"set db.password\" .Values.db.password }}\"",
     ] {
         assert!(!is_literal(v, false), "{v}");
         assert_eq!(check_value(Some("DB_PASSWORD"), v), None, "{v}");
@@ -431,6 +433,17 @@ fn references_and_placeholders_are_not_literals() {
         assert!(is_literal(v, true), "{v}");
     }
     assert!(!is_literal("var.db_password", false));
+    assert!(is_literal("{{hunter2", false));
+}
+
+#[test]
+fn an_argv_reports_each_argument_once() {
+    let (_, ghp) = corpus()[2];
+    let found = scan_argv(&["cli", "--token", ghp, "--password", "hunter2", "--verbose"]);
+    let at: Vec<(usize, &str)> = found.iter().map(|(i, f)| (*i, f.rule)).collect();
+    assert_eq!(at, [(2, "github-pat"), (4, "literal-under-secret-key")]);
+    assert_eq!(scan_argv(&["--password", "--verbose"]), []);
+    assert_eq!(scan_argv(&["--password"]), []);
 }
 
 #[test]
