@@ -140,53 +140,17 @@ pub fn env_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Does an environment variable name say it holds a secret?
+/// Does an environment variable name say it holds a secret? See
+/// [`leaks::secret_name`](super::leaks::secret_name) (this is its `Certain` half).
 pub fn looks_secret(env_name: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "PASSWORD",
-        "PASSWD",
-        "PASS",
-        "PWD",
-        "SECRET",
-        "TOKEN",
-        "APIKEY",
-        "CREDENTIALS",
-        "CREDENTIAL",
-        "DSN",
-        "PRIVATE",
-    ];
-    let upper = env_name.to_ascii_uppercase();
-    let tokens: Vec<&str> = upper.split('_').filter(|t| !t.is_empty()).collect();
-    tokens.iter().any(|t| WORDS.contains(t))
-        || tokens
-            .windows(2)
-            .any(|w| w[1] == "KEY" && matches!(w[0], "API" | "ACCESS" | "SIGNING" | "ENCRYPTION"))
+    super::leaks::looks_secret(env_name)
 }
 
 /// If `value` contains a URL with a literal password (`scheme://user:pass@host`), returns
-/// the URL's scheme and host part for the message. `placeholder` marks spliced-in secrets,
-/// which are fine.
+/// `user@host` for the message. `placeholder` marks spliced-in secrets, which are fine.
+/// See [`leaks::url_with_literal_password`](super::leaks::url_with_literal_password).
 pub fn url_with_literal_password(value: &str, placeholder: char) -> Option<String> {
-    let mut rest = value;
-    while let Some(i) = rest.find("://") {
-        let after = &rest[i + 3..];
-        let authority_end = after.find(['/', '?', '#', ' ']).unwrap_or(after.len());
-        let authority = &after[..authority_end];
-        if let Some(at) = authority.rfind('@') {
-            let userinfo = &authority[..at];
-            if let Some(colon) = userinfo.find(':') {
-                let password = &userinfo[colon + 1..];
-                if !password.is_empty()
-                    && !password.contains(placeholder)
-                    && !password.starts_with("${")
-                {
-                    return Some(format!("{}@{}", &userinfo[..colon], &authority[at + 1..]));
-                }
-            }
-        }
-        rest = &after[authority_end..];
-    }
-    None
+    super::leaks::url_with_literal_password(value, placeholder)
 }
 
 #[cfg(test)]
