@@ -17,7 +17,7 @@ diff:
 # Run the generated files through the external validators (docker-compose, PyYAML,
 # yamllint, kubernetes-validate, kubectl kustomize, checkov).
 validate:
-    cargo test -p stackdsl-tests --test external --test kubernetes
+    cargo test -p stackdsl-tests --test it -- external:: kubernetes::
 
 # Semantic diff of prod's Kubernetes objects against staging's.
 env-diff against="staging":
@@ -30,7 +30,7 @@ test:
 # The reliability tests at length (optimised build): 2000 random valid and 2000 invalid
 # stacks, 25 through the external validators, 10 crash kills. Minutes, not seconds.
 test-long:
-    PROPTEST_CASES=2000 STACKDSL_EXTERNAL_CASES=25 STACKDSL_CRASH_RUNS=10 cargo test --release -p stackdsl-tests --test properties --test crash
+    PROPTEST_CASES=2000 STACKDSL_EXTERNAL_CASES=25 STACKDSL_CRASH_RUNS=10 cargo test --release -p stackdsl-tests --test it -- properties:: crash::
 
 # Everything CI runs.
 ci:

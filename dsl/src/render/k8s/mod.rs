@@ -260,7 +260,9 @@ impl Manifests {
         self.files.iter().flat_map(|f| f.objects.iter())
     }
 
-    /// Every object mutably (tests use this to break references on purpose).
+    /// Every object mutably (tests use this to break references on purpose; feature
+    /// `testing`).
+    #[cfg(feature = "testing")]
     pub fn objects_mut(&mut self) -> impl Iterator<Item = &mut Object> {
         self.files.iter_mut().flat_map(|f| f.objects.iter_mut())
     }

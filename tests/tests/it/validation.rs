@@ -46,7 +46,7 @@ fn duplicate_service_names() {
         (ErrorKind::DuplicateName, "shop.services[api]")
     );
     assert!(
-        e.message.contains("tests/tests/validation.rs:"),
+        e.message.contains("tests/tests/it/validation.rs:"),
         "names both origins: {}",
         e.message
     );

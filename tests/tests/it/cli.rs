@@ -458,7 +458,7 @@ fn list_help_and_bad_flags() {
     ok(&list);
     assert_eq!(
         list.stdout,
-        "shop  (tests/tests/cli.rs)\nother  (tests/tests/cli.rs)\n"
+        "shop  (tests/tests/it/cli.rs)\nother  (tests/tests/it/cli.rs)\n"
     );
     let help = cli(Env::Prod, &[shop], &["--help"]);
     assert_eq!(help.code, 0);
@@ -723,11 +723,11 @@ fn an_update_through_another_stacks_handle_names_both_places_exits_2_and_writes_
         );
         // Split needles, so that only the stack function's lines contain them.
         let declared = format!(
-            "tests/tests/cli.rs:{}",
+            "tests/tests/it/cli.rs:{}",
             line_of(concat!("billing.add(Service::new(", "\"ledger\")"))
         );
         let called = format!(
-            "tests/tests/cli.rs:{}",
+            "tests/tests/it/cli.rs:{}",
             line_of(concat!("s.update(", "&ledger,"))
         );
         assert!(

@@ -22,7 +22,7 @@ use stackdsl_tests::fixtures::{self, secret_canaries_with};
 use stackdsl_tests::{outputs, tool, tree, workspace_root};
 
 /// The scanner's corpus of fake secrets (`rule<TAB>secret`).
-const FAKE_SECRETS: &str = include_str!("../../dsl/src/validate/testdata/fake-secrets.tsv");
+const FAKE_SECRETS: &str = include_str!("../../../dsl/src/validate/testdata/fake-secrets.tsv");
 
 fn fake(rule: &str) -> &'static str {
     FAKE_SECRETS

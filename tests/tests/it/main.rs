@@ -1,0 +1,31 @@
+//! The integration tests, one binary: each module is one area (its file says what it
+//! covers). One binary links once, where one binary per file linked 25 times.
+//!
+//! Run one area with `cargo test -p stackdsl-tests --test it <module>::`, e.g.
+//! `cargo test -p stackdsl-tests --test it cli::`.
+
+mod authoring;
+mod backups;
+mod bench;
+mod ci;
+mod cli;
+mod cluster;
+mod crash;
+mod determinism;
+mod diagram;
+mod edge;
+mod external;
+mod file_safety;
+mod hostile;
+mod kubernetes;
+mod leaks;
+mod library;
+mod migrations;
+mod monitoring;
+mod paas;
+mod properties;
+mod review;
+mod secrets;
+mod terraform;
+mod ui;
+mod validation;
