@@ -541,7 +541,7 @@ fn a_manifest_line_naming_a_path_outside_the_folder_touches_nothing_there() {
     ok(&run(&[shop], &out, &[]));
     let victim = parent.path().join("victim.txt");
     fs::write(&victim, "precious\n").unwrap();
-    let hash = stackdsl::emit::manifest::hash(b"precious\n");
+    let hash = stackdsl::hash::sha256_hex(b"precious\n");
     let manifest = out.join(".stackdsl-manifest");
     let mut text = fs::read_to_string(&manifest).unwrap();
     text.push_str(&format!("{hash}  dev  shop  ../victim.txt\n"));

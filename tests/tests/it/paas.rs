@@ -94,12 +94,12 @@ fn both_tsdev_stacks_render_all_five_platforms_with_readmes() {
                 // Where the format has comments, the marker names the owner.
                 if !name.ends_with(".json") {
                     assert_eq!(
-                        emit::manifest::marker_owner(&doc.doc.contents),
+                        stackdsl::marker::owner(&doc.doc.contents),
                         Some((stack.to_owned(), Env::Prod)),
                         "{path}"
                     );
                 } else {
-                    assert!(!emit::manifest::has_marker(&doc.doc.contents));
+                    assert!(!stackdsl::marker::has_marker(&doc.doc.contents));
                 }
             }
         }

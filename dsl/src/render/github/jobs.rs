@@ -1,269 +1,9 @@
-//! GitHub Actions renderer: one pipeline per stack, from the same model as the manifests,
-//! so image names, registries, namespaces and manifest paths cannot disagree.
-//!
-//! `out/<stack>/github/workflows/deploy.yml`:
-//! - **test**: the stack's language preset (Node with npm/pnpm; Python with uv, ruff, mypy,
-//!   pytest; Go with vet, test and a generator check), with **service containers derived
-//!   from the stack's backing services** and the connection URLs its apps read, pointing at
-//!   them (a per-run password, never a stored one);
-//! - **build-and-push**: every image the stack builds, with `docker/metadata-action` and
-//!   `docker/build-push-action` to its registry, tagged exactly as the manifests reference it
-//!   (plus the commit SHA), with a GitHub Actions cache; on release tags, a guard that the
-//!   tag is the version the manifests deploy;
-//! - **review** on pull requests: the semantic diff of the stack's output against the base
-//!   branch (`diff --base`, risks first) in the job summary and in one pull-request comment
-//!   kept up to date; the only job that may write (`pull-requests: write`), and never for a
-//!   fork's pull request (see [`crate::render::repo_ci`]);
-//! - **deploy-staging** on pushes to `main`, **deploy-production** on `v*` tags (environment
-//!   `production`): Terraform for the backing services when the stack has them, then
-//!   `kubectl apply -k out/<stack>/<env>/k8s`, then `rollout status` of every workload
-//!   (the workflow runs in the repository that holds both the code and its `out/`);
-//! - least privilege: `permissions: {}` at the top, `contents: read` per job, `packages:
-//!   write` only where pushing; `concurrency` groups; actions at their major version, or at
-//!   a full commit SHA where the stack pins them.
-//!
-//! Why typed structs of our own and not the `gh-workflow` crate: it serialises through
-//! `serde_yml` (we emit YAML with serde-saphyr everywhere, for YAML 1.1-safe quoting) and
-//! brings five proc-macro crates to every user's build for a handful of structs.
+//! The pipeline's jobs: test (with the stack's backing services as service containers),
+//! review, build-and-push and deploy.
 
-use std::borrow::Cow;
+use super::*;
 
-use indexmap::IndexMap;
-use serde::Serialize;
-
-use crate::diagnostics::{ErrorKind, Errors};
-use crate::model::{CiService, Env, Language, PackageManager, Service, Stack, Target, Template};
-use crate::plan::{Hosts, Plan, Ports, Style};
-use crate::render::{Backend, Document, Environments, hash_header, yaml};
-use crate::validate::Validator;
-
-#[derive(Serialize)]
-struct Workflow {
-    name: String,
-    on: On,
-    permissions: IndexMap<&'static str, &'static str>,
-    concurrency: Concurrency,
-    jobs: IndexMap<String, Job>,
-}
-
-#[derive(Serialize)]
-struct On {
-    push: Push,
-    pull_request: Branches,
-}
-
-#[derive(Serialize)]
-struct Push {
-    branches: Vec<&'static str>,
-    tags: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Branches {
-    branches: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Concurrency {
-    group: String,
-    #[serde(rename = "cancel-in-progress")]
-    cancel_in_progress: Flag,
-}
-
-/// A boolean, or an expression evaluating to one.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Flag {
-    Bool(bool),
-    Expr(&'static str),
-}
-
-#[derive(Serialize, Default)]
-struct Job {
-    name: String,
-    #[serde(rename = "runs-on")]
-    runs_on: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    needs: Vec<String>,
-    #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
-    condition: Option<String>,
-    permissions: IndexMap<&'static str, &'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    environment: Option<Environment>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    concurrency: Option<Concurrency>,
-    #[serde(rename = "timeout-minutes")]
-    timeout_minutes: u32,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    services: IndexMap<String, Container>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    env: IndexMap<String, String>,
-    steps: Vec<Step>,
-}
-
-#[derive(Serialize)]
-struct Environment {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Container {
-    image: String,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    env: IndexMap<String, String>,
-    ports: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    options: Option<String>,
-}
-
-#[derive(Serialize, Default)]
-struct Step {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
-    condition: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uses: Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    with: IndexMap<String, String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    env: IndexMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run: Option<String>,
-}
-
-/// Versions of the actions the pipeline uses (major tags), unless the stack pins a SHA.
-/// The newest major of each (all on the node24 runtime; actionlint rejects node20 ones).
-const ACTIONS: &[(&str, &str)] = &[
-    ("actions/checkout", "v7"),
-    ("actions/setup-node", "v7"),
-    ("pnpm/action-setup", "v4"),
-    ("astral-sh/setup-uv", "v7"),
-    ("actions/setup-go", "v7"),
-    ("docker/setup-buildx-action", "v4"),
-    ("docker/login-action", "v4"),
-    ("docker/metadata-action", "v6"),
-    ("docker/build-push-action", "v7"),
-    ("hashicorp/setup-terraform", "v4"),
-];
-
-/// `owner/action@ref` for an action: the stack's SHA pin, or the major version.
-fn uses(plan: &Plan<'_>, action: &str) -> String {
-    let stack = plan.stack();
-    if let Some((sha, _)) = stack.ci.as_ref().and_then(|c| c.pins.get(action)) {
-        return format!("{action}@{sha}");
-    }
-    let version = ACTIONS
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map_or("v1", |(_, v)| v);
-    format!("{action}@{version}")
-}
-
-fn action(plan: &Plan<'_>, name: &str, action_name: &str, with: &[(&str, String)]) -> Step {
-    Step {
-        name: name.to_owned(),
-        uses: Some(uses(plan, action_name)),
-        with: with
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
-        ..Step::default()
-    }
-}
-
-fn run(name: &str, script: impl Into<String>) -> Step {
-    Step {
-        name: name.to_owned(),
-        run: Some(script.into()),
-        ..Step::default()
-    }
-}
-
-fn checkout(plan: &Plan<'_>) -> Step {
-    action(
-        plan,
-        "Check out",
-        "actions/checkout",
-        &[("persist-credentials", "false".into())],
-    )
-}
-
-fn read_only() -> IndexMap<&'static str, &'static str> {
-    IndexMap::from([("contents", "read")])
-}
-
-/// The repository secret holding the kubeconfig for one environment.
-pub fn kubeconfig_secret(plan: &Plan<'_>, env: Env) -> String {
-    let stack = plan.stack();
-    format!("{}_{}_KUBECONFIG", stack.name, env)
-        .replace('-', "_")
-        .to_ascii_uppercase()
-}
-
-/// Every `secrets.X` the pipeline uses, with what it holds, in first-use order.
-pub fn required_secrets(prod: &Plan<'_>, staging: &Plan<'_>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for plan in [staging, prod] {
-        let s = plan.stack();
-        if !deploys(s) {
-            continue;
-        }
-        out.push((
-            kubeconfig_secret(prod, s.env),
-            format!(
-                "kubeconfig of the {} cluster (namespace {})",
-                s.env,
-                s.namespace()
-            ),
-        ));
-        for (var, secret) in terraform_secrets(plan) {
-            if !out.iter().any(|(n, _)| *n == var) {
-                out.push((
-                    var,
-                    format!(
-                        "key `{}` of secret `{}` (Terraform variable)",
-                        secret.key(),
-                        secret.name()
-                    ),
-                ));
-            }
-        }
-    }
-    out
-}
-
-fn deploys(s: &Stack) -> bool {
-    s.targets.contains(&Target::Kubernetes)
-}
-
-fn terraform_secrets<'s>(plan: &Plan<'s>) -> Vec<(String, &'s crate::model::SecretRef)> {
-    plan.secrets(Target::Terraform)
-        .into_iter()
-        .map(|u| (u.secret.var(), u.secret))
-        .collect()
-}
-
-/// Images the stack builds (services with a build and an image), first service per image.
-pub fn built_images<'s>(plan: &Plan<'s>) -> Vec<&'s Service> {
-    let stack = plan.stack();
-    let mut out: Vec<&Service> = Vec::new();
-    for svc in &stack.services {
-        if let (Some(image), Some(_)) = (&svc.source.image, &svc.source.build)
-            && !out
-                .iter()
-                .any(|o| o.source.image.as_ref().map(|i| i.name()) == Some(image.name()))
-        {
-            out.push(svc);
-        }
-    }
-    out
-}
-
-fn test_job(plan: &Plan<'_>) -> Job {
+pub(super) fn test_job(plan: &Plan<'_>) -> Job {
     let stack = plan.stack();
     let mut job = Job {
         name: "Test".into(),
@@ -399,7 +139,7 @@ fn test_job(plan: &Plan<'_>) -> Job {
 
 /// A URL template as the test job sees it: backing services on localhost, passwords the
 /// per-run value (or empty where the container cannot require one).
-fn ci_url(plan: &Plan<'_>, t: &Template) -> String {
+pub(super) fn ci_url(plan: &Plan<'_>, t: &Template) -> String {
     let stack = plan.stack();
     let no_password = |secret: &crate::model::SecretRef| {
         stack.services.iter().any(|s| {
@@ -422,7 +162,7 @@ fn ci_url(plan: &Plan<'_>, t: &Template) -> String {
 
 /// The review of a pull request: `diff --base HEAD^1 --format md` of this stack, in the job
 /// summary and one comment (the same steps as the repository's own workflow).
-fn review_job(plan: &Plan<'_>) -> Job {
+pub(super) fn review_job(plan: &Plan<'_>) -> Job {
     let stack = plan.stack();
     use crate::render::repo_ci;
     let mut job = Job {
@@ -471,7 +211,7 @@ fn review_job(plan: &Plan<'_>) -> Job {
     job
 }
 
-fn build_job(plan: &Plan<'_>) -> Option<Job> {
+pub(super) fn build_job(plan: &Plan<'_>) -> Option<Job> {
     let stack = plan.stack();
     let images = built_images(plan);
     if images.is_empty() {
@@ -591,7 +331,7 @@ fn build_job(plan: &Plan<'_>) -> Option<Job> {
     Some(job)
 }
 
-fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job {
+pub(super) fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job {
     let target = target_plan.stack();
     let env = target.env;
     let (name, condition, environment) = match env {
@@ -697,121 +437,4 @@ fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job
     }
     job.steps.push(run("Wait for the rollout", rollout));
     job
-}
-
-/// The GitHub Actions backend: the pipeline is declared on the prod stack and deploys
-/// staging too.
-#[derive(Clone, Copy, Debug)]
-pub struct GitHubActions;
-
-impl Backend for GitHubActions {
-    fn target(&self) -> Target {
-        Target::GitHubActions
-    }
-
-    fn check(&self, plan: &Plan<'_>) -> Errors {
-        let mut v = Validator::new(plan);
-        v.pipeline_rules();
-        v.errors
-    }
-
-    fn render(
-        &self,
-        plan: &Plan<'_>,
-        envs: &Environments<'_, '_>,
-    ) -> Result<Vec<Document>, Errors> {
-        match envs.get(Env::Staging) {
-            Some(staging) => Ok(render(plan, staging)),
-            None => Err(crate::render::needs_envs(
-                plan,
-                Target::GitHubActions,
-                Env::Staging,
-            )),
-        }
-    }
-}
-
-impl Validator<'_> {
-    /// The pipeline deploys every environment, so it is declared once, on prod, with the
-    /// settings it tests the code with.
-    fn pipeline_rules(&mut self) {
-        let name = &self.stack.name;
-        if self.stack.env != Env::Prod {
-            self.err(
-                    ErrorKind::Unsupported,
-                    format!("{name}.targets"),
-                    format!("the GitHub Actions pipeline is declared on the {} stack; it deploys every environment", self.stack.env),
-                    "declare `Target::GitHubActions` on the prod stack only",
-                );
-        }
-        if self.stack.ci.is_none() {
-            self.err(
-                ErrorKind::InvalidValue,
-                format!("{name}.ci"),
-                "the GitHub Actions pipeline needs to know how to test the code",
-                "set `.ci(Ci::node(\"20\", PackageManager::Pnpm))` (or `Ci::python`, `Ci::go`)",
-            );
-        }
-    }
-}
-
-/// Renders the pipeline of `prod` (whose staging stack is `staging`) and the README listing
-/// the secrets it needs.
-pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
-    let prod = prod_plan.stack();
-    let mut jobs = IndexMap::new();
-    jobs.insert("test".to_owned(), test_job(prod_plan));
-    jobs.insert("review".to_owned(), review_job(prod_plan));
-    let build = build_job(prod_plan);
-    let has_build = build.is_some();
-    if let Some(b) = build {
-        jobs.insert("build-and-push".to_owned(), b);
-    }
-    for p in [staging_plan, prod_plan] {
-        let s = p.stack();
-        if deploys(s) {
-            let key = if s.env == Env::Prod {
-                "deploy-production"
-            } else {
-                "deploy-staging"
-            };
-            jobs.insert(key.to_owned(), deploy_job(prod_plan, p, has_build));
-        }
-    }
-    let workflow = Workflow {
-        name: format!("{}: test, build, deploy", prod.name),
-        on: On {
-            push: Push {
-                branches: vec!["main"],
-                tags: vec!["v*"],
-            },
-            pull_request: Branches {
-                branches: vec!["main"],
-            },
-        },
-        permissions: IndexMap::new(),
-        concurrency: Concurrency {
-            group: format!("{}-${{{{ github.ref }}}}", prod.name),
-            cancel_in_progress: Flag::Expr("${{ github.event_name == 'pull_request' }}"),
-        },
-        jobs,
-    };
-    let dir = format!("{}/github", prod.name);
-    let mut text = hash_header(prod);
-    yaml::write(&mut text, &workflow);
-    let mut readme = crate::render::html_header(prod);
-    readme.push_str(&format!(
-        "\n# `{}` — CI/CD pipeline\n\nCopy `workflows/deploy.yml` to `.github/workflows/` of the repository that holds the code and its `out/`.\n\
-         Images are built from the repository root as the stack declares and pushed with the\n\
-         tag the manifests deploy; staging deploys on `main`, production on `v*` tags.\n\n\
-         ## Repository secrets it reads\n\n| secret | what |\n|---|---|\n| `GITHUB_TOKEN` | provided by GitHub; pushes images |\n",
-        prod.name
-    ));
-    for (name, what) in required_secrets(prod_plan, staging_plan) {
-        readme.push_str(&format!("| `{name}` | {what} |\n"));
-    }
-    vec![
-        Document::new(format!("{dir}/workflows/deploy.yml"), text),
-        Document::new(format!("{dir}/README.md"), readme),
-    ]
 }
