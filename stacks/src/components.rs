@@ -6,6 +6,7 @@ use stackdsl::prelude::*;
 /// An nginx load balancer in front of every replica of `upstream` (`least_conn`, client
 /// addresses forwarded), listening on 8080 and published on the host as `host_port`.
 /// Compose only: Kubernetes routes through its Service and Ingress instead.
+#[track_caller]
 pub fn edge(s: &mut Stack, upstream: &Endpoint, host_port: u16) -> ServiceRef {
     let http = Port::http("http", 8080);
     let conf = Template::new()

@@ -138,6 +138,7 @@ pub struct Tracing {
 
 /// The tracing pair every tsdev deployment runs, and other stacks import: an
 /// OpenTelemetry collector receiving OTLP and exporting to Jaeger.
+#[track_caller]
 pub fn tracing(s: &mut Stack) -> Tracing {
     let dev = s.env == Env::Dev;
     let ui = Port::http("ui", 16686);
@@ -235,6 +236,7 @@ pub fn tracing(s: &mut Stack) -> Tracing {
 
 /// A Node app of the tsdev framework listening on `http`, with the guide's environment,
 /// probes and resources. Callers add their own ports' clients, secrets and replicas.
+#[track_caller]
 pub fn node_app(
     env: Env,
     name: &str,

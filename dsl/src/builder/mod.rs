@@ -162,6 +162,7 @@ impl Service {
                 disruption: None,
                 egress: Vec::new(),
                 annotations: Vec::new(),
+                not_secrets: Vec::new(),
                 cluster: None,
                 metrics: None,
                 backing: None,
@@ -282,6 +283,25 @@ impl<S> ServiceBuilder<S> {
             not_secret: Some(reason.into()),
         };
         self.with(|s| s.env.push(var))
+    }
+
+    /// Declares that `value`, wherever it appears in this service (an argument, a command, an
+    /// annotation, a generated file, a chart value), is not a secret although it looks like
+    /// one; `reason` says why. Validation rejects literal secrets at every position
+    /// ([`crate::validate::leaks`]); this is the written waiver for a false positive.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let demo_key = "pk_test_TYooMQauvdEDq54NiTphI7jx";
+    /// let b = Service::new("web")
+    ///     .image(Image::new("acme/web").tag("1.0"))
+    ///     .args(["--stripe-publishable-key", demo_key])
+    ///     .not_a_secret(demo_key, "a publishable key, meant for browsers");
+    /// assert_eq!(b.peek().not_secrets.len(), 1);
+    /// ```
+    pub fn not_a_secret(self, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        let waiver = (value.into(), reason.into());
+        self.with(|s| s.not_secrets.push(waiver))
     }
 
     /// Overrides the image entrypoint.
@@ -689,6 +709,7 @@ impl Stack {
             monitoring: crate::model::Monitoring::default(),
             origin_override: None,
             stray_updates: Vec::new(),
+            not_secrets: Vec::new(),
         }
     }
 
@@ -732,6 +753,25 @@ impl Stack {
     /// ```
     pub fn ci(&mut self, ci: crate::model::Ci) -> &mut Self {
         self.ci = Some(ci);
+        self
+    }
+
+    /// Declares that `value`, wherever it appears in the stack's own settings (the edge's
+    /// headers, the CI commands, monitoring labels), is not a secret although it looks like
+    /// one; `reason` says why (see [`ServiceBuilder::not_a_secret`] for a service's values).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.not_a_secret("sk_test_public_fixture", "the test fixture key of the docs");
+    /// assert_eq!(s.not_secrets.len(), 1);
+    /// ```
+    pub fn not_a_secret(
+        &mut self,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> &mut Self {
+        self.not_secrets.push((value.into(), reason.into()));
         self
     }
 

@@ -222,6 +222,9 @@ pub struct Stack {
     pub(crate) origin_override: Option<Origin>,
     /// Updates through handles that named no service of this stack (validation errors).
     pub(crate) stray_updates: Vec<StrayUpdate>,
+    /// Literal values of the stack's own settings declared not secrets, with the reason
+    /// (set with [`Stack::not_a_secret`]).
+    pub not_secrets: Vec<(String, String)>,
 }
 
 /// One long-running workload: a container image with ports, environment and policies.
@@ -285,6 +288,9 @@ pub struct Service {
     pub egress: Vec<Egress>,
     /// Extra pod-template annotations (Kubernetes).
     pub annotations: Vec<(String, String)>,
+    /// Literal values that look like secrets but are not, with the reason (set with
+    /// [`ServiceBuilder::not_a_secret`](crate::builder::ServiceBuilder::not_a_secret)).
+    pub not_secrets: Vec<(String, String)>,
     /// The replicas form a cluster (StatefulSet, seeds, quorum).
     pub cluster: Option<Cluster>,
     /// Prometheus metrics endpoint.

@@ -397,7 +397,14 @@ impl Validator<'_> {
                 "name the edge otherwise with `Edge::nginx().service(\"proxy\")`",
             );
         }
-        if edge.image.tag.is_none() && edge.image.digest.is_none() {
+        if let Some(p) = crate::validate::reference::image_problem(&edge.image) {
+            self.err(
+                ErrorKind::InvalidName,
+                format!("{path}.image"),
+                p.message,
+                p.hint,
+            );
+        } else if edge.image.tag.is_none() && edge.image.digest.is_none() {
             self.err(
                 ErrorKind::UnpinnedImage,
                 format!("{path}.image"),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ErrorKind, SECRET_MARK, Validator, names};
+use super::{ErrorKind, Validator, names};
 use crate::model::{EnvValue, Service};
 
 impl<'a> Validator<'a> {
@@ -26,42 +26,6 @@ impl<'a> Validator<'a> {
                     format!("variable `{}` is set twice", var.name),
                     "set each variable once; the later value would silently win",
                 );
-            }
-            let literal = match &var.value {
-                EnvValue::Plain(s) | EnvValue::Config(s) => Some(s.clone()),
-                EnvValue::Template(t) => Some(t.render(|p| match p {
-                    crate::model::Part::Text(s) => s.as_str().into(),
-                    crate::model::Part::Secret(_) => SECRET_MARK.to_string().into(),
-                    _ => "x".into(),
-                })),
-                EnvValue::Secret(_) => None,
-            };
-            if let Some(literal) = literal {
-                let is_text = matches!(var.value, EnvValue::Plain(_) | EnvValue::Config(_));
-                if is_text
-                    && var.not_secret.is_none()
-                    && names::looks_secret(&var.name)
-                    && !literal.is_empty()
-                {
-                    self.err(
-                        ErrorKind::SecretLiteral,
-                        vpath.clone(),
-                        format!("`{}` looks like a secret but is set to a literal, which would be written into every output", var.name),
-                        format!(
-                            "use a reference: `.env(\"{}\", SecretRef::new(\"{}-secrets\", \"{}\"))`; if it is not a secret, use `.env_not_secret(name, value, reason)`",
-                            var.name,
-                            self.stack.name,
-                            var.name.to_ascii_lowercase().replace('_', "-")
-                        ),
-                    );
-                } else if let Some(url) = names::url_with_literal_password(&literal, SECRET_MARK) {
-                    self.err(
-                        ErrorKind::SecretLiteral,
-                        vpath.clone(),
-                        format!("`{}` contains a URL with a literal password (`{url}`)", var.name),
-                        "build the URL with `endpoint.url().user(…).password(&SecretRef::new(…))` so the password stays a reference",
-                    );
-                }
             }
             if let EnvValue::Template(t) = &var.value {
                 let mut seen: Vec<&str> = Vec::new();

@@ -14,12 +14,24 @@ impl<'a> Validator<'a> {
         for svc in &stack.services {
             if let Some(prev) = first.insert(&svc.name, svc) {
                 first.insert(&prev.name, prev);
-                self.err(
-                    ErrorKind::DuplicateName,
-                    self.svc_path(svc),
-                    format!("service name `{}` is used twice: declared at {} and again at {}", svc.name, prev.origin, svc.origin),
-                    "rename one of them; if both come from components, add the second under another name",
-                );
+                let (message, hint) = if prev.origin == svc.origin {
+                    (
+                        format!(
+                            "service name `{}` is used twice, both declared at {}: a component (or loop) that adds it ran twice",
+                            svc.name, svc.origin
+                        ),
+                        "call the component once, or give its service a name parameter; mark the component function `#[track_caller]` so errors name the lines that call it",
+                    )
+                } else {
+                    (
+                        format!(
+                            "service name `{}` is used twice: declared at {} and again at {}",
+                            svc.name, prev.origin, svc.origin
+                        ),
+                        "rename one of them; if both come from components, add the second under another name",
+                    )
+                };
+                self.err(ErrorKind::DuplicateName, self.svc_path(svc), message, hint);
             }
         }
         self.secret_var_rules();
@@ -189,6 +201,40 @@ mod tests {
         s.add(svc("api"));
         s.add(svc("api"));
         assert_eq!(found(&s), [(DuplicateName, "t.services[api]".to_owned())]);
+    }
+
+    #[track_caller]
+    fn component(s: &mut Stack) {
+        s.add(Service::new("cache").image(Image::new("valkey/valkey").tag("8")));
+    }
+
+    fn untracked_component(s: &mut Stack) {
+        s.add(svc("cache"));
+    }
+
+    #[test]
+    fn a_component_called_twice_names_both_call_sites_or_says_why_it_cannot() {
+        let mut s = Stack::new("t", Env::Dev);
+        let first = line!() + 1;
+        component(&mut s);
+        component(&mut s);
+        let e = crate::validate::testing::errors(&s);
+        assert_eq!(e.len(), 1, "{e:?}");
+        let file = file!();
+        assert!(
+            e[0].message.contains(&format!(
+                "declared at {file}:{first} and again at {file}:{}",
+                first + 1
+            )),
+            "{}",
+            e[0].message
+        );
+        let mut s = Stack::new("t", Env::Dev);
+        untracked_component(&mut s);
+        untracked_component(&mut s);
+        let e = crate::validate::testing::errors(&s);
+        assert!(e[0].message.contains("ran twice"), "{}", e[0].message);
+        assert!(e[0].hint.contains("#[track_caller]"), "{}", e[0].hint);
     }
 
     #[test]

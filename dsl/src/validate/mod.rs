@@ -26,6 +26,7 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+mod bounds;
 mod cluster;
 mod env;
 mod graph;
@@ -37,9 +38,10 @@ pub mod names;
 mod ops;
 mod ports;
 mod probes;
-mod reference;
+pub(crate) mod reference;
 mod routes;
 mod scaling;
+mod secrets;
 mod service;
 mod stack;
 
@@ -48,6 +50,7 @@ use std::collections::BTreeMap;
 pub use crate::diagnostics::{Error, ErrorKind, Errors, Path};
 use crate::model::{Service, Stack};
 use crate::plan::Plan;
+pub use bounds::{MAX_CLUSTER_NODES, MAX_REPLICAS};
 
 pub(crate) use ports::port_list;
 
@@ -60,6 +63,7 @@ pub(crate) fn rules(plan: &Plan<'_>) -> Errors {
     }
     v.cross_service_rules();
     v.monitoring_rules();
+    v.stack_secret_rules();
     handles::update_rules(plan.stack(), &mut v.errors);
     v.errors
 }
@@ -73,10 +77,6 @@ pub(crate) struct Validator<'a> {
     pub(crate) by_name: BTreeMap<&'a str, &'a Service>,
     pub(crate) errors: Errors,
 }
-
-/// Stands in for a secret when a template is flattened to text for the literal-secret
-/// check, so a password spliced in by reference is not taken for a literal one.
-const SECRET_MARK: char = '\u{0}';
 
 /// Longest name of a clustered service: Kubernetes labels each StatefulSet pod with
 /// `controller-revision-hash: <name>-<10 characters>`, a label value of at most 63.

@@ -140,19 +140,6 @@ pub fn env_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Does an environment variable name say it holds a secret? See
-/// [`leaks::secret_name`](super::leaks::secret_name) (this is its `Certain` half).
-pub fn looks_secret(env_name: &str) -> bool {
-    super::leaks::looks_secret(env_name)
-}
-
-/// If `value` contains a URL with a literal password (`scheme://user:pass@host`), returns
-/// `user@host` for the message. `placeholder` marks spliced-in secrets, which are fine.
-/// See [`leaks::url_with_literal_password`](super::leaks::url_with_literal_password).
-pub fn url_with_literal_password(value: &str, placeholder: char) -> Option<String> {
-    super::leaks::url_with_literal_password(value, placeholder)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,22 +183,32 @@ mod tests {
 
     #[test]
     fn secrets() {
-        assert!(looks_secret("JWT_SECRET"));
-        assert!(looks_secret("POSTGRES_PASSWORD"));
-        assert!(looks_secret("DATADOG_API_KEY"));
-        assert!(looks_secret("SENTRY_DSN"));
-        assert!(!looks_secret("KEY_PREFIX"));
-        assert!(!looks_secret("PASSENGER_COUNT"));
-        assert!(!looks_secret("NODE_ENV"));
+        assert!(crate::validate::leaks::looks_secret("JWT_SECRET"));
+        assert!(crate::validate::leaks::looks_secret("POSTGRES_PASSWORD"));
+        assert!(crate::validate::leaks::looks_secret("DATADOG_API_KEY"));
+        assert!(crate::validate::leaks::looks_secret("SENTRY_DSN"));
+        assert!(!crate::validate::leaks::looks_secret("KEY_PREFIX"));
+        assert!(!crate::validate::leaks::looks_secret("PASSENGER_COUNT"));
+        assert!(!crate::validate::leaks::looks_secret("NODE_ENV"));
         assert_eq!(
-            url_with_literal_password("amqp://guest:guest@rabbitmq:5672", '\0').as_deref(),
+            crate::validate::leaks::url_with_literal_password(
+                "amqp://guest:guest@rabbitmq:5672",
+                '\0'
+            )
+            .as_deref(),
             Some("guest@rabbitmq:5672")
         );
         assert_eq!(
-            url_with_literal_password("postgres://u:\0@db:5432/x", '\0'),
+            crate::validate::leaks::url_with_literal_password("postgres://u:\0@db:5432/x", '\0'),
             None
         );
-        assert_eq!(url_with_literal_password("redis://redis:6379", '\0'), None);
-        assert_eq!(url_with_literal_password("http://user@host/", '\0'), None);
+        assert_eq!(
+            crate::validate::leaks::url_with_literal_password("redis://redis:6379", '\0'),
+            None
+        );
+        assert_eq!(
+            crate::validate::leaks::url_with_literal_password("http://user@host/", '\0'),
+            None
+        );
     }
 }

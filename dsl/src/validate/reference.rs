@@ -29,13 +29,6 @@
 //! mostly disappears and what is left is the per-part grammar above, checked here by hand
 //! so each problem names the part and says how to fix it.
 
-// Called by the validator once `validate/mod.rs` is split (the lead wires every image
-// position); until then only the tests call it. `expect` reports itself when that lands.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired into validate by the lead after the split")
-)]
-
 use std::net::Ipv6Addr;
 
 use crate::model::Image;
@@ -105,6 +98,7 @@ pub(crate) fn is_pinned(image: &Image) -> bool {
     digest_ok || tag_ok
 }
 
+#[cfg(test)]
 /// Parses a whole reference string (`redis:7`, `localhost:5000/x:1`,
 /// `ghcr.io/acme/api@sha256:…`) into an [`Image`], or says why it is not one.
 pub(crate) fn parse(reference: &str) -> Result<Image, ReferenceProblem> {

@@ -1,7 +1,7 @@
 //! Rules of one service: its name, image, hardening, and the per-concern rules it runs.
 
-use super::{ErrorKind, Validator, names};
-use crate::model::{Env, Service};
+use super::{ErrorKind, Validator, names, reference};
+use crate::model::{Env, Image, Service};
 
 impl<'a> Validator<'a> {
     pub(super) fn service_rules(&mut self, svc: &'a Service) {
@@ -17,9 +17,11 @@ impl<'a> Validator<'a> {
         self.image_rules(svc, &path);
         self.port_rules(svc, &path);
         self.env_rules(svc, &path);
+        self.service_secret_rules(svc, &path);
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
         self.scaling_rules(svc, &path);
+        self.bound_rules(svc, &path);
         self.migration_rules(svc, &path);
         for (what, reason) in &svc.security.relaxations {
             if reason.trim().is_empty() {
@@ -55,36 +57,32 @@ impl<'a> Validator<'a> {
     fn image_rules(&mut self, svc: &Service, path: &str) {
         let env = self.stack.env;
         match &svc.source.image {
-            Some(image) if env != Env::Dev => {
-                let tag = image.tag.as_deref();
-                if image.digest.is_none() && matches!(tag, None | Some("latest")) {
-                    self.err(
-                        ErrorKind::UnpinnedImage,
-                        format!("{path}.image"),
-                        format!("image `{image}` has no pinned tag; {env} deploys must be reproducible"),
-                        "set an explicit version with `.tag(\"1.2.3\")` (or `.digest(\"sha256:…\")`)",
-                    );
-                }
-            }
+            Some(image) => self.image_reference_rules(image, &format!("{path}.image")),
             None if env != Env::Dev => self.err(
                 ErrorKind::UnpinnedImage,
                 format!("{path}.image"),
                 format!("service is built from source but has no image reference; {env} runs pushed images"),
                 "add `.image(registry.image(\"name\").tag(version))` next to `.build(…)`",
             ),
-            _ => {}
+            None => {}
         }
-        if svc.source.build.is_some() && svc.source.image.is_none() {
-            return;
+        if let Some(image) = svc.migrations.as_ref().and_then(|m| m.image.as_ref()) {
+            self.image_reference_rules(image, &format!("{path}.migrations.image"));
         }
-        if let Some(image) = &svc.source.image
-            && image.repository.trim().is_empty()
-        {
+    }
+
+    /// An image reference is valid (the OCI distribution grammar), and outside dev pinned
+    /// to a real tag or digest.
+    pub(crate) fn image_reference_rules(&mut self, image: &Image, path: &str) {
+        let env = self.stack.env;
+        if let Some(p) = reference::image_problem(image) {
+            self.err(ErrorKind::InvalidName, path.to_owned(), p.message, p.hint);
+        } else if env != Env::Dev && !reference::is_pinned(image) {
             self.err(
-                ErrorKind::InvalidValue,
-                format!("{path}.image"),
-                "image repository is empty",
-                "name the image, e.g. `Image::new(\"redis\")`",
+                ErrorKind::UnpinnedImage,
+                path.to_owned(),
+                format!("image `{image}` has no pinned tag; {env} deploys must be reproducible"),
+                "set an explicit version with `.tag(\"1.2.3\")` (or `.digest(\"sha256:…\")`)",
             );
         }
     }
@@ -117,15 +115,28 @@ mod tests {
     }
 
     #[test]
-    fn an_image_names_a_repository() {
+    fn an_image_reference_follows_the_distribution_grammar() {
+        for bad in [
+            Image::new(" ").tag("1"),
+            Image::new("acme/x").tag(""),
+            Image::new("Acme/X").tag("1.0"),
+            Image::new("acme/x y").tag("1 0"),
+            Image::new("acme/x").digest("not-a-digest"),
+        ] {
+            let shown = bad.to_string();
+            let s = stack(Env::Dev, [Service::new("api").image(bad)]);
+            assert_eq!(
+                found(&s),
+                [(InvalidName, "t.services[api].image".to_owned())],
+                "{shown}"
+            );
+        }
+        // An empty tag pins nothing: it is an invalid reference, not a pinned one.
         let s = stack(
-            Env::Dev,
-            [Service::new("api").image(Image::new(" ").tag("1"))],
+            Env::Prod,
+            [Service::new("api").image(Image::new("acme/x").tag(""))],
         );
-        assert_eq!(
-            found(&s),
-            [(InvalidValue, "t.services[api].image".to_owned())]
-        );
+        assert!(found(&s).contains(&(InvalidName, "t.services[api].image".to_owned())));
     }
 
     #[test]

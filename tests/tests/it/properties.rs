@@ -184,7 +184,7 @@ fn env_name() -> impl Strategy<Value = String> {
             .prop_map(str::to_owned),
     ]
     .prop_filter("not secret-looking, not a cluster variable", |n| {
-        !names::looks_secret(n) && !matches!(n.as_str(), "NODE_NAME" | "CLUSTER_SEEDS")
+        !stackdsl::validate::leaks::looks_secret(n) && !matches!(n.as_str(), "NODE_NAME" | "CLUSTER_SEEDS")
     })
 }
 
@@ -559,7 +559,7 @@ fn build(spec: &StackSpec) -> Built {
             };
             b = match v {
                 ValueSpec::Plain(t) | ValueSpec::Config(t)
-                    if names::url_with_literal_password(t, '\0').is_some() =>
+                    if stackdsl::validate::leaks::url_with_literal_password(t, '\0').is_some() =>
                 {
                     continue;
                 }

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use stackdsl::emit::{self, Output, Scope};
 use stackdsl::prelude::*;
-use stackdsl::validate::names::looks_secret;
+use stackdsl::validate::leaks::looks_secret;
 use stackdsl_tests::fixtures::{SECRET_CANARIES, secret_canaries_with};
 use stackdsl_tests::{corpus, run, tool, tree};
 

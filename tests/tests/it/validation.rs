@@ -366,7 +366,7 @@ fn staging_and_prod_need_pinned_images_and_resources() {
         );
         s.add(
             Service::new("pinned")
-                .image(Image::new("acme/app").digest("sha256:00"))
+                .image(Image::new("acme/app").digest(format!("sha256:{}", "0".repeat(64))))
                 .resources(small()),
         );
         s.add(Service::new("bare").image(image()));

@@ -36,6 +36,33 @@ impl Validator<'_> {
 
     /// Rules only the Kubernetes target imposes.
     fn kubernetes_service_rules(&mut self, svc: &Service, path: &str) {
+        if let Some(name) = &svc.container_name
+            && let Some(problem) = names::dns1123_problem(name)
+        {
+            self.err(
+                ErrorKind::InvalidName,
+                format!("{path}.container_name"),
+                format!("container name `{name}` {problem}; Kubernetes container names are DNS-1123 labels"),
+                format!("use a name such as `{}`", names::suggest_label(name)),
+            );
+        }
+        for (key, value) in &svc.annotations {
+            let problem = names::label_key_problem(key)
+                .map(|p| format!("annotation key `{key}` {p}"))
+                .or_else(|| {
+                    value.chars().any(char::is_control).then(|| {
+                        format!("the value of annotation `{key}` contains a control character")
+                    })
+                });
+            if let Some(problem) = problem {
+                self.err(
+                    ErrorKind::InvalidName,
+                    format!("{path}.annotations[{key}]"),
+                    problem,
+                    "use a key such as `acme.io/owner` (an optional DNS prefix, `/`, and a name of letters, digits, `-`, `_` and `.`) and a one-line value",
+                );
+            }
+        }
         if svc.source.image.is_none() {
             self.err(
                 ErrorKind::UnpinnedImage,
