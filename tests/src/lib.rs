@@ -17,6 +17,9 @@ use stackdsl::model::Env;
 
 pub mod big;
 pub mod fixtures;
+pub mod tools;
+
+pub use tools::machine_tool;
 
 /// The workspace root (the folder holding `out/`).
 pub fn workspace_root() -> PathBuf {
@@ -346,7 +349,7 @@ pub fn serverless_schema() -> PathBuf {
         .get_or_init(|| {
             let sls = npm_package("serverless@3.40.0", &["package.json", "lib"]);
             let lodash = npm_package("lodash@4.17.21", &["package.json", "lodash.js"]);
-            let out = Command::new("node")
+            let out = Command::new(machine_tool("node"))
                 .arg(workspace_root().join("tests/validators/serverless_schema.js"))
                 .arg(&sls)
                 .arg(&lodash)
@@ -400,7 +403,7 @@ fn npm_package(spec: &str, files: &[&str]) -> PathBuf {
     if done.exists() {
         return dir.join("package");
     }
-    let out = Command::new("npm")
+    let out = Command::new(machine_tool("npm"))
         .args(["pack", spec, "--silent", "--pack-destination"])
         .arg(&dir)
         .output()
@@ -506,7 +509,7 @@ pub fn npm_install(specs: &[&str]) -> PathBuf {
     lock.lock().expect("lock npm folder");
     let done = dir.join(".complete");
     if !done.exists() {
-        let (ok, text) = run(Command::new("npm")
+        let (ok, text) = run(Command::new(machine_tool("npm"))
             .args([
                 "install",
                 "--no-audit",
@@ -531,7 +534,7 @@ pub fn npm_install(specs: &[&str]) -> PathBuf {
 /// `document`) over every ```` ```mermaid ```` block of `files`; returns (success, output).
 pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
     let modules = npm_install(&["mermaid@11.12.0", "jsdom@26.1.0"]);
-    run(Command::new("node")
+    run(Command::new(machine_tool("node"))
         .arg(workspace_root().join("tests/validators/mermaid_parse.mjs"))
         .arg(modules)
         .args(files))
@@ -552,7 +555,7 @@ pub fn gfm_tree(markdown: &str) -> serde_json::Value {
         .tempfile()
         .expect("temp file");
     fs::write(file.path(), markdown).expect("write markdown");
-    let out = Command::new("node")
+    let out = Command::new(machine_tool("node"))
         .arg(workspace_root().join("tests/validators/gfm_parse.mjs"))
         .arg(modules)
         .arg(file.path())

@@ -40,7 +40,7 @@ fn nginx_t(conf_text: &str, work: &Path) -> (bool, String) {
             let dir = conf_dir.join(path);
             fs::create_dir_all(&dir).unwrap();
             let host = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let (ok, out) = run(Command::new("openssl")
+            let (ok, out) = run(Command::new(stackdsl_tests::machine_tool("openssl"))
                 .args([
                     "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                 ])

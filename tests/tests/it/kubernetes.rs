@@ -59,7 +59,7 @@ fn every_k8s_folder_renders_with_kubectl_kustomize() {
     folders.dedup();
     assert!(folders.len() >= 6, "{folders:?}");
     for dir in folders {
-        let out = std::process::Command::new("kubectl")
+        let out = std::process::Command::new(stackdsl_tests::machine_tool("kubectl"))
             .arg("kustomize")
             .arg(&dir)
             .output()

@@ -661,18 +661,20 @@ fn tsc_check(dir: &Path, json: &str) -> (bool, String) {
         ),
     )
     .unwrap();
-    run(std::process::Command::new("node")
-        .arg(&tsc)
-        .args([
-            "--noEmit",
-            "--strict",
-            "--lib",
-            "es5",
-            "--skipLibCheck",
-            "--typeRoots",
-        ])
-        .arg(dir.join("no-types"))
-        .arg(&file))
+    run(
+        std::process::Command::new(stackdsl_tests::machine_tool("node"))
+            .arg(&tsc)
+            .args([
+                "--noEmit",
+                "--strict",
+                "--lib",
+                "es5",
+                "--skipLibCheck",
+                "--typeRoots",
+            ])
+            .arg(dir.join("no-types"))
+            .arg(&file),
+    )
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn shop(env: Env, tag: &str, prod_replicas: u32, worker: bool) -> Stack {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
+    let out = Command::new(stackdsl_tests::machine_tool("git"))
         .arg("-C")
         .arg(dir)
         .args(args)

@@ -59,7 +59,7 @@ fn terraform_fmt_accepts_every_file_as_written() {
     );
     // (stderr may carry a warning about the missing ~/.terraformrc; the verdict is the
     // exit status and the diff on stdout.)
-    let out = std::process::Command::new("terraform")
+    let out = std::process::Command::new(stackdsl_tests::machine_tool("terraform"))
         .args(["fmt", "-check", "-recursive", "-diff"])
         .arg(corpus.path())
         .output()
@@ -76,9 +76,11 @@ fn terraform_fmt_accepts_every_file_as_written() {
         "variable \"x\" {\n  type = string\n  description = \"x\"\n}\n",
     )
     .unwrap();
-    let (ok, _) = run(std::process::Command::new("terraform")
-        .args(["fmt", "-check"])
-        .arg(&bad));
+    let (ok, _) = run(
+        std::process::Command::new(stackdsl_tests::machine_tool("terraform"))
+            .args(["fmt", "-check"])
+            .arg(&bad),
+    );
     assert!(!ok, "terraform fmt accepted a misaligned file");
 }
 
