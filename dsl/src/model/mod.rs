@@ -313,23 +313,6 @@ impl Service {
         out
     }
 
-    /// Compose service names of a cluster's members (`<name>-seed`, `<name>-worker-<i>`);
-    /// just the service name for an ordinary service.
-    pub fn compose_members(&self) -> Vec<String> {
-        match &self.cluster {
-            None => vec![self.name.clone()],
-            Some(_) => (0..self.replicas.max(1))
-                .map(|i| {
-                    if i == 0 {
-                        format!("{}-seed", self.name)
-                    } else {
-                        format!("{}-worker-{i}", self.name)
-                    }
-                })
-                .collect(),
-        }
-    }
-
     /// The Kubernetes container name.
     pub fn container(&self) -> &str {
         self.container_name.as_deref().unwrap_or(&self.name)
@@ -383,20 +366,6 @@ impl Stack {
     /// The path prefix of this stack's output: `<name>/<env>`.
     pub fn out_dir(&self) -> String {
         format!("{}/{}", self.name, self.env)
-    }
-
-    /// Is `svc` installed by a Helm release (Terraform) rather than rendered as manifests?
-    pub fn helm_installed(&self, svc: &Service) -> bool {
-        svc.backing.is_some() && self.targets.contains(&Target::Terraform)
-    }
-
-    /// The host clients use for `svc` inside the cluster: its name, plus the chart's
-    /// Service suffix when a Helm release installs it.
-    pub fn k8s_host(&self, svc: &Service) -> String {
-        match &svc.backing {
-            Some(b) if self.helm_installed(svc) => format!("{}{}", svc.name, b.host_suffix),
-            _ => svc.name.clone(),
-        }
     }
 
     /// The Kubernetes namespace: as set, else `<name>-<env>`.

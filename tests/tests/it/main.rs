@@ -28,6 +28,7 @@ mod paas;
 mod properties;
 mod review;
 mod secrets;
+mod semantics;
 mod terraform;
 mod ui;
 mod validation;

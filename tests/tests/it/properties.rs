@@ -903,7 +903,13 @@ fn check_k8s_objects(
             }
         }
     }
-    let _ = stack;
+    if stack.targets.contains(&Target::Kubernetes) {
+        let ns = format!("{}/k8s/00-namespace.yaml", stack.out_dir());
+        prop_assert!(
+            docs.contains_key(&ns),
+            "Kubernetes is a target but {ns} was not rendered"
+        );
+    }
     Ok(())
 }
 
@@ -918,7 +924,14 @@ fn check_compose(stack: &Stack, docs: &BTreeMap<String, Vec<Value>>) -> Result<(
         .services
         .iter()
         .filter(|s| s.renders_on(Target::Compose))
-        .map(|s| s.compose_members().len())
+        // A cluster is one Compose service per member; anything else one service.
+        .map(|s| {
+            if s.cluster.is_some() {
+                s.replicas.max(1) as usize
+            } else {
+                1
+            }
+        })
         .sum();
     let services = compose[0]["services"].as_object().map_or(0, |m| m.len());
     prop_assert_eq!(services, expected, "compose.yaml lost services");
@@ -983,6 +996,16 @@ fn check_valid(spec: &StackSpec) -> Result<(), TestCaseError> {
     }
     check_compose(stack, &parsed)?;
     check_k8s_objects(stack, &parsed)?;
+    // The derived behaviour follows the model (the oracles of the `semantics` module).
+    let rendered: super::semantics::Docs = outs
+        .iter()
+        .filter(|o| o.doc.path.ends_with(".yaml"))
+        .map(|o| {
+            let v: Vec<Value> = serde_saphyr::from_multiple(&o.doc.contents).unwrap_or_default();
+            (o.doc.path.clone(), v)
+        })
+        .collect();
+    super::semantics::check_all(stack, &rendered).map_err(TestCaseError::fail)?;
     Ok(())
 }
 

@@ -422,18 +422,45 @@ fn backing_services_leave_the_manifests_when_helm_installs_them() {
         compose.contains("  postgres:\n"),
         "Compose keeps the container"
     );
-    // The app's NetworkPolicy reaches the chart's pods by their labels, on the port number.
-    let policies = &prod
+    // The app's NetworkPolicy (not the chart's own) reaches the chart's pods by the labels
+    // the model declares for them, on the port number.
+    let stack = shop(Env::Prod);
+    let pg = stack.service("postgres").unwrap();
+    let labels = serde_json::to_value(&pg.backing.as_ref().unwrap().pod_labels).unwrap();
+    let port = pg.ports[0].number;
+    let policies: Vec<serde_json::Value> = serde_saphyr::from_multiple(
+        &prod
+            .iter()
+            .find(|o| o.doc.path.ends_with("30-network-policies.yaml"))
+            .unwrap()
+            .doc
+            .contents,
+    )
+    .unwrap();
+    let api = policies
         .iter()
-        .find(|o| o.doc.path.ends_with("30-network-policies.yaml"))
+        .find(|p| p["metadata"]["name"] == "api")
+        .expect("the app's NetworkPolicy");
+    let reaches = api["spec"]["egress"]
+        .as_array()
         .unwrap()
-        .doc
-        .contents;
+        .iter()
+        .any(|rule| {
+            rule["to"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|peer| peer["podSelector"]["matchLabels"] == labels)
+                && rule["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["port"].as_u64() == Some(u64::from(port)))
+        });
     assert!(
-        policies.contains("app.kubernetes.io/instance: postgres"),
-        "{policies}"
+        reaches,
+        "NetworkPolicy/api does not reach {labels} on {port}: {api}"
     );
-    assert!(policies.contains("port: 5432"), "{policies}");
     // Without Terraform the same declaration renders in-cluster manifests.
     let mut plain = shop(Env::Prod);
     plain.targets = vec![Target::Kubernetes];

@@ -1,0 +1,524 @@
+//! Oracles for the behaviour the renderers derive, written from the model alone (never from
+//! the library's own helpers) and checked against the rendered files: NetworkPolicies admit
+//! exactly the declared dependency edges with their ports, both ways; Compose waits for
+//! exactly the dependencies (healthy where they have a health check); Services select their
+//! pods and publish the client ports; HPAs and PDBs follow the intent; the Secrets and
+//! variables each target references are exactly the model's.
+//!
+//! The oracles run over every seed stack and fixture in every environment here, and over
+//! every random valid stack of the `properties` module.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use stackdsl::model::{EnvValue, Part, Service, Stack, Target};
+use stackdsl::prelude::Env;
+
+/// Parsed output files: path → its YAML documents.
+pub(crate) type Docs = BTreeMap<String, Vec<Value>>;
+
+const NAME: &str = "app.kubernetes.io/name";
+
+/// The services `svc` depends on, from the model: its `depends_on` and every service its
+/// environment values point at, each once, itself excluded.
+fn deps<'s>(stack: &'s Stack, svc: &Service) -> Vec<&'s Service> {
+    let mut names: Vec<&str> = svc.depends_on.iter().map(|d| d.name()).collect();
+    for var in &svc.env {
+        if let EnvValue::Template(t) = &var.value {
+            for p in t.parts() {
+                match p {
+                    Part::Host(s) => names.push(s.name()),
+                    Part::Port(e) => names.push(e.service().name()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut out: Vec<&Service> = Vec::new();
+    for n in names {
+        if n != svc.name
+            && !out.iter().any(|o| o.name == n)
+            && let Some(s) = stack.services.iter().find(|s| s.name == n)
+        {
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn helm(stack: &Stack, svc: &Service) -> bool {
+    svc.backing.is_some() && stack.targets.contains(&Target::Terraform)
+}
+
+/// Services the Kubernetes target renders as manifests.
+fn manifests(stack: &Stack) -> Vec<&Service> {
+    if !stack.targets.contains(&Target::Kubernetes) {
+        return Vec::new();
+    }
+    stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Kubernetes) && !helm(stack, s))
+        .collect()
+}
+
+/// Port names other services may use: all but a cluster's gossip port.
+fn client_port_names(svc: &Service) -> BTreeSet<String> {
+    let gossip = svc.cluster.as_ref().map(|c| c.port.name);
+    svc.ports
+        .iter()
+        .filter(|p| Some(p.name) != gossip)
+        .map(|p| p.name.to_owned())
+        .collect()
+}
+
+fn k8s_objects<'d>(stack: &Stack, docs: &'d Docs) -> Vec<&'d Value> {
+    let dir = format!("{}/k8s/", stack.out_dir());
+    docs.iter()
+        .filter(|(p, _)| p.starts_with(&dir) && !p.ends_with("kustomization.yaml"))
+        .flat_map(|(_, v)| v)
+        .collect()
+}
+
+fn find<'d>(objects: &[&'d Value], kind: &str, name: &str) -> Option<&'d Value> {
+    objects
+        .iter()
+        .copied()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+}
+
+/// `(service name of a pod-selector-only peer, port names)` of a policy's rules.
+fn peers(rules: &Value, dir: &str) -> BTreeSet<(String, BTreeSet<String>)> {
+    let mut out = BTreeSet::new();
+    for rule in rules.as_array().into_iter().flatten() {
+        let ports: BTreeSet<String> = rule["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| match &p["port"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        for peer in rule[dir].as_array().into_iter().flatten() {
+            if peer.get("namespaceSelector").is_some() || peer.get("ipBlock").is_some() {
+                continue;
+            }
+            if let Some(name) = peer["podSelector"]["matchLabels"][NAME].as_str() {
+                out.insert((name.to_owned(), ports.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Every declared dependency edge between manifest services is an egress rule on the
+/// caller and an ingress rule on the callee, with the callee's client ports, and no other
+/// edge between the stack's services is allowed (a cluster's members also reach each other
+/// on the gossip port). Backup jobs are the only other in-namespace peers.
+pub(crate) fn check_network_policies(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    if !stack.kubernetes.hardened {
+        return Ok(());
+    }
+    let objects = k8s_objects(stack, docs);
+    let ours = manifests(stack);
+    let names: BTreeSet<&str> = ours.iter().map(|s| s.name.as_str()).collect();
+    for svc in &ours {
+        let policy = find(&objects, "NetworkPolicy", &svc.name).ok_or_else(|| {
+            format!(
+                "{}: no NetworkPolicy for service `{}`",
+                stack.name, svc.name
+            )
+        })?;
+        let gossip: BTreeSet<String> = svc.cluster.iter().map(|c| c.port.name.to_owned()).collect();
+        // Ingress: every dependant, on this service's client ports; itself on gossip.
+        let mut want_in: BTreeSet<(String, BTreeSet<String>)> = stack
+            .services
+            .iter()
+            .filter(|d| names.contains(d.name.as_str()))
+            .filter(|d| deps(stack, d).iter().any(|t| t.name == svc.name))
+            .map(|d| (d.name.clone(), client_port_names(svc)))
+            .collect();
+        let mut want_out: BTreeSet<(String, BTreeSet<String>)> = deps(stack, svc)
+            .into_iter()
+            .filter(|t| names.contains(t.name.as_str()))
+            .map(|t| (t.name.clone(), client_port_names(t)))
+            .collect();
+        if !gossip.is_empty() {
+            want_in.insert((svc.name.clone(), gossip.clone()));
+            want_out.insert((svc.name.clone(), gossip.clone()));
+        }
+        let spec = &policy["spec"];
+        let got_in: BTreeSet<_> = peers(&spec["ingress"], "from")
+            .into_iter()
+            .filter(|(n, _)| names.contains(n.as_str()))
+            .collect();
+        let got_out: BTreeSet<_> = peers(&spec["egress"], "to")
+            .into_iter()
+            .filter(|(n, _)| names.contains(n.as_str()))
+            .collect();
+        if got_in != want_in {
+            return Err(format!(
+                "{}: NetworkPolicy/{} admits {got_in:?}, the model's dependants are {want_in:?}",
+                stack.name, svc.name
+            ));
+        }
+        if got_out != want_out {
+            return Err(format!(
+                "{}: NetworkPolicy/{} lets it reach {got_out:?}, its dependencies are {want_out:?}",
+                stack.name, svc.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every Kubernetes Service of a manifest service selects exactly its pods and publishes
+/// its client ports (Service port = the port's client port, target port = its name).
+pub(crate) fn check_k8s_services(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    let objects = k8s_objects(stack, docs);
+    for svc in manifests(stack) {
+        let client: Vec<_> = svc
+            .ports
+            .iter()
+            .filter(|p| Some(p.name) != svc.cluster.as_ref().map(|c| c.port.name))
+            .collect();
+        let Some(service) = find(&objects, "Service", &svc.name) else {
+            if client.is_empty() {
+                continue;
+            }
+            return Err(format!("{}: no Service for `{}`", stack.name, svc.name));
+        };
+        let selector = &service["spec"]["selector"];
+        if selector.as_object().map(|m| m.len()) != Some(1) || selector[NAME] != svc.name.as_str() {
+            return Err(format!(
+                "{}: Service/{} selects {selector}",
+                stack.name, svc.name
+            ));
+        }
+        let got: BTreeSet<(String, i64, String)> = service["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap_or_default().to_owned(),
+                    p["port"].as_i64().unwrap_or(-1),
+                    p["targetPort"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let want: BTreeSet<(String, i64, String)> = client
+            .iter()
+            .map(|p| {
+                (
+                    p.name.to_owned(),
+                    i64::from(p.client_port()),
+                    p.name.to_owned(),
+                )
+            })
+            .collect();
+        if got != want {
+            return Err(format!(
+                "{}: Service/{} ports {got:?}, model {want:?}",
+                stack.name, svc.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An HPA exists exactly for services that autoscale, with their bounds and targets; a PDB
+/// exactly where the intent or the hardening asks for one.
+pub(crate) fn check_autoscaling(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    let objects = k8s_objects(stack, docs);
+    for svc in manifests(stack) {
+        let hpa = find(&objects, "HorizontalPodAutoscaler", &svc.name);
+        match (&svc.autoscale, hpa) {
+            (None, None) => {}
+            (Some(a), Some(h)) => {
+                let spec = &h["spec"];
+                if spec["minReplicas"].as_u64() != Some(u64::from(a.min))
+                    || spec["maxReplicas"].as_u64() != Some(u64::from(a.max))
+                {
+                    return Err(format!("{}: HPA/{} bounds {spec}", stack.name, svc.name));
+                }
+                let targets: BTreeMap<String, u64> = spec["metrics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        (
+                            m["resource"]["name"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                            m["resource"]["target"]["averageUtilization"]
+                                .as_u64()
+                                .unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                let want: BTreeMap<String, u64> = [("cpu", a.cpu), ("memory", a.memory)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), u64::from(v))))
+                    .collect();
+                if targets != want {
+                    return Err(format!(
+                        "{}: HPA/{} targets {targets:?}, model {want:?}",
+                        stack.name, svc.name
+                    ));
+                }
+            }
+            (a, h) => {
+                return Err(format!(
+                    "{}: `{}` autoscales: {}, HPA rendered: {}",
+                    stack.name,
+                    svc.name,
+                    a.is_some(),
+                    h.is_some()
+                ));
+            }
+        }
+        let floor = svc.autoscale.as_ref().map_or(svc.replicas, |a| a.min);
+        let want_pdb = svc.disruption.is_some()
+            || svc.cluster.is_some()
+            || (stack.kubernetes.hardened && floor >= 2);
+        let explicit_none = matches!(svc.disruption, Some(stackdsl::model::Disruption::None));
+        let has_pdb = find(&objects, "PodDisruptionBudget", &svc.name).is_some();
+        if has_pdb != (want_pdb && !explicit_none) {
+            return Err(format!(
+                "{}: `{}` (floor {floor}) has a PDB: {has_pdb}",
+                stack.name, svc.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Compose waits for exactly the model's dependencies (a cluster through its seed member),
+/// `service_healthy` where the dependency's container has a health check.
+pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    let Some(file) = docs.get(&format!("{}/compose.yaml", stack.out_dir())) else {
+        return if stack.targets.contains(&Target::Compose) {
+            Err(format!(
+                "{}: Compose is a target but there is no compose.yaml",
+                stack.name
+            ))
+        } else {
+            Ok(())
+        };
+    };
+    let services = &file[0]["services"];
+    let member0 = |s: &Service| match &s.cluster {
+        Some(_) => format!("{}-seed", s.name),
+        None => s.name.clone(),
+    };
+    for svc in stack
+        .services
+        .iter()
+        .filter(|s| s.renders_on(Target::Compose))
+    {
+        let own = &services[member0(svc)];
+        if own.is_null() {
+            return Err(format!(
+                "{}: compose.yaml has no `{}`",
+                stack.name,
+                member0(svc)
+            ));
+        }
+        let mut want: BTreeMap<String, String> = BTreeMap::new();
+        for t in deps(stack, svc) {
+            let key = member0(t);
+            let healthy = services[&key].get("healthcheck").is_some();
+            want.insert(
+                key,
+                if healthy {
+                    "service_healthy"
+                } else {
+                    "service_started"
+                }
+                .to_owned(),
+            );
+        }
+        if svc.migrations.is_some() {
+            want.insert(
+                format!("{}-migrate", svc.name),
+                "service_completed_successfully".to_owned(),
+            );
+        }
+        let got: BTreeMap<String, String> = own["depends_on"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v["condition"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        if got != want {
+            return Err(format!(
+                "{}: compose service `{}` depends on {got:?}, the model says {want:?}",
+                stack.name,
+                member0(svc)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The Secrets the workloads reference are exactly the model's secret references, by name
+/// and key; Compose requires exactly their variables.
+pub(crate) fn check_secret_references(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    let refs = |svc: &Service| {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for var in &svc.env {
+            let secrets: Vec<_> = match &var.value {
+                EnvValue::Secret(s) => vec![s.clone()],
+                EnvValue::Template(t) => t
+                    .parts()
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Secret(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.extend(
+                secrets
+                    .iter()
+                    .map(|s| (s.name().to_owned(), s.key().to_owned(), s.var())),
+            );
+        }
+        if let Some((_, s)) = svc.cluster.as_ref().and_then(|c| c.secret.as_ref()) {
+            out.push((s.name().to_owned(), s.key().to_owned(), s.var()));
+        }
+        out
+    };
+    let objects = k8s_objects(stack, docs);
+    if !objects.is_empty() {
+        let want: BTreeSet<(String, String)> = manifests(stack)
+            .into_iter()
+            .flat_map(refs)
+            .map(|(n, k, _)| (n, k))
+            .collect();
+        let mut got: BTreeSet<(String, String)> = BTreeSet::new();
+        for o in &objects {
+            if !matches!(o["kind"].as_str(), Some("Deployment" | "StatefulSet")) {
+                continue;
+            }
+            let spec = &o["spec"]["template"]["spec"];
+            for c in spec["containers"]
+                .as_array()
+                .into_iter()
+                .chain(spec["initContainers"].as_array())
+                .flatten()
+            {
+                for e in c["env"].as_array().into_iter().flatten() {
+                    let r = &e["valueFrom"]["secretKeyRef"];
+                    if let (Some(n), Some(k)) = (r["name"].as_str(), r["key"].as_str()) {
+                        got.insert((n.to_owned(), k.to_owned()));
+                    }
+                }
+            }
+        }
+        if got != want {
+            return Err(format!(
+                "{}: workloads reference Secrets {got:?}, the model {want:?}",
+                stack.name
+            ));
+        }
+    }
+    if let Some(file) = docs.get(&format!("{}/compose.yaml", stack.out_dir())) {
+        let want: BTreeSet<String> = stack
+            .services
+            .iter()
+            .filter(|s| s.renders_on(Target::Compose))
+            .flat_map(refs)
+            .map(|(_, _, v)| v)
+            .collect();
+        let got = interpolated(&file[0]);
+        if got != want {
+            return Err(format!(
+                "{}: compose.yaml requires {got:?}, the model's secrets are {want:?}",
+                stack.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The variables a Compose file interpolates: every `${NAME…}` in its strings (`$$` is an
+/// escaped literal `$`).
+fn interpolated(v: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    match v {
+        Value::String(s) => {
+            let b = s.as_bytes();
+            let mut i = 0;
+            while i + 1 < b.len() {
+                match (b[i], b[i + 1]) {
+                    (b'$', b'$') => i += 2,
+                    (b'$', b'{') => {
+                        let name: String = s[i + 2..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        i += 2 + name.len();
+                        out.insert(name);
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| out.extend(interpolated(x))),
+        Value::Object(m) => m.values().for_each(|x| out.extend(interpolated(x))),
+        _ => {}
+    }
+    out
+}
+
+/// Every oracle, for one stack's rendered files.
+pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    check_network_policies(stack, docs)?;
+    check_k8s_services(stack, docs)?;
+    check_autoscaling(stack, docs)?;
+    check_compose_dependencies(stack, docs)?;
+    check_secret_references(stack, docs)?;
+    if stack.targets.contains(&Target::Kubernetes) && k8s_objects(stack, docs).is_empty() {
+        return Err(format!(
+            "{}: Kubernetes is a target but no manifest was rendered",
+            stack.name
+        ));
+    }
+    Ok(())
+}
+
+/// The parsed YAML of a stack's rendered files.
+pub(crate) fn parse(docs: &[stackdsl::render::Document]) -> Docs {
+    docs.iter()
+        .filter(|d| d.path.ends_with(".yaml"))
+        .map(|d| {
+            let values: Vec<Value> = serde_saphyr::from_multiple(&d.contents)
+                .unwrap_or_else(|e| panic!("{}: {e}", d.path));
+            (d.path.clone(), values)
+        })
+        .collect()
+}
+
+#[test]
+fn the_derived_behaviour_of_every_seed_stack_and_fixture_follows_the_model() {
+    let mut checked = 0;
+    for env in Env::ALL {
+        for f in stacks::ALL.iter().chain(stackdsl_tests::fixtures::ALL) {
+            let stack = f(env);
+            let docs = parse(&stackdsl_tests::render_fn(*f, env));
+            check_all(&stack, &docs).unwrap_or_else(|e| panic!("{env}: {e}"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked} stacks checked");
+}
