@@ -145,6 +145,22 @@ impl<'s> Plan<'s> {
         members(svc)
     }
 
+    /// Is `name` the Compose name of one of `svc`'s members (`<name>-seed`,
+    /// `<name>-worker-<i>`)? Decided from the name alone, so it is cheap for any replica
+    /// count.
+    pub fn is_member(&self, svc: &Service, name: &str) -> bool {
+        if svc.cluster.is_none() {
+            return name == svc.name;
+        }
+        let rest = name.strip_prefix(svc.name.as_str()).unwrap_or_default();
+        rest == "-seed"
+            || rest
+                .strip_prefix("-worker-")
+                .filter(|i| !i.starts_with('0'))
+                .and_then(|i| i.parse::<u32>().ok())
+                .is_some_and(|i| i >= 1 && i < svc.replicas.max(1))
+    }
+
     /// The Compose one-shot that runs a service's migrations: `<name>-migrate`.
     pub fn migration_service(&self, svc: &Service) -> Option<String> {
         svc.migrations

@@ -87,8 +87,15 @@ impl Validator<'_> {
                 );
             }
             if svc.cluster.is_some() {
-                for member in plan.members(svc) {
-                    if self.by_name.contains_key(member.as_str()) {
+                // By name, not by listing the members: an invalid stack may declare billions.
+                let clashes: Vec<&str> = self
+                    .by_name
+                    .keys()
+                    .copied()
+                    .filter(|other| plan.is_member(svc, other))
+                    .collect();
+                for member in clashes {
+                    {
                         self.err(
                             ErrorKind::DuplicateName,
                             format!("{path}.cluster"),

@@ -17,6 +17,7 @@ mod edge;
 mod external;
 mod file_safety;
 mod hostile;
+mod hostile_setters;
 mod hostile_values;
 mod kubernetes;
 mod leaks;
