@@ -68,6 +68,10 @@ pub mod review;
 pub mod synth;
 pub mod validate;
 
+/// The Kubernetes API types (k8s-openapi) the Kubernetes target renders and its escape
+/// hatches take, re-exported so a stack crate needs no dependency of its own. The API
+/// version is stackdsl's feature `k8s-v1-33` (the default) to `k8s-v1-37`: exactly one.
+pub use k8s_openapi;
 pub use plan::Plan;
 pub use render::render;
 pub use synth::{synthesize, validate};
