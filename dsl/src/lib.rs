@@ -83,6 +83,7 @@ pub mod guide {}
 /// Everything a stack file needs: `use stackdsl::prelude::*;`.
 pub mod prelude {
     pub use crate::builder::{Conditional, HasImage, IntoService, NoImage, ServiceBuilder};
+    pub use crate::catalog::HelmOverrides;
     pub use crate::model::{
         AppProtocol, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, ConfigMapUse, Cpu,
         Disruption, Edge, Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress,
