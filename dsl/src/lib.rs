@@ -68,6 +68,10 @@ pub mod review;
 pub mod synth;
 pub mod validate;
 
+/// The Kubernetes API types (k8s-openapi) the Kubernetes target renders and its escape
+/// hatches take, re-exported so a stack crate needs no dependency of its own. The API
+/// version is stackdsl's feature `k8s-v1-33` (the default) to `k8s-v1-37`: exactly one.
+pub use k8s_openapi;
 pub use plan::Plan;
 pub use render::render;
 pub use synth::{synthesize, validate};
@@ -79,6 +83,7 @@ pub mod guide {}
 /// Everything a stack file needs: `use stackdsl::prelude::*;`.
 pub mod prelude {
     pub use crate::builder::{Conditional, HasImage, IntoService, NoImage, ServiceBuilder};
+    pub use crate::catalog::HelmOverrides;
     pub use crate::model::{
         AppProtocol, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, ConfigMapUse, Cpu,
         Disruption, Edge, Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress,

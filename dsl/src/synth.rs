@@ -50,6 +50,11 @@ pub fn validate(stack: &Stack) -> Result<Plan<'_>, Errors> {
     let plan = Plan::derive(stack);
     let mut errors = crate::validate::rules(&plan);
     errors.extend(render::check(&plan));
+    if errors.is_empty() {
+        // Kubernetes patches name rendered objects: only a valid plan can be rendered to
+        // see which exist.
+        errors.extend(render::k8s::unmatched_patches(&plan));
+    }
     errors.into_result().map(|()| plan)
 }
 

@@ -86,8 +86,10 @@
 //! s.add(Service::new("api").replicas(1));
 //! ```
 
+mod hatch;
 mod include;
 
+pub use hatch::ServiceCompose;
 pub use include::Included;
 
 use std::marker::PhantomData;
@@ -168,6 +170,7 @@ impl Service {
                 backing: None,
                 migrations: None,
                 backup: None,
+                hatches: crate::model::ServiceHatches::default(),
             }),
             state: PhantomData,
         }
@@ -707,6 +710,7 @@ impl Stack {
             paas: crate::model::PaasOptions::default(),
             edge: None,
             monitoring: crate::model::Monitoring::default(),
+            hatches: crate::model::Hatches::default(),
             origin_override: None,
             stray_updates: Vec::new(),
             not_secrets: Vec::new(),

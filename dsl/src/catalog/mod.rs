@@ -23,10 +23,12 @@
 //! ```
 
 mod backup;
+mod helm;
 mod pgbouncer;
 mod postgres;
 mod redis;
 
+pub use helm::{Helm, HelmOverrides};
 pub use kafka::{Kafka, KafkaRef};
 pub use mongodb::{MongoDb, MongoRef};
 pub use nats::{Nats, NatsRef};

@@ -20,10 +20,10 @@ edition = "2024"
 publish = false
 
 [dependencies]
-# This stackdsl checkout; switch to a released version once one is published.
+# This stackdsl checkout; switch to a released version once one is published. The
+# manifests are typed against Kubernetes 1.33 (its default `k8s-v1-33` feature); for
+# another version: `default-features = false, features = ["k8s-v1-35"]`.
 stackdsl = {{ path = "{dsl}" }}
-# The one Kubernetes API version the manifests are rendered for.
-k8s-openapi = {{ version = "0.29.0", default-features = false, features = ["std", "v1_33"] }}
 
 # A workspace of its own, so the crate builds wherever it is created.
 [workspace]

@@ -15,6 +15,7 @@ mod cluster;
 mod edge;
 mod env;
 mod handle;
+mod hatch;
 mod image;
 mod intent;
 mod migration;
@@ -33,6 +34,11 @@ pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Secrets, Template, Url};
 pub(crate) use handle::StrayUpdate;
 pub use handle::{Endpoint, Origin, ServiceRef};
+pub(crate) use hatch::ErasedPatch;
+pub use hatch::{
+    ComposeKey, CustomRenderer, ExtraObject, Hatches, HelmOverride, KubernetesPatch, ObjectScope,
+    PodPatch, ServiceHatches,
+};
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
     Autoscale, ClusterIssuer, ConfigMapUse, Disruption, Egress, Ingress, Relaxation, Restart,
@@ -218,6 +224,8 @@ pub struct Stack {
     pub edge: Option<Edge>,
     /// Prometheus and Grafana in Compose (set with [`Stack::monitoring`]).
     pub monitoring: Monitoring,
+    /// Escape hatches: patches, extra objects, custom renderers (see [`Hatches`]).
+    pub hatches: Hatches,
     /// While a catalog item installs itself, the user's call site (so errors point there).
     pub(crate) origin_override: Option<Origin>,
     /// Updates through handles that named no service of this stack (validation errors).
@@ -301,6 +309,8 @@ pub struct Service {
     pub migrations: Option<Migration>,
     /// Scheduled backups of a backing service (a CronJob in Kubernetes).
     pub backup: Option<Backup>,
+    /// Escape hatches: pod patches, extra objects, raw Compose keys (see [`ServiceHatches`]).
+    pub hatches: ServiceHatches,
 }
 
 impl Service {

@@ -34,6 +34,10 @@ use crate::plan::{Hosts, Plan, Ports, Style};
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
 use crate::validate::Validator;
 
+mod extra;
+
+pub use extra::{OWNED, SPEC_KEYS};
+
 /// The Compose backend.
 #[derive(Clone, Copy, Debug)]
 pub struct Compose;
@@ -46,6 +50,7 @@ impl Backend for Compose {
     fn check(&self, plan: &Plan<'_>) -> Errors {
         let mut v = Validator::new(plan);
         v.compose_rules();
+        v.errors.extend(extra::check(plan));
         v.errors
     }
 
@@ -157,6 +162,7 @@ struct ComposeService {
     depends_on: IndexMap<String, DependsOn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "str::is_empty")]
     restart: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<DoubleQuoted<String>>,
@@ -172,6 +178,9 @@ struct ComposeService {
     deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     networks: IndexMap<&'static str, NetworkAttach>,
+    /// The stack's raw keys for the service (see `extra`).
+    #[serde(flatten)]
+    extra: IndexMap<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -321,6 +330,9 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
             Some(_) => cluster_members(plan, svc),
             None => vec![(svc.name.clone(), service(plan, svc))],
         };
+        for (_, member) in &mut members {
+            extra::apply(svc, member);
+        }
         if let (Some(m), Some(name)) = (&svc.migrations, plan.migration_service(svc)) {
             for (_, member) in &mut members {
                 member.depends_on.insert(

@@ -15,8 +15,10 @@
 //! | [`github`] | [`Target::GitHubActions`] | `github/workflows/deploy.yml`, `README.md` |
 //! | [`paas`] | [`Target::Paas`] | `paas/<platform>/…` |
 //! | [`diagram`] | (prod, every environment) | `<stack>/README.md` |
+//! | [`custom`] | the stack's own renderers | what they return, under `<stack>/<env>/` |
 
 pub mod compose;
+pub mod custom;
 pub mod diagram;
 pub mod github;
 pub mod k8s;
@@ -158,6 +160,10 @@ pub fn render_in(plan: &Plan<'_>, envs: &Environments<'_, '_>) -> Result<Vec<Doc
             Ok(d) => docs.extend(d),
             Err(e) => errors.extend(e),
         }
+    }
+    match custom::render(plan, &docs) {
+        Ok(d) => docs.extend(d),
+        Err(e) => errors.extend(e),
     }
     // The architecture README spans environments: the prod run owns it.
     if plan.stack().env == Env::Prod

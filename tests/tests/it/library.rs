@@ -218,3 +218,62 @@ fn init_scaffolds_a_crate_that_builds_and_synthesizes_as_is() {
         bad.stderr
     );
 }
+
+/// `cargo add stackdsl` just works: a crate whose only dependency is `stackdsl` builds
+/// (stackdsl picks the Kubernetes API version itself, feature `k8s-v1-33` by default) and
+/// reads a Deployment through the re-exported k8s-openapi types. Offline, with the
+/// workspace's lock file, so it resolves the same versions and never hits the network.
+#[test]
+fn a_crate_depending_only_on_stackdsl_builds_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("only-stackdsl");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let dsl = workspace_root().join("dsl").display().to_string();
+    let manifest = |extra: &str| {
+        format!(
+            "[package]\nname = \"only-stackdsl\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\nstackdsl = {{ path = {dsl:?}{extra} }}\n\n[workspace]\n"
+        )
+    };
+    std::fs::write(root.join("Cargo.toml"), manifest("")).unwrap();
+    std::fs::copy(workspace_root().join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    std::fs::write(
+        root.join("src/main.rs"),
+        r#"use stackdsl::prelude::*;
+use stackdsl::render::k8s::Object;
+
+fn main() {
+    let mut s = Stack::new("solo", Env::Staging);
+    s.targets([Target::Kubernetes]);
+    s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")).replicas(2)
+        .resources(Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(200), Memory::mi(256))));
+    let plan = stackdsl::validate(&s).unwrap_or_else(|e| panic!("{e}"));
+    // The k8s-openapi types, through stackdsl's re-export.
+    let replicas = stackdsl::render::k8s::manifests(&plan).objects().find_map(|o| match o {
+        Object::Deployment(d) => {
+            let d: &stackdsl::k8s_openapi::api::apps::v1::Deployment = d;
+            d.spec.as_ref().and_then(|s| s.replicas)
+        }
+        _ => None,
+    });
+    std::process::exit(if replicas == Some(2) { 0 } else { 1 });
+}
+"#,
+    )
+    .unwrap();
+    let (ok, out) = cargo(&root, &["run", "--offline", "--quiet"]);
+    assert!(ok, "a crate with only `stackdsl` failed:\n{out}");
+    // Control: without stackdsl's default Kubernetes version, k8s-openapi refuses to build,
+    // which is the failure the default feature fixes.
+    std::fs::write(
+        root.join("Cargo.toml"),
+        manifest(", default-features = false"),
+    )
+    .unwrap();
+    let (ok, out) = cargo(&root, &["build", "--offline", "--quiet"]);
+    assert!(!ok, "built without a Kubernetes version:\n{out}");
+    assert!(
+        out.contains("None of the v1_* features are enabled"),
+        "{out}"
+    );
+}

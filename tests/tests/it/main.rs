@@ -16,6 +16,7 @@ mod diagram;
 mod edge;
 mod external;
 mod file_safety;
+mod hatch;
 mod hostile;
 mod hostile_setters;
 mod hostile_values;

@@ -1,4 +1,5 @@
-//! Kubernetes renderer: typed objects from `k8s-openapi` (the only module that uses it),
+//! Kubernetes renderer: typed objects from `k8s-openapi` (the only module that builds them;
+//! the builder's escape hatches name its types for patches),
 //! one file per object group under `out/<stack>/<env>/k8s/`, in apply order, with a
 //! `kustomization.yaml` listing them (unless
 //! [`KubernetesOptions::without_kustomization`](crate::model::KubernetesOptions::without_kustomization)) and a `README.md` of the Secrets the cluster owner
@@ -12,6 +13,7 @@
 //! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
 //! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors and PrometheusRules (custom resources) |
 //! | `60-backups.yaml` | backup PersistentVolumeClaims, CronJobs and their NetworkPolicies |
+//! | `80-extra.yaml` | objects the stack adds with [`Stack::kubernetes_object`](crate::model::Stack::kubernetes_object) |
 //!
 //! A service's migrations run in an init container of its pods (why not a Job: see
 //! [`Migration`](crate::model::Migration)); its routes' rate limits, timeouts and body sizes become
@@ -24,8 +26,10 @@
 mod backup;
 mod check;
 mod diff;
+mod extra;
 mod monitoring;
 mod network;
+mod patch;
 mod rules;
 mod workload;
 
@@ -43,7 +47,11 @@ use serde::Serialize;
 
 pub use check::cross_check;
 pub use diff::{ObjectDiff, diff_envs};
-pub use monitoring::{PrometheusRule, PrometheusRuleSpec};
+pub use extra::CustomObject;
+pub use monitoring::{
+    PrometheusRule, PrometheusRuleSpec, ScrapeEndpoint, ServiceMonitor, ServiceMonitorSpec,
+};
+pub(crate) use patch::unmatched as unmatched_patches;
 pub(crate) use workload::config_map_name;
 
 use crate::diagnostics::Errors;
@@ -61,7 +69,9 @@ impl Backend for Kubernetes {
     }
 
     fn check(&self, plan: &Plan<'_>) -> Errors {
-        rules::check(plan)
+        let mut errors = rules::check(plan);
+        errors.extend(patch::check(plan));
+        errors
     }
 
     fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {
@@ -91,11 +101,13 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
     Ingress(Ingress),
+    /// An object k8s-openapi has no type for (a custom resource the stack adds).
+    Custom(Box<CustomObject>),
 }
 
 impl Object {
     /// The object's kind, e.g. `Deployment`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             Object::Namespace(_) => "Namespace",
             Object::ConfigMap(_) => "ConfigMap",
@@ -110,6 +122,7 @@ impl Object {
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
             Object::NetworkPolicy(_) => "NetworkPolicy",
             Object::Ingress(_) => "Ingress",
+            Object::Custom(o) => &o.kind,
         }
     }
 
@@ -129,6 +142,7 @@ impl Object {
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
+            Object::Custom(o) => &o.metadata,
         }
     }
 
@@ -185,48 +199,9 @@ impl Serialize for Object {
             Object::PodDisruptionBudget(o) => o.serialize(s),
             Object::NetworkPolicy(o) => o.serialize(s),
             Object::Ingress(o) => o.serialize(s),
+            Object::Custom(o) => o.serialize(s),
         }
     }
-}
-
-/// A Prometheus Operator `ServiceMonitor` (`monitoring.coreos.com/v1`): not part of the
-/// Kubernetes API, so typed here with the fields we render.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ServiceMonitor {
-    /// `monitoring.coreos.com/v1`.
-    pub api_version: &'static str,
-    /// `ServiceMonitor`.
-    pub kind: &'static str,
-    /// Metadata.
-    pub metadata: ObjectMeta,
-    /// Spec.
-    pub spec: ServiceMonitorSpec,
-}
-
-/// Which Services to scrape, and how.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ServiceMonitorSpec {
-    /// Selects the Services whose endpoints are scraped.
-    pub selector: LabelSelector,
-    /// The endpoints (Service ports) to scrape.
-    pub endpoints: Vec<ScrapeEndpoint>,
-}
-
-/// One scraped Service port.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ScrapeEndpoint {
-    /// Service port name.
-    pub port: String,
-    /// HTTP path.
-    pub path: String,
-    /// Scrape interval, e.g. `30s`.
-    pub interval: String,
 }
 
 /// A manifest file: a name inside `k8s/` and its objects, in apply order.
@@ -378,8 +353,9 @@ pub fn render_checked(plan: &Plan<'_>) -> Result<Vec<Document>, Vec<crate::valid
         facts.push(f);
     }
     let secrets = secrets(plan);
-    let errors = check::resolve(&stack.name, facts, &secrets, &external_pods(plan));
+    let mut errors = check::resolve(&stack.name, facts, &secrets, &external_pods(plan));
     if !errors.is_empty() {
+        patch::blame(plan, &mut errors);
         return Err(errors);
     }
     docs.extend(folder_docs(plan, &names, &stack.namespace(), &secrets));
@@ -396,6 +372,8 @@ enum Part<'a> {
     Ingresses,
     Monitoring,
     Backups,
+    /// `80-extra.yaml`: the objects the stack adds.
+    Extra,
 }
 
 /// The files of a stack in apply order, those that may turn out empty included.
@@ -406,14 +384,26 @@ fn parts<'s>(plan: &Plan<'s>) -> Vec<Part<'s>> {
     if stack.kubernetes.hardened {
         parts.push(Part::NetworkPolicies);
     }
-    parts.extend([Part::Ingresses, Part::Monitoring, Part::Backups]);
+    parts.extend([
+        Part::Ingresses,
+        Part::Monitoring,
+        Part::Backups,
+        Part::Extra,
+    ]);
     parts
 }
 
-/// Builds the objects of one file; `None` for an ingress, monitoring or backup file
+/// Builds the objects of one file; `None` for an ingress, monitoring, backup or extra file
 /// without objects.
 fn build(plan: &Plan<'_>, part: Part<'_>) -> Option<File> {
-    let (name, objects) = match part {
+    build_hits(plan, part).0
+}
+
+/// [`build`], and which of the stack's patches matched an object of the file. The
+/// service's pod patches and then the stack's patches run on the objects we build; the
+/// objects the stack adds join the file after them, unpatched.
+fn build_hits(plan: &Plan<'_>, part: Part<'_>) -> (Option<File>, Vec<bool>) {
+    let (name, mut objects) = match part {
         Part::Namespace => (
             "00-namespace.yaml".to_owned(),
             vec![Object::Namespace(namespace(plan))],
@@ -440,9 +430,23 @@ fn build(plan: &Plan<'_>, part: Part<'_>) -> Option<File> {
                 .collect(),
         ),
         Part::Backups => ("60-backups.yaml".to_owned(), backup::objects(plan)),
+        Part::Extra => ("80-extra.yaml".to_owned(), Vec::new()),
     };
-    let optional = matches!(part, Part::Ingresses | Part::Monitoring | Part::Backups);
-    (!optional || !objects.is_empty()).then_some(File { name, objects })
+    if let Part::Service(svc) = part {
+        patch::pods(svc, &mut objects);
+    }
+    let hits = patch::apply(plan, &mut objects);
+    match part {
+        Part::Service(svc) => objects.extend(patch::extras(plan, &svc.hatches.kubernetes_objects)),
+        Part::Extra => objects = patch::extras(plan, &plan.stack().hatches.kubernetes_objects),
+        _ => {}
+    }
+    let optional = matches!(
+        part,
+        Part::Ingresses | Part::Monitoring | Part::Backups | Part::Extra
+    );
+    let file = (!optional || !objects.is_empty()).then_some(File { name, objects });
+    (file, hits)
 }
 
 /// The Secrets the workloads reference, then those only a backup job reads (a Helm

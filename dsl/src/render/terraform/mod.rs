@@ -15,6 +15,7 @@
 //! `password: ${REDIS_PASSWORD}` in a file read by `file()` is never expanded.
 
 pub mod hcl;
+mod overrides;
 
 use std::collections::BTreeMap;
 
@@ -53,8 +54,8 @@ impl Backend for Terraform {
         Target::Terraform
     }
 
-    fn check(&self, _: &Plan<'_>) -> Errors {
-        Errors::default()
+    fn check(&self, plan: &Plan<'_>) -> Errors {
+        overrides::check(plan)
     }
 
     fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {

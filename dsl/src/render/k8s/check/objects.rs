@@ -257,6 +257,7 @@ pub(super) fn object_facts(o: &Object, f: &mut Facts) {
                 }
             });
         }
+        Object::Custom(c) => super::custom::facts(c, key, f),
         _ => {}
     }
 }
