@@ -44,6 +44,7 @@ mod scaling;
 mod secrets;
 mod service;
 mod stack;
+mod text;
 
 use std::collections::BTreeMap;
 

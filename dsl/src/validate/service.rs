@@ -18,6 +18,7 @@ impl<'a> Validator<'a> {
         self.port_rules(svc, &path);
         self.env_rules(svc, &path);
         self.service_secret_rules(svc, &path);
+        self.text_rules(svc, &path);
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
         self.scaling_rules(svc, &path);
