@@ -54,13 +54,13 @@ struct On {
 
 #[derive(Serialize)]
 struct Push {
-    branches: Vec<&'static str>,
+    branches: Vec<String>,
     tags: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
 struct Branches {
-    branches: Vec<&'static str>,
+    branches: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -591,6 +591,11 @@ fn build_job(plan: &Plan<'_>) -> Option<Job> {
     Some(job)
 }
 
+/// The integration branch ([`Ci::branch`](crate::model::Ci::branch), default `main`).
+fn branch(stack: &crate::model::Stack) -> &str {
+    stack.ci.as_ref().map_or("main", |c| c.branch.as_str())
+}
+
 fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job {
     let target = target_plan.stack();
     let env = target.env;
@@ -602,14 +607,15 @@ fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job
         ),
         _ => (
             "Deploy to staging",
-            "github.event_name == 'push' && github.ref == 'refs/heads/main'",
+            "github.event_name == 'push' && github.ref == 'refs/heads/{branch}'",
             "staging",
         ),
     };
+    let condition = condition.replace("{branch}", branch(prod.stack()));
     let url = target
         .services
         .iter()
-        .flat_map(|s| s.ingress.iter())
+        .flat_map(|s| s.routes.iter())
         .next()
         .map(|i| {
             let scheme = if i.tls.is_some() { "https" } else { "http" };
@@ -625,7 +631,7 @@ fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job
         } else {
             vec!["test".into()]
         },
-        condition: Some(condition.into()),
+        condition: Some(condition),
         permissions: read_only(),
         environment: Some(Environment {
             name: environment.into(),
@@ -782,11 +788,11 @@ pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
         name: format!("{}: test, build, deploy", prod.name),
         on: On {
             push: Push {
-                branches: vec!["main"],
+                branches: vec![branch(prod).to_owned()],
                 tags: vec!["v*"],
             },
             pull_request: Branches {
-                branches: vec!["main"],
+                branches: vec![branch(prod).to_owned()],
             },
         },
         permissions: IndexMap::new(),
@@ -803,9 +809,10 @@ pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
     readme.push_str(&format!(
         "\n# `{}` — CI/CD pipeline\n\nCopy `workflows/deploy.yml` to `.github/workflows/` of the repository that holds the code and its `out/`.\n\
          Images are built from the repository root as the stack declares and pushed with the\n\
-         tag the manifests deploy; staging deploys on `main`, production on `v*` tags.\n\n\
+         tag the manifests deploy; staging deploys on `{}`, production on `v*` tags.\n\n\
          ## Repository secrets it reads\n\n| secret | what |\n|---|---|\n| `GITHUB_TOKEN` | provided by GitHub; pushes images |\n",
-        prod.name
+        prod.name,
+        branch(prod)
     ));
     for (name, what) in required_secrets(prod_plan, staging_plan) {
         readme.push_str(&format!("| `{name}` | {what} |\n"));
