@@ -1,6 +1,7 @@
 //! The peer workload of `shared/bench/README.md` written as a user writes a stack: N
 //! services, each with a ConfigMap, a Deployment, a Service and an HPA, one Namespace and
-//! one Ingress routing `svc-<i>.example.com` to each service.
+//! one Ingress routing `svc-<i>.example.com` to each service (of the cluster's default
+//! IngressClass, as the workload's Ingress names none).
 //!
 //! The workload forbids every field it does not list, so the stack opts out of the
 //! Kubernetes target's derived hardening explicitly (see the comments below); a real stack
@@ -27,7 +28,14 @@ pub fn workload(n: usize) -> Stack {
         // No NetworkPolicies, PDBs, Pod Security labels, spread rules, rollout strategy,
         // checksums or pull policy: the workload lists none. No kustomization.yaml either:
         // like the peers' output, the folder holds Kubernetes objects only.
-        .kubernetes(|k| k.plain().without_kustomization());
+        .kubernetes(|k| {
+            k.plain()
+                .without_kustomization()
+                // The workload's one Ingress names no IngressClass.
+                .routes(RouteApi::ingress(IngressController::cluster_default(
+                    "ingress",
+                )))
+        });
     // The marker line of every file names the command that regenerates it.
     s.regenerate = Some(format!(
         "cargo run --release -p stackdsl-bench -- synth {n} <dir>"
@@ -60,7 +68,7 @@ pub fn workload(n: usize) -> Stack {
                 .security(Security::non_root_only(
                     "benchmark workload: the peers' objects set only runAsNonRoot",
                 ))
-                .expose(Ingress::host(format!("{name}.example.com"), http)),
+                .expose(Route::host(format!("{name}.example.com"), http)),
         );
     }
     s

@@ -40,7 +40,7 @@ pub enum ErrorKind {
     SecretLiteral,
     /// A handle points at a service that is not in this stack.
     UnknownService,
-    /// A probe, URL, publish or ingress names a port the service does not declare.
+    /// A probe, URL, publish or route names a port the service does not declare.
     UnknownPort,
     /// A setting is out of range or inconsistent.
     InvalidValue,

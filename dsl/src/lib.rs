@@ -85,12 +85,13 @@ pub mod prelude {
     pub use crate::builder::{Conditional, HasImage, IntoService, NoImage, ServiceBuilder};
     pub use crate::catalog::HelmOverrides;
     pub use crate::model::{
-        AppProtocol, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, ConfigMapUse, Cpu,
-        Disruption, Edge, Egress, Endpoint, Env, EnvValue, Gzip, HealthTool, Image, Ingress,
-        KubernetesOptions, Memory, Metrics, Migration, Mount, PaasOptions, PackageManager,
-        Platform, PodManagement, Port, Probe, RateLimit, Registry, Resources, Restart, Rollout,
-        Scaling, SecretRef, Secrets, Security, SeedFormat, Service, ServiceRef, Spread, Stack,
-        StackFn, Target, Template, Timeouts, Url, Window,
+        AppProtocol, ArgoCd, Autoscale, Balance, Build, Ci, Cluster, ClusterIssuer, ConfigMapUse,
+        Cpu, Disruption, Edge, Egress, Endpoint, Env, EnvValue, Flux, Gateway, GatewayAttach,
+        GatewayImpl, GitOps, Gzip, HealthTool, Image, IngressController, KubernetesOptions, Memory,
+        Metrics, Migration, Mount, PaasOptions, PackageManager, Platform, PodManagement, Port,
+        Probe, RateLimit, Registry, RemoteKey, Resources, Restart, Rollout, Route, RouteApi,
+        Scaling, SecretRef, SecretStore, Secrets, Security, SeedFormat, Service, ServiceRef,
+        Spread, Stack, StackFn, Target, Template, Timeouts, Url, Window,
     };
 }
 

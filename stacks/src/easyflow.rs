@@ -6,8 +6,15 @@
 //!   Postgres and Redis as Helm releases.
 //! - **prod** (Compose + Kubernetes + Terraform): the guide's single-host
 //!   `docker-compose.prod.yml` (app ×3 behind nginx, worker ×2, beat), and the cluster
-//!   shape in namespace `easyflow` (HPA 3–10, Ingress with TLS) with Postgres and Redis
+//!   shape in namespace `easyflow` (HPA 3–10, routes with TLS) with Postgres and Redis
 //!   from Helm.
+//!
+//! On Kubernetes the guide's Ingress becomes Gateway API routes on the stack's own Gateway
+//! (Envoy Gateway): its nginx rate limits, timeouts, headers, gzip and ciphers become
+//! route filters and Envoy Gateway policies, and what they cannot express (the bursts, the
+//! zone the API and webhook routes share) is listed in the Kubernetes README. Secrets are
+//! synced from Vault by the External Secrets Operator (`vault-backend`, one remote secret
+//! per environment), and Argo CD deploys staging automatically and prod on a manual sync.
 //!
 //! Fixed from the guide: `password` in the ConfigMap's `DATABASE_URL` and the Secret with
 //! its values (all secrets are references), the Redis the app reaches without the password
@@ -55,7 +62,14 @@ pub fn easyflow(env: Env) -> Stack {
     s.targets(targets(env))
         .in_namespace(namespace)
         .edge(edge())
-        .ci(Ci::python("3.12", "app"))
+        .ci(Ci::python("3.12", "app").repository("https://github.com/easyflow/easyflow-deploy.git"))
+        .kubernetes(|k| {
+            k.routes(RouteApi::gateway(Gateway::own("eg")))
+                .secret_store(
+                    SecretStore::cluster("vault-backend").prefix(format!("easyflow/{env}/")),
+                )
+                .gitops(GitOps::argo_cd(ArgoCd::new()))
+        })
         // The guide's Prometheus and Grafana, wherever Compose runs the app.
         .monitoring(if targets(env).contains(&Target::Compose) {
             Monitoring::prometheus().grafana()
@@ -141,8 +155,7 @@ pub fn easyflow(env: Env) -> Stack {
         };
         let zone = RateLimit::per_client("api_limit", 10);
         let route = |path: &str| {
-            Ingress::host(host.clone(), http)
-                .class("nginx")
+            Route::host(host.clone(), http)
                 .tls(ClusterIssuer::new(issuer))
                 .path(path)
         };
@@ -242,7 +255,9 @@ pub fn easyflow(env: Env) -> Stack {
 
 /// The guide's `nginx.conf` settings shared by every route: TLS 1.2/1.3 with its ciphers,
 /// its security headers, HSTS for a year and gzip. Compose runs it in prod (the single-host
-/// file); in Kubernetes the routes' limits and timeouts become Ingress annotations.
+/// file); in Kubernetes the headers and HSTS become the routes' response-header filters,
+/// gzip and the routes' limits Envoy Gateway `BackendTrafficPolicy`s, TLS versions and
+/// ciphers its `ClientTrafficPolicy`.
 fn edge() -> Edge {
     Edge::nginx()
         .certificates("/etc/easyflow/tls")

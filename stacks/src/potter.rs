@@ -5,7 +5,10 @@
 //!   and the service built from source.
 //! - **staging**/**prod** (Kubernetes + Terraform): the service as manifests (probes on
 //!   8080, metrics on 9090, HPA 3–10); Postgres with streaming replicas, a NATS cluster and
-//!   Kafka as Helm releases; PgBouncer as manifests in front of Postgres.
+//!   Kafka as Helm releases; PgBouncer as manifests in front of Postgres. The guide's
+//!   Ingress stays an Ingress, served by ingress-nginx (named explicitly); Secrets are
+//!   synced from GCP Secret Manager by the External Secrets Operator (one remote secret per
+//!   key), and Flux deploys staging from `main` and prod from release tags.
 //!
 //! The guide's environment, typed: `DATABASE_URL` through PgBouncer (password by
 //! reference, not `user:pass`), `NATS_URL`, `KAFKA_BROKERS`, `JAEGER_ENDPOINT`,
@@ -36,7 +39,18 @@ pub fn potter(env: Env) -> Stack {
     };
     let mut s = Stack::new("potter", env);
     s.targets(targets)
-        .ci(Ci::go("1.23").generate_check("potter-gen check --proto api/service.proto --output ."))
+        .ci(Ci::go("1.23")
+            .generate_check("potter-gen check --proto api/service.proto --output .")
+            .repository("https://github.com/potter/product-service.git"))
+        .kubernetes(|k| {
+            k.routes(RouteApi::ingress(IngressController::ingress_nginx()))
+                .secret_store(
+                    SecretStore::namespaced("gcp-secret-manager")
+                        .prefix(format!("potter-{env}-"))
+                        .remote_key(RemoteKey::per_key("-")),
+                )
+                .gitops(GitOps::flux(Flux::new()))
+        })
         // Prometheus and Grafana beside the service in dev, with the same alert rules.
         .monitoring(if env == Env::Dev {
             Monitoring::prometheus().grafana()
@@ -159,11 +173,7 @@ pub fn potter(env: Env) -> Stack {
                 service
                     .replicas(3)
                     .autoscale(Autoscale::between(3, 10).cpu(70))
-                    .expose(
-                        Ingress::host(host, http)
-                            .class("nginx")
-                            .tls(ClusterIssuer::new(issuer)),
-                    )
+                    .expose(Route::host(host, http).tls(ClusterIssuer::new(issuer)))
             }
         });
     s.add(service);

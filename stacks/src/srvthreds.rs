@@ -10,6 +10,9 @@
 //!   (surge 1, unavailable 1), pod anti-affinity, connection URLs from Secrets, larger
 //!   resources, HPA 3–20 with the guide's scale-up/scale-down behaviour.
 //!
+//! The engine's route stays an Ingress served by ingress-nginx, chosen explicitly (its
+//! rate limit is an ingress-nginx annotation).
+//!
 //! Fixed from the guide: the `guest:guest` RabbitMQ credentials and password-less Redis and
 //! MongoDB (every password is a secret reference), `srvthreds:latest` (pinned), missing
 //! probes, resources and security contexts, and a Redis URL copied into a Secret by hand
@@ -54,6 +57,7 @@ pub fn srvthreds(env: Env) -> Stack {
     s.targets(targets)
         .in_namespace(format!("srvthreds-{env}"))
         .ci(Ci::node("18", PackageManager::Npm))
+        .kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())))
         .monitoring(if dev {
             Monitoring::prometheus()
         } else {
@@ -178,8 +182,7 @@ pub fn srvthreds(env: Env) -> Stack {
                         .limits(Cpu::m(500), Memory::gi(1)),
                 )
                 .expose(
-                    Ingress::host("engine.staging.srvthreds.example.com", http)
-                        .class("nginx")
+                    Route::host("engine.staging.srvthreds.example.com", http)
                         .tls(ClusterIssuer::new("letsencrypt-staging")),
                 ),
             Env::Prod => engine
@@ -224,8 +227,7 @@ pub fn srvthreds(env: Env) -> Stack {
                         ),
                 )
                 .expose(
-                    Ingress::host("engine.srvthreds.example.com", http)
-                        .class("nginx")
+                    Route::host("engine.srvthreds.example.com", http)
                         .tls(ClusterIssuer::new("letsencrypt-prod"))
                         .rate_limit(50),
                 ),

@@ -296,9 +296,11 @@ fn scaled(env: Env) -> impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<H
     }
 }
 
-/// Exposes `http` of the app `name` publicly: on loopback in dev, through the nginx
-/// Ingress with cert-manager TLS and a per-client rate limit in staging and prod (a step
-/// for [`Conditional::apply`]).
+/// Exposes `http` of the app `name` publicly: on loopback in dev, through a route with
+/// cert-manager TLS and a per-client rate limit in staging and prod (a step for
+/// [`Conditional::apply`]). The stacks name no route API, so Kubernetes renders the
+/// default: Gateway API routes on the stack's own Gateway, served by Envoy Gateway (the
+/// guide's ingress-nginx `rate-limit: "100"` becomes a `BackendTrafficPolicy`).
 fn exposed(
     env: Env,
     name: &str,
@@ -307,18 +309,16 @@ fn exposed(
     let host = host(env, name);
     move |app| match env {
         Env::Dev => app.publish(http, 3000),
-        Env::Staging | Env::Prod => app.expose(
-            Ingress::host(host, http)
-                .class("nginx")
-                .tls(issuer(env))
-                .rate_limit(100),
-        ),
+        Env::Staging | Env::Prod => {
+            app.expose(Route::host(host, http).tls(issuer(env)).rate_limit(100))
+        }
     }
 }
 
 /// The guide's nginx load balancer ("Horizontal Scaling"): least connections over every
 /// replica, client addresses forwarded. Compose renders it wherever the app tier has routes
-/// (the single-host prod file); Kubernetes takes the same routes as Ingresses.
+/// (the single-host prod file); Kubernetes takes the same routes as Gateway API routes,
+/// with the edge's headers and HSTS as their response-header filters.
 fn edge() -> Edge {
     Edge::nginx()
         .certificates("/etc/tsdev/tls")

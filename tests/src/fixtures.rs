@@ -4,7 +4,12 @@ use stackdsl::cli::StackFn;
 use stackdsl::prelude::*;
 
 /// Every fixture stack (synthesized into the validator corpus beside the real stacks).
-pub const ALL: &[StackFn] = &[yaml11_hazards, secret_canaries, stateful_cluster];
+pub const ALL: &[StackFn] = &[
+    yaml11_hazards,
+    secret_canaries,
+    stateful_cluster,
+    grpc_gateway,
+];
 
 /// Strings a YAML 1.1 reader turns into booleans, numbers, nulls or dates unless they are
 /// quoted. Every one must read back as the same string.
@@ -180,6 +185,93 @@ pub fn stateful_cluster(env: Env) -> Stack {
                 Resources::requests(Cpu::m(100), Memory::mi(128))
                     .limits(Cpu::m(500), Memory::mi(256)),
             ),
+    );
+    s
+}
+
+/// HTTP and gRPC routes of one service, on every route API shape the seed stacks do not
+/// use: staging attaches to an existing Gateway served by a portable implementation; prod
+/// renders its own Gateway (Envoy Gateway) with a GRPCRoute, body-size and timeout
+/// policies, syncs its Secrets per key from a store and is deployed by Argo CD and Flux.
+/// Prod also runs on Compose, whose nginx edge passes the gRPC route with `grpc_pass`.
+pub fn grpc_gateway(env: Env) -> Stack {
+    let targets = match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging => vec![Target::Kubernetes],
+        Env::Prod => vec![Target::Compose, Target::Kubernetes],
+    };
+    let mut s = Stack::new("fixture-grpc", env);
+    s.targets(targets)
+        .edge(
+            Edge::nginx()
+                .certificates("/etc/fixture/tls")
+                .hsts(63_072_000),
+        )
+        .ci(Ci::go("1.23")
+            .repository("ssh://git@git.example.com/acme/orders.git")
+            .branch("trunk"));
+    match env {
+        Env::Staging => {
+            s.kubernetes(|k| {
+                k.routes(RouteApi::gateway(
+                    Gateway::existing("infra", "public")
+                        .section("https")
+                        .implementation(GatewayImpl::portable(
+                            "istio-system",
+                            [("istio", "ingressgateway")],
+                        )),
+                ))
+            });
+        }
+        Env::Prod => {
+            s.kubernetes(|k| {
+                k.routes(RouteApi::gateway(Gateway::own("eg").named("orders-edge")))
+                    .secret_store(
+                        SecretStore::namespaced("orders-store")
+                            .remote_key(RemoteKey::per_key("/"))
+                            .refresh(Window::minutes(15)),
+                    )
+                    .gitops(
+                        GitOps::argo_cd(ArgoCd::new().project("platform"))
+                            .and_flux(Flux::new().secret("orders-deploy-key")),
+                    )
+            });
+        }
+        Env::Dev => {}
+    }
+    let http = Port::http("http", 8080);
+    let grpc = Port::grpc("grpc", 9090);
+    let issuer = ClusterIssuer::new("letsencrypt");
+    let token = SecretRef::new("orders-secrets", "api-token").describe("Token of the payments API");
+    s.add(
+        Service::new("orders")
+            .image(Image::new("ghcr.io/acme/orders").tag("3.1.0"))
+            .port(http)
+            .port(grpc)
+            .env("PAYMENTS_TOKEN", &token)
+            .readiness(Probe::http_get("/ready", http))
+            .liveness(Probe::http_get("/health", http))
+            .security(Security::restricted().run_as_user(65532))
+            .resources(
+                Resources::requests(Cpu::m(100), Memory::mi(128))
+                    .limits(Cpu::m(500), Memory::mi(256)),
+            )
+            .when(env != Env::Dev, |svc| {
+                svc.autoscale(Autoscale::between(2, 6).cpu(75))
+                    .expose(
+                        Route::host("orders.example.com", http)
+                            .path("/api/")
+                            .tls(issuer.clone())
+                            .client_body_mb(4)
+                            .timeouts(Timeouts::all(30)),
+                    )
+                    .expose(
+                        Route::host("grpc.example.com", grpc)
+                            .tls(issuer.clone())
+                            .timeouts(Timeouts::all(120))
+                            .rate_limit(20),
+                    )
+            }),
     );
     s
 }

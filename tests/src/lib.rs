@@ -21,6 +21,14 @@ pub mod tools;
 
 pub use tools::machine_tool;
 
+/// Files of a Kubernetes folder that hold custom resources: checked against their CRD
+/// schemas ([`crd_validate`], the Prometheus Operator models), not by kubernetes-validate.
+pub const CUSTOM_RESOURCE_FILES: &[&str] = &[
+    "10-external-secrets.yaml",
+    "40-gateway.yaml",
+    "50-monitoring.yaml",
+];
+
 /// The workspace root (the folder holding `out/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -501,14 +509,18 @@ pub fn debian_package(packages: &[&str]) -> PathBuf {
 /// `target/validators/npm/<specs>/`; returns its `node_modules`. Panics when npm or the
 /// registry is unreachable: these tests never skip.
 pub fn npm_install(specs: &[&str]) -> PathBuf {
-    let dir = target_dir()
-        .join("validators/npm")
-        .join(specs.join("+").replace(['@', '/'], "_"));
+    npm_install_in(&specs.join("+").replace(['@', '/'], "_"), specs)
+}
+
+/// [`npm_install`] into `target/validators/npm/<folder>/`, for a list of packages too long
+/// to name the folder; reinstalls when the list changes.
+pub fn npm_install_in(folder: &str, specs: &[&str]) -> PathBuf {
+    let dir = target_dir().join("validators/npm").join(folder);
     fs::create_dir_all(&dir).expect("create npm folder");
     let lock = fs::File::create(dir.with_extension("lock")).expect("lock file");
     lock.lock().expect("lock npm folder");
     let done = dir.join(".complete");
-    if !done.exists() {
+    if fs::read_to_string(&done).ok().as_deref() != Some(specs.join("\n").as_str()) {
         let (ok, text) = run(Command::new(machine_tool("npm"))
             .args([
                 "install",
@@ -538,6 +550,49 @@ pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
         .arg(workspace_root().join("tests/validators/mermaid_parse.mjs"))
         .arg(modules)
         .args(files))
+}
+
+/// The schema packages [`crd_validate`] checks custom resources against, pinned (with the
+/// `@kubernetes-models` runtime they import and the TypeScript compiler that checks their
+/// interfaces).
+pub const CRD_PACKAGES: &[&str] = &[
+    "@kubernetes-models/gateway-api@2.0.0",
+    "@kubernetes-models/envoy-gateway@2.0.0",
+    "@kubernetes-models/external-secrets@2.0.0",
+    "@kubernetes-models/argo-cd@4.0.0",
+    "@kubernetes-models/flux-cd@4.0.0",
+    "@kubernetes-models/base@6.0.1",
+    "@kubernetes-models/validate@5.0.2",
+    "@kubernetes-models/apimachinery@3.0.2",
+    "kubernetes-models@5.1.0",
+    "typescript@5.9.3",
+];
+
+/// Checks custom resources — Gateway API, Envoy Gateway, External Secrets, Argo CD, Flux —
+/// against the CRD schemas of the pinned [`CRD_PACKAGES`] with
+/// `tests/validators/crd_validate.mjs`: each package's compiled validator (types, enums,
+/// patterns, ranges, required fields) and TypeScript's excess-property check against its
+/// `I<Kind>` interface (unknown fields). `docs` are `(file, document)`; a document of a
+/// group without a package fails. Returns (success, output). Installs the packages from
+/// npm on first use into `target/validators/npm/` and panics when it cannot: these tests
+/// never skip.
+pub fn crd_validate(docs: &[(String, serde_json::Value)]) -> (bool, String) {
+    let modules = npm_install_in("kubernetes-models-crds", CRD_PACKAGES);
+    let input = tempfile::Builder::new()
+        .suffix(".json")
+        .tempfile()
+        .expect("temp file");
+    let json: Vec<serde_json::Value> = docs
+        .iter()
+        .map(|(file, doc)| serde_json::json!({"file": file, "doc": doc}))
+        .collect();
+    fs::write(input.path(), serde_json::to_string(&json).expect("json")).expect("write docs");
+    let lock = fs::File::create(modules.with_extension("check-lock")).expect("lock file");
+    lock.lock().expect("lock the check file");
+    run(Command::new(machine_tool("node"))
+        .arg(workspace_root().join("tests/validators/crd_validate.mjs"))
+        .arg(&modules)
+        .arg(input.path()))
 }
 
 /// Parses `markdown` as GitHub-flavoured Markdown with micromark and its GFM extension

@@ -98,8 +98,8 @@ use std::net::IpAddr;
 use crate::model::Env;
 use crate::model::{
     Autoscale, Build, ConfigMapUse, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image,
-    ImageSource, Ingress, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish,
-    Resources, Restart, Rollout, Security, Service, ServiceRef, Spread, Stack, StrayUpdate, Target,
+    ImageSource, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish, Resources,
+    Restart, Rollout, Route, Security, Service, ServiceRef, Spread, Stack, StrayUpdate, Target,
 };
 
 /// Typestate: the service has no image or build yet.
@@ -155,7 +155,7 @@ impl Service {
                 restart: Restart::default(),
                 security: Security::default(),
                 autoscale: None,
-                ingress: Vec::new(),
+                routes: Vec::new(),
                 only_on: None,
                 not_on: Vec::new(),
                 container_name: None,
@@ -375,13 +375,25 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.autoscale = Some(autoscale))
     }
 
-    /// Exposes a port over HTTP(S) on a public host name (Kubernetes Ingress).
-    pub fn expose(self, ingress: Ingress) -> Self {
-        self.with(|s| s.ingress.push(ingress))
+    /// Exposes a port over HTTP(S) on a public host name: a location of Compose's nginx
+    /// edge, and on Kubernetes a Gateway API route or an Ingress path, as the stack's
+    /// [`RouteApi`](crate::model::RouteApi) chooses.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let http = Port::http("http", 8080);
+    /// let api = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .port(http)
+    ///     .expose(Route::host("api.example.com", http).tls(ClusterIssuer::new("letsencrypt-prod")));
+    /// assert_eq!(api.peek().routes.len(), 1);
+    /// ```
+    pub fn expose(self, route: Route) -> Self {
+        self.with(|s| s.routes.push(route))
     }
 
     /// Renders the service only for these targets, e.g. an nginx edge that only Compose
-    /// needs because Kubernetes routes through an Ingress.
+    /// needs because Kubernetes routes through its Gateway.
     pub fn only_on(self, targets: impl IntoIterator<Item = Target>) -> Self {
         let targets = targets.into_iter().collect();
         self.with(|s| s.only_on = Some(targets))
@@ -779,8 +791,10 @@ impl Stack {
         self
     }
 
-    /// The edge in front of the services' routes ([`Ingress`]): an nginx service in Compose,
-    /// Ingress annotations in Kubernetes (see [`Edge`](crate::model::Edge)).
+    /// The edge in front of the services' routes ([`Route`]): an nginx service in Compose,
+    /// and the defaults (timeouts, body size, headers, compression, TLS settings) the
+    /// Kubernetes routes carry as far as their API expresses them (see
+    /// [`Edge`](crate::model::Edge)).
     ///
     /// ```
     /// use stackdsl::prelude::*;

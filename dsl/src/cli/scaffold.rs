@@ -39,14 +39,18 @@ use stackdsl::prelude::*;
 /// Every stack, in the order they are synthesized.
 pub const ALL: &[StackFn] = &[app];
 
-/// A web service and its Postgres database.
+/// A web service and its Postgres database, routed through a Gateway in staging and prod.
 pub fn app(env: Env) -> Stack {{
     let targets = match env {{
         Env::Dev => vec![Target::Compose],
         Env::Staging | Env::Prod => vec![Target::Kubernetes],
     }};
     let mut s = Stack::new("{name}", env);
-    s.targets(targets);
+    s.targets(targets)
+        // Gateway API routes on the stack's own Gateway (GatewayClass `eg`, Envoy Gateway):
+        // the default, written out. `RouteApi::ingress(IngressController::…)` chooses
+        // Ingresses instead; `Gateway::existing(namespace, name)` attaches to a shared one.
+        .kubernetes(|k| k.routes(RouteApi::gateway(Gateway::own("eg"))));
     let db = s.backing(Postgres::new(
         "app",
         SecretRef::new("{name}-secrets", "postgres-password").describe("Password of the app role"),
@@ -67,6 +71,18 @@ pub fn app(env: Env) -> Stack {{
                 Env::Dev => 1,
                 Env::Staging => 2,
                 Env::Prod => 3,
+            }})
+            .apply(|web| match env {{
+                Env::Dev => web.publish(http, 8080),
+                Env::Staging => web.expose(
+                    Route::host("{name}.staging.example.com", http)
+                        .tls(ClusterIssuer::new("letsencrypt-staging")),
+                ),
+                Env::Prod => web.expose(
+                    Route::host("{name}.example.com", http)
+                        .tls(ClusterIssuer::new("letsencrypt-prod"))
+                        .rate_limit(50),
+                ),
             }}),
     );
     s

@@ -39,13 +39,16 @@ pub enum Language {
     },
 }
 
-/// CI settings of a stack: the test preset, and optional action pins.
+/// CI settings of a stack: the test preset, optional action pins, and the repository that
+/// holds the stack and its `out/` (what GitOps tools sync from).
 ///
 /// ```
 /// use stackdsl::prelude::*;
 /// let ci = Ci::node("20", PackageManager::Pnpm)
-///     .pin("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2");
+///     .pin("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2")
+///     .repository("https://github.com/acme/shop-deploy.git");
 /// assert_eq!(ci.pins.len(), 1);
+/// assert_eq!(ci.branch, "main");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -56,6 +59,12 @@ pub struct Ci {
     pub pins: IndexMap<String, (String, String)>,
     /// Minutes a job may run.
     pub timeout_minutes: u32,
+    /// Clone URL of the repository holding the stack and its `out/` (GitOps sources
+    /// read it); `None` until set.
+    pub repository: Option<String>,
+    /// The integration branch: the pipeline tests pull requests against it and deploys
+    /// staging from it; GitOps tools follow it (default `main`).
+    pub branch: String,
 }
 
 impl Ci {
@@ -64,6 +73,8 @@ impl Ci {
             language,
             pins: IndexMap::new(),
             timeout_minutes: 30,
+            repository: None,
+            branch: "main".into(),
         }
     }
 
@@ -115,6 +126,19 @@ impl Ci {
     /// Minutes a job may run (default 30).
     pub fn timeout(mut self, minutes: u32) -> Self {
         self.timeout_minutes = minutes;
+        self
+    }
+
+    /// The repository (clone URL, `https://…` or `ssh://…`) that holds the stack and its
+    /// `out/`.
+    pub fn repository(mut self, url: impl Into<String>) -> Self {
+        self.repository = Some(url.into());
+        self
+    }
+
+    /// The integration branch (default `main`).
+    pub fn branch(mut self, branch: impl Into<String>) -> Self {
+        self.branch = branch.into();
         self
     }
 }

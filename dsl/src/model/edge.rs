@@ -1,11 +1,14 @@
 //! The edge: how outside traffic reaches the stack's routes.
 //!
-//! Routes are the services' [`Ingress`](super::Ingress) declarations (host, path prefix →
+//! Routes are the services' [`Route`](super::Route) declarations (host, path prefix →
 //! service port, TLS, per-route rate limit, timeouts and body size). The stack's [`Edge`]
 //! holds what the whole edge shares: the nginx image Compose runs, where TLS certificates
 //! come from, security headers, gzip and the default timeouts and body size. From these,
-//! Compose gets an nginx service with a rendered `nginx.conf`, and Kubernetes gets the
-//! Ingress objects and their ingress-nginx annotations, so the two never disagree.
+//! Compose gets an nginx service with a rendered `nginx.conf`, and Kubernetes gets what
+//! its [`RouteApi`](super::RouteApi) expresses of the same values: Gateway API routes with
+//! header filters and request timeouts plus Envoy Gateway policies (rate limits, body
+//! sizes, connect timeouts, compression, TLS settings), or Ingresses with ingress-nginx
+//! annotations. What the chosen API cannot express is listed in the Kubernetes README.
 
 use super::Image;
 
@@ -13,7 +16,9 @@ use super::Image;
 ///
 /// Routes that name the same zone share one budget per client (nginx `limit_req_zone`);
 /// on Kubernetes ingress-nginx keeps one zone per Ingress object, with the same rate and
-/// burst (`limit-rps`, `limit-burst-multiplier`).
+/// burst (`limit-rps`, `limit-burst-multiplier`), and Envoy Gateway one bucket per route
+/// and proxy replica holding one second's requests (a `BackendTrafficPolicy` local limit
+/// per client address; a different burst is listed in the Kubernetes README).
 ///
 /// ```
 /// use stackdsl::prelude::*;

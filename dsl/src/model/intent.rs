@@ -1,7 +1,7 @@
 //! Intents: what the user wants ("autoscale between 2 and 10", "expose with TLS", "harden
 //! the container"); targets derive their objects from these.
 
-use super::{Port, RateLimit, Timeouts, Window};
+use super::Window;
 
 /// Restart policy (Compose `restart`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -455,114 +455,6 @@ impl Scaling {
     /// scaling up, the highest when scaling down.
     pub const fn stabilized_over(mut self, window: Window) -> Self {
         self.stabilization = Some(window);
-        self
-    }
-}
-
-/// A cert-manager ClusterIssuer that signs an Ingress's TLS certificate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClusterIssuer(pub String);
-
-impl ClusterIssuer {
-    /// The issuer named `name`.
-    pub fn new(name: impl Into<String>) -> Self {
-        ClusterIssuer(name.into())
-    }
-}
-
-/// Exposes a port of a service over HTTP(S) on a host name.
-///
-/// ```
-/// use stackdsl::prelude::*;
-/// let http = Port::http("http", 3000);
-/// let i = Ingress::host("api.example.com", http).tls(ClusterIssuer::new("letsencrypt-prod"));
-/// assert_eq!(i.path, "/");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Ingress {
-    /// Public host name.
-    pub host: String,
-    /// Path prefix.
-    pub path: String,
-    /// The service's port traffic goes to.
-    pub port: Port,
-    /// Ingress class (`None`: the cluster's default class).
-    pub class: Option<String>,
-    /// TLS via cert-manager.
-    pub tls: Option<ClusterIssuer>,
-    /// Requests per second per client, with a burst, enforced by the edge (Compose nginx,
-    /// ingress-nginx).
-    pub limit: Option<RateLimit>,
-    /// Proxy timeouts of this route (default: the stack's [`Edge`](super::Edge)'s).
-    pub timeouts: Option<Timeouts>,
-    /// Largest request body in MiB on this route (default: the edge's).
-    pub client_body_mb: Option<u32>,
-}
-
-impl Ingress {
-    /// Route `host` (all paths) to `port` of the service.
-    pub fn host(host: impl Into<String>, port: Port) -> Self {
-        Ingress {
-            host: host.into(),
-            path: "/".into(),
-            port,
-            class: None,
-            tls: None,
-            limit: None,
-            timeouts: None,
-            client_body_mb: None,
-        }
-    }
-
-    /// Only this path prefix.
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// Ingress class, e.g. `nginx`.
-    pub fn class(mut self, class: impl Into<String>) -> Self {
-        self.class = Some(class.into());
-        self
-    }
-
-    /// Terminate TLS with a certificate from `issuer`.
-    pub fn tls(mut self, issuer: ClusterIssuer) -> Self {
-        self.tls = Some(issuer);
-        self
-    }
-
-    /// Limit each client to `rps` requests per second (burst 5 × `rps`, ingress-nginx's
-    /// default), in a zone of its own rate (`rps_<rps>`).
-    pub fn rate_limit(self, rps: u32) -> Self {
-        self.limit(RateLimit::per_client(format!("rps_{rps}"), rps))
-    }
-
-    /// Limit each client with a named zone and a burst of this route's.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let http = Port::http("http", 8000);
-    /// let zone = RateLimit::per_client("api_limit", 10);
-    /// let api = Ingress::host("api.example.com", http).path("/api/").limit(zone.clone().burst(20));
-    /// let hooks = Ingress::host("api.example.com", http).path("/hooks/").limit(zone.burst(100));
-    /// assert_eq!(api.limit.unwrap().zone, hooks.limit.unwrap().zone);
-    /// ```
-    pub fn limit(mut self, limit: RateLimit) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Proxy timeouts of this route.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = Some(timeouts);
-        self
-    }
-
-    /// Largest request body on this route, in MiB.
-    pub fn client_body_mb(mut self, mb: u32) -> Self {
-        self.client_body_mb = Some(mb);
         self
     }
 }

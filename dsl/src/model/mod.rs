@@ -2,8 +2,8 @@
 //!
 //! Everything a target needs is here, in target-neutral terms: a [`Stack`] of [`Service`]s
 //! with named [`Port`]s, environment values that are literals, configuration, secret
-//! *references* or values derived from other services, probes, resources, volumes and the
-//! intents (autoscaling, ingress, security) that the Kubernetes target turns into objects.
+//! *references* or values derived from other services, probes, resources, volumes, routes
+//! and the intents (autoscaling, security) that the Kubernetes target turns into objects.
 //!
 //! Model structs are `#[non_exhaustive]`: other crates read them (custom renderers, tests)
 //! but build them through [`crate::builder`], which is where the invariants live.
@@ -14,6 +14,7 @@ mod ci;
 mod cluster;
 mod edge;
 mod env;
+mod gitops;
 mod handle;
 mod hatch;
 mod image;
@@ -24,6 +25,8 @@ mod paas;
 mod port;
 mod probe;
 mod resources;
+mod route;
+mod secret_store;
 mod volume;
 
 pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
@@ -32,6 +35,7 @@ pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Secrets, Template, Url};
+pub use gitops::{ArgoCd, Flux, GitOps};
 pub(crate) use handle::StrayUpdate;
 pub use handle::{Endpoint, Origin, ServiceRef};
 pub(crate) use hatch::ErasedPatch;
@@ -41,8 +45,8 @@ pub use hatch::{
 };
 pub use image::{Build, Image, ImageSource, Registry};
 pub use intent::{
-    Autoscale, ClusterIssuer, ConfigMapUse, Disruption, Egress, Ingress, Relaxation, Restart,
-    Rollout, Scaling, Security, Spread,
+    Autoscale, ConfigMapUse, Disruption, Egress, Relaxation, Restart, Rollout, Scaling, Security,
+    Spread,
 };
 pub use migration::{ArgPart, Migration, arg_parts};
 pub use monitoring::{
@@ -56,6 +60,10 @@ pub use paas::{
 pub use port::{AppProtocol, Port, Protocol, Publish};
 pub use probe::{HealthTool, Probe, ProbeAction, Probes};
 pub use resources::{Amount, Cpu, Memory, Resources};
+pub use route::{
+    ClusterIssuer, Gateway, GatewayAttach, GatewayImpl, IngressController, Route, RouteApi,
+};
+pub use secret_store::{RemoteKey, SecretStore, StoreKind};
 pub use volume::{ConfigFile, Mount, VolumeSource};
 
 use std::collections::BTreeMap;
@@ -169,8 +177,15 @@ pub struct KubernetesOptions {
     /// services, Pod Security Admission labels, topology spread in prod, rolling updates
     /// without unavailability, config checksums on pod templates. On by default.
     pub hardened: bool,
-    /// Namespace of the ingress controller, allowed into exposed services.
-    pub ingress_controller_namespace: String,
+    /// How the services' routes are rendered: Gateway API routes (the default) or
+    /// Ingresses of a named controller (set with [`KubernetesOptions::routes`]).
+    pub routes: RouteApi,
+    /// The store the External Secrets Operator syncs every referenced Secret from (`None`:
+    /// the cluster owner creates them; set with [`KubernetesOptions::secret_store`]).
+    pub secret_store: Option<SecretStore>,
+    /// Argo CD and/or Flux objects that deploy the environment's folder (set with
+    /// [`KubernetesOptions::gitops`]).
+    pub gitops: Option<GitOps>,
     /// Namespace of the Prometheus that scrapes metrics ports.
     pub monitoring_namespace: String,
     /// Write `k8s/kustomization.yaml` listing the manifest files (default `true`).
@@ -186,7 +201,9 @@ impl Default for KubernetesOptions {
         KubernetesOptions {
             namespace: None,
             hardened: true,
-            ingress_controller_namespace: "ingress-nginx".into(),
+            routes: RouteApi::default(),
+            secret_store: None,
+            gitops: None,
             monitoring_namespace: "monitoring".into(),
             kustomization: true,
             prometheus_selector: BTreeMap::new(),
@@ -276,10 +293,11 @@ pub struct Service {
     pub security: Security,
     /// Horizontal autoscaling intent (Kubernetes).
     pub autoscale: Option<Autoscale>,
-    /// External HTTP exposure intent (Kubernetes Ingress).
-    pub ingress: Vec<Ingress>,
+    /// Public routes to the service's ports (Compose's nginx edge, Gateway API routes or
+    /// Ingresses).
+    pub routes: Vec<Route>,
     /// Render only for these targets (`None`: every target of the stack). An edge proxy
-    /// that only Compose needs, say, while Kubernetes uses an Ingress.
+    /// that only Compose needs, say, while Kubernetes uses Gateway API routes.
     pub only_on: Option<Vec<Target>>,
     /// Never render for these targets, e.g. the tracing pair on PaaS platforms, whose apps
     /// export to a hosted backend instead.
@@ -411,9 +429,31 @@ impl KubernetesOptions {
         self
     }
 
-    /// Namespace of the ingress controller allowed into exposed services.
-    pub fn ingress_controller_namespace(&mut self, ns: impl Into<String>) -> &mut Self {
-        self.ingress_controller_namespace = ns.into();
+    /// How the services' routes are rendered (see [`RouteApi`]; default: the stack's own
+    /// Gateway, served by Envoy Gateway).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.kubernetes(|k| k.routes(RouteApi::gateway(Gateway::existing("infra", "public").section("https"))));
+    /// assert!(matches!(&s.kubernetes.routes, RouteApi::Gateway(g) if !g.is_own()));
+    /// ```
+    pub fn routes(&mut self, routes: RouteApi) -> &mut Self {
+        self.routes = routes;
+        self
+    }
+
+    /// Syncs every Secret the manifests reference from `store` with the External Secrets
+    /// Operator: one `ExternalSecret` per Secret, instead of `kubectl create secret`.
+    pub fn secret_store(&mut self, store: SecretStore) -> &mut Self {
+        self.secret_store = Some(store);
+        self
+    }
+
+    /// Renders Argo CD and/or Flux objects deploying this environment's folder (into
+    /// `out/<stack>/<env>/gitops/`); the repository comes from the stack's [`Ci`].
+    pub fn gitops(&mut self, gitops: GitOps) -> &mut Self {
+        self.gitops = Some(gitops);
         self
     }
 

@@ -35,7 +35,7 @@ pub enum AppProtocol {
 }
 
 /// A named container port. `Copy`, so one value declared once serves the service, its
-/// probes, its clients' URLs and its Ingress: renaming it is one edit.
+/// probes, its clients' URLs and its routes: renaming it is one edit.
 ///
 /// ```
 /// use stackdsl::prelude::*;

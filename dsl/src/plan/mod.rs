@@ -48,7 +48,7 @@ pub use resolve::{Hosts, Ports, Style};
 pub use secrets::{SecretUse, User};
 
 use crate::model::{
-    Cluster, Edge, Ingress, Platform, Port, SecretRef, SeedFormat, Service, Stack, Target, Template,
+    Cluster, Edge, Platform, Port, Route, SecretRef, SeedFormat, Service, Stack, Target, Template,
 };
 
 /// A stack that passed validation, with the facts its backends share. Build one with
@@ -168,10 +168,16 @@ impl<'s> Plan<'s> {
             .map(|_| format!("{}-migrate", svc.name))
     }
 
+    /// The routes `target` serves: every route of a service it renders, in order (Compose's
+    /// edge, the Kubernetes Gateway API routes or Ingresses).
+    pub fn routes(&self, target: Target) -> impl Iterator<Item = (&'s Service, &'s Route)> + '_ {
+        self.services(target)
+            .flat_map(|s| s.routes.iter().map(move |r| (s, r)))
+    }
+
     /// The routes Compose's edge serves: every route of a service Compose runs, in order.
-    pub fn compose_routes(&self) -> impl Iterator<Item = (&'s Service, &'s Ingress)> + '_ {
-        self.services(Target::Compose)
-            .flat_map(|s| s.ingress.iter().map(move |i| (s, i)))
+    pub fn compose_routes(&self) -> impl Iterator<Item = (&'s Service, &'s Route)> + '_ {
+        self.routes(Target::Compose)
     }
 
     /// The stack's edge, when Compose renders one: an [`Edge`] is set, Compose is a target

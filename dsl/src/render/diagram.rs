@@ -218,7 +218,7 @@ pub fn render_linked(plans: &[&Plan<'_>], files: &[String]) -> Document {
     t.push_str("```mermaid\nflowchart LR\n");
     let has_routes = nodes.values().any(|n| {
         n.by_env.iter().any(|(_, _, s)| {
-            !s.ingress.is_empty() || s.publish.iter().any(|p| p.host_ip.is_unspecified())
+            !s.routes.is_empty() || s.publish.iter().any(|p| p.host_ip.is_unspecified())
         })
     });
     if has_routes {
@@ -271,7 +271,7 @@ pub fn render_linked(plans: &[&Plan<'_>], files: &[String]) -> Document {
         for (env, st, svc) in &node.by_env {
             // One edge per host, naming its paths.
             let mut hosts: IndexMap<String, Vec<&str>> = IndexMap::new();
-            for ing in &svc.ingress {
+            for ing in &svc.routes {
                 let scheme = if ing.tls.is_some() { "https" } else { "http" };
                 let paths = hosts.entry(format!("{scheme}://{}", ing.host)).or_default();
                 if ing.path != "/" {
@@ -416,7 +416,7 @@ pub fn render_linked(plans: &[&Plan<'_>], files: &[String]) -> Document {
         let mut r: IndexMap<String, Envs> = IndexMap::new();
         for (svc_name, node) in &nodes {
             for (env, _, svc) in &node.by_env {
-                for ing in &svc.ingress {
+                for ing in &svc.routes {
                     let row = format!(
                         "| `{}` | `{}` | `{svc_name}` | `{}` ({}) | {} |",
                         ing.host,

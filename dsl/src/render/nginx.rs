@@ -1,30 +1,34 @@
 //! The edge from the stack's routes: Compose's nginx (`nginx/nginx.conf` beside
-//! `compose.yaml`, and the `edge` service running it) and the ingress-nginx annotations of
-//! the Kubernetes Ingresses, both from the same [`Edge`](crate::model::Edge) and [`Ingress`] values.
+//! `compose.yaml`, and the `edge` service running it) and, when a stack chooses Ingresses
+//! served by ingress-nginx, their annotations, both from the same
+//! [`Edge`](crate::model::Edge) and [`Route`] values.
 //!
 //! `nginx.conf` has one `upstream` per routed service port (every Compose member, balanced
 //! as the edge says; Docker's DNS answers a replicated service's name with every replica,
 //! and nginx balances over all of them), one `server` per host (plain HTTP redirecting to
 //! HTTPS for TLS hosts), a `location` per route with its `limit_req`, body size and
 //! timeouts, `limit_req_zone`s from the routes' rate limits, security headers, HSTS and
-//! gzip. Paths nginx writes are relative to its prefix, and the container runs
+//! gzip. A gRPC route (its port is [`Port::grpc`](crate::model::Port::grpc)) is passed with
+//! `grpc_pass` and `grpc_*_timeout`s; it needs HTTP/2, so only on a TLS host. Paths nginx writes are relative to its prefix, and the container runs
 //! `nginx -p /tmp/` on a tmpfs (its root filesystem stays read-only); `mime.types` and the
 //! certificates (`tls/<host>/fullchain.pem`, `privkey.pem`, mounted read-only from the
 //! edge's certificate folder) are relative to the configuration's folder, `/etc/nginx/`.
 //!
-//! On Kubernetes, per-route settings become annotations: `limit-rps` and
+//! With ingress-nginx on Kubernetes, per-route settings become annotations: `limit-rps` and
 //! `limit-burst-multiplier` (burst = rate × multiplier: validation requires a burst that
 //! is a multiple of the rate, so the two targets limit alike), `proxy-body-size`,
 //! `proxy-connect-timeout`, `proxy-send-timeout`, `proxy-read-timeout`. Response headers
 //! and gzip are settings of the ingress-nginx *controller* (`add-headers`, `use-gzip`;
 //! per-Ingress snippets are disabled by default for security) and HSTS is on by default
-//! there, so the Ingress objects do not carry them.
+//! there, so the Ingress objects do not carry them (the Kubernetes README says so).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::diagnostics::{ErrorKind, Errors};
-use crate::model::{Balance, Ingress, Port, RateLimit, Service, Stack, Target, Timeouts};
+use crate::model::{
+    Balance, IngressController, Port, RateLimit, Route, RouteApi, Service, Stack, Target, Timeouts,
+};
 use crate::plan::Plan;
 use crate::render::{Document, hash_header};
 use crate::validate::Validator;
@@ -52,14 +56,15 @@ fn upstream_name(svc: &Service, port: &Port) -> String {
     format!("{}_{}", svc.name, port.name).replace('-', "_")
 }
 
-fn timeouts(out: &mut String, indent: &str, t: Timeouts) {
-    let _ = writeln!(out, "{indent}proxy_connect_timeout {}s;", t.connect);
-    let _ = writeln!(out, "{indent}proxy_send_timeout {}s;", t.send);
-    let _ = writeln!(out, "{indent}proxy_read_timeout {}s;", t.read);
+/// `<module>_connect_timeout` and friends; `module` is `proxy` or `grpc`.
+fn timeouts(out: &mut String, indent: &str, module: &str, t: Timeouts) {
+    let _ = writeln!(out, "{indent}{module}_connect_timeout {}s;", t.connect);
+    let _ = writeln!(out, "{indent}{module}_send_timeout {}s;", t.send);
+    let _ = writeln!(out, "{indent}{module}_read_timeout {}s;", t.read);
 }
 
 /// Every distinct rate-limit zone of `routes`, in first-use order.
-pub fn zones<'a>(routes: impl IntoIterator<Item = &'a Ingress>) -> Vec<&'a RateLimit> {
+pub fn zones<'a>(routes: impl IntoIterator<Item = &'a Route>) -> Vec<&'a RateLimit> {
     let mut seen: std::collections::BTreeSet<&str> = Default::default();
     routes
         .into_iter()
@@ -72,7 +77,7 @@ pub fn zones<'a>(routes: impl IntoIterator<Item = &'a Ingress>) -> Vec<&'a RateL
 pub fn render(plan: &Plan<'_>) -> Option<Document> {
     let stack = plan.stack();
     let edge = plan.compose_edge()?;
-    let routes: Vec<(&Service, &Ingress)> = plan.compose_routes().collect();
+    let routes: Vec<(&Service, &Route)> = plan.compose_routes().collect();
     let tls = uses_tls(plan);
     let mut t = hash_header(stack);
     t.push_str(
@@ -109,7 +114,7 @@ pub fn render(plan: &Plan<'_>) -> Option<Document> {
         let _ = writeln!(t, "    client_max_body_size {mb}m;");
     }
     if let Some(to) = edge.timeouts {
-        timeouts(&mut t, "    ", to);
+        timeouts(&mut t, "    ", "proxy", to);
     }
     if let Some(g) = &edge.gzip {
         let _ = writeln!(
@@ -173,7 +178,7 @@ pub fn render(plan: &Plan<'_>) -> Option<Document> {
     );
 
     // One server per host, in first-route order.
-    let mut hosts: indexmap::IndexMap<&str, Vec<&(&Service, &Ingress)>> = Default::default();
+    let mut hosts: indexmap::IndexMap<&str, Vec<&(&Service, &Route)>> = Default::default();
     for r in &routes {
         hosts.entry(r.1.host.as_str()).or_default().push(r);
     }
@@ -220,8 +225,20 @@ pub fn render(plan: &Plan<'_>) -> Option<Document> {
             if let Some(mb) = i.client_body_mb {
                 let _ = writeln!(t, "            client_max_body_size {mb}m;");
             }
+            if i.is_grpc() {
+                // The http-level `proxy_*` defaults do not apply to `grpc_pass`.
+                if let Some(to) = i.timeouts.or(edge.timeouts) {
+                    timeouts(&mut t, "            ", "grpc", to);
+                }
+                let _ = writeln!(
+                    t,
+                    "            grpc_pass grpc://{};\n        }}",
+                    upstream_name(svc, &i.port)
+                );
+                continue;
+            }
             if let Some(to) = i.timeouts {
-                timeouts(&mut t, "            ", to);
+                timeouts(&mut t, "            ", "proxy", to);
             }
             let _ = writeln!(
                 t,
@@ -238,14 +255,26 @@ pub fn render(plan: &Plan<'_>) -> Option<Document> {
     ))
 }
 
-/// The ingress-nginx annotations of one route: its rate limit, and its (or the edge's)
-/// body size and timeouts. Only for Ingresses of class `nginx`.
-pub fn ingress_annotations(stack: &Stack, i: &Ingress) -> BTreeMap<String, String> {
+/// Does the stack render its Kubernetes routes as Ingresses served by ingress-nginx?
+pub(crate) fn uses_ingress_nginx(stack: &Stack) -> bool {
+    matches!(
+        stack.kubernetes.routes,
+        RouteApi::Ingress(IngressController::IngressNginx { .. })
+    )
+}
+
+/// The ingress-nginx annotations of one route: gRPC to the backend, its rate limit, and its
+/// (or the edge's) body size and timeouts. Only when the stack's Ingresses are served by
+/// ingress-nginx.
+pub fn ingress_annotations(stack: &Stack, i: &Route) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
-    if i.class.as_deref() != Some("nginx") {
+    if !uses_ingress_nginx(stack) {
         return a;
     }
     let key = |k: &str| format!("nginx.ingress.kubernetes.io/{k}");
+    if i.is_grpc() {
+        a.insert(key("backend-protocol"), "GRPC".to_owned());
+    }
     if let Some(l) = &i.limit {
         a.insert(key("limit-rps"), l.rps.to_string());
         if l.burst != l.rps.saturating_mul(5) && l.rps > 0 {
@@ -287,12 +316,14 @@ impl Validator<'_> {
     fn edge_rules(&mut self) {
         let stack = self.stack;
         let name = &stack.name;
-        let kubernetes = stack.targets.contains(&Target::Kubernetes);
+        // ingress-nginx's annotations are what must limit alike; other route APIs list what
+        // they cannot express in the Kubernetes README.
+        let kubernetes = stack.targets.contains(&Target::Kubernetes) && uses_ingress_nginx(stack);
         let mut zones: std::collections::BTreeMap<&str, (&crate::model::RateLimit, String)> =
             Default::default();
         for svc in &stack.services {
-            for i in &svc.ingress {
-                let ipath = format!("{name}.services[{}].ingress[{}]", svc.name, i.host);
+            for i in &svc.routes {
+                let ipath = format!("{name}.services[{}].routes[{}]", svc.name, i.host);
                 if !i
                     .path
                     .chars()
@@ -448,12 +479,30 @@ impl Validator<'_> {
                 "use a host path without `:` or `$`, e.g. `/etc/easyflow/tls`",
             );
         }
+        if self.plan.compose_edge().is_some() {
+            let tls_hosts: std::collections::BTreeSet<&str> = self
+                .plan
+                .compose_routes()
+                .filter(|(_, r)| r.tls.is_some())
+                .map(|(_, r)| r.host.as_str())
+                .collect();
+            for (svc, r) in self.plan.compose_routes() {
+                if r.is_grpc() && !tls_hosts.contains(r.host.as_str()) {
+                    self.err(
+                        ErrorKind::Unsupported,
+                        format!("{name}.services[{}].routes[{}]", svc.name, r.host),
+                        "this gRPC route's host is served over plain HTTP, but gRPC needs HTTP/2, which the Compose edge serves on TLS hosts only",
+                        "add `.tls(ClusterIssuer::new(…))` to a route of this host",
+                    );
+                }
+            }
+        }
         if self.plan.compose_edge().is_some() && edge.certificates.is_none() {
             for (svc, i) in self.plan.compose_routes() {
                 if i.tls.is_some() {
                     self.err(
                         ErrorKind::InvalidValue,
-                        format!("{name}.services[{}].ingress[{}]", svc.name, i.host),
+                        format!("{name}.services[{}].routes[{}]", svc.name, i.host),
                         "this route is served over TLS, but the Compose edge has no certificates",
                         "set `Edge::nginx().certificates(\"/etc/<stack>/tls\")`: a host folder with `<host>/fullchain.pem` and `<host>/privkey.pem`",
                     );

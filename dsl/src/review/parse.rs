@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum FileKind {
-    /// A Kubernetes object from `k8s/*.yaml`.
+    /// A Kubernetes object from `k8s/*.yaml` (or a GitOps object from `gitops/*.yaml`).
     Kubernetes,
     /// A service, volume, network, config or secret of `compose.yaml`, or its other settings.
     Compose,
@@ -49,7 +49,7 @@ pub(crate) fn parse_file(scope: &str, rel: &str, text: &str) -> Vec<Parsed> {
     let ext = rel.rsplit_once('.').map_or("", |(_, e)| e);
     let yaml = matches!(ext, "yaml" | "yml");
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let parsed = if rel.starts_with("k8s/") && yaml {
+    let parsed = if (rel.starts_with("k8s/") || rel.starts_with("gitops/")) && yaml {
         kubernetes(rel, text)
     } else if matches!(name, "compose.yaml" | "compose.yml" | "docker-compose.yml") {
         compose(rel, text)
@@ -297,6 +297,16 @@ mod tests {
         assert_eq!(p[1].label, "Deployment/api");
         // The namespace is part of the key, not a field.
         assert!(p[1].value["metadata"].get("namespace").is_none());
+        // GitOps objects are Kubernetes objects too (of Argo CD's or Flux's namespace).
+        let p = parse_file(
+            "prod",
+            "gitops/argocd.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: shop-prod\n  namespace: argocd\n",
+        );
+        assert_eq!(
+            (p[0].kind, p[0].id.as_str()),
+            (FileKind::Kubernetes, "Application/argocd/shop-prod")
+        );
     }
 
     #[test]

@@ -85,8 +85,8 @@ impl<'a> Validator<'a> {
                 .find(|o| o.dependencies().iter().any(|d| d.name() == svc.name));
             let reason = if !svc.publish.is_empty() {
                 Some("it publishes host ports".to_owned())
-            } else if !svc.ingress.is_empty() {
-                Some(format!("it is exposed on `{}`", svc.ingress[0].host))
+            } else if !svc.routes.is_empty() {
+                Some(format!("it is exposed on `{}`", svc.routes[0].host))
             } else {
                 dependant.map(|d| format!("service `{}` depends on it", d.name))
             };

@@ -1,23 +1,34 @@
 //! Route rules: the port, path and host name of every route a service is exposed on.
 
 use super::{ErrorKind, Validator, names};
-use crate::model::{Ingress, Service};
+use crate::model::{AppProtocol, Route, Service};
 
 impl Validator<'_> {
-    pub(super) fn ingress_rules(&mut self, svc: &Service, ingress: &Ingress, path: &str) {
-        let ipath = format!("{path}.ingress[{}]", ingress.host);
-        self.check_own_port(svc, ingress.port, &ipath, "exposes");
-        if !ingress.path.starts_with('/') {
+    pub(super) fn route_rules(&mut self, svc: &Service, route: &Route, path: &str) {
+        let ipath = format!("{path}.routes[{}]", route.host);
+        self.check_own_port(svc, route.port, &ipath, "exposes");
+        if matches!(route.port.app, AppProtocol::Tcp | AppProtocol::Udp) {
+            self.err(
+                ErrorKind::Unsupported,
+                ipath.clone(),
+                format!(
+                    "port `{}` is not an HTTP or gRPC port: routes carry HTTP (nginx locations, HTTPRoutes, Ingress paths) or gRPC",
+                    route.port.name
+                ),
+                "expose a `Port::http(…)` or `Port::grpc(…)` port",
+            );
+        }
+        if !route.path.starts_with('/') {
             self.err(
                 ErrorKind::InvalidValue,
                 ipath.clone(),
-                format!("ingress path `{}` does not start with '/'", ingress.path),
+                format!("route path `{}` does not start with '/'", route.path),
                 "use a path such as `/` or `/api`",
             );
         }
-        let host_ok = !ingress.host.is_empty()
-            && ingress.host.len() <= 253
-            && ingress
+        let host_ok = !route.host.is_empty()
+            && route.host.len() <= 253
+            && route
                 .host
                 .split('.')
                 .all(|l| names::dns1123_problem(l).is_none());
@@ -25,7 +36,7 @@ impl Validator<'_> {
             self.err(
                 ErrorKind::InvalidName,
                 ipath,
-                format!("`{}` is not a valid host name", ingress.host),
+                format!("`{}` is not a valid host name", route.host),
                 "use a lowercase DNS name such as `api.example.com`",
             );
         }
@@ -34,7 +45,7 @@ impl Validator<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{Env, Image, Ingress, Port, Service};
+    use crate::model::{Env, Image, Port, Route, Service};
     use crate::validate::ErrorKind::*;
     use crate::validate::testing::{found, stack};
 
@@ -50,36 +61,48 @@ mod tests {
         assert_eq!(
             found(&stack(
                 Env::Dev,
-                [api().expose(Ingress::host("api.example.com", HTTP))]
+                [api().expose(Route::host("api.example.com", HTTP))]
             )),
             []
         );
         let s = stack(
             Env::Dev,
-            [api().expose(Ingress::host("API.example.com", HTTP).path("v1"))],
+            [api().expose(Route::host("API.example.com", HTTP).path("v1"))],
         );
         assert_eq!(
             found(&s),
             [
                 (
                     InvalidValue,
-                    "t.services[api].ingress[API.example.com]".to_owned()
+                    "t.services[api].routes[API.example.com]".to_owned()
                 ),
                 (
                     InvalidName,
-                    "t.services[api].ingress[API.example.com]".to_owned()
+                    "t.services[api].routes[API.example.com]".to_owned()
                 ),
             ]
         );
+        let tcp = Port::tcp("raw", 9000);
         let s = stack(
             Env::Dev,
-            [api().expose(Ingress::host("a.example.com", Port::http("web", 81)))],
+            [api().port(tcp).expose(Route::host("raw.example.com", tcp))],
+        );
+        assert_eq!(
+            found(&s),
+            [(
+                Unsupported,
+                "t.services[api].routes[raw.example.com]".to_owned()
+            )]
+        );
+        let s = stack(
+            Env::Dev,
+            [api().expose(Route::host("a.example.com", Port::http("web", 81)))],
         );
         assert_eq!(
             found(&s),
             [(
                 UnknownPort,
-                "t.services[api].ingress[a.example.com]".to_owned()
+                "t.services[api].routes[a.example.com]".to_owned()
             )]
         );
     }

@@ -34,8 +34,8 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        for ingress in &svc.ingress {
-            self.ingress_rules(svc, ingress, &path);
+        for route in &svc.routes {
+            self.route_rules(svc, route, &path);
         }
         self.backup_rules(svc, &path);
         if let Some(m) = &svc.metrics {

@@ -149,7 +149,7 @@ fn base(env: Env) -> (Stack, ServiceRef) {
             .resources(small())
             .port(HTTP)
             .env("DATABASE_URL", db.endpoint(PG).url())
-            .expose(Ingress::host("api.example.com", HTTP)),
+            .expose(Route::host("api.example.com", HTTP)),
     );
     (s, db)
 }
@@ -167,7 +167,7 @@ fn shop_plus_reports(env: Env) -> Stack {
             .port(HTTP)
             .env("DATABASE_URL", db.endpoint(PG).url())
             .replicas(if env == Env::Prod { 2 } else { 1 })
-            .expose(Ingress::host("reports.example.com", HTTP)),
+            .expose(Route::host("reports.example.com", HTTP)),
     );
     s
 }

@@ -1,5 +1,6 @@
 //! The edge: every rendered `nginx.conf` passes `nginx -t` (Debian's nginx, bootstrapped
-//! under target/validators), Compose's nginx and the Kubernetes Ingresses limit alike, and
+//! under target/validators), Compose's nginx and the Kubernetes routes (Gateway API with
+//! Envoy Gateway policies, or ingress-nginx Ingresses) limit alike where their API can, and
 //! a routed service added to a stack gets its upstream with no other edit.
 
 use std::fs;
@@ -150,8 +151,8 @@ fn nginx_t_accepts_every_rendered_nginx_conf() {
         "nginx -t rejected:\n{}",
         failures.join("\n")
     );
-    // The committed files are the ones tested.
-    for name in &names {
+    // The committed files are the ones tested (fixtures are not committed).
+    for name in names.iter().filter(|n| !n.starts_with("fixture-")) {
         let committed = workspace_root().join("out").join(name);
         assert_eq!(
             fs::read_to_string(&committed).unwrap(),
@@ -212,46 +213,91 @@ fn location<'a>(conf: &'a str, path: &str) -> &'a str {
 }
 
 #[test]
-fn compose_and_kubernetes_limit_alike() {
+fn compose_and_the_gateway_limit_alike() {
     let prod = stacks::easyflow::easyflow(Env::Prod);
     let conf = nginx_conf(&prod);
     assert!(conf.contains("limit_req_zone $binary_remote_addr zone=api_limit:10m rate=10r/s;"));
-    let ingresses = yaml(&prod, stacks::easyflow::easyflow, "/k8s/40-ingress.yaml");
+    let objects = yaml(&prod, stacks::easyflow::easyflow, "/k8s/40-gateway.yaml");
+    let of = |kind: &str| -> Vec<&Value> { objects.iter().filter(|o| o["kind"] == kind).collect() };
+    let policies: std::collections::BTreeMap<&str, &Value> = of("BackendTrafficPolicy")
+        .into_iter()
+        .map(|p| (p["spec"]["targetRefs"][0]["name"].as_str().unwrap(), p))
+        .collect();
     let mut seen = 0;
-    for ing in &ingresses {
-        let a = &ing["metadata"]["annotations"];
-        let get = |k: &str| {
-            a.get(format!("nginx.ingress.kubernetes.io/{k}"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        for rule in ing["spec"]["rules"].as_array().unwrap() {
-            for p in rule["http"]["paths"].as_array().unwrap() {
-                seen += 1;
-                let loc = location(&conf, p["path"].as_str().unwrap());
-                match get("limit-rps") {
-                    Some(rps) => {
-                        assert_eq!(rps, "10");
-                        let mult: u32 =
-                            get("limit-burst-multiplier").map_or(5, |m| m.parse().unwrap());
-                        assert!(
-                            loc.contains(&format!("burst={} nodelay;", 10 * mult)),
-                            "{loc}"
+    for route in of("HTTPRoute") {
+        let name = route["metadata"]["name"].as_str().unwrap();
+        if name.ends_with("-https-redirect") {
+            continue;
+        }
+        let policy = policies.get(name);
+        for rule in route["spec"]["rules"].as_array().unwrap() {
+            seen += 1;
+            let path = rule["matches"][0]["path"]["value"].as_str().unwrap();
+            let loc = location(&conf, path);
+            let limit = policy.map(|p| &p["spec"]["rateLimit"]["local"]["rules"]);
+            match limit.and_then(|rules| rules.as_array()) {
+                Some(rules) => {
+                    assert!(loc.contains("limit_req zone=api_limit "), "{loc}");
+                    // One rule per address family, each client address counted apart.
+                    assert_eq!(rules.len(), 2);
+                    for r in rules {
+                        assert_eq!(
+                            r["limit"],
+                            serde_json::json!({"requests": 10, "unit": "Second"})
                         );
+                        assert_eq!(r["clientSelectors"][0]["sourceCIDR"]["type"], "Distinct");
                     }
-                    None => assert!(!loc.contains("limit_req"), "{loc}"),
                 }
-                match get("proxy-read-timeout") {
-                    Some(t) => assert!(loc.contains(&format!("proxy_read_timeout {t}s;")), "{loc}"),
-                    None => assert!(!loc.contains("timeout"), "{loc}"),
-                }
+                None => assert!(!loc.contains("limit_req"), "{loc}"),
+            }
+            match rule["timeouts"]["request"].as_str() {
+                Some(t) => assert!(loc.contains(&format!("proxy_read_timeout {t};")), "{loc}"),
+                None => assert!(!loc.contains("timeout"), "{loc}"),
+            }
+            // The edge's headers and HSTS travel with every rule.
+            let set = &rule["filters"][0]["responseHeaderModifier"]["set"];
+            for (header, value) in [
+                ("X-Frame-Options", "DENY"),
+                ("Strict-Transport-Security", "max-age=31536000"),
+            ] {
+                assert!(
+                    set.as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|h| h["name"] == header && h["value"] == value),
+                    "{header} in {set}"
+                );
+            }
+            // gzip, and the connect timeout Gateway API has no field for.
+            if let Some(p) = policy {
+                assert_eq!(p["spec"]["compressor"][0]["type"], "Gzip");
             }
         }
     }
     assert_eq!(
         seen, 3,
-        "the guide's three locations are three Ingress paths"
+        "the guide's three locations are three HTTPRoute rules"
     );
+    let ctp = of("ClientTrafficPolicy");
+    assert_eq!(
+        ctp[0]["spec"]["tls"]["ciphers"][1],
+        "ECDHE-RSA-AES256-GCM-SHA384"
+    );
+    // What Envoy Gateway cannot express is in the README, not dropped.
+    let readme = stackdsl_tests::render_fn(stacks::easyflow::easyflow, Env::Prod)
+        .into_iter()
+        .find(|d| d.path == "easyflow/prod/k8s/README.md")
+        .unwrap()
+        .contents;
+    for needle in [
+        "| `api.easyflow.dev` `/api/` → `app` | burst 20 |",
+        "| `api.easyflow.dev` `/api/v1/messaging/webhook/` → `app` | burst 100 |",
+        "zone `api_limit` shared with other routes",
+        "send timeout 60 s, read timeout 60 s",
+        "gzip MIME types text/plain application/json application/javascript text/css",
+    ] {
+        assert!(readme.contains(needle), "README misses {needle}:\n{readme}");
+    }
     // The guide's TLS and headers.
     for needle in [
         "listen 8443 ssl http2;",
@@ -315,13 +361,13 @@ fn base(env: Env) -> (Stack, ServiceBuilder<HasImage>) {
             .resources(small())
             .port(HTTP)
             .replicas(3)
-            .expose(Ingress::host("api.example.com", HTTP).limit(RateLimit::per_client("api", 20))),
+            .expose(Route::host("api.example.com", HTTP).limit(RateLimit::per_client("api", 20))),
     );
     let reports = Service::new("reports")
         .image(Image::new("acme/reports").tag("2.0"))
         .resources(small())
         .port(HTTP)
-        .expose(Ingress::host("reports.example.com", HTTP).path("/v1/"));
+        .expose(Route::host("reports.example.com", HTTP).path("/v1/"));
     (s, reports)
 }
 
@@ -375,15 +421,15 @@ fn kubernetes_annotations_follow_the_edge_and_the_route() {
         Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128));
     let mut s = Stack::new("shop", Env::Prod);
     s.targets([Target::Kubernetes])
-        .edge(Edge::nginx().timeouts(Timeouts::all(30)).client_body_mb(8));
+        .edge(Edge::nginx().timeouts(Timeouts::all(30)).client_body_mb(8))
+        .kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0"))
             .port(HTTP)
             .resources(sized)
             .expose(
-                Ingress::host("api.example.com", HTTP)
-                    .class("nginx")
+                Route::host("api.example.com", HTTP)
                     .limit(RateLimit::per_client("api", 20).burst(60))
                     .timeouts(Timeouts::all(30).read(300)),
             ),
@@ -406,6 +452,40 @@ fn kubernetes_annotations_follow_the_edge_and_the_route() {
     for (k, v) in expect {
         assert_eq!(a[format!("nginx.ingress.kubernetes.io/{k}")], v, "{k}");
     }
+    assert_eq!(ing[0]["spec"]["ingressClassName"], "nginx");
+    // Another controller gets standard fields only; the README lists what it misses.
+    s.kubernetes(|k| {
+        k.routes(RouteApi::ingress(IngressController::class(
+            "traefik", "traefik",
+        )))
+    });
+    let docs = stackdsl_tests::render(&s);
+    let ing: Vec<Value> = serde_saphyr::from_multiple(
+        &docs
+            .iter()
+            .find(|d| d.path.ends_with("40-ingress.yaml"))
+            .unwrap()
+            .contents,
+    )
+    .unwrap();
+    assert_eq!(ing[0]["spec"]["ingressClassName"], "traefik");
+    assert!(
+        ing[0]["metadata"].get("annotations").is_none(),
+        "{}",
+        ing[0]
+    );
+    let readme = &docs
+        .iter()
+        .find(|d| d.path.ends_with("k8s/README.md"))
+        .unwrap()
+        .contents;
+    for needle in [
+        "rate limit 20 r/s per client, burst 60",
+        "body size 8 MiB",
+        "timeouts connect 30 s, send 30 s, read 300 s",
+    ] {
+        assert!(readme.contains(needle), "{needle}:\n{readme}");
+    }
 }
 
 fn errors_of(s: &Stack) -> Vec<(ErrorKind, String, String)> {
@@ -419,14 +499,11 @@ fn errors_of(s: &Stack) -> Vec<(ErrorKind, String, String)> {
 #[test]
 fn edge_mistakes_are_reported_at_their_paths() {
     let http = Port::http("http", 8000);
-    let route = |path: &str| {
-        Ingress::host("api.example.com", http)
-            .class("nginx")
-            .path(path)
-    };
+    let route = |path: &str| Route::host("api.example.com", http).path(path);
     let mut s = Stack::new("shop", Env::Prod);
     s.targets([Target::Compose, Target::Kubernetes])
-        .edge(Edge::nginx().header("X-Evil", "a\" always; include /etc/passwd; #"));
+        .edge(Edge::nginx().header("X-Evil", "a\" always; include /etc/passwd; #"))
+        .kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0"))
@@ -453,7 +530,7 @@ fn edge_mistakes_are_reported_at_their_paths() {
             "no {kind:?} at {path} with {needle:?} in {errors:#?}"
         );
     };
-    let ing = "shop.services[api].ingress[api.example.com]";
+    let ing = "shop.services[api].routes[api.example.com]";
     has(ErrorKind::Unsupported, ing, "not a multiple of the rate");
     has(
         ErrorKind::InvalidValue,

@@ -236,7 +236,7 @@ fn build(case: &Case) -> Stack {
                 Call::Persistent(n, p) => b.mount(Mount::persistent(n, p)),
                 Call::Bind(h, p) => b.mount(Mount::bind(h, p)),
                 Call::File(n, p, c) => b.mount(Mount::file(n, p, Template::new().text(c))),
-                Call::Expose(h, p) => b.expose(Ingress::host(h, last_port).path(p)),
+                Call::Expose(h, p) => b.expose(Route::host(h, last_port).path(p)),
                 Call::Image(r, tag) => b.image(Image::new(r).tag(tag)),
                 Call::ContainerName(n) => b.kubernetes(|k| k.container_name(n)),
                 Call::Annotation(k, v) => b.kubernetes(|x| x.annotation(k, v)),

@@ -15,8 +15,12 @@ use stackdsl_tests::{cli, corpus, files_with_suffix, run, tool, tree};
 fn k8s_yaml(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files_with_suffix(dir, &[".yaml"])
         .into_iter()
-        // Custom resources (ServiceMonitors) are checked against their own schema.
-        .filter(|p| !p.ends_with("50-monitoring.yaml"))
+        // Custom resources are checked against their own schemas.
+        .filter(|p| {
+            !stackdsl_tests::CUSTOM_RESOURCE_FILES
+                .iter()
+                .any(|f| p.ends_with(f))
+        })
         .filter(|p| {
             p.parent().is_some_and(|d| d.ends_with("k8s")) && !p.ends_with("kustomization.yaml")
         })
@@ -538,19 +542,20 @@ fn every_ingress_group_gets_a_name_of_its_own() {
     // `shop-ingress-web`, so applying the manifests kept only one of them.
     let http = Port::http("http", 8080);
     let mut s = Stack::new("shop", Env::Dev);
-    s.targets([Target::Kubernetes]);
+    s.targets([Target::Kubernetes])
+        .kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
     s.add(
         Service::new("api")
             .image(Image::new("acme/api").tag("1.0.0"))
             .port(http)
-            .expose(Ingress::host("api.example.com", http)),
+            .expose(Route::host("api.example.com", http)),
     );
     s.add(
         Service::new("web")
             .image(Image::new("acme/web").tag("1.0.0"))
             .port(http)
-            .expose(Ingress::host("web.example.com", http).class("nginx"))
-            .expose(Ingress::host("www.example.com", http).class("traefik")),
+            .expose(Route::host("web.example.com", http).rate_limit(10))
+            .expose(Route::host("www.example.com", http).tls(ClusterIssuer::new("le"))),
     );
     stackdsl::validate(&s).expect("valid");
     let m = manifests(&s);
@@ -707,7 +712,10 @@ fn one_host_gets_one_certificate_however_many_ingresses_route_it() {
     let mut split_hosts = 0;
     for env in [Env::Staging, Env::Prod] {
         for f in stacks::ALL {
-            let stack = f(env);
+            let mut stack = f(env);
+            // Every stack's routes as ingress-nginx Ingresses (easyflow's split one host
+            // over three, for their annotations).
+            stack.kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
             let m = stackdsl_tests::manifests(&stack);
             let json: Vec<serde_json::Value> = m
                 .objects()

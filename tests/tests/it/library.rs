@@ -193,6 +193,19 @@ fn init_scaffolds_a_crate_that_builds_and_synthesizes_as_is() {
             .join("out/shop-stacks/prod/k8s/20-web.yaml")
             .exists()
     );
+    // The new stack routes through the Gateway API.
+    let routes =
+        std::fs::read_to_string(crate_dir.join("out/shop-stacks/prod/k8s/40-gateway.yaml"))
+            .expect("the scaffold's prod routes");
+    assert!(
+        routes.contains("kind: HTTPRoute") && routes.contains("kind: Gateway"),
+        "{routes}"
+    );
+    assert!(
+        !crate_dir
+            .join("out/shop-stacks/prod/k8s/40-ingress.yaml")
+            .exists()
+    );
     let (ok, out) = cargo(
         &crate_dir,
         &["run", "--quiet", "--bin", "stack-prod", "--", "--check"],

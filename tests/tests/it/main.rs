@@ -16,6 +16,8 @@ mod diagram;
 mod edge;
 mod external;
 mod file_safety;
+mod gateway;
+mod gitops;
 mod hatch;
 mod hostile;
 mod hostile_setters;

@@ -476,6 +476,27 @@ fn build(spec: &StackSpec) -> Built {
     let mut files: BTreeSet<String> = BTreeSet::new();
     let mut claims: BTreeSet<&str> = BTreeSet::new();
     let mut ingress_hosts: BTreeSet<(String, String)> = BTreeSet::new();
+    // The stack's route API, from the first route's `class`: the default Gateway API,
+    // Ingresses served by ingress-nginx, or by another controller.
+    match spec
+        .services
+        .iter()
+        .flat_map(|s| s.ingress.first())
+        .next()
+        .map_or(0, |i| i.class)
+    {
+        1 => {
+            s.kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
+        }
+        2 => {
+            s.kubernetes(|k| {
+                k.routes(RouteApi::ingress(IngressController::class(
+                    "traefik", "traefik",
+                )))
+            });
+        }
+        _ => {}
+    }
     let vars = SecretVars::default();
     if kubernetes {
         // The name of the namespace-wide deny-all NetworkPolicy.
@@ -730,16 +751,9 @@ fn build(spec: &StackSpec) -> Built {
                 if !ingress_hosts.insert((i.host.clone(), i.path.clone())) {
                     continue;
                 }
-                let mut ing = Ingress::host(i.host.clone(), port).path(i.path.clone());
-                match i.class {
-                    1 => {
-                        ing = ing.class("nginx");
-                        if let Some(rps) = i.rate_limit {
-                            ing = ing.rate_limit(rps);
-                        }
-                    }
-                    2 => ing = ing.class("traefik"),
-                    _ => {}
+                let mut ing = Route::host(i.host.clone(), port).path(i.path.clone());
+                if let Some(rps) = i.rate_limit {
+                    ing = ing.rate_limit(rps);
                 }
                 if i.tls {
                     ing = ing.tls(ClusterIssuer::new("letsencrypt"));
@@ -1073,7 +1087,9 @@ fn check_external(spec: &StackSpec) -> Result<(), TestCaseError> {
         .filter(|p| {
             p.parent().is_some_and(|d| d.ends_with("k8s"))
                 && !p.ends_with("kustomization.yaml")
-                && !p.ends_with("50-monitoring.yaml")
+                && !stackdsl_tests::CUSTOM_RESOURCE_FILES
+                    .iter()
+                    .any(|f| p.ends_with(f))
         })
         .collect();
     if !manifests.is_empty() {

@@ -178,7 +178,8 @@ fn scan_text(file: &str, text: &str, canaries: &[&str]) -> Vec<Finding> {
             text,
         })
     };
-    for (n, line) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (n, line) in lines.iter().copied().enumerate() {
         for c in canaries.iter().filter(|c| line.contains(**c)) {
             push(Rule::Canary, n, (*c).to_owned());
         }
@@ -189,7 +190,17 @@ fn scan_text(file: &str, text: &str, canaries: &[&str]) -> Vec<Finding> {
                 format!("{t} ({:.2} bits/char)", entropy(t)),
             );
         }
-        for l in secret_literals(line) {
+        // An ExternalSecret's `- secretKey: <name>` names a key of the Secret it writes (its
+        // value comes from the `remoteRef` below it), as `key:` does in a `secretKeyRef`.
+        let external_secret_key = line.trim_start().starts_with("- secretKey: ")
+            && lines.get(n + 1).is_some_and(|next| {
+                let column = line.len() - line.trim_start().len() + 2;
+                next.is_char_boundary(column) && next[column..].starts_with("remoteRef:")
+            });
+        for l in secret_literals(line)
+            .into_iter()
+            .filter(|_| !external_secret_key)
+        {
             push(Rule::SecretLiteral, n, l);
         }
         if line.contains("-----BEGIN") && line.contains("PRIVATE KEY-----") {

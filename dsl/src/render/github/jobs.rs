@@ -331,6 +331,11 @@ pub(super) fn build_job(plan: &Plan<'_>) -> Option<Job> {
     Some(job)
 }
 
+/// The integration branch ([`Ci::branch`](crate::model::Ci::branch), default `main`).
+pub(super) fn branch(stack: &crate::model::Stack) -> &str {
+    stack.ci.as_ref().map_or("main", |c| c.branch.as_str())
+}
+
 pub(super) fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: bool) -> Job {
     let target = target_plan.stack();
     let env = target.env;
@@ -342,14 +347,15 @@ pub(super) fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: b
         ),
         _ => (
             "Deploy to staging",
-            "github.event_name == 'push' && github.ref == 'refs/heads/main'",
+            "github.event_name == 'push' && github.ref == 'refs/heads/{branch}'",
             "staging",
         ),
     };
+    let condition = condition.replace("{branch}", branch(prod.stack()));
     let url = target
         .services
         .iter()
-        .flat_map(|s| s.ingress.iter())
+        .flat_map(|s| s.routes.iter())
         .next()
         .map(|i| {
             let scheme = if i.tls.is_some() { "https" } else { "http" };
@@ -365,7 +371,7 @@ pub(super) fn deploy_job(prod: &Plan<'_>, target_plan: &Plan<'_>, needs_build: b
         } else {
             vec!["test".into()]
         },
-        condition: Some(condition.into()),
+        condition: Some(condition),
         permissions: read_only(),
         environment: Some(Environment {
             name: environment.into(),

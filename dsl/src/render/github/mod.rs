@@ -193,11 +193,11 @@ pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
         name: format!("{}: test, build, deploy", prod.name),
         on: On {
             push: Push {
-                branches: vec!["main"],
+                branches: vec![branch(prod).to_owned()],
                 tags: vec!["v*"],
             },
             pull_request: Branches {
-                branches: vec!["main"],
+                branches: vec![branch(prod).to_owned()],
             },
         },
         permissions: IndexMap::new(),
@@ -214,9 +214,10 @@ pub fn render(prod_plan: &Plan<'_>, staging_plan: &Plan<'_>) -> Vec<Document> {
     readme.push_str(&format!(
         "\n# `{}` — CI/CD pipeline\n\nCopy `workflows/deploy.yml` to `.github/workflows/` of the repository that holds the code and its `out/`.\n\
          Images are built from the repository root as the stack declares and pushed with the\n\
-         tag the manifests deploy; staging deploys on `main`, production on `v*` tags.\n\n\
+         tag the manifests deploy; staging deploys on `{}`, production on `v*` tags.\n\n\
          ## Repository secrets it reads\n\n| secret | what |\n|---|---|\n| `GITHUB_TOKEN` | provided by GitHub; pushes images |\n",
-        prod.name
+        prod.name,
+        branch(prod)
     ));
     for (name, what) in required_secrets(prod_plan, staging_plan) {
         readme.push_str(&format!("| `{name}` | {what} |\n"));

@@ -20,13 +20,13 @@ pub(super) struct On {
 
 #[derive(Serialize)]
 pub(super) struct Push {
-    pub(super) branches: Vec<&'static str>,
+    pub(super) branches: Vec<String>,
     pub(super) tags: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
 pub(super) struct Branches {
-    pub(super) branches: Vec<&'static str>,
+    pub(super) branches: Vec<String>,
 }
 
 #[derive(Serialize)]

@@ -1,35 +1,50 @@
 //! Kubernetes renderer: typed objects from `k8s-openapi` (the only module that builds them;
-//! the builder's escape hatches name its types for patches),
-//! one file per object group under `out/<stack>/<env>/k8s/`, in apply order, with a
-//! `kustomization.yaml` listing them (unless
-//! [`KubernetesOptions::without_kustomization`](crate::model::KubernetesOptions::without_kustomization)) and a `README.md` of the Secrets the cluster owner
-//! must create.
+//! the builder's escape hatches name its types for patches) and typed custom resources
+//! ([`crd`]), one file per object group under `out/<stack>/<env>/k8s/`, in apply order, with
+//! a `kustomization.yaml` listing them (unless
+//! [`KubernetesOptions::without_kustomization`](crate::model::KubernetesOptions::without_kustomization))
+//! and a `README.md`: the Secrets the cluster owner creates (or the store they are synced
+//! from), the routes' prerequisites and what the route API cannot express.
 //!
 //! | file | objects |
 //! |---|---|
 //! | `00-namespace.yaml` | Namespace (Pod Security Admission labels when hardened) |
+//! | `10-external-secrets.yaml` | ExternalSecrets, one per referenced Secret, when the stack names a store (custom resources) |
 //! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
-//! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies |
-//! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
+//! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies and routes |
+//! | `40-gateway.yaml` | the Gateway API routes: Gateway, HTTPRoutes, GRPCRoutes, Envoy Gateway policies (custom resources; see `gateway`) |
+//! | `40-ingress.yaml` | or, when the stack chooses them, Ingresses (cert-manager TLS; ingress-nginx annotations only for ingress-nginx) |
 //! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors and PrometheusRules (custom resources) |
 //! | `60-backups.yaml` | backup PersistentVolumeClaims, CronJobs and their NetworkPolicies |
 //! | `80-extra.yaml` | objects the stack adds with [`Stack::kubernetes_object`](crate::model::Stack::kubernetes_object) |
 //!
+//! Beside `k8s/`, `gitops/` holds the Argo CD and Flux objects that deploy it, when the
+//! stack asks for them (see `gitops`).
+//!
 //! A service's migrations run in an init container of its pods (why not a Job: see
-//! [`Migration`](crate::model::Migration)); its routes' rate limits, timeouts and body sizes become
-//! ingress-nginx annotations (see [`crate::render::nginx`]).
+//! [`Migration`](crate::model::Migration)).
 //!
 //! Objects exist only when the model gives them a reason to: a Service for a service with
 //! ports, an HPA for `autoscale`, a PDB for a replicated service, a ConfigMap for
-//! configuration values or generated files. No Secret object is ever emitted.
+//! configuration values or generated files. No Secret object is ever emitted: Secrets are
+//! created by the cluster owner, or by the External Secrets Operator from an
+//! `ExternalSecret`.
 
 mod backup;
 mod check;
+pub mod crd;
 mod diff;
+mod external_secrets;
 mod extra;
+mod gaps;
+mod gateway;
+mod gitops;
+mod ingress;
 mod monitoring;
 mod network;
+mod options_rules;
 mod patch;
+mod readme;
 mod rules;
 mod workload;
 
@@ -41,6 +56,11 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Service as KService,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+
+use crd::{
+    BackendTrafficPolicySpec, ClientTrafficPolicySpec, ExternalSecretSpec, GatewaySpec, Resource,
+    RouteSpec,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::Serialize;
@@ -55,8 +75,8 @@ pub(crate) use patch::unmatched as unmatched_patches;
 pub(crate) use workload::config_map_name;
 
 use crate::diagnostics::Errors;
-use crate::model::{SecretRef, Target};
-use crate::plan::{Plan, User};
+use crate::model::{RouteApi, SecretRef, Target};
+use crate::plan::Plan;
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
 
 /// The Kubernetes backend.
@@ -101,6 +121,12 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
     Ingress(Ingress),
+    ExternalSecret(Resource<ExternalSecretSpec>),
+    Gateway(Resource<GatewaySpec>),
+    HttpRoute(Resource<RouteSpec>),
+    GrpcRoute(Resource<RouteSpec>),
+    BackendTrafficPolicy(Resource<BackendTrafficPolicySpec>),
+    ClientTrafficPolicy(Resource<ClientTrafficPolicySpec>),
     /// An object k8s-openapi has no type for (a custom resource the stack adds).
     Custom(Box<CustomObject>),
 }
@@ -122,6 +148,12 @@ impl Object {
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
             Object::NetworkPolicy(_) => "NetworkPolicy",
             Object::Ingress(_) => "Ingress",
+            Object::ExternalSecret(_) => "ExternalSecret",
+            Object::Gateway(_) => "Gateway",
+            Object::HttpRoute(_) => "HTTPRoute",
+            Object::GrpcRoute(_) => "GRPCRoute",
+            Object::BackendTrafficPolicy(_) => "BackendTrafficPolicy",
+            Object::ClientTrafficPolicy(_) => "ClientTrafficPolicy",
             Object::Custom(o) => &o.kind,
         }
     }
@@ -142,6 +174,11 @@ impl Object {
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
+            Object::ExternalSecret(o) => &o.metadata,
+            Object::Gateway(o) => &o.metadata,
+            Object::HttpRoute(o) | Object::GrpcRoute(o) => &o.metadata,
+            Object::BackendTrafficPolicy(o) => &o.metadata,
+            Object::ClientTrafficPolicy(o) => &o.metadata,
             Object::Custom(o) => &o.metadata,
         }
     }
@@ -199,6 +236,11 @@ impl Serialize for Object {
             Object::PodDisruptionBudget(o) => o.serialize(s),
             Object::NetworkPolicy(o) => o.serialize(s),
             Object::Ingress(o) => o.serialize(s),
+            Object::ExternalSecret(o) => o.serialize(s),
+            Object::Gateway(o) => o.serialize(s),
+            Object::HttpRoute(o) | Object::GrpcRoute(o) => o.serialize(s),
+            Object::BackendTrafficPolicy(o) => o.serialize(s),
+            Object::ClientTrafficPolicy(o) => o.serialize(s),
             Object::Custom(o) => o.serialize(s),
         }
     }
@@ -224,6 +266,9 @@ pub struct Manifests {
     pub files: Vec<File>,
     /// Secrets the workloads reference (name → keys), for the checks and the README.
     pub secrets: BTreeMap<String, Vec<SecretRef>>,
+    /// The Secrets come from ExternalSecrets among these objects (the stack names a
+    /// store), not from the cluster owner.
+    pub synced: bool,
     /// Pod labels of workloads installed outside these manifests (Helm releases) that
     /// NetworkPolicies may select.
     pub external_pods: Vec<BTreeMap<String, String>>,
@@ -308,6 +353,7 @@ pub fn manifests(plan: &Plan<'_>) -> Manifests {
             .filter_map(|p| build(plan, p))
             .collect(),
         secrets: secrets(plan),
+        synced: plan.stack().kubernetes.secret_store.is_some(),
         external_pods: external_pods(plan),
     }
 }
@@ -353,7 +399,8 @@ pub fn render_checked(plan: &Plan<'_>) -> Result<Vec<Document>, Vec<crate::valid
         facts.push(f);
     }
     let secrets = secrets(plan);
-    let mut errors = check::resolve(&stack.name, facts, &secrets, &external_pods(plan));
+    let synced = stack.kubernetes.secret_store.is_some();
+    let mut errors = check::resolve(&stack.name, facts, &secrets, synced, &external_pods(plan));
     if !errors.is_empty() {
         patch::blame(plan, &mut errors);
         return Err(errors);
@@ -366,10 +413,11 @@ pub fn render_checked(plan: &Plan<'_>) -> Result<Vec<Document>, Vec<crate::valid
 #[derive(Clone, Copy)]
 enum Part<'a> {
     Namespace,
+    ExternalSecrets,
     /// `20-<service>.yaml`: the service's core objects.
     Service(&'a crate::model::Service),
     NetworkPolicies,
-    Ingresses,
+    Routes,
     Monitoring,
     Backups,
     /// `80-extra.yaml`: the objects the stack adds.
@@ -379,22 +427,16 @@ enum Part<'a> {
 /// The files of a stack in apply order, those that may turn out empty included.
 fn parts<'s>(plan: &Plan<'s>) -> Vec<Part<'s>> {
     let stack = plan.stack();
-    let mut parts = vec![Part::Namespace];
+    let mut parts = vec![Part::Namespace, Part::ExternalSecrets];
     parts.extend(plan.manifests().map(Part::Service));
     if stack.kubernetes.hardened {
         parts.push(Part::NetworkPolicies);
     }
-    parts.extend([
-        Part::Ingresses,
-        Part::Monitoring,
-        Part::Backups,
-        Part::Extra,
-    ]);
+    parts.extend([Part::Routes, Part::Monitoring, Part::Backups, Part::Extra]);
     parts
 }
 
-/// Builds the objects of one file; `None` for an ingress, monitoring, backup or extra file
-/// without objects.
+/// Builds the objects of one file; `None` for an optional file without objects.
 fn build(plan: &Plan<'_>, part: Part<'_>) -> Option<File> {
     build_hits(plan, part).0
 }
@@ -416,7 +458,15 @@ fn build_hits(plan: &Plan<'_>, part: Part<'_>) -> (Option<File>, Vec<bool>) {
             "30-network-policies.yaml".to_owned(),
             network::policies(plan),
         ),
-        Part::Ingresses => ("40-ingress.yaml".to_owned(), network::ingresses(plan)),
+        // Secrets must exist before the pods that read them start.
+        Part::ExternalSecrets => (
+            "10-external-secrets.yaml".to_owned(),
+            external_secrets::objects(plan, &secrets(plan)),
+        ),
+        Part::Routes => match &plan.stack().kubernetes.routes {
+            RouteApi::Gateway(gw) => ("40-gateway.yaml".to_owned(), gateway::objects(plan, gw)),
+            RouteApi::Ingress(c) => ("40-ingress.yaml".to_owned(), ingress::ingresses(plan, c)),
+        },
         // Monitoring objects are custom resources (Prometheus Operator): kept in a file of
         // their own, applied last, so the core objects never depend on the operator.
         Part::Monitoring => (
@@ -441,9 +491,9 @@ fn build_hits(plan: &Plan<'_>, part: Part<'_>) -> (Option<File>, Vec<bool>) {
         Part::Extra => objects = patch::extras(plan, &plan.stack().hatches.kubernetes_objects),
         _ => {}
     }
-    let optional = matches!(
+    let optional = !matches!(
         part,
-        Part::Ingresses | Part::Monitoring | Part::Backups | Part::Extra
+        Part::Namespace | Part::Service(_) | Part::NetworkPolicies
     );
     let file = (!optional || !objects.is_empty()).then_some(File { name, objects });
     (file, hits)
@@ -531,7 +581,11 @@ fn serialize(header: &str, f: &File) -> String {
         text.push_str(header);
         for o in &f.objects {
             text.push_str("---\n");
-            yaml::write(text, o);
+            if matches!(o, Object::ExternalSecret(_)) {
+                text.push_str(&external_secrets::allowlist_key_names(&yaml::to_string(o)));
+            } else {
+                yaml::write(text, o);
+            }
         }
         text.as_str().to_owned()
     })
@@ -555,11 +609,13 @@ fn folder_docs(
     }
     docs.push(Document::new(
         format!("{dir}/README.md"),
-        readme(plan, namespace, secrets),
+        readme::readme(plan, namespace, secrets),
     ));
+    docs.extend(gitops::documents(plan));
     docs
 }
 
+/// A `kustomization.yaml` listing files.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Kustomization<'a> {
@@ -568,102 +624,19 @@ struct Kustomization<'a> {
     resources: Vec<&'a str>,
 }
 
+impl<'a> Kustomization<'a> {
+    fn listing<S: AsRef<str>>(files: &'a [S]) -> Self {
+        Kustomization {
+            api_version: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            resources: files.iter().map(AsRef::as_ref).collect(),
+        }
+    }
+}
+
 fn kustomization(plan: &Plan<'_>, files: &[String]) -> String {
     let stack = plan.stack();
     let mut text = hash_header(stack);
-    yaml::write(
-        &mut text,
-        &Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources: files.iter().map(String::as_str).collect(),
-        },
-    );
+    yaml::write(&mut text, &Kustomization::listing(files));
     text
-}
-
-fn readme(plan: &Plan<'_>, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -> String {
-    let stack = plan.stack();
-    let mut t = crate::render::html_header(stack);
-    t.push('\n');
-
-    t.push_str(&format!(
-        "# `{}` — Kubernetes manifests ({})\n\n",
-        stack.name, stack.env
-    ));
-    t.push_str(&format!(
-        "Apply with `kubectl apply -k out/{}/k8s` (namespace `{ns}`).\n\n",
-        stack.out_dir()
-    ));
-    if secrets.is_empty() {
-        t.push_str("The stack references no Secrets.\n");
-        return t;
-    }
-    t.push_str(
-        "## Secrets to create before applying\n\nThe manifests reference these Secrets by name and key; \
-         they are never generated. Create them in the namespace (or sync them from your secret store):\n\n\
-         | Secret | key | used by | description |\n|---|---|---|---|\n",
-    );
-    let uses = plan.secrets(Target::Kubernetes);
-    for (name, keys) in secrets {
-        for k in keys {
-            let users: Vec<String> = uses
-                .iter()
-                .filter(|u| u.secret.name() == k.name() && u.secret.key() == k.key())
-                .flat_map(|u| &u.users)
-                .filter_map(|r| match r {
-                    User::Service(s) => Some(s.name.clone()),
-                    User::Backup(s) => backup::job_name(s).map(|job| format!("{job} (CronJob)")),
-                    User::Chart(_) => None,
-                })
-                .collect();
-            t.push_str(&format!(
-                "| `{name}` | `{}` | {} | {} |\n",
-                k.key(),
-                users.join(", "),
-                k.description().unwrap_or("")
-            ));
-        }
-    }
-    t.push_str("\n```sh\n");
-    for (name, keys) in secrets {
-        t.push_str(&format!("kubectl -n {ns} create secret generic {name}"));
-        for k in keys {
-            t.push_str(&format!(
-                " \\\n  --from-literal={}=\"${}\"",
-                k.key(),
-                k.var()
-            ));
-        }
-        t.push('\n');
-    }
-    t.push_str("```\n");
-    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
-        .services(Target::Kubernetes)
-        .filter_map(|s| {
-            let b = s.backup.as_ref()?;
-            match &b.target {
-                crate::model::BackupTarget::Bucket(bucket) => {
-                    Some((backup::job_name(s)?, b, &**bucket))
-                }
-                crate::model::BackupTarget::Volume { .. } => None,
-            }
-        })
-        .collect();
-    if !buckets.is_empty() {
-        t.push_str(
-            "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
-             lifecycle rule that expires objects after the retention, and the job's credentials \
-             `s3:PutObject` on the prefix and nothing else:\n\n\
-             | CronJob | bucket URL | expire after |\n|---|---|---|\n",
-        );
-        for (job, b, bucket) in buckets {
-            t.push_str(&format!(
-                "| `{job}` | `{}/` | {} days |\n",
-                bucket.url.trim_end_matches('/'),
-                b.retention_days
-            ));
-        }
-    }
-    t
 }

@@ -1,18 +1,16 @@
-//! Network objects: NetworkPolicies derived from declared dependencies, and Ingresses.
+//! NetworkPolicies derived from declared dependencies and routes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
-    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-    ServiceBackendPort,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Object, PART_OF, meta, selector};
-use crate::model::{Port, Service, Target};
+use crate::model::{GatewayImpl, Port, RouteApi, Service, Target};
 use crate::plan::Plan;
 
 /// The stack's deny-all NetworkPolicy (validation keeps the name free).
@@ -115,8 +113,47 @@ pub(super) fn dns_rule() -> NetworkPolicyEgressRule {
     }
 }
 
+/// The pods that carry the stack's routes into its services: the Gateway's proxies (Envoy
+/// Gateway labels them with the Gateway they serve; another implementation's are named by
+/// the stack) or the Ingress controller's namespace.
+pub(super) fn route_peer(plan: &Plan<'_>) -> NetworkPolicyPeer {
+    let stack = plan.stack();
+    let (namespace, pods) = match &stack.kubernetes.routes {
+        RouteApi::Gateway(gw) => match &gw.implementation {
+            GatewayImpl::EnvoyGateway { namespace } => (
+                namespace.as_str(),
+                BTreeMap::from([
+                    ("app.kubernetes.io/component".to_owned(), "proxy".to_owned()),
+                    (
+                        "app.kubernetes.io/managed-by".to_owned(),
+                        "envoy-gateway".to_owned(),
+                    ),
+                    (
+                        "gateway.envoyproxy.io/owning-gateway-name".to_owned(),
+                        super::gateway::gateway_name(stack, gw),
+                    ),
+                    (
+                        "gateway.envoyproxy.io/owning-gateway-namespace".to_owned(),
+                        super::gateway::gateway_namespace(stack, gw),
+                    ),
+                ]),
+            ),
+            GatewayImpl::Portable { namespace, pods } => (namespace.as_str(), pods.clone()),
+        },
+        RouteApi::Ingress(c) => (c.namespace(), BTreeMap::new()),
+    };
+    NetworkPolicyPeer {
+        namespace_selector: Some(namespace_selector(namespace)),
+        pod_selector: (!pods.is_empty()).then(|| LabelSelector {
+            match_labels: Some(pods),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Default deny, then one policy per service: ingress only from the services that depend on
-/// it (and the ingress controller, when exposed), egress only to its dependencies, DNS and
+/// it (and the Gateway's proxies or the Ingress controller, when routed), egress only to its dependencies, DNS and
 /// declared external destinations.
 pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
     let stack = plan.stack();
@@ -182,20 +219,15 @@ pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
                 ports: named_ports(&[m.port]),
             });
         }
-        if !svc.ingress.is_empty() {
+        if !svc.routes.is_empty() {
             let mut ports: Vec<Port> = Vec::new();
-            for i in &svc.ingress {
-                if !ports.iter().any(|p| p.name == i.port.name) {
-                    ports.push(i.port);
+            for r in &svc.routes {
+                if !ports.iter().any(|p| p.name == r.port.name) {
+                    ports.push(r.port);
                 }
             }
             ingress.push(NetworkPolicyIngressRule {
-                from: Some(vec![NetworkPolicyPeer {
-                    namespace_selector: Some(namespace_selector(
-                        &stack.kubernetes.ingress_controller_namespace,
-                    )),
-                    ..Default::default()
-                }]),
+                from: Some(vec![route_peer(plan)]),
                 ports: named_ports(&ports),
             });
         }
@@ -246,131 +278,6 @@ pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
                 ingress: (!ingress.is_empty()).then_some(ingress),
                 egress: Some(egress),
             }),
-        }));
-    }
-    out
-}
-
-/// Ingresses: services sharing class, TLS issuer and rate limit share one Ingress (named
-/// `<stack>-ingress` for the first group, `<stack>-ingress-<service>` for later ones, with
-/// `-2`, `-3`, … when one service starts several groups).
-pub(crate) fn ingresses(plan: &Plan<'_>) -> Vec<Object> {
-    let stack = plan.stack();
-    /// (class, TLS issuer, edge annotations): what must be equal to share an Ingress object.
-    type Key<'a> = (Option<&'a str>, Option<&'a str>, BTreeMap<String, String>);
-    /// A group: its key, its first service, and its members.
-    type Group<'a> = (
-        Key<'a>,
-        &'a str,
-        Vec<(&'a Service, &'a crate::model::Ingress)>,
-    );
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    for svc in k8s_services(plan) {
-        for i in &svc.ingress {
-            let key = (
-                i.class.as_deref(),
-                i.tls.as_ref().map(|t| t.0.as_str()),
-                crate::render::nginx::ingress_annotations(stack, i),
-            );
-            match groups.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, _, members)) => members.push((svc, i)),
-                None => groups.push((key, &svc.name, vec![(svc, i)])),
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    // (issuer, hosts, Secret) of each certificate requested so far.
-    let mut certificates: Vec<(&str, Vec<&str>, String)> = Vec::new();
-    for (n, ((class, issuer, edge), first, members)) in groups.into_iter().enumerate() {
-        let base = if n == 0 {
-            format!("{}-ingress", stack.name)
-        } else {
-            format!("{}-ingress-{first}", stack.name)
-        };
-        // A service whose ingresses fall into several groups names more than one of them:
-        // number the later ones, so no Ingress replaces another on apply.
-        let name = std::iter::once(base.clone())
-            .chain((2..).map(|i| format!("{base}-{i}")))
-            .find(|candidate| !names.contains(candidate))
-            .unwrap_or(base);
-        names.insert(name.clone());
-        let mut hosts: Vec<(&str, Vec<HTTPIngressPath>)> = Vec::new();
-        // Host → its index in `hosts`: one rule per host, in first-mention order, found in
-        // O(log n) so an Ingress with thousands of hosts stays linear-ish.
-        let mut host_index: BTreeMap<&str, usize> = BTreeMap::new();
-        for (svc, i) in &members {
-            let path = HTTPIngressPath {
-                path: Some(i.path.clone()),
-                path_type: "Prefix".to_owned(),
-                backend: IngressBackend {
-                    service: Some(IngressServiceBackend {
-                        name: svc.name.clone(),
-                        port: Some(ServiceBackendPort {
-                            number: Some(i32::from(i.port.client_port())),
-                            name: None,
-                        }),
-                    }),
-                    resource: None,
-                },
-            };
-            match host_index.get(i.host.as_str()) {
-                Some(&at) => hosts[at].1.push(path),
-                None => {
-                    host_index.insert(&i.host, hosts.len());
-                    hosts.push((&i.host, vec![path]));
-                }
-            }
-        }
-        let mut annotations = edge;
-        let host_names: Vec<&str> = hosts.iter().map(|(h, _)| *h).collect();
-        // One certificate per host set: an Ingress whose hosts an earlier one's certificate
-        // (same issuer) already covers serves that Secret and asks cert-manager for nothing,
-        // so routes split for their annotations do not each issue a duplicate certificate.
-        let secret = issuer.map(|issuer| {
-            match certificates.iter().find(|(i, covered, _)| {
-                *i == issuer && host_names.iter().all(|h| covered.contains(h))
-            }) {
-                Some((_, _, secret)) => secret.clone(),
-                None => {
-                    annotations.insert(
-                        "cert-manager.io/cluster-issuer".to_owned(),
-                        issuer.to_owned(),
-                    );
-                    let secret = format!("{name}-tls");
-                    certificates.push((issuer, host_names.clone(), secret.clone()));
-                    secret
-                }
-            }
-        });
-        out.push(Object::Ingress(Ingress {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                namespace: Some(stack.namespace()),
-                labels: Some(BTreeMap::from([(PART_OF.to_owned(), stack.name.clone())])),
-                annotations: (!annotations.is_empty()).then_some(annotations),
-                ..Default::default()
-            },
-            spec: Some(IngressSpec {
-                ingress_class_name: class.map(str::to_owned),
-                tls: secret.map(|secret| {
-                    vec![IngressTLS {
-                        hosts: Some(host_names.iter().map(|h| (*h).to_owned()).collect()),
-                        secret_name: Some(secret),
-                    }]
-                }),
-                rules: Some(
-                    hosts
-                        .into_iter()
-                        .map(|(host, paths)| IngressRule {
-                            host: Some(host.to_owned()),
-                            http: Some(HTTPIngressRuleValue { paths }),
-                        })
-                        .collect(),
-                ),
-                default_backend: None,
-            }),
-            ..Default::default()
         }));
     }
     out

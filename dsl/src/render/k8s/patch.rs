@@ -33,6 +33,11 @@ impl Object {
             Object::PodDisruptionBudget(o) => o,
             Object::NetworkPolicy(o) => o,
             Object::Ingress(o) => o,
+            Object::ExternalSecret(o) => o,
+            Object::Gateway(o) => o,
+            Object::HttpRoute(o) | Object::GrpcRoute(o) => o,
+            Object::BackendTrafficPolicy(o) => o,
+            Object::ClientTrafficPolicy(o) => o,
             Object::Custom(o) => &mut **o,
         }
     }

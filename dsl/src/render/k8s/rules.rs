@@ -1,6 +1,7 @@
 //! Rules only the Kubernetes target imposes: a namespace that is a DNS label, images (not
 //! builds) to run, ReadWriteOnce volumes on one pod, autoscaling metrics with requests,
-//! disruption budgets drains can satisfy, and object names that do not collide.
+//! disruption budgets drains can satisfy, and object names that do not collide (the
+//! route API's, secret store's and GitOps settings' rules are in `options_rules`).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
         v.kubernetes_service_rules(svc, &path);
     }
     v.kubernetes_name_rules();
+    v.kubernetes_option_rules();
     v.errors
 }
 
@@ -103,18 +105,6 @@ impl Validator<'_> {
                         format!("set `requests.{metric}` in `.resources(…)`"),
                     );
                 }
-            }
-        }
-        for i in &svc.ingress {
-            if (i.limit.is_some() || i.timeouts.is_some() || i.client_body_mb.is_some())
-                && i.class.as_deref() != Some("nginx")
-            {
-                self.err(
-                    ErrorKind::Unsupported,
-                    format!("{path}.ingress[{}]", i.host),
-                    "rate limits, timeouts and body sizes are rendered as ingress-nginx annotations, but this ingress is not of class `nginx`",
-                    "set `.class(\"nginx\")` or drop `.rate_limit(…)`/`.limit(…)`, `.timeouts(…)` and `.client_body_mb(…)`",
-                );
             }
         }
         let floor = svc.autoscale.as_ref().map_or(svc.replicas, |a| a.min);
@@ -272,6 +262,27 @@ impl Validator<'_> {
                     }
                     _ => {}
                 }
+            }
+        }
+        // Route objects and their policies are named after their service (`<service>`,
+        // `<service>-2`, …), the redirect route after the Gateway.
+        if let Some(gw) = super::gateway::gateway(stack) {
+            // HTTPRoutes and GRPCRoutes share their policies' names: one name space.
+            for g in super::gateway::groups(self.plan, gw) {
+                let who = format!("the routes of service `{}` on `{}`", g.svc.name, g.host);
+                let path = format!("{}.routes[{}]", self.svc_path(g.svc), g.host);
+                claim(self, "route", g.name, who, path, false);
+            }
+            if gw.is_own() && !super::gateway::tls_hosts(self.plan).is_empty() {
+                let name = super::gateway::redirect_name(&super::gateway::gateway_name(stack, gw));
+                claim(
+                    self,
+                    "route",
+                    name,
+                    "the Gateway's HTTPS redirect".into(),
+                    format!("{}.kubernetes.routes", stack.name),
+                    false,
+                );
             }
         }
     }

@@ -110,7 +110,7 @@ fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
 pub fn render_type(svc: &Service) -> &'static str {
     match &svc.backing {
         Some(b) if matches!(b.kind, BackingKind::Redis { .. }) => "keyvalue",
-        _ if !svc.ingress.is_empty() => "web",
+        _ if !svc.routes.is_empty() => "web",
         _ if !svc.ports.is_empty() => "pserv",
         _ => "worker",
     }
@@ -118,7 +118,7 @@ pub fn render_type(svc: &Service) -> &'static str {
 
 /// The port the platform routes HTTP to: the first exposed port, else the first HTTP port.
 pub fn http_port(svc: &Service) -> Option<Port> {
-    svc.ingress.first().map(|i| i.port).or_else(|| {
+    svc.routes.first().map(|i| i.port).or_else(|| {
         svc.ports
             .iter()
             .copied()

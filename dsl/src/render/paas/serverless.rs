@@ -93,7 +93,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         environment.insert(var.name.clone(), v);
     }
     let mut events = Vec::new();
-    let mut prefixes: Vec<&str> = svc.ingress.iter().map(|i| i.path.as_str()).collect();
+    let mut prefixes: Vec<&str> = svc.routes.iter().map(|i| i.path.as_str()).collect();
     prefixes.dedup();
     if prefixes.is_empty() || prefixes.contains(&"/") {
         prefixes = vec!["/"];

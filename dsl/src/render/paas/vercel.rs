@@ -71,7 +71,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         }
     }
     let destination = function_route(function);
-    let mut prefixes: Vec<&str> = svc.ingress.iter().map(|i| i.path.as_str()).collect();
+    let mut prefixes: Vec<&str> = svc.routes.iter().map(|i| i.path.as_str()).collect();
     if prefixes.is_empty() {
         prefixes.push("/");
     }
@@ -115,7 +115,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         ));
     }
     let hosts: Vec<String> = svc
-        .ingress
+        .routes
         .iter()
         .map(|i| format!("vercel domains add {}", i.host))
         .collect();

@@ -503,3 +503,20 @@ fn hostile_input_does_not_panic_and_stays_linear() {
     }
     assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
+
+#[test]
+fn an_external_secrets_key_name_is_not_a_secret() {
+    // `data[].secretKey` names a key of the Secret the operator writes, as `key:` does in a
+    // `secretKeyRef`: not a literal under the name `secretKey`.
+    let eso = "  data:\n    - secretKey: postgres-password\n      remoteRef:\n        key: shop/prod/shop-secrets\n";
+    assert_eq!(scan(eso), []);
+    // Without its `remoteRef` (or with one that is not its sibling) it is what it says.
+    let bare = "  data:\n    - secretKey: postgres-password\n";
+    assert_eq!(scan(bare)[0].rule, "secret-assignment");
+    let nested = "    - secretKey: postgres-password\n        remoteRef:\n";
+    assert_eq!(scan(nested)[0].rule, "secret-assignment");
+    assert_eq!(
+        scan("SECRET_KEY: hunter2hunter2\nremoteRef:\n")[0].rule,
+        "secret-assignment"
+    );
+}

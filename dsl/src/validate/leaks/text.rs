@@ -338,6 +338,24 @@ pub(super) fn starts_an_entry(text: &str, key: &str, end: usize) -> bool {
     before.is_empty() || before.ends_with(['\n', '\r', '{', ',', '[', '-'])
 }
 
+/// Whether `secretKey` at `key_end` is an External Secrets `data[]` entry: a YAML entry
+/// followed by its `remoteRef:` at the same column. Its value names a key of the Secret the
+/// operator writes (the value comes from the store), as `key:` does in a `secretKeyRef`.
+pub(super) fn external_secret_key(text: &str, key: &str, key_end: usize) -> bool {
+    if key != "secretKey" {
+        return false;
+    }
+    let line_start = text[..key_end].rfind('\n').map_or(0, |j| j + 1);
+    let column = key_end - key.len() - line_start;
+    let Some(next) = text[key_end..].find('\n').map(|j| &text[key_end + j + 1..]) else {
+        return false;
+    };
+    next.len() > column
+        && next.is_char_boundary(column)
+        && next[..column].bytes().all(|b| b == b' ')
+        && next[column..].starts_with("remoteRef:")
+}
+
 pub(super) fn push_assignment(
     out: &mut Vec<Finding>,
     text: &str,
@@ -387,6 +405,7 @@ pub(super) fn assignment_findings(text: &str, out: &mut Vec<Finding>) {
             || !key.bytes().any(|b| b.is_ascii_alphabetic())
             || secret_name(key).is_none()
             || (sep == ": " && !starts_an_entry(text, key, i))
+            || (sep == ": " && external_secret_key(text, key, i))
         {
             continue;
         }

@@ -60,6 +60,10 @@ pub(crate) struct Facts {
     claims: Vec<String>,
     /// Service name, its ports, its labels, whether it is headless.
     services: Vec<(String, Vec<Port>, Option<Labels>, bool)>,
+    /// Secrets an ExternalSecret writes: name → keys.
+    synced: Vec<(String, Vec<String>)>,
+    /// Gateways: name → listener names.
+    gateways: Vec<(String, Vec<String>)>,
     checks: Vec<Check>,
 }
 
@@ -90,7 +94,28 @@ struct Index<'a> {
     headless: BTreeSet<String>,
     services: BTreeMap<String, Vec<Port>>,
     service_labels: Vec<(String, Option<Labels>)>,
+    /// Secrets created outside the manifests (none when a store syncs them).
     secrets: &'a BTreeMap<String, Vec<SecretRef>>,
+    /// Secrets ExternalSecrets in the manifests write: name → keys.
+    synced: BTreeMap<String, Vec<String>>,
+    /// `Kind/name` of every object.
+    keys: BTreeSet<String>,
+    /// Gateways in the manifests: name → listener names.
+    gateways: BTreeMap<String, Vec<String>>,
+}
+
+impl Index<'_> {
+    /// Does the Secret `name` have `key`: created outside the manifests, or written by an
+    /// ExternalSecret among them?
+    fn secret_has(&self, name: &str, key: &str) -> bool {
+        self.secrets
+            .get(name)
+            .is_some_and(|keys| keys.iter().any(|k| k.key() == key))
+            || self
+                .synced
+                .get(name)
+                .is_some_and(|keys| keys.iter().any(|k| k == key))
+    }
 }
 
 impl Index<'_> {
@@ -171,7 +196,7 @@ fn labels_of(sel: &LabelSelector) -> Labels {
 /// Checks every reference between the objects of `m`; `stack` prefixes error paths.
 pub fn cross_check(stack: &str, m: &Manifests) -> Vec<Error> {
     let files = m.files.iter().map(facts).collect();
-    resolve(stack, files, &m.secrets, &m.external_pods)
+    resolve(stack, files, &m.secrets, m.synced, &m.external_pods)
 }
 
 /// The facts of one file's objects: see the module docs.
@@ -184,14 +209,18 @@ pub(crate) fn facts(file: &File) -> Facts {
 }
 
 /// Runs the checks of `files` (in order) against all of their facts. `secrets` are the
-/// Secrets the stack declares; `external_pods` the pod labels of its Helm releases, which
-/// NetworkPolicies may select.
+/// Secrets the stack declares: created outside the manifests, unless `synced` (a store
+/// syncs them, and they must come from ExternalSecrets among the objects);
+/// `external_pods` the pod labels of its Helm releases, which NetworkPolicies may select.
 pub(crate) fn resolve(
     stack: &str,
     files: Vec<Facts>,
     secrets: &BTreeMap<String, Vec<SecretRef>>,
+    synced: bool,
     external_pods: &[Labels],
 ) -> Vec<Error> {
+    let none = BTreeMap::new();
+    let secrets = if synced { &none } else { secrets };
     let mut errors = Vec::new();
     let mut err = |path: String, message: String, hint: &'static str| {
         errors.push(Error::new(
@@ -202,9 +231,9 @@ pub(crate) fn resolve(
         ));
     };
     // Objects of one kind and name would replace each other on apply.
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    let mut keys: BTreeSet<String> = BTreeSet::new();
     for key in files.iter().flat_map(|f| f.keys.iter()) {
-        if !keys.insert(key) {
+        if !keys.insert(key.clone()) {
             err(
                 key.clone(),
                 format!("{key} is rendered twice; applying the manifests would keep only one"),
@@ -212,7 +241,6 @@ pub(crate) fn resolve(
             );
         }
     }
-    drop(keys);
     let autoscaled: BTreeMap<String, i32> = files
         .iter()
         .flat_map(|f| f.autoscaled.iter().cloned())
@@ -238,12 +266,17 @@ pub(crate) fn resolve(
         services: BTreeMap::new(),
         service_labels: Vec::new(),
         secrets,
+        synced: BTreeMap::new(),
+        keys,
+        gateways: BTreeMap::new(),
     };
     let mut checks = Vec::new();
     for f in files {
         index.pods.extend(f.pods);
         index.config_maps.extend(f.config_maps);
         index.claims.extend(f.claims);
+        index.synced.extend(f.synced);
+        index.gateways.extend(f.gateways);
         for (name, ports, labels, headless) in f.services {
             if headless {
                 index.headless.insert(name.clone());

@@ -169,8 +169,7 @@ pub(super) fn object_facts(o: &Object, f: &mut Facts) {
             });
         }
         Object::Ingress(i) => {
-            // (error path, Service, port number, port name) of every backend.
-            let mut backends: Vec<(String, String, Option<i32>, Option<String>)> = Vec::new();
+            let mut backends: Vec<Backend> = Vec::new();
             for rule in i.spec.iter().flat_map(|s| s.rules.iter().flatten()) {
                 for path in rule.http.iter().flat_map(|h| h.paths.iter()) {
                     let Some(b) = &path.backend.service else {
@@ -188,35 +187,76 @@ pub(super) fn object_facts(o: &Object, f: &mut Facts) {
                     ));
                 }
             }
+            backend_checks(f, key, backends);
+        }
+        Object::HttpRoute(r) | Object::GrpcRoute(r) => {
+            let mut backends: Vec<Backend> = Vec::new();
+            for (i, rule) in r.spec.rules.iter().enumerate() {
+                for b in &rule.backend_refs {
+                    backends.push((
+                        format!("{key}.spec.rules[{i}]"),
+                        b.name.clone(),
+                        Some(i32::from(b.port)),
+                        None,
+                    ));
+                }
+            }
+            // Parents in the route's own namespace are the stack's Gateway.
+            let parents: Vec<(String, Option<String>)> = r
+                .spec
+                .parent_refs
+                .iter()
+                .filter(|p| p.namespace.is_none())
+                .map(|p| (p.name.clone(), p.section_name.clone()))
+                .collect();
+            let k = key.clone();
             f.later(move |ix, err| {
-                for (ppath, name, number, port_name) in backends {
-                    match ix.services.get(&name) {
-                        None => err(
-                            ppath,
-                            format!(
-                                "{key} routes to Service `{name}`, which is not in the manifests"
-                            ),
-                            "route to a service of the stack",
+                for (gateway, section) in parents {
+                    match (ix.gateways.get(&gateway), section) {
+                        (None, _) => err(
+                            format!("{k}.spec.parentRefs[{gateway}]"),
+                            format!("{k} attaches to Gateway `{gateway}`, which is not in the manifests"),
+                            "attach to the stack's Gateway, or name the existing Gateway's namespace",
                         ),
-                        Some(ports) => {
-                            let ok = ports.iter().any(|(n, p)| {
-                                number == Some(*p)
-                                    || (port_name.is_some() && port_name.as_deref() == n.as_deref())
-                            });
-                            if !ok {
-                                err(
-                                    ppath,
-                                    format!(
-                                        "{key} routes to a port Service `{name}` does not expose"
-                                    ),
-                                    "route to one of the Service's ports",
-                                );
-                            }
-                        }
+                        (Some(listeners), Some(section)) if !listeners.contains(&section) => err(
+                            format!("{k}.spec.parentRefs[{gateway}]"),
+                            format!("{k} attaches to listener `{section}` of Gateway `{gateway}`, which has no such listener"),
+                            "attach to a listener of the Gateway",
+                        ),
+                        _ => {}
                     }
                 }
             });
+            backend_checks(f, key, backends);
         }
+        Object::Gateway(g) => f.gateways.push((
+            o.name().to_owned(),
+            g.spec.listeners.iter().map(|l| l.name.clone()).collect(),
+        )),
+        Object::BackendTrafficPolicy(p) => {
+            policy_checks(
+                f,
+                key,
+                p.spec
+                    .target_refs
+                    .iter()
+                    .map(|t| format!("{}/{}", t.kind, t.name)),
+            );
+        }
+        Object::ClientTrafficPolicy(p) => {
+            policy_checks(
+                f,
+                key,
+                p.spec
+                    .target_refs
+                    .iter()
+                    .map(|t| format!("{}/{}", t.kind, t.name)),
+            );
+        }
+        Object::ExternalSecret(e) => f.synced.push((
+            e.spec.target.name.clone(),
+            e.spec.data.iter().map(|d| d.secret_key.clone()).collect(),
+        )),
         Object::NetworkPolicy(n) => {
             let Some(spec) = &n.spec else { return };
             let sel = spec
@@ -260,6 +300,53 @@ pub(super) fn object_facts(o: &Object, f: &mut Facts) {
         Object::Custom(c) => super::custom::facts(c, key, f),
         _ => {}
     }
+}
+
+/// (error path, Service, port number, port name) of a route's backend.
+type Backend = (String, String, Option<i32>, Option<String>);
+
+/// Every backend of an Ingress or route must be a Service of the manifests with that port.
+fn backend_checks(f: &mut Facts, key: String, backends: Vec<Backend>) {
+    f.later(move |ix, err| {
+        for (ppath, name, number, port_name) in backends {
+            match ix.services.get(&name) {
+                None => err(
+                    ppath,
+                    format!("{key} routes to Service `{name}`, which is not in the manifests"),
+                    "route to a service of the stack",
+                ),
+                Some(ports) => {
+                    let ok = ports.iter().any(|(n, p)| {
+                        number == Some(*p)
+                            || (port_name.is_some() && port_name.as_deref() == n.as_deref())
+                    });
+                    if !ok {
+                        err(
+                            ppath,
+                            format!("{key} routes to a port Service `{name}` does not expose"),
+                            "route to one of the Service's ports",
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Every object a policy targets (`Kind/name`) must be in the manifests.
+fn policy_checks(f: &mut Facts, key: String, targets: impl Iterator<Item = String>) {
+    let targets: Vec<String> = targets.collect();
+    f.later(move |ix, err| {
+        for t in targets {
+            if !ix.keys.contains(&t) {
+                err(
+                    format!("{key}.spec.targetRefs[{t}]"),
+                    format!("{key} applies to {t}, which is not in the manifests"),
+                    "target a route or Gateway of the stack",
+                );
+            }
+        }
+    });
 }
 
 /// The facts and checks of a Deployment, StatefulSet or CronJob.
@@ -452,11 +539,7 @@ pub(super) fn workload_facts(o: &Object, key: String, f: &mut Facts) {
             if let Some(r) = &from.secret_key_ref {
                 let (var, name, secret_key) = (e.name.clone(), r.name.clone(), r.key.clone());
                 f.later(move |ix, err| {
-                    let declared = ix
-                        .secrets
-                        .get(&name)
-                        .is_some_and(|keys| keys.iter().any(|k| k.key() == secret_key));
-                    if !declared {
+                    if !ix.secret_has(&name, &secret_key) {
                         err(
                             path,
                             format!(

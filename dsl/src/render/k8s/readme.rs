@@ -1,0 +1,236 @@
+//! The Kubernetes folder's `README.md`: how to apply it, what the routes need and what
+//! their API cannot express, the Secrets (to create, or synced from the stack's store),
+//! and the backup buckets' retention.
+
+use std::collections::BTreeMap;
+
+use super::backup;
+use super::gaps::gaps;
+use super::gateway::{gateway_name, tls_hosts};
+use crate::model::{
+    GatewayAttach, GatewayImpl, IngressController, RemoteKey, RouteApi, SecretRef, Target,
+};
+use crate::plan::{Plan, User};
+
+pub(super) fn readme(
+    plan: &Plan<'_>,
+    ns: &str,
+    secrets: &BTreeMap<String, Vec<SecretRef>>,
+) -> String {
+    let stack = plan.stack();
+    let mut t = crate::render::html_header(stack);
+    t.push('\n');
+
+    t.push_str(&format!(
+        "# `{}` — Kubernetes manifests ({})\n\n",
+        stack.name, stack.env
+    ));
+    t.push_str(&format!(
+        "Apply with `kubectl apply -k out/{}/k8s` (namespace `{ns}`).\n\n",
+        stack.out_dir()
+    ));
+    if let Some(g) = &stack.kubernetes.gitops {
+        let tools: Vec<&str> = [
+            g.argo_cd.as_ref().map(|_| "Argo CD"),
+            g.flux.as_ref().map(|_| "Flux"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        t.push_str(&format!(
+            "{} deploys this folder from the stack's repository: see `../gitops/README.md`.\n\n",
+            tools.join(" and ")
+        ));
+    }
+    routes(plan, &mut t);
+    if secrets.is_empty() {
+        t.push_str("The stack references no Secrets.\n");
+        return t;
+    }
+    if let Some(store) = &stack.kubernetes.secret_store {
+        t.push_str(&format!(
+            "## Secrets, synced from {} `{}`\n\nThe External Secrets Operator writes these Secrets (`10-external-secrets.yaml`, one \
+             ExternalSecret each, re-read every {}); workloads read them by name and key as before. The store \
+             must exist and hold these values:\n\n\
+             | Secret | key | remote key | property | used by | description |\n|---|---|---|---|---|---|\n",
+            store.kind.kind(),
+            store.name,
+            store.refresh
+        ));
+        for (name, keys) in secrets {
+            for k in keys {
+                let (key, property) = store.remote(k);
+                t.push_str(&format!(
+                    "| `{name}` | `{}` | `{key}` | {} | {} | {} |\n",
+                    k.key(),
+                    property
+                        .map(|p| format!("`{p}`"))
+                        .unwrap_or_else(|| "—".to_owned()),
+                    users(plan, k).join(", "),
+                    k.description().unwrap_or("")
+                ));
+            }
+        }
+        if matches!(store.remote_key, RemoteKey::Property) {
+            t.push_str("\nEach Secret is one remote secret whose properties are its keys (a JSON object in Vault KV or AWS Secrets Manager).\n");
+        }
+        if plan.helm_installed().next().is_some() {
+            t.push_str("\nThe Helm releases Terraform installs read their passwords from its variables, not from these Secrets; keep both equal to the store's values.\n");
+        }
+    } else {
+        t.push_str(
+            "## Secrets to create before applying\n\nThe manifests reference these Secrets by name and key; \
+             they are never generated. Create them in the namespace (or name a secret store, \
+             `s.kubernetes(|k| k.secret_store(…))`, to sync them with the External Secrets Operator):\n\n\
+             | Secret | key | used by | description |\n|---|---|---|---|\n",
+        );
+        for (name, keys) in secrets {
+            for k in keys {
+                t.push_str(&format!(
+                    "| `{name}` | `{}` | {} | {} |\n",
+                    k.key(),
+                    users(plan, k).join(", "),
+                    k.description().unwrap_or("")
+                ));
+            }
+        }
+        t.push_str("\n```sh\n");
+        for (name, keys) in secrets {
+            t.push_str(&format!("kubectl -n {ns} create secret generic {name}"));
+            for k in keys {
+                t.push_str(&format!(
+                    " \\\n  --from-literal={}=\"${}\"",
+                    k.key(),
+                    k.var()
+                ));
+            }
+            t.push('\n');
+        }
+        t.push_str("```\n");
+    }
+    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
+        .services(Target::Kubernetes)
+        .filter_map(|s| {
+            let b = s.backup.as_ref()?;
+            match &b.target {
+                crate::model::BackupTarget::Bucket(bucket) => {
+                    Some((backup::job_name(s)?, b, &**bucket))
+                }
+                crate::model::BackupTarget::Volume { .. } => None,
+            }
+        })
+        .collect();
+    if !buckets.is_empty() {
+        t.push_str(
+            "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
+             lifecycle rule that expires objects after the retention, and the job's credentials \
+             `s3:PutObject` on the prefix and nothing else:\n\n\
+             | CronJob | bucket URL | expire after |\n|---|---|---|\n",
+        );
+        for (job, b, bucket) in buckets {
+            t.push_str(&format!(
+                "| `{job}` | `{}/` | {} days |\n",
+                bucket.url.trim_end_matches('/'),
+                b.retention_days
+            ));
+        }
+    }
+    t
+}
+
+/// Who reads a Secret's key on Kubernetes: services, and backup jobs as `<job> (CronJob)`.
+fn users(plan: &Plan<'_>, k: &SecretRef) -> Vec<String> {
+    plan.secrets(Target::Kubernetes)
+        .iter()
+        .filter(|u| u.secret.name() == k.name() && u.secret.key() == k.key())
+        .flat_map(|u| u.users.clone())
+        .filter_map(|r| match r {
+            User::Service(s) => Some(s.name.clone()),
+            User::Backup(s) => backup::job_name(s).map(|job| format!("{job} (CronJob)")),
+            User::Chart(_) => None,
+        })
+        .collect()
+}
+
+/// The routes' section: which API and Gateway, what must exist first, and what is not
+/// expressed.
+fn routes(plan: &Plan<'_>, t: &mut String) {
+    let stack = plan.stack();
+    if plan.routes(Target::Kubernetes).next().is_none() {
+        return;
+    }
+    t.push_str("## Routes\n\n");
+    match &stack.kubernetes.routes {
+        RouteApi::Gateway(gw) => {
+            let name = gateway_name(stack, gw);
+            match &gw.attach {
+                GatewayAttach::Own { class } => {
+                    t.push_str(&format!(
+                        "Gateway API routes (`40-gateway.yaml`) on the stack's own Gateway `{name}` of GatewayClass `{class}`: \
+                         a listener `http` (port 80) and one HTTPS listener (443) per TLS host. Before applying, the GatewayClass \
+                         `{class}` must exist (`kubectl get gatewayclass {class}`).\n"
+                    ));
+                    if let Some((_, issuer)) = tls_hosts(plan).first() {
+                        t.push_str(&format!(
+                            "Certificates: cert-manager issues each HTTPS listener's certificate (Secret `<host>-tls`) from ClusterIssuer \
+                             `{issuer}`, named by the Gateway's `cert-manager.io/cluster-issuer` annotation; cert-manager's Gateway API \
+                             support must be on (Helm value `config.enableGatewayAPI: true`, or `config.gatewayAPI.enabled: true` from \
+                             cert-manager 1.21). Plain HTTP to a TLS host is redirected to HTTPS.\n"
+                        ));
+                    }
+                }
+                GatewayAttach::Existing { namespace } => {
+                    t.push_str(&format!(
+                        "Gateway API routes (`40-gateway.yaml`) attached to the existing Gateway `{namespace}/{name}`{}: its \
+                         listeners must allow routes from namespace `{}`, and its owner provides TLS for the hosts below.\n",
+                        gw.section
+                            .as_ref()
+                            .map(|s| format!(" (listener `{s}`)"))
+                            .unwrap_or_default(),
+                        stack.namespace()
+                    ));
+                }
+            }
+            match &gw.implementation {
+                GatewayImpl::EnvoyGateway { namespace } => t.push_str(&format!(
+                    "Implementation: Envoy Gateway, with its proxies in `{namespace}` (its default deploy mode), which the \
+                     NetworkPolicies admit; rate limits, body sizes, connect timeouts and compression are its \
+                     BackendTrafficPolicies. Its local rate limits count per proxy replica and per client address as Envoy \
+                     sees it: behind a load balancer that hides client addresses, configure its client IP detection.\n"
+                )),
+                GatewayImpl::Portable { namespace, .. } => t.push_str(&format!(
+                    "Implementation: a portable one, with its proxies in `{namespace}` (admitted by the NetworkPolicies); \
+                     only standard Gateway API fields are rendered.\n"
+                )),
+            }
+        }
+        RouteApi::Ingress(c) => match c {
+            IngressController::IngressNginx { namespace } => t.push_str(&format!(
+                "Ingresses (`40-ingress.yaml`) of class `nginx`, served by ingress-nginx in `{namespace}`, with its \
+                 annotations for rate limits, timeouts and body sizes. ingress-nginx's maintenance ended in March 2026: \
+                 the Gateway API, the default route API, is its successor.\n"
+            )),
+            IngressController::Class { class, namespace } => t.push_str(&format!(
+                "Ingresses (`40-ingress.yaml`) of class `{class}`, served by a controller in `{namespace}`; standard \
+                 Ingress fields only.\n"
+            )),
+            IngressController::ClusterDefault { namespace } => t.push_str(&format!(
+                "Ingresses (`40-ingress.yaml`) of the cluster's default IngressClass, served by a controller in \
+                 `{namespace}`; standard Ingress fields only.\n"
+            )),
+        },
+    }
+    let gaps = gaps(plan);
+    if gaps.is_empty() {
+        t.push('\n');
+        return;
+    }
+    t.push_str(
+        "\n### Not expressed\n\nWhat the routes ask that this route API cannot express; apply it by hand or accept \
+         the difference:\n\n| route | setting | why |\n|---|---|---|\n",
+    );
+    for g in gaps {
+        t.push_str(&format!("| {} | {} | {} |\n", g.what, g.setting, g.why));
+    }
+    t.push('\n');
+}
