@@ -147,7 +147,7 @@ impl Service {
                 resources: None,
                 replicas: 1,
                 probes: Probes::default(),
-                health_tool: HealthTool::default(),
+                health_tool: None,
                 mounts: Vec::new(),
                 depends_on: Vec::new(),
                 restart: Restart::default(),
@@ -321,9 +321,24 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.probes.startup = Some(probe))
     }
 
-    /// How Compose runs HTTP/TCP probes inside this image (default `wget`).
+    /// States the client Compose runs this service's HTTP, TCP or gRPC probe with inside
+    /// the image (see [`HealthTool`]). Unstated, Compose assumes BusyBox `wget` only for
+    /// an image the stack builds; for any other image the service gets no Compose
+    /// healthcheck, its dependants wait for it to start, and the run warns.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let grpc = Port::grpc("grpc", 7070);
+    /// let b = Service::new("cart")
+    ///     .image(Image::new("acme/cart").tag("1.0"))
+    ///     .port(grpc)
+    ///     .readiness(Probe::grpc(grpc))
+    ///     // The image copies grpc_health_probe into /bin.
+    ///     .health_tool(HealthTool::GrpcHealthProbe);
+    /// assert_eq!(b.peek().health_tool, Some(HealthTool::GrpcHealthProbe));
+    /// ```
     pub fn health_tool(self, tool: HealthTool) -> Self {
-        self.with(|s| s.health_tool = tool)
+        self.with(|s| s.health_tool = Some(tool))
     }
 
     /// Mounts a volume.

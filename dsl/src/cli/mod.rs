@@ -446,6 +446,7 @@ fn execute(
             return Ok(EXIT_INVALID);
         }
     };
+    write_warnings(err, paint, &run.warnings)?;
     let outputs = run.outputs;
     let times: Vec<(&str, Duration)> = run
         .times
@@ -1041,6 +1042,26 @@ fn report_errors(
         if errors.len() == 1 { "" } else { "s" },
         names.join(", "),
     )
+}
+
+/// Prints what the output does not do (see [`Plan::warnings`](crate::Plan::warnings)), each
+/// with its path and hint, like errors; the run goes on.
+fn write_warnings(
+    err: &mut dyn Write,
+    paint: &Paint,
+    warnings: &[crate::diagnostics::Warning],
+) -> io::Result<()> {
+    for w in warnings {
+        writeln!(
+            err,
+            "{}: {}: {}",
+            paint.cyan(&format!("warning[{}]", w.kind.code())),
+            paint.bold(&w.path),
+            w.message
+        )?;
+        writeln!(err, "  {} {}", paint.cyan("hint:"), w.hint)?;
+    }
+    Ok(())
 }
 
 fn regenerate_hint(cli: &Cli, stacks: &[String]) -> String {

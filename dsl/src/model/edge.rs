@@ -7,7 +7,7 @@
 //! Compose gets an nginx service with a rendered `nginx.conf`, and Kubernetes gets the
 //! Ingress objects and their ingress-nginx annotations, so the two never disagree.
 
-use super::Image;
+use super::{HealthTool, Image};
 
 /// A `limit_req` zone: requests per second per client address, with a burst per route.
 ///
@@ -169,6 +169,10 @@ pub struct Edge {
     pub service: String,
     /// The nginx image Compose runs (pinned; it runs as uid 101 and listens unprivileged).
     pub image: Image,
+    /// The client Compose probes the proxy's `/healthz` with: BusyBox `wget` for the
+    /// default (Alpine) image; unstated after [`Edge::image`] until
+    /// [`Edge::health_tool`] states it.
+    pub health_tool: Option<HealthTool>,
     /// Host port for plain HTTP (default 80).
     pub http_port: u16,
     /// Host port for HTTPS (default 443).
@@ -201,6 +205,8 @@ impl Edge {
         Edge {
             service: "edge".into(),
             image: Image::new("nginxinc/nginx-unprivileged").tag("1.27.3-alpine"),
+            // The Alpine image's BusyBox.
+            health_tool: Some(HealthTool::Wget),
             http_port: 80,
             https_port: 443,
             certificates: None,
@@ -221,9 +227,24 @@ impl Edge {
         self
     }
 
-    /// Another (pinned) nginx image.
+    /// Another (pinned) nginx image. What it ships is unknown until
+    /// [`health_tool`](Self::health_tool) states it: until then Compose gives the proxy no
+    /// healthcheck (and warns).
     pub fn image(mut self, image: Image) -> Self {
         self.image = image;
+        self.health_tool = None;
+        self
+    }
+
+    /// The client Compose probes the proxy with inside its image (see [`HealthTool`]).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let e = Edge::nginx().image(Image::new("nginx").tag("1.27.3")).health_tool(HealthTool::Curl);
+    /// assert_eq!(e.health_tool, Some(HealthTool::Curl));
+    /// ```
+    pub fn health_tool(mut self, tool: HealthTool) -> Self {
+        self.health_tool = Some(tool);
         self
     }
 

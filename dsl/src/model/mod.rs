@@ -253,8 +253,9 @@ pub struct Service {
     pub replicas: u32,
     /// Liveness, readiness and startup probes.
     pub probes: Probes,
-    /// How Compose runs an HTTP probe inside the container, if it can.
-    pub health_tool: HealthTool,
+    /// The client Compose runs an HTTP, TCP or gRPC probe with inside the image, as the
+    /// stack states it (`None`: not stated; see [`HealthTool`] for what Compose does then).
+    pub health_tool: Option<HealthTool>,
     /// Volume mounts.
     pub mounts: Vec<Mount>,
     /// Services that must be up (and healthy, where they have a health check) first.

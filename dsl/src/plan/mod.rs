@@ -34,6 +34,7 @@
 //! assert_eq!(docs[0].path, "shop/dev/compose.yaml");
 //! ```
 
+mod health;
 mod invented;
 mod resolve;
 mod secrets;
@@ -47,8 +48,10 @@ pub use invented::{
 pub use resolve::{Hosts, Ports, Style};
 pub use secrets::{SecretUse, User};
 
+use crate::diagnostics::Warning;
 use crate::model::{
-    Cluster, Edge, Ingress, Platform, Port, SecretRef, SeedFormat, Service, Stack, Target, Template,
+    Cluster, Edge, HealthTool, Ingress, Platform, Port, Probe, SecretRef, SeedFormat, Service,
+    Stack, Target, Template,
 };
 
 /// A stack that passed validation, with the facts its backends share. Build one with
@@ -64,6 +67,8 @@ pub struct Plan<'s> {
     monitoring: Vec<MonitoringService>,
     /// Every secret reference, in stack order, with its reader.
     secrets: Vec<(&'s SecretRef, User<'s>)>,
+    /// What the output does not do, for the CLI to print.
+    warnings: Vec<Warning>,
 }
 
 impl<'s> Plan<'s> {
@@ -84,11 +89,39 @@ impl<'s> Plan<'s> {
             edge: None,
             monitoring: Vec::new(),
             secrets: Vec::new(),
+            warnings: Vec::new(),
         };
         plan.edge = invented::edge_service(&plan);
         plan.monitoring = invented::monitoring_services(stack);
         plan.secrets = secrets::inventory(stack);
+        plan.warnings = health::warnings(&plan);
         plan
+    }
+
+    /// What the output does not do that the user should know, e.g. a Compose service left
+    /// without a healthcheck because nothing says which client its image ships. Synthesis
+    /// goes on; the CLI prints each one.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let http = Port::http("http", 8080);
+    /// let mut s = Stack::new("shop", Env::Dev);
+    /// s.add(Service::new("web").image(Image::new("acme/web").tag("1.0")).port(http)
+    ///     .readiness(Probe::http_get("/ready", http)));
+    /// let plan = stackdsl::validate(&s).expect("valid");
+    /// assert_eq!(plan.warnings()[0].path, "shop.services[web].health_tool");
+    /// ```
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// The probe Compose turns into `svc`'s healthcheck and the [`HealthTool`] that runs it
+    /// inside the image (`None` for an exec probe), or `None` when Compose renders no
+    /// healthcheck: no probe, [`HealthTool::None`], or no tool stated for an image the
+    /// stack does not build (see [`Plan::warnings`]). Dependants wait for
+    /// `service_healthy` exactly when this is `Some`.
+    pub fn compose_check<'a>(&self, svc: &'a Service) -> Option<(&'a Probe, Option<HealthTool>)> {
+        health::compose_check(svc)
     }
 
     /// The validated stack.

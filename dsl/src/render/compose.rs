@@ -10,7 +10,8 @@
 //!   resolved, secrets as `${VAR:?…}` (Compose refuses to start when one is unset);
 //! - quoted `"ip:host:container"` ports, bound to loopback unless published publicly;
 //! - named volumes, tmpfs for scratch mounts, generated files as `configs` with `content`;
-//! - a `healthcheck` from the readiness (else liveness) probe; `depends_on` every service
+//! - a `healthcheck` from the readiness (else liveness) probe, run with the client the
+//!   stack states the image ships (see [`Plan::compose_check`]); `depends_on` every service
 //!   the service reaches, with `condition: service_healthy` where that one has a healthcheck;
 //! - `restart`, hardening (`read_only`, `cap_drop: [ALL]`, `no-new-privileges`) and
 //!   `deploy` replicas and resources;
@@ -18,6 +19,8 @@
 //!   for (`service_completed_successfully`);
 //! - the nginx edge and its `nginx/nginx.conf` when the stack has an edge and routes (see
 //!   [`crate::render::nginx`]).
+
+mod health;
 
 use std::borrow::Cow;
 
@@ -27,8 +30,7 @@ use serde_saphyr::{DoubleQuoted, LitString};
 
 use crate::diagnostics::{ErrorKind, Errors};
 use crate::model::{
-    ArgPart, Env, EnvValue, HealthTool, Migration, Probe, ProbeAction, Resources, Restart,
-    SecretRef, Service, Target, VolumeSource,
+    ArgPart, Env, EnvValue, Migration, Resources, Restart, SecretRef, Service, Target, VolumeSource,
 };
 use crate::plan::{Hosts, Plan, Ports, Style};
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
@@ -58,6 +60,7 @@ impl Validator<'_> {
     /// What Compose cannot run: replicas sharing a host port, and services whose Compose
     /// names (cluster members, migration one-shots) another service already has.
     fn compose_rules(&mut self) {
+        health::rules(self);
         let plan = self.plan;
         for svc in plan.services(Target::Compose) {
             let path = self.svc_path(svc);
@@ -149,7 +152,7 @@ struct ComposeService {
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     depends_on: IndexMap<String, DependsOn>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    healthcheck: Option<Healthcheck>,
+    healthcheck: Option<health::Healthcheck>,
     restart: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<DoubleQuoted<String>>,
@@ -183,7 +186,7 @@ fn cluster_members(plan: &Plan<'_>, svc: &Service) -> Vec<(String, ComposeServic
     let members = plan.members(svc);
     let seed_name = members[0].clone();
     let seed_addr = plan.seeds(svc, cluster, Target::Compose);
-    let seed_healthy = healthcheck(svc).is_some();
+    let seed_healthy = plan.compose_check(svc).is_some();
     members
         .iter()
         .enumerate()
@@ -262,16 +265,6 @@ struct ConfigMount {
 #[derive(Serialize)]
 struct DependsOn {
     condition: &'static str,
-}
-
-#[derive(Serialize)]
-struct Healthcheck {
-    test: Vec<String>,
-    interval: String,
-    timeout: String,
-    retries: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start_period: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -437,7 +430,7 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
     }
     for dep in svc.dependencies() {
         let target = compose_service(plan, dep.name());
-        let healthy = target.is_some_and(|d| healthcheck(d).is_some());
+        let healthy = target.is_some_and(|d| plan.compose_check(d).is_some());
         let condition = if healthy {
             "service_healthy"
         } else {
@@ -447,7 +440,7 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
         let name = target.map_or_else(|| dep.name().to_owned(), |t| plan.members(t).swap_remove(0));
         out.depends_on.insert(name, DependsOn { condition });
     }
-    out.healthcheck = healthcheck(svc);
+    out.healthcheck = health::healthcheck(plan, svc);
     let sec = &svc.security;
     out.user = sec.run_as_user.map(|u| DoubleQuoted(u.to_string()));
     out.read_only = sec.read_only_root_fs;
@@ -509,82 +502,6 @@ fn deploy_resources(r: &Resources) -> Option<DeployResources> {
         limits,
         reservations,
     })
-}
-
-/// The Compose healthcheck for a service, if its probe can run inside its image.
-fn healthcheck(svc: &Service) -> Option<Healthcheck> {
-    let probe = svc.health_probe()?;
-    let test = probe_command(probe, svc.health_tool)?;
-    let start_period = match (&svc.probes.startup, probe.initial_delay) {
-        (Some(s), _) => Some(
-            s.initial_delay.unwrap_or(0) + s.effective_period() * s.effective_failure_threshold(),
-        ),
-        (None, d) => d,
-    };
-    Some(Healthcheck {
-        test,
-        interval: format!("{}s", probe.effective_period()),
-        timeout: format!("{}s", probe.effective_timeout()),
-        retries: probe.effective_failure_threshold(),
-        start_period: start_period.filter(|s| *s > 0).map(|s| format!("{s}s")),
-    })
-}
-
-fn probe_command(probe: &Probe, tool: HealthTool) -> Option<Vec<String>> {
-    let cmd = |parts: &[&str]| Some(parts.iter().map(|s| (*s).to_owned()).collect());
-    match &probe.action {
-        ProbeAction::Exec { command } => {
-            let mut v = vec!["CMD".to_owned()];
-            v.extend(escape_all(command));
-            Some(v)
-        }
-        ProbeAction::HttpGet { path, port } => {
-            let url = format!("http://127.0.0.1:{}{path}", port.number);
-            match tool {
-                HealthTool::Wget => cmd(&["CMD", "wget", "-q", "--spider", &url]),
-                HealthTool::Curl => cmd(&["CMD", "curl", "-fsS", "-o", "/dev/null", &url]),
-                HealthTool::Node => cmd(&["CMD", "node", "-e", &node_http_check(&url)]),
-                HealthTool::Python => cmd(&[
-                    "CMD",
-                    "python",
-                    "-c",
-                    &format!("import urllib.request; urllib.request.urlopen('{url}', timeout=5)"),
-                ]),
-                HealthTool::None => None,
-            }
-        }
-        ProbeAction::Tcp { port } => match tool {
-            HealthTool::Wget | HealthTool::Curl => cmd(&[
-                "CMD-SHELL",
-                &format!("nc -z 127.0.0.1 {} || exit 1", port.number),
-            ]),
-            HealthTool::Node => cmd(&[
-                "CMD",
-                "node",
-                "-e",
-                &format!(
-                    "require('net').connect({}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))",
-                    port.number
-                ),
-            ]),
-            HealthTool::Python => cmd(&[
-                "CMD",
-                "python",
-                "-c",
-                &format!(
-                    "import socket; socket.create_connection(('127.0.0.1', {}), timeout=5)",
-                    port.number
-                ),
-            ]),
-            HealthTool::None => None,
-        },
-    }
-}
-
-fn node_http_check(url: &str) -> String {
-    format!(
-        "require('http').get('{url}', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"
-    )
 }
 
 /// A path relative to the repository root, seen from the compose file's folder.

@@ -194,6 +194,7 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
                 port: i32::from(p.client_port()),
                 target_port: Some(IntOrString::String(p.name.to_owned())),
                 protocol: Some(p.protocol.k8s().to_owned()),
+                app_protocol: p.app.kubernetes().map(str::to_owned),
                 ..Default::default()
             })
             .collect()

@@ -369,6 +369,24 @@ fn service_problems(
                 "probe an HTTP path (`Probe::http_get(\"/ready\", http)`), or drop the readiness probe",
             ),
         );
+    } else if let Some(p) = &svc.probes.readiness
+        && !p.headers.is_empty()
+    {
+        err(
+            format!("{path}.probes.readiness.headers"),
+            problem(
+                format!(
+                    "{name}'s health check sends no request headers, but service `{}`'s readiness probe needs {}",
+                    svc.name,
+                    p.headers
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "serve the health path without the header, or keep the service off this platform",
+            ),
+        );
     }
     if platform == Platform::Fly {
         fly::vm_problems(plan, svc, path, err);

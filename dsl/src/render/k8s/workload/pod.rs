@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, Lifecycle,
-    LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as KProbe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, SleepAction,
-    TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, GRPCAction, HTTPGetAction, HTTPHeader,
+    Lifecycle, LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaimVolumeSource,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Probe as KProbe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext,
+    SleepAction, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -154,7 +155,23 @@ pub(super) fn probe(p: &Probe) -> KProbe {
             k.http_get = Some(HTTPGetAction {
                 path: Some(path.clone()),
                 port: IntOrString::String(port.name.to_owned()),
+                http_headers: (!p.headers.is_empty()).then(|| {
+                    p.headers
+                        .iter()
+                        .map(|(name, value)| HTTPHeader {
+                            name: name.clone(),
+                            value: value.clone(),
+                        })
+                        .collect()
+                }),
                 ..Default::default()
+            })
+        }
+        // The kubelet's gRPC probe takes a port number: it has no named-port form.
+        ProbeAction::Grpc { port, service } => {
+            k.grpc = Some(GRPCAction {
+                port: i32::from(port.number),
+                service: service.clone(),
             })
         }
         ProbeAction::Tcp { port } => {
