@@ -6,8 +6,11 @@
 //! - which services each target renders ([`Plan::services`], [`Plan::manifests`],
 //!   [`Plan::helm_installed`]);
 //! - the services Compose runs that the stack does not declare: cluster members
-//!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), the nginx edge
+//!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), init
+//!   containers and sidecars ([`Plan::container_service`]), the nginx edge
 //!   ([`Plan::edge`]) and Prometheus/Grafana ([`Plan::monitoring`]);
+//! - how Compose checks each service's health ([`Plan::compose_check`]), and the warnings
+//!   about what the output does not do ([`Plan::warnings`]);
 //! - the secret inventory per target ([`Plan::secrets`]);
 //! - one template resolver ([`Plan::resolve`]), configured per target by a [`Style`];
 //! - addresses derived from the model: in-cluster hosts ([`Plan::k8s_host`]), cluster seeds
@@ -185,6 +188,12 @@ impl<'s> Plan<'s> {
             .map(|_| format!("{}-migrate", svc.name))
     }
 
+    /// The Compose service that runs one of `svc`'s init containers or sidecars:
+    /// `<service>-<container>`.
+    pub fn container_service(&self, svc: &Service, container: &crate::model::Container) -> String {
+        format!("{}-{}", svc.name, container.name)
+    }
+
     /// The routes Compose's edge serves: every route of a service Compose runs, in order.
     pub fn compose_routes(&self) -> impl Iterator<Item = (&'s Service, &'s Ingress)> + '_ {
         self.services(Target::Compose)
@@ -215,10 +224,16 @@ impl<'s> Plan<'s> {
     pub fn compose_names(&self) -> Vec<(String, Option<&'s Service>)> {
         let mut out = Vec::new();
         for svc in self.services(Target::Compose) {
+            for c in &svc.init_containers {
+                out.push((self.container_service(svc, c), Some(svc)));
+            }
             if let Some(m) = self.migration_service(svc) {
                 out.push((m, Some(svc)));
             }
             out.extend(self.members(svc).into_iter().map(|m| (m, Some(svc))));
+            for c in &svc.sidecars {
+                out.push((self.container_service(svc, c), Some(svc)));
+            }
         }
         out.extend(self.edge.iter().map(|e| (e.name.clone(), None)));
         out.extend(

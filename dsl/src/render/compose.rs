@@ -15,11 +15,16 @@
 //!   the service reaches, with `condition: service_healthy` where that one has a healthcheck;
 //! - `restart`, hardening (`read_only`, `cap_drop: [ALL]`, `no-new-privileges`) and
 //!   `deploy` replicas and resources;
-//! - a one-shot `<service>-migrate` for a service with migrations, which the service waits
-//!   for (`service_completed_successfully`);
+//! - a one-shot `<service>-migrate` for a service with migrations, and one
+//!   `<service>-<container>` per init container, which the service waits for
+//!   (`service_completed_successfully`); a `<service>-<container>` per sidecar in the
+//!   service's network namespace (see [`crate::model::Container`]);
+//! - `stop_grace_period` and a `pre_stop` hook from the service's grace period and
+//!   pre-stop command;
 //! - the nginx edge and its `nginx/nginx.conf` when the stack has an edge and routes (see
 //!   [`crate::render::nginx`]).
 
+mod containers;
 mod health;
 
 use std::borrow::Cow;
@@ -61,6 +66,7 @@ impl Validator<'_> {
     /// names (cluster members, migration one-shots) another service already has.
     fn compose_rules(&mut self) {
         health::rules(self);
+        containers::rules(self);
         let plan = self.plan;
         for svc in plan.services(Target::Compose) {
             let path = self.svc_path(svc);
@@ -155,6 +161,10 @@ struct ComposeService {
     healthcheck: Option<health::Healthcheck>,
     restart: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    stop_grace_period: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pre_stop: Vec<containers::Hook>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<DoubleQuoted<String>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     read_only: bool,
@@ -168,6 +178,8 @@ struct ComposeService {
     deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     networks: IndexMap<&'static str, NetworkAttach>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_mode: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -307,18 +319,37 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
             Some(_) => cluster_members(plan, svc),
             None => vec![(svc.name.clone(), service(plan, svc))],
         };
-        if let (Some(m), Some(name)) = (&svc.migrations, plan.migration_service(svc)) {
-            for (_, member) in &mut members {
-                member.depends_on.insert(
+        // Init containers run first, in order; the migration and the service wait for them.
+        let inits = containers::init_services(plan, svc);
+        let done = |s: &mut ComposeService, names: &[String]| {
+            for name in names {
+                s.depends_on.insert(
                     name.clone(),
                     DependsOn {
                         condition: "service_completed_successfully",
                     },
                 );
             }
-            file.services.insert(name, migration(plan, svc, m));
+        };
+        let init_names: Vec<String> = inits.iter().map(|(n, _)| n.clone()).collect();
+        file.services.extend(inits);
+        for (_, member) in &mut members {
+            done(member, &init_names);
+        }
+        if let (Some(m), Some(name)) = (&svc.migrations, plan.migration_service(svc)) {
+            for (_, member) in &mut members {
+                done(member, std::slice::from_ref(&name));
+            }
+            let mut one_shot = migration(plan, svc, m);
+            done(&mut one_shot, &init_names);
+            file.services.insert(name, one_shot);
         }
         file.services.extend(members);
+        file.services
+            .extend(containers::sidecar_services(plan, svc));
+        for volume in containers::shared_volumes(svc) {
+            file.volumes.insert(volume, Empty {});
+        }
         for m in &svc.mounts {
             match &m.source {
                 VolumeSource::Persistent { name, .. } if svc.cluster.is_some() => {
@@ -411,23 +442,7 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
             p.host_ip, p.host_port, p.port.number
         )));
     }
-    for m in &svc.mounts {
-        let ro = if m.read_only { ":ro" } else { "" };
-        match &m.source {
-            VolumeSource::Persistent { name, .. } => {
-                out.volumes.push(format!("{name}:{}{ro}", m.path))
-            }
-            VolumeSource::Bind { host_path } => {
-                out.volumes
-                    .push(format!("{}:{}{ro}", repo_path(host_path), m.path))
-            }
-            VolumeSource::Scratch => out.tmpfs.push(m.path.clone()),
-            VolumeSource::File(f) => out.configs.push(ConfigMount {
-                source: f.name.clone(),
-                target: m.path.clone(),
-            }),
-        }
-    }
+    mount_into(&mut out, svc, &svc.mounts);
     for dep in svc.dependencies() {
         let target = compose_service(plan, dep.name());
         let healthy = target.is_some_and(|d| plan.compose_check(d).is_some());
@@ -441,14 +456,9 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
         out.depends_on.insert(name, DependsOn { condition });
     }
     out.healthcheck = health::healthcheck(plan, svc);
-    let sec = &svc.security;
-    out.user = sec.run_as_user.map(|u| DoubleQuoted(u.to_string()));
-    out.read_only = sec.read_only_root_fs;
-    out.cap_drop = vec!["ALL"];
-    out.cap_add = sec.add_capabilities.clone();
-    if sec.no_privilege_escalation {
-        out.security_opt = vec!["no-new-privileges:true"];
-    }
+    out.stop_grace_period = svc.effective_grace_period().map(|s| format!("{s}s"));
+    out.pre_stop = containers::pre_stop(svc);
+    harden(&mut out, &svc.security);
     let resources = svc.resources.as_ref().and_then(deploy_resources);
     if svc.replicas != 1 || resources.is_some() {
         out.deploy = Some(Deploy {
@@ -457,6 +467,49 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
         });
     }
     out
+}
+
+/// Mounts `mounts` (the service's, or one of its containers') into `out`: named volumes,
+/// bind mounts, generated files as configs, scratch space as tmpfs — or, where the service
+/// and one of its containers share a scratch path, the named volume both mount.
+fn mount_into(out: &mut ComposeService, svc: &Service, mounts: &[crate::model::Mount]) {
+    for m in mounts {
+        let ro = if m.read_only { ":ro" } else { "" };
+        match &m.source {
+            VolumeSource::Persistent { name, .. } => {
+                out.volumes.push(format!("{name}:{}{ro}", m.path))
+            }
+            VolumeSource::Bind { host_path } => {
+                out.volumes
+                    .push(format!("{}:{}{ro}", repo_path(host_path), m.path))
+            }
+            VolumeSource::Scratch => match containers::shared_scratch(svc, &m.path) {
+                Some(volume) => out.volumes.push(format!("{volume}:{}{ro}", m.path)),
+                None => out.tmpfs.push(m.path.clone()),
+            },
+            VolumeSource::File(f) => out.configs.push(ConfigMount {
+                source: f.name.clone(),
+                target: m.path.clone(),
+            }),
+        }
+    }
+}
+
+/// The container hardening of `sec`: user (and group), read-only root, capabilities,
+/// `no-new-privileges`.
+fn harden(out: &mut ComposeService, sec: &crate::model::Security) {
+    out.user = sec.run_as_user.map(|u| {
+        DoubleQuoted(match sec.run_as_group {
+            Some(g) => format!("{u}:{g}"),
+            None => u.to_string(),
+        })
+    });
+    out.read_only = sec.read_only_root_fs;
+    out.cap_drop = vec!["ALL"];
+    out.cap_add = sec.add_capabilities.clone();
+    if sec.no_privilege_escalation {
+        out.security_opt = vec!["no-new-privileges:true"];
+    }
 }
 
 /// The one-shot service that migrates before `svc` starts: the service's image (or the
@@ -482,6 +535,8 @@ fn migration(plan: &Plan<'_>, svc: &Service, m: &Migration) -> ComposeService {
     out.command = None;
     out.ports.clear();
     out.healthcheck = None;
+    out.stop_grace_period = None;
+    out.pre_stop.clear();
     out.restart = Restart::Never.compose();
     out.deploy = out.deploy.map(|d| Deploy {
         replicas: None,

@@ -27,6 +27,7 @@
 //! ```
 
 mod cluster;
+mod containers;
 mod env;
 mod graph;
 mod handles;
@@ -49,6 +50,7 @@ pub use crate::diagnostics::{Error, ErrorKind, Errors, Path};
 use crate::model::{Service, Stack};
 use crate::plan::Plan;
 
+pub use containers::MAX_GRACE_PERIOD;
 pub(crate) use ports::port_list;
 
 /// Runs every target-independent rule over a plan's stack; returns every problem found.

@@ -23,6 +23,7 @@ mod library;
 mod migrations;
 mod monitoring;
 mod paas;
+mod pods;
 mod probes;
 mod properties;
 mod review;

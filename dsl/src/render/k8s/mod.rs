@@ -7,7 +7,7 @@
 //! | file | objects |
 //! |---|---|
 //! | `00-namespace.yaml` | Namespace (Pod Security Admission labels when hardened) |
-//! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
+//! | `20-<service>.yaml` | ServiceAccount, ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
 //! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies |
 //! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
 //! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors and PrometheusRules (custom resources) |
@@ -26,6 +26,7 @@ mod check;
 mod diff;
 mod monitoring;
 mod network;
+mod readme;
 mod rules;
 mod workload;
 
@@ -34,7 +35,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Service as KService,
+    ConfigMap, Namespace, PersistentVolumeClaim, Service as KService, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -48,7 +49,7 @@ pub(crate) use workload::config_map_name;
 
 use crate::diagnostics::Errors;
 use crate::model::{SecretRef, Target};
-use crate::plan::{Plan, User};
+use crate::plan::Plan;
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
 
 /// The Kubernetes backend.
@@ -81,6 +82,7 @@ pub enum Object {
     Namespace(Namespace),
     ConfigMap(ConfigMap),
     PersistentVolumeClaim(PersistentVolumeClaim),
+    ServiceAccount(ServiceAccount),
     Deployment(Box<Deployment>),
     StatefulSet(Box<StatefulSet>),
     Service(KService),
@@ -100,6 +102,7 @@ impl Object {
             Object::Namespace(_) => "Namespace",
             Object::ConfigMap(_) => "ConfigMap",
             Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
+            Object::ServiceAccount(_) => "ServiceAccount",
             Object::Deployment(_) => "Deployment",
             Object::StatefulSet(_) => "StatefulSet",
             Object::ServiceMonitor(_) => "ServiceMonitor",
@@ -119,6 +122,7 @@ impl Object {
             Object::Namespace(o) => &o.metadata,
             Object::ConfigMap(o) => &o.metadata,
             Object::PersistentVolumeClaim(o) => &o.metadata,
+            Object::ServiceAccount(o) => &o.metadata,
             Object::Deployment(o) => &o.metadata,
             Object::StatefulSet(o) => &o.metadata,
             Object::ServiceMonitor(o) => &o.metadata,
@@ -175,6 +179,7 @@ impl Serialize for Object {
             Object::Namespace(o) => o.serialize(s),
             Object::ConfigMap(o) => o.serialize(s),
             Object::PersistentVolumeClaim(o) => o.serialize(s),
+            Object::ServiceAccount(o) => o.serialize(s),
             Object::Deployment(o) => o.serialize(s),
             Object::StatefulSet(o) => o.serialize(s),
             Object::ServiceMonitor(o) => o.serialize(s),
@@ -471,8 +476,9 @@ fn namespace(plan: &Plan<'_>) -> Namespace {
     if stack.kubernetes.hardened {
         // Charts installed by Helm set their own security contexts, which we cannot check
         // here: their namespace enforces "baseline" and audits/warns on "restricted".
-        let restricted = plan.manifests().all(|s| s.security.is_restricted())
-            && plan.helm_installed().next().is_none();
+        let restricted = plan.manifests().all(|s| {
+            s.security.is_restricted() && s.containers().all(|c| c.security.is_restricted())
+        }) && plan.helm_installed().next().is_none();
         let level = if restricted { "restricted" } else { "baseline" };
         for mode in ["enforce", "audit", "warn"] {
             let value = if mode == "enforce" {
@@ -551,7 +557,7 @@ fn folder_docs(
     }
     docs.push(Document::new(
         format!("{dir}/README.md"),
-        readme(plan, namespace, secrets),
+        readme::readme(plan, namespace, secrets),
     ));
     docs
 }
@@ -576,90 +582,4 @@ fn kustomization(plan: &Plan<'_>, files: &[String]) -> String {
         },
     );
     text
-}
-
-fn readme(plan: &Plan<'_>, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -> String {
-    let stack = plan.stack();
-    let mut t = crate::render::html_header(stack);
-    t.push('\n');
-
-    t.push_str(&format!(
-        "# `{}` — Kubernetes manifests ({})\n\n",
-        stack.name, stack.env
-    ));
-    t.push_str(&format!(
-        "Apply with `kubectl apply -k out/{}/k8s` (namespace `{ns}`).\n\n",
-        stack.out_dir()
-    ));
-    if secrets.is_empty() {
-        t.push_str("The stack references no Secrets.\n");
-        return t;
-    }
-    t.push_str(
-        "## Secrets to create before applying\n\nThe manifests reference these Secrets by name and key; \
-         they are never generated. Create them in the namespace (or sync them from your secret store):\n\n\
-         | Secret | key | used by | description |\n|---|---|---|---|\n",
-    );
-    let uses = plan.secrets(Target::Kubernetes);
-    for (name, keys) in secrets {
-        for k in keys {
-            let users: Vec<String> = uses
-                .iter()
-                .filter(|u| u.secret.name() == k.name() && u.secret.key() == k.key())
-                .flat_map(|u| &u.users)
-                .filter_map(|r| match r {
-                    User::Service(s) => Some(s.name.clone()),
-                    User::Backup(s) => backup::job_name(s).map(|job| format!("{job} (CronJob)")),
-                    User::Chart(_) => None,
-                })
-                .collect();
-            t.push_str(&format!(
-                "| `{name}` | `{}` | {} | {} |\n",
-                k.key(),
-                users.join(", "),
-                k.description().unwrap_or("")
-            ));
-        }
-    }
-    t.push_str("\n```sh\n");
-    for (name, keys) in secrets {
-        t.push_str(&format!("kubectl -n {ns} create secret generic {name}"));
-        for k in keys {
-            t.push_str(&format!(
-                " \\\n  --from-literal={}=\"${}\"",
-                k.key(),
-                k.var()
-            ));
-        }
-        t.push('\n');
-    }
-    t.push_str("```\n");
-    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
-        .services(Target::Kubernetes)
-        .filter_map(|s| {
-            let b = s.backup.as_ref()?;
-            match &b.target {
-                crate::model::BackupTarget::Bucket(bucket) => {
-                    Some((backup::job_name(s)?, b, &**bucket))
-                }
-                crate::model::BackupTarget::Volume { .. } => None,
-            }
-        })
-        .collect();
-    if !buckets.is_empty() {
-        t.push_str(
-            "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
-             lifecycle rule that expires objects after the retention, and the job's credentials \
-             `s3:PutObject` on the prefix and nothing else:\n\n\
-             | CronJob | bucket URL | expire after |\n|---|---|---|\n",
-        );
-        for (job, b, bucket) in buckets {
-            t.push_str(&format!(
-                "| `{job}` | `{}/` | {} days |\n",
-                bucket.url.trim_end_matches('/'),
-                b.retention_days
-            ));
-        }
-    }
-    t
 }

@@ -1,6 +1,9 @@
 //! Rules only the Kubernetes target imposes: a namespace that is a DNS label, images (not
 //! builds) to run, ReadWriteOnce volumes on one pod, autoscaling metrics with requests,
-//! disruption budgets drains can satisfy, and object names that do not collide.
+//! disruption budgets drains can satisfy, object names that do not collide, and (in
+//! [`pod`]) how Services are exposed and pods scheduled, identified and pulled.
+
+mod pod;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,10 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
     for svc in plan.services(Target::Kubernetes) {
         let path = v.svc_path(svc);
         v.kubernetes_service_rules(svc, &path);
+        v.exposure_rules(svc, &path);
+        v.pod_settings_rules(svc, &path);
     }
+    v.node_port_rules();
     v.kubernetes_name_rules();
     v.errors
 }

@@ -54,12 +54,13 @@ pub(super) fn init_container(
             .then(|| "Always".to_owned()),
         // `$(NAME)` references stay as they are: the kubelet expands them from `env`.
         command: Some(m.render_argv(|p| match p {
-            ArgPart::Text(t) => super::pod::escape(t),
+            ArgPart::Text(t) => super::container::escape(t),
             ArgPart::Var(v) => format!("$({v})"),
         })),
-        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| super::pod::env(plan, svc)),
+        env: (!svc.env.is_empty() || svc.cluster.is_some())
+            .then(|| super::container::env(plan, svc)),
         resources,
-        security_context: super::pod::container_security(svc),
+        security_context: super::container::container_security(&svc.security, &svc.security),
         volume_mounts,
         ..Default::default()
     }
