@@ -13,7 +13,7 @@ use super::ServiceBuilder;
 /// read by the Kubernetes target alone (Compose, Terraform and the PaaS platforms have no
 /// counterpart), which is why they are not setters of the service itself.
 ///
-/// Like [`KubernetesOptions`] for the stack, the setters take `&mut self` and chain.
+/// Like [`KubernetesOptions`](crate::model::KubernetesOptions) for the stack, the setters take `&mut self` and chain.
 ///
 /// ```
 /// use stackdsl::prelude::*;
@@ -54,7 +54,7 @@ impl ServiceKubernetes {
     }
 
     /// How the Deployment replaces pods on an update (default: derived, see
-    /// [`KubernetesOptions::hardened`]).
+    /// [`KubernetesOptions::hardened`](crate::model::KubernetesOptions::hardened)).
     ///
     /// ```
     /// use stackdsl::prelude::*;

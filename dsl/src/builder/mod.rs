@@ -56,7 +56,7 @@
 //! `.apply(|b| match env { … })`).
 //!
 //! Settings that only one target reads are grouped behind a closure that is lent the group
-//! (`&mut`, chaining like the stack): [`Stack::kubernetes`] and [`Stack::paas`] for the
+//! (`&mut`, chaining like the stack): [`Stack::kubernetes`](crate::model::Stack::kubernetes) and [`Stack::paas`](crate::model::Stack::paas) for the
 //! stack, [`ServiceBuilder::kubernetes`] for a service, so a service's own setters are the
 //! ones every target renders.
 //!
@@ -111,7 +111,7 @@ pub struct NoImage;
 pub struct HasImage;
 
 /// Builds a [`Service`]. Start with [`Service::new`]; set `.image(…)` or `.build(…)`, then
-/// any optional settings; hand it to [`Stack::add`].
+/// any optional settings; hand it to [`Stack::add`](crate::model::Stack::add).
 #[derive(Debug, Clone)]
 #[must_use = "a service builder does nothing until it is added with `Stack::add`"]
 pub struct ServiceBuilder<S = NoImage> {

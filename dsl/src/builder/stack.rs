@@ -83,7 +83,7 @@ impl Stack {
         self
     }
 
-    /// The edge in front of the services' routes ([`Ingress`]): an nginx service in Compose,
+    /// The edge in front of the services' routes ([`Ingress`](crate::model::Ingress)): an nginx service in Compose,
     /// Ingress annotations in Kubernetes (see [`Edge`](crate::model::Edge)).
     ///
     /// ```

@@ -1,35 +1,34 @@
 //! Containers beside a service's own: init containers that run to completion before it
-//! starts, and sidecars that run alongside it.
-//!
-//! Each is declared whole, with its own image, command, environment, mounts, resources and
-//! hardening (nothing is inherited from the service, unlike a
-//! [`Migration`](crate::model::Migration), which is the service's own image and
-//! environment running another command). How each target runs them:
-//!
-//! | | Kubernetes | Compose |
-//! |---|---|---|
-//! | init container | an init container, in order, after the sidecars | a one-shot service `<service>-<name>` (`restart: "no"`); the service and the next init container wait for `service_completed_successfully` |
-//! | sidecar | a native sidecar: an init container with `restartPolicy: Always` (Kubernetes ≥ 1.29), started before the init containers and the app, stopped after it | a service `<service>-<name>` in the app's network namespace (`network_mode: service:<service>`), so `localhost` reaches across both ways |
-//!
-//! What Compose cannot express is refused or documented, never approximated silently:
-//! Compose starts a sidecar *after* the app (it joins the app's network namespace), so an
-//! app must tolerate its sidecar arriving a moment late, as it tolerates a sidecar restart
-//! in Kubernetes; an init container runs in a network namespace of its own, so it cannot
-//! reach a sidecar on `localhost`; a sidecar of a service running several replicas, and
-//! containers of a cluster, are validation errors of the Compose target.
-//!
-//! Volumes: a container mounts the service's own volumes (the same persistent volume or
-//! generated file, by name) and scratch space. A scratch path the service mounts too is
-//! the *same* scratch volume (an `emptyDir` shared in the pod; in Compose a named volume
-//! both mount, which, unlike the pod's, outlives the containers); any other scratch path is
-//! the container's own.
+//! starts, and sidecars that run alongside it (see [`Container`]).
 
 use super::{EnvValue, EnvVar, Image, Mount, Origin, Resources, Security};
 
-/// A container beside a service's own (see the [module docs](self)): build it with
-/// [`Container::new`], add it with
+/// A container beside a service's own: build it with [`Container::new`], add it with
 /// [`init_container`](crate::builder::ServiceBuilder::init_container) or
 /// [`sidecar`](crate::builder::ServiceBuilder::sidecar).
+///
+/// Each is declared whole, with its own image, command, environment, mounts, resources and
+/// hardening (nothing is inherited from the service, unlike a
+/// [`Migration`](crate::model::Migration), which is the service's own image and
+/// environment running another command). How each target runs them:
+///
+/// | | Kubernetes | Compose |
+/// |---|---|---|
+/// | init container | an init container, in order, after the sidecars | a one-shot service `<service>-<name>` (`restart: "no"`); the service and the next init container wait for `service_completed_successfully` |
+/// | sidecar | a native sidecar: an init container with `restartPolicy: Always` (Kubernetes ≥ 1.29), started before the init containers and the app, stopped after it | a service `<service>-<name>` in the app's network namespace (`network_mode: service:<service>`), so `localhost` reaches across both ways |
+///
+/// What Compose cannot express is refused or documented, never approximated silently:
+/// Compose starts a sidecar *after* the app (it joins the app's network namespace), so an
+/// app must tolerate its sidecar arriving a moment late, as it tolerates a sidecar restart
+/// in Kubernetes; an init container runs in a network namespace of its own, so it cannot
+/// reach a sidecar on `localhost`; a sidecar of a service running several replicas, and
+/// containers of a cluster, are validation errors of the Compose target.
+///
+/// Volumes: a container mounts the service's own volumes (the same persistent volume or
+/// generated file, by name) and scratch space. A scratch path the service mounts too is
+/// the *same* scratch volume (an `emptyDir` shared in the pod; in Compose a named volume
+/// both mount, which, unlike the pod's, outlives the containers); any other scratch path is
+/// the container's own.
 ///
 /// ```
 /// use stackdsl::prelude::*;
@@ -56,7 +55,7 @@ pub struct Container {
     /// Environment variables in declaration order (literals, secret references, URLs and
     /// templates; configuration values belong to the service).
     pub env: Vec<EnvVar>,
-    /// Volume mounts (see the [module docs](self)).
+    /// Volume mounts (see [`Container`]).
     pub mounts: Vec<Mount>,
     /// CPU and memory requests and limits (required in staging and prod).
     pub resources: Option<Resources>,
@@ -105,7 +104,7 @@ impl Container {
         self
     }
 
-    /// Mounts a volume of the service, or scratch space (see the [module docs](self)).
+    /// Mounts a volume of the service, or scratch space (see [`Container`]).
     pub fn mount(mut self, mount: Mount) -> Self {
         self.mounts.push(mount);
         self

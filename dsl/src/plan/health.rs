@@ -67,15 +67,27 @@ pub(super) fn warnings(plan: &Plan<'_>) -> Vec<Warning> {
                 if dependants.len() == 1 { "s" } else { "" }
             )
         };
+        let edge = plan.edge().is_some_and(|e| std::ptr::eq(e, svc));
+        let (path, on) = if edge {
+            (
+                Path::stack(&stack.name).field("edge").field("health_tool"),
+                "Edge::health_tool",
+            )
+        } else {
+            (
+                Path::service(&stack.name, &svc.name).field("health_tool"),
+                ".health_tool",
+            )
+        };
         out.push(Warning::new(
             WarningKind::NoHealthCheck,
-            Path::service(&stack.name, &svc.name).field("health_tool"),
+            path,
             format!(
                 "Compose gives `{}` no healthcheck: {why}{waiting}",
                 svc.name
             ),
             format!(
-                "state the client the image ships, e.g. `.health_tool({})`, or `.health_tool(HealthTool::None)` to accept running without a check",
+                "state the client the image ships, e.g. `{on}({})`, or `{on}(HealthTool::None)` to accept running without a check",
                 suggestion(probe)
             ),
         ));
@@ -185,5 +197,29 @@ mod tests {
                 .hint
                 .contains("HealthTool::GrpcHealthProbe")
         );
+    }
+
+    #[test]
+    fn another_edge_image_needs_its_client_stated_on_the_edge() {
+        let http = Port::http("http", 8080);
+        let mut s = Stack::new("t", Env::Dev);
+        s.edge(crate::model::Edge::nginx().image(Image::new("nginx").tag("1.27.3")));
+        s.add(
+            Service::new("web")
+                .image(Image::new("acme/web").tag("1"))
+                .port(http)
+                .health_tool(HealthTool::None)
+                .expose(crate::model::Ingress::host("shop.example.com", http)),
+        );
+        let plan = Plan::derive(&s);
+        assert_eq!(plan.warnings().len(), 1, "{:?}", plan.warnings());
+        assert_eq!(plan.warnings()[0].path, "t.edge.health_tool");
+        assert!(
+            plan.warnings()[0]
+                .hint
+                .contains("`Edge::health_tool(HealthTool::Wget)`")
+        );
+        s.edge(crate::model::Edge::nginx());
+        assert!(Plan::derive(&s).warnings().is_empty());
     }
 }

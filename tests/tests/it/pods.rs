@@ -584,3 +584,52 @@ fn the_pull_secret_never_carries_a_value() {
         assert!(!text.contains(".dockerconfigjson"), "{}", f.display());
     }
 }
+
+#[test]
+fn paas_platforms_refuse_containers_beside_the_app() {
+    let http = Port::http("http", 8080);
+    let mut s = Stack::new("t", Env::Prod);
+    s.targets([Target::Paas(Platform::Fly)]);
+    let small =
+        Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(256));
+    s.add(
+        Service::new("api")
+            .image(Image::new("acme/api").tag("1"))
+            .port(http)
+            .resources(small)
+            .sidecar(Container::new("proxy", Image::new("acme/proxy").tag("2")).resources(small)),
+    );
+    assert!(
+        errors(&s).contains(&(
+            ErrorKind::Unsupported,
+            "t.services[api].sidecars[proxy]".to_owned()
+        )),
+        "{:#?}",
+        errors(&s)
+    );
+}
+
+#[test]
+fn a_helm_installed_service_takes_no_pod_settings() {
+    let mut s = Stack::new("t", Env::Dev);
+    s.targets([Target::Kubernetes, Target::Terraform]);
+    let redis = s.backing(stackdsl::catalog::Redis::new(SecretRef::new(
+        "t-secrets",
+        "redis",
+    )));
+    s.update(&redis.service, |b| {
+        b.graceful_shutdown(60)
+            .kubernetes(|k| k.priority_class("high").exposure(Exposure::load_balancer()))
+    });
+    let found = errors(&s);
+    for path in [
+        "t.services[redis]",
+        "t.services[redis].pod",
+        "t.services[redis].exposure",
+    ] {
+        assert!(
+            found.contains(&(ErrorKind::Unsupported, path.to_owned())),
+            "{path} not in {found:#?}"
+        );
+    }
+}

@@ -188,6 +188,23 @@ fn service_problems(
     err: &mut impl FnMut(String, Problem),
 ) {
     let name = platform.name();
+    if let Some(c) = svc.containers().next() {
+        let slot = if svc.sidecars.is_empty() {
+            "init_containers"
+        } else {
+            "sidecars"
+        };
+        err(
+            format!("{path}.{slot}[{}]", c.name),
+            problem(
+                format!(
+                    "{name} runs one container per app, but service `{}` has init containers or sidecars",
+                    svc.name
+                ),
+                "keep the service off this platform (`.not_on([Target::Paas(…)])`), or run the container's work in the app",
+            ),
+        );
+    }
     if let Some(c) = &svc.cluster {
         err(
             format!("{path}.cluster"),

@@ -175,6 +175,17 @@ impl Validator<'_> {
     /// Scheduling, pull secrets and the service account of `svc`'s pods.
     pub(super) fn pod_settings_rules(&mut self, svc: &Service, path: &str) {
         let p: &PodSettings = &svc.pod;
+        let lifecycle = svc.containers().next().is_some()
+            || svc.grace_period.is_some()
+            || svc.pre_stop.is_some();
+        if lifecycle && self.plan.is_helm_installed(svc) {
+            self.err(
+                ErrorKind::Unsupported,
+                path.to_owned(),
+                format!("service `{}` is installed by its Helm chart, which renders its own pods: its init containers, sidecars, grace period and pre-stop hook would not reach them", svc.name),
+                "set the chart's values instead (or drop Terraform from the targets)",
+            );
+        }
         if *p == PodSettings::default() {
             return;
         }
