@@ -47,7 +47,7 @@ function(n)
         spec: {
           type: 'ClusterIP',
           selector: { 'app.kubernetes.io/name': name },
-          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }],
         },
       },
       {

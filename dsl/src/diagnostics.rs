@@ -2,7 +2,8 @@
 //!
 //! An [`Error`] says where ([`Path`] into the stack, and the [`Origin`] in the user's source
 //! when one is known), what is wrong and how to fix it. [`Errors`] collects all of them:
-//! validation never stops at the first.
+//! validation never stops at the first. A [`Warning`] reports what the output does not do
+//! (a Compose service left without a healthcheck, say) without stopping synthesis.
 //!
 //! ```
 //! use stackdsl::diagnostics::{Error, ErrorKind, Path};
@@ -305,3 +306,78 @@ impl fmt::Display for Errors {
 }
 
 impl std::error::Error for Errors {}
+
+/// What kind of concern a [`Warning`] raises; stable for tests and tooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// A probe Compose cannot run inside the image (no health-check tool is stated for an
+    /// image the stack does not build): the service gets no healthcheck and its dependants
+    /// wait for it to start, not to be ready.
+    NoHealthCheck,
+}
+
+impl WarningKind {
+    /// Short kebab-case code shown in messages, e.g. `no-health-check`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            WarningKind::NoHealthCheck => "no-health-check",
+        }
+    }
+}
+
+/// Something that does not stop synthesis but that the user should know: the output is
+/// written, and the CLI prints each warning (`warning[<code>]: <path>: <message>`).
+///
+/// ```
+/// use stackdsl::diagnostics::{Path, Warning, WarningKind};
+/// let w = Warning::new(
+///     WarningKind::NoHealthCheck,
+///     Path::service("shop", "api").field("health_tool"),
+///     "Compose cannot probe `api`",
+///     "state the tool with `.health_tool(…)`",
+/// );
+/// assert!(w.to_string().starts_with("warning[no-health-check]: shop.services[api].health_tool: "));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Warning {
+    /// Which concern.
+    pub kind: WarningKind,
+    /// Path into the stack.
+    pub path: Path,
+    /// What the output does not do.
+    pub message: String,
+    /// How to address it.
+    pub hint: String,
+}
+
+impl Warning {
+    /// A new warning.
+    pub fn new(
+        kind: WarningKind,
+        path: impl Into<Path>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Warning {
+            kind,
+            path: path.into(),
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "warning[{}]: {}: {}\n  hint: {}",
+            self.kind.code(),
+            self.path,
+            self.message,
+            self.hint
+        )
+    }
+}

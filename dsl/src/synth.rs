@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::{Error, ErrorKind, Errors};
+use crate::diagnostics::{Error, ErrorKind, Errors, Warning};
 use crate::model::{Env, Stack};
 use crate::plan::Plan;
 use crate::render::{self, Environments, Output};
@@ -179,6 +179,9 @@ pub struct Synthesis {
     pub outputs: Vec<Output>,
     /// One entry per synthesized stack, in order.
     pub times: Vec<StackTimes>,
+    /// What the files of this environment do not do that the user should know (see
+    /// [`Plan::warnings`]), in stack order. The CLI prints them.
+    pub warnings: Vec<Warning>,
 }
 
 /// Builds every selected stack for `env` (and the other environments a target spans),
@@ -254,8 +257,10 @@ pub fn synthesize<F: Fn(Env) -> Stack>(
     phase(Phase::Validated);
 
     let mut outputs = Vec::new();
+    let mut warnings = Vec::new();
     let mut broken = Errors::default();
     for (i, plans) in plans.iter().enumerate() {
+        warnings.extend(plans[0].warnings().iter().cloned());
         let t = Instant::now();
         let mut others = Environments {
             plans: plans.iter().collect(),
@@ -279,7 +284,11 @@ pub fn synthesize<F: Fn(Env) -> Stack>(
     }
     broken.into_result()?;
     phase(Phase::Rendered);
-    Ok(Synthesis { outputs, times })
+    Ok(Synthesis {
+        outputs,
+        times,
+        warnings,
+    })
 }
 
 fn unknown_stacks<F: Fn(Env) -> Stack>(

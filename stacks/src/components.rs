@@ -46,6 +46,8 @@ pub fn edge(s: &mut Stack, upstream: &Endpoint, host_port: u16) -> ServiceRef {
             ))
             .mount(Mount::scratch("/tmp"))
             .readiness(Probe::http_get("/healthz", http).period(5))
+            // The Alpine image's BusyBox `wget` runs the probe in Compose.
+            .health_tool(HealthTool::Wget)
             .depends_on(upstream.service())
             // The unprivileged image's `nginx` user.
             .security(Security::restricted().run_as_user(101))

@@ -9,6 +9,8 @@
 //! - **prod** (Kubernetes, namespace `srvthreds-prod`): 5 replicas, RollingUpdate
 //!   (surge 1, unavailable 1), pod anti-affinity, connection URLs from Secrets, larger
 //!   resources, HPA 3–20 with the guide's scale-up/scale-down behaviour.
+//! - everywhere: the engine runs as `node:node` (1000:1000) and stops gracefully (a 5 s
+//!   pre-stop pause while the Ingress drops the pod, 30 s to finish).
 //!
 //! The engine's route stays an Ingress served by ingress-nginx, chosen explicitly (its
 //! rate limit is an ingress-nginx annotation).
@@ -18,7 +20,7 @@
 //! probes, resources and security contexts, and a Redis URL copied into a Secret by hand
 //! (derived here from the one declaration).
 
-use stackdsl::model::{Backup, Bucket, MetricFamily, Monitoring, Schedule};
+use stackdsl::model::{Backup, Bucket, MetricFamily, Monitoring, PreStop, Schedule};
 use stackdsl::prelude::*;
 
 use stackdsl::catalog::{MongoDb, RabbitMq, Redis};
@@ -152,16 +154,25 @@ pub fn srvthreds(env: Env) -> Stack {
                 .family(MetricFamily::gauge("srvthreds_queue_depth", "Queue depth")),
         )
         .mount(Mount::scratch("/tmp"))
-        // node:18-alpine's `node` user.
-        .security(Security::restricted().run_as_user(1000))
+        // node:18-alpine's `node` user and group.
+        .security(Security::restricted().run_as_user(1000).run_as_group(1000))
+        // Rolling updates behind the Ingress: keep serving while the controller drops the
+        // pod from its endpoints, then get 30 s to finish in-flight events.
+        .pre_stop(PreStop::sleep(5))
+        .graceful_shutdown(30)
         .apply(|engine| match env {
             Env::Dev => engine
                 .args(["npm", "run", "start-dev"])
                 .mount(Mount::bind("src", "/app/src"))
                 .mount(Mount::bind("run-config", "/app/run-config").read_only())
-                .security(Security::restricted().run_as_user(1000).writable_root_fs(
-                    "the development server recompiles into the image's dist folder",
-                ))
+                .security(
+                    Security::restricted()
+                        .run_as_user(1000)
+                        .run_as_group(1000)
+                        .writable_root_fs(
+                            "the development server recompiles into the image's dist folder",
+                        ),
+                )
                 .liveness(Probe::http_get("/health", http))
                 .readiness(Probe::http_get("/ready", http).period(5))
                 .resources(

@@ -1,6 +1,10 @@
 //! Fixture stacks that exercise edge cases the real stacks do not.
 
 use stackdsl::cli::StackFn;
+use stackdsl::model::{
+    Cloud, Container, Exposure, PreStop, PullSecret, ServiceAccount, TaintEffect, Toleration,
+    TrafficPolicy,
+};
 use stackdsl::prelude::*;
 
 /// Every fixture stack (synthesized into the validator corpus beside the real stacks).
@@ -9,6 +13,7 @@ pub const ALL: &[StackFn] = &[
     secret_canaries,
     stateful_cluster,
     grpc_gateway,
+    grpc_shop,
 ];
 
 /// Strings a YAML 1.1 reader turns into booleans, numbers, nulls or dates unless they are
@@ -271,6 +276,146 @@ pub fn grpc_gateway(env: Env) -> Stack {
                             .timeouts(Timeouts::all(120))
                             .rate_limit(20),
                     )
+            }),
+    );
+    s
+}
+/// The issue-18 shop in miniature: what real services need, on Compose and Kubernetes at
+/// once, in every environment.
+///
+/// - `cart`: a distroless gRPC server probed over `grpc.health.v1` (natively in Kubernetes,
+///   with the image's `grpc_health_probe` in Compose), on spot nodes (node selector,
+///   toleration, priority class), pulling from a private registry, acting as a Google
+///   service account (GKE Workload Identity), with a fixed uid and group.
+/// - `redis`: its cache, probed with `redis-cli` (an exec probe needs no client).
+/// - `frontend`: HTTP with a `Host` header on its probes, behind a cloud load balancer
+///   (local traffic policy, source ranges, an annotation), an init container rendering its
+///   configuration into scratch space it shares, a log-shipping sidecar reading its logs,
+///   and a graceful stop (pre-stop command, grace period).
+/// - `cart` is also reached from another cluster through an internal load balancer.
+/// - `admin`: on a fixed node port, assuming an AWS role (EKS IAM roles for service
+///   accounts), with a pre-stop sleep.
+pub fn grpc_shop(env: Env) -> Stack {
+    let mut s = Stack::new("fixture-grpc-shop", env);
+    s.targets([Target::Compose, Target::Kubernetes]);
+    let small = Resources::requests(Cpu::m(10), Memory::mi(16)).limits(Cpu::m(100), Memory::mi(64));
+    let redis_port = Port::tcp("redis", 6379);
+    let redis = s.add(
+        Service::new("redis")
+            .image(Image::new("redis").tag("7.4.1-alpine"))
+            .port(redis_port)
+            .readiness(Probe::exec(["redis-cli", "ping"]))
+            .liveness(Probe::exec(["redis-cli", "ping"]).timeout(5))
+            .mount(Mount::scratch("/data"))
+            .security(
+                Security::restricted()
+                    .run_as_user(999)
+                    .run_as_group(1000)
+                    .fs_group(1000),
+            )
+            .resources(small),
+    );
+    let grpc = Port::grpc("grpc", 7070);
+    let cart = s.add(
+        Service::new("cart")
+            .image(Image::new("ghcr.io/acme/cart").tag("1.0.0"))
+            .port(grpc)
+            .env("REDIS_ADDR", redis.endpoint(redis_port).url())
+            .readiness(Probe::grpc(grpc).period(5))
+            .liveness(Probe::grpc_service(grpc, "shop.CartService").period(15))
+            // Distroless, with grpc_health_probe copied into /bin.
+            .health_tool(HealthTool::GrpcHealthProbe)
+            .security(
+                Security::restricted()
+                    .run_as_user(65532)
+                    .run_as_group(65532),
+            )
+            .resources(small)
+            .kubernetes(|k| {
+                // Reached from another cluster of the VPC through an internal load balancer.
+                k.exposure(Exposure::load_balancer().internal(Cloud::Gke))
+                    .node_selector("cloud.google.com/gke-spot", "true")
+                    .toleration(
+                        Toleration::equal("cloud.google.com/gke-spot", "true")
+                            .effect(TaintEffect::NoSchedule),
+                    )
+                    .priority_class("shop-critical")
+                    .image_pull_secret(
+                        PullSecret::new("ghcr-pull").describe("Read-only token for ghcr.io/acme"),
+                    )
+                    .service_account(
+                        ServiceAccount::new().gke("cart-sa@acme-shop.iam.gserviceaccount.com"),
+                    )
+            }),
+    );
+    let http = Port::http("http", 8080).service_port(80);
+    let healthz = |p: Probe| p.header("Host", "shop.example.com");
+    let tools = Image::new("busybox").tag("1.37.0");
+    s.add(
+        Service::new("frontend")
+            .image(Image::new("ghcr.io/acme/frontend").tag("1.0.0"))
+            .port(http)
+            .env("CART_ADDR", cart.endpoint(grpc).url())
+            .readiness(healthz(Probe::http_get("/_healthz", http).period(5)))
+            .liveness(healthz(Probe::http_get("/_healthz", http)))
+            .health_tool(HealthTool::Wget)
+            .mount(Mount::scratch("/etc/frontend"))
+            .mount(Mount::scratch("/var/log/frontend"))
+            .init_container(
+                Container::new("render-config", tools.clone())
+                    .command([
+                        "sh",
+                        "-c",
+                        "echo \"cart=$CART_ADDR\" > /etc/frontend/app.conf",
+                    ])
+                    .env("CART_ADDR", cart.endpoint(grpc).url())
+                    .mount(Mount::scratch("/etc/frontend"))
+                    .security(Security::restricted().run_as_user(1000).run_as_group(1000))
+                    .resources(small),
+            )
+            .sidecar(
+                Container::new("log-shipper", tools)
+                    .command(["sh", "-c", "tail -F /var/log/frontend/access.log"])
+                    .mount(Mount::scratch("/var/log/frontend").read_only())
+                    .security(Security::restricted().run_as_user(1000).run_as_group(1000))
+                    .resources(small),
+            )
+            .pre_stop(PreStop::exec(["/app/drain", "--timeout=10s"]))
+            .graceful_shutdown(45)
+            .security(
+                Security::restricted()
+                    .run_as_user(1000)
+                    .run_as_group(1000)
+                    .fs_group(1000),
+            )
+            .resources(small)
+            .kubernetes(|k| {
+                k.exposure(
+                    Exposure::load_balancer()
+                        .traffic_policy(TrafficPolicy::Local)
+                        .source_ranges(["203.0.113.0/24"])
+                        .annotation("cloud.google.com/l4-rbs", "enabled"),
+                )
+            }),
+    );
+    let admin_http = Port::http("admin", 9000);
+    s.add(
+        Service::new("admin")
+            .image(Image::new("ghcr.io/acme/admin").tag("1.0.0"))
+            .port(admin_http)
+            .readiness(Probe::http_get("/ready", admin_http))
+            .liveness(Probe::http_get("/live", admin_http))
+            .health_tool(HealthTool::Curl)
+            .pre_stop(PreStop::sleep(5))
+            .graceful_shutdown(20)
+            .security(Security::restricted().run_as_user(1000))
+            .resources(small)
+            .kubernetes(|k| {
+                k.exposure(Exposure::node_port().fixed(admin_http, 30900))
+                    .service_account(
+                        ServiceAccount::new().eks("arn:aws:iam::123456789012:role/shop-admin"),
+                    )
+                    .image_pull_secret(PullSecret::new("ghcr-pull"))
             }),
     );
     s

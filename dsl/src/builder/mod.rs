@@ -30,7 +30,7 @@
 //!
 //! # One setter convention for `Stack`
 //!
-//! Every [`Stack`] method that changes the stack takes `&mut self` and returns `&mut Self`:
+//! Every [`Stack`](crate::model::Stack) method that changes the stack takes `&mut self` and returns `&mut Self`:
 //! the settings (`targets`, `in_namespace`, `kubernetes`, `ci`, `edge`, `monitoring`,
 //! `paas`, `update`) as well as the methods that return a handle (`add`, `backing`,
 //! `include`). The handle-returning ones cannot consume the stack, and components change
@@ -56,7 +56,7 @@
 //! `.apply(|b| match env { … })`).
 //!
 //! Settings that only one target reads are grouped behind a closure that is lent the group
-//! (`&mut`, chaining like the stack): [`Stack::kubernetes`] and [`Stack::paas`] for the
+//! (`&mut`, chaining like the stack): [`Stack::kubernetes`](crate::model::Stack::kubernetes) and [`Stack::paas`](crate::model::Stack::paas) for the
 //! stack, [`ServiceBuilder::kubernetes`] for a service, so a service's own setters are the
 //! ones every target renders.
 //!
@@ -88,18 +88,20 @@
 
 mod hatch;
 mod include;
+mod kubernetes;
+mod stack;
 
 pub use hatch::ServiceCompose;
 pub use include::Included;
+pub use kubernetes::ServiceKubernetes;
 
 use std::marker::PhantomData;
 use std::net::IpAddr;
 
-use crate::model::Env;
 use crate::model::{
-    Autoscale, Build, ConfigMapUse, Disruption, Egress, EnvValue, EnvVar, HealthTool, Image,
-    ImageSource, KubernetesOptions, Mount, Origin, Port, Probe, Probes, Publish, Resources,
-    Restart, Rollout, Route, Security, Service, ServiceRef, Spread, Stack, StrayUpdate, Target,
+    Autoscale, Build, ConfigMapUse, EnvValue, EnvVar, HealthTool, Image, ImageSource, Mount,
+    Origin, Port, Probe, Probes, Publish, Resources, Restart, Route, Security, Service, ServiceRef,
+    Target,
 };
 
 /// Typestate: the service has no image or build yet.
@@ -111,7 +113,7 @@ pub struct NoImage;
 pub struct HasImage;
 
 /// Builds a [`Service`]. Start with [`Service::new`]; set `.image(…)` or `.build(…)`, then
-/// any optional settings; hand it to [`Stack::add`].
+/// any optional settings; hand it to [`Stack::add`](crate::model::Stack::add).
 #[derive(Debug, Clone)]
 #[must_use = "a service builder does nothing until it is added with `Stack::add`"]
 pub struct ServiceBuilder<S = NoImage> {
@@ -149,7 +151,7 @@ impl Service {
                 resources: None,
                 replicas: 1,
                 probes: Probes::default(),
-                health_tool: HealthTool::default(),
+                health_tool: None,
                 mounts: Vec::new(),
                 depends_on: Vec::new(),
                 restart: Restart::default(),
@@ -171,6 +173,12 @@ impl Service {
                 migrations: None,
                 backup: None,
                 hatches: crate::model::ServiceHatches::default(),
+                grace_period: None,
+                pre_stop: None,
+                init_containers: Vec::new(),
+                sidecars: Vec::new(),
+                exposure: crate::model::Exposure::default(),
+                pod: crate::model::PodSettings::default(),
             }),
             state: PhantomData,
         }
@@ -344,9 +352,24 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.probes.startup = Some(probe))
     }
 
-    /// How Compose runs HTTP/TCP probes inside this image (default `wget`).
+    /// States the client Compose runs this service's HTTP, TCP or gRPC probe with inside
+    /// the image (see [`HealthTool`]). Unstated, Compose assumes BusyBox `wget` only for
+    /// an image the stack builds; for any other image the service gets no Compose
+    /// healthcheck, its dependants wait for it to start, and the run warns.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let grpc = Port::grpc("grpc", 7070);
+    /// let b = Service::new("cart")
+    ///     .image(Image::new("acme/cart").tag("1.0"))
+    ///     .port(grpc)
+    ///     .readiness(Probe::grpc(grpc))
+    ///     // The image copies grpc_health_probe into /bin.
+    ///     .health_tool(HealthTool::GrpcHealthProbe);
+    /// assert_eq!(b.peek().health_tool, Some(HealthTool::GrpcHealthProbe));
+    /// ```
     pub fn health_tool(self, tool: HealthTool) -> Self {
-        self.with(|s| s.health_tool = tool)
+        self.with(|s| s.health_tool = Some(tool))
     }
 
     /// Mounts a volume.
@@ -448,10 +471,82 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.migrations = Some(migration))
     }
 
+    /// Runs a container to completion before the service starts; repeatable, in order (see
+    /// [`Container`](crate::model::Container) for how each target runs it).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::Container;
+    /// let http = Port::http("http", 8080);
+    /// let b = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .port(http)
+    ///     .mount(Mount::scratch("/etc/api"))
+    ///     // Renders the configuration into the scratch volume the app then reads.
+    ///     .init_container(
+    ///         Container::new("render-config", Image::new("acme/api-config").tag("1.0"))
+    ///             .args(["--out", "/etc/api/config.json"])
+    ///             .mount(Mount::scratch("/etc/api")),
+    ///     );
+    /// assert_eq!(b.peek().init_containers.len(), 1);
+    /// ```
+    pub fn init_container(self, container: crate::model::Container) -> Self {
+        self.with(|s| s.init_containers.push(container))
+    }
+
+    /// Runs a container alongside the service for its whole life (a native sidecar in
+    /// Kubernetes; see [`Container`](crate::model::Container)). Repeatable.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::Container;
+    /// let b = Service::new("api")
+    ///     .image(Image::new("acme/api").tag("1.0"))
+    ///     .env("DATABASE_HOST", "127.0.0.1")
+    ///     .sidecar(
+    ///         Container::new("sql-proxy", Image::new("gcr.io/cloud-sql-connectors/cloud-sql-proxy").tag("2.14.1"))
+    ///             .args(["--port=5432", "acme-prod:europe-west1:shop"]),
+    ///     );
+    /// assert_eq!(b.peek().sidecars[0].name, "sql-proxy");
+    /// ```
+    pub fn sidecar(self, container: crate::model::Container) -> Self {
+        self.with(|s| s.sidecars.push(container))
+    }
+
+    /// Seconds the service gets to stop after it is signalled before it is killed
+    /// (Kubernetes `terminationGracePeriodSeconds`, Compose `stop_grace_period`).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("worker").image(Image::new("acme/worker").tag("1.0")).graceful_shutdown(60);
+    /// assert_eq!(b.peek().grace_period, Some(60));
+    /// ```
+    pub fn graceful_shutdown(self, seconds: u32) -> Self {
+        self.with(|s| s.grace_period = Some(seconds))
+    }
+
+    /// Runs a hook before the container is signalled (Kubernetes `preStop`; Compose
+    /// `pre_stop` for a command, nothing for a sleep — see
+    /// [`PreStop`](crate::model::PreStop)). Its time counts against the grace period.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::PreStop;
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1.0"))
+    ///     .pre_stop(PreStop::sleep(5))
+    ///     .graceful_shutdown(30);
+    /// assert_eq!(b.peek().pre_stop, Some(PreStop::Sleep(5)));
+    /// ```
+    pub fn pre_stop(self, hook: crate::model::PreStop) -> Self {
+        self.with(|s| s.pre_stop = Some(hook))
+    }
+
     /// Settings only the Kubernetes target reads (see [`ServiceKubernetes`]): the
     /// container's name, rollout, spread, disruption budget, egress, pod annotations, how
-    /// configuration reaches the pod, and scheduled backups. Grouped so a service's
-    /// declaration shows at a glance what every target gets and what only Kubernetes does.
+    /// configuration reaches the pod, scheduled backups, how the Service is exposed, the
+    /// service account, and scheduling (node selector, tolerations, priority, image pull
+    /// secrets). Grouped so a service's declaration shows at a glance what every target
+    /// gets and what only Kubernetes does.
     ///
     /// ```
     /// use stackdsl::prelude::*;
@@ -482,154 +577,11 @@ impl<S> ServiceBuilder<S> {
     }
 }
 
-/// A service's Kubernetes-only settings, set inside [`ServiceBuilder::kubernetes`]. Each is
-/// read by the Kubernetes target alone (Compose, Terraform and the PaaS platforms have no
-/// counterpart), which is why they are not setters of the service itself.
-///
-/// Like [`KubernetesOptions`] for the stack, the setters take `&mut self` and chain.
-///
-/// ```
-/// use stackdsl::prelude::*;
-/// let worker = Service::new("worker")
-///     .image(Image::new("acme/worker").tag("2.0"))
-///     .config("QUEUE", "jobs")
-///     .kubernetes(|k| {
-///         k.container_name("app")
-///             .rollout(Rollout::Recreate)
-///             .spread(Spread::AcrossZones)
-///             .disruption(Disruption::MaxUnavailable(1))
-///             .egress(Egress::internet().port(443))
-///             .annotation("example.com/team", "payments")
-///             .config_map_use(ConfigMapUse::ReadByApp)
-///     });
-/// let svc = worker.peek();
-/// assert_eq!(svc.container(), "app");
-/// assert_eq!(svc.annotations, [("example.com/team".to_owned(), "payments".to_owned())]);
-/// assert_eq!(svc.config_map_use, ConfigMapUse::ReadByApp);
-/// ```
-#[derive(Debug)]
-pub struct ServiceKubernetes {
-    // The builder's own box, lent to the group for the closure's duration.
-    service: Box<Service>,
-}
-
-impl ServiceKubernetes {
-    /// Names the container (default: the service name).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.container_name("app"));
-    /// assert_eq!(b.peek().container(), "app");
-    /// ```
-    pub fn container_name(&mut self, name: impl Into<String>) -> &mut Self {
-        self.service.container_name = Some(name.into());
-        self
-    }
-
-    /// How the Deployment replaces pods on an update (default: derived, see
-    /// [`KubernetesOptions::hardened`]).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("db").image(Image::new("acme/db").tag("1")).kubernetes(|k| k.rollout(Rollout::Recreate));
-    /// assert_eq!(b.peek().rollout, Some(Rollout::Recreate));
-    /// ```
-    pub fn rollout(&mut self, rollout: Rollout) -> &mut Self {
-        self.service.rollout = Some(rollout);
-        self
-    }
-
-    /// How replicas spread over nodes (default: derived).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.spread(Spread::AcrossZones));
-    /// assert_eq!(b.peek().spread, Some(Spread::AcrossZones));
-    /// ```
-    pub fn spread(&mut self, spread: Spread) -> &mut Self {
-        self.service.spread = Some(spread);
-        self
-    }
-
-    /// How many replicas voluntary disruptions may take down: the PodDisruptionBudget
-    /// (default: derived).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// // Two schedulers would run every periodic task twice: one replica, no budget.
-    /// let b = Service::new("beat").image(Image::new("acme/beat").tag("1")).kubernetes(|k| k.disruption(Disruption::None));
-    /// assert_eq!(b.peek().disruption, Some(Disruption::None));
-    /// ```
-    pub fn disruption(&mut self, disruption: Disruption) -> &mut Self {
-        self.service.disruption = Some(disruption);
-        self
-    }
-
-    /// Allows egress beyond the stack's own services and DNS (NetworkPolicy), e.g. to an
-    /// external API. Repeatable.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.egress(Egress::internet().port(443)));
-    /// assert_eq!(b.peek().egress[0].ports, [443]);
-    /// ```
-    pub fn egress(&mut self, egress: Egress) -> &mut Self {
-        self.service.egress.push(egress);
-        self
-    }
-
-    /// Adds a pod-template annotation. Repeatable.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("api").image(Image::new("acme/api").tag("1"))
-    ///     .kubernetes(|k| k.annotation("example.com/team", "payments"));
-    /// assert_eq!(b.peek().annotations.len(), 1);
-    /// ```
-    pub fn annotation(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        self.service.annotations.push((key.into(), value.into()));
-        self
-    }
-
-    /// How the service's [`config`](ServiceBuilder::config) values reach the container
-    /// (default [`ConfigMapUse::EnvKeyRefs`]: environment variables read from the
-    /// ConfigMap). Compose always passes them as environment variables.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("api")
-    ///     .image(Image::new("acme/api").tag("1.0"))
-    ///     .config("LOG_LEVEL", "info")
-    ///     .kubernetes(|k| k.config_map_use(ConfigMapUse::ReadByApp));
-    /// assert_eq!(b.peek().config_map_use, ConfigMapUse::ReadByApp);
-    /// ```
-    pub fn config_map_use(&mut self, config_map_use: ConfigMapUse) -> &mut Self {
-        self.service.config_map_use = config_map_use;
-        self
-    }
-
-    /// Backs the service up on a schedule, as a CronJob. The catalog's backing services set
-    /// this from their own `.backup(…)`, which knows the dump tool; a backup without one is
-    /// a validation error.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// use stackdsl::model::{Backup, Schedule};
-    /// let b = Service::new("db").image(Image::new("postgres").tag("17.2"))
-    ///     .kubernetes(|k| k.backup(Backup::new(Schedule::daily_at(2, 0))));
-    /// assert!(b.peek().backup.is_some());
-    /// ```
-    pub fn backup(&mut self, backup: crate::model::Backup) -> &mut Self {
-        self.service.backup = Some(backup);
-        self
-    }
-}
-
 /// Steps inside a builder chain that depend on a condition, so a declaration that differs
 /// by environment stays one expression: no `let mut b = …; if dev { b = b.publish(…) }`.
 ///
 /// Implemented by the builders whose setters take `self`: [`ServiceBuilder`] and the
-/// [`catalog`](crate::catalog) items. A [`Stack`] needs neither method — its setters borrow
+/// [`catalog`](crate::catalog) items. A [`Stack`](crate::model::Stack) needs neither method — its setters borrow
 /// it, so an `if` around them reassigns nothing — and does not implement this trait.
 ///
 /// ```
@@ -692,197 +644,5 @@ pub trait IntoService: sealed::Sealed {
 impl IntoService for ServiceBuilder<HasImage> {
     fn into_service(self) -> Service {
         *self.inner
-    }
-}
-
-impl Stack {
-    /// Starts an empty stack named `name` for `env`. The calling file is recorded as the
-    /// stack's source and named in every generated file's marker line.
-    ///
-    /// Targets default to Compose; choose others with [`targets`](Self::targets).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let s = Stack::new("shop", Env::Staging);
-    /// assert_eq!(s.out_dir(), "shop/staging");
-    /// ```
-    #[track_caller]
-    pub fn new(name: impl Into<String>, env: Env) -> Stack {
-        let origin = Origin::caller();
-        Stack {
-            name: name.into(),
-            env,
-            source: origin.file,
-            origin,
-            services: Vec::new(),
-            targets: vec![Target::Compose],
-            kubernetes: KubernetesOptions::default(),
-            ci: None,
-            regenerate: None,
-            paas: crate::model::PaasOptions::default(),
-            edge: None,
-            monitoring: crate::model::Monitoring::default(),
-            hatches: crate::model::Hatches::default(),
-            origin_override: None,
-            stray_updates: Vec::new(),
-            not_secrets: Vec::new(),
-        }
-    }
-
-    /// Sets the Kubernetes namespace (default `<stack>-<env>`).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("shop", Env::Prod);
-    /// s.in_namespace("shop");
-    /// assert_eq!(s.namespace(), "shop");
-    /// ```
-    pub fn in_namespace(&mut self, namespace: impl Into<String>) -> &mut Self {
-        self.kubernetes.namespace = Some(namespace.into());
-        self
-    }
-
-    /// Sets how the Kubernetes target renders this stack.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("bench", Env::Prod);
-    /// s.kubernetes(|k| k.plain());
-    /// assert!(!s.kubernetes.hardened);
-    /// ```
-    pub fn kubernetes(
-        &mut self,
-        f: impl FnOnce(&mut KubernetesOptions) -> &mut KubernetesOptions,
-    ) -> &mut Self {
-        f(&mut self.kubernetes);
-        self
-    }
-
-    /// How CI tests, builds and deploys the stack (for [`Target::GitHubActions`]).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("shop", Env::Prod);
-    /// s.targets([Target::Kubernetes, Target::GitHubActions])
-    ///     .ci(Ci::node("20", PackageManager::Pnpm));
-    /// assert!(s.ci.is_some());
-    /// ```
-    pub fn ci(&mut self, ci: crate::model::Ci) -> &mut Self {
-        self.ci = Some(ci);
-        self
-    }
-
-    /// Declares that `value`, wherever it appears in the stack's own settings (the edge's
-    /// headers, the CI commands, monitoring labels), is not a secret although it looks like
-    /// one; `reason` says why (see [`ServiceBuilder::not_a_secret`] for a service's values).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("shop", Env::Prod);
-    /// s.not_a_secret("sk_test_public_fixture", "the test fixture key of the docs");
-    /// assert_eq!(s.not_secrets.len(), 1);
-    /// ```
-    pub fn not_a_secret(
-        &mut self,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> &mut Self {
-        self.not_secrets.push((value.into(), reason.into()));
-        self
-    }
-
-    /// The edge in front of the services' routes ([`Route`]): an nginx service in Compose,
-    /// and the defaults (timeouts, body size, headers, compression, TLS settings) the
-    /// Kubernetes routes carry as far as their API expresses them (see
-    /// [`Edge`](crate::model::Edge)).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("shop", Env::Prod);
-    /// s.edge(Edge::nginx().client_body_mb(10));
-    /// assert_eq!(s.edge.unwrap().client_body_mb, Some(10));
-    /// ```
-    pub fn edge(&mut self, edge: crate::model::Edge) -> &mut Self {
-        self.edge = Some(edge);
-        self
-    }
-
-    /// Chooses the targets rendered for this environment, in order.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("shop", Env::Staging);
-    /// s.targets([Target::Kubernetes, Target::Terraform]);
-    /// assert_eq!(s.targets, [Target::Kubernetes, Target::Terraform]);
-    /// ```
-    pub fn targets(&mut self, targets: impl IntoIterator<Item = Target>) -> &mut Self {
-        self.targets = targets.into_iter().collect();
-        self
-    }
-
-    /// Changes a service already in the stack, e.g. one a component added or one
-    /// [`include`](Self::include) brought in: the override is an explicit call, visible in
-    /// the stack's source.
-    ///
-    /// A handle that names no service of this stack (one of another stack, say) changes
-    /// nothing and is a validation error naming both the handle's declaration and this
-    /// call, so a misdirected override cannot pass unnoticed.
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let mut s = Stack::new("shop", Env::Prod);
-    /// let api = s.add(Service::new("api").image(Image::new("acme/api").tag("1.0")));
-    /// s.update(&api, |b| b.replicas(5));
-    /// assert_eq!(s.service("api").unwrap().replicas, 5);
-    ///
-    /// let mut billing = Stack::new("billing", Env::Prod);
-    /// let ledger = billing.add(Service::new("ledger").image(Image::new("acme/ledger").tag("3.1")));
-    /// s.update(&ledger, |b| b.replicas(2)); // not a service of `shop`
-    /// let errors = stackdsl::validate(&s).unwrap_err();
-    /// assert!(errors.iter().any(|e| e.path == "shop.update[ledger]"));
-    /// ```
-    #[track_caller]
-    pub fn update(
-        &mut self,
-        handle: &ServiceRef,
-        f: impl FnOnce(ServiceBuilder<HasImage>) -> ServiceBuilder<HasImage>,
-    ) -> &mut Self {
-        let slot = if handle.stack == self.name {
-            self.services.iter_mut().find(|s| s.name == handle.name)
-        } else {
-            None
-        };
-        match slot {
-            Some(slot) => {
-                let placeholder = *Service::new(String::new()).inner;
-                let current = std::mem::replace(slot, placeholder);
-                *slot = *f(ServiceBuilder {
-                    inner: Box::new(current),
-                    state: PhantomData,
-                })
-                .inner;
-            }
-            None => self.stray_updates.push(StrayUpdate {
-                handle: handle.clone(),
-                at: Origin::caller(),
-            }),
-        }
-        self
-    }
-
-    /// Adds a service and returns its handle.
-    pub fn add(&mut self, service: impl IntoService) -> ServiceRef {
-        let mut service = service.into_service();
-        // Inside `Stack::backing`, name the user's call, not the catalog's code.
-        if let Some(origin) = self.origin_override {
-            service.origin = origin;
-        }
-        let handle = ServiceRef {
-            name: service.name.clone(),
-            stack: self.name.clone(),
-            origin: service.origin,
-        };
-        self.services.push(service);
-        handle
     }
 }

@@ -116,6 +116,8 @@ impl BackingService for Nats {
                 ])
                 .readiness(Probe::http_get("/healthz?js-enabled-only=true", monitor).period(5))
                 .liveness(Probe::http_get("/healthz", monitor).period(10))
+                // The Alpine image's BusyBox `wget` runs the probe in Compose.
+                .health_tool(crate::model::HealthTool::Wget)
                 .mount(Mount::persistent(format!("{}-data", self.name), "/data").size(self.storage))
                 .security(Security::restricted().run_as_user(1000).fs_group(1000))
                 .resources(self.resources)

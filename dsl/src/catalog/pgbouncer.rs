@@ -67,6 +67,8 @@ impl BackingService for PgBouncer {
                 .env("LISTEN_PORT", port.number)
                 .readiness(Probe::tcp(port).period(5))
                 .liveness(Probe::tcp(port).period(10))
+                // The Alpine image's BusyBox `nc` runs the probe in Compose.
+                .health_tool(crate::model::HealthTool::Wget)
                 // The entrypoint writes pgbouncer.ini from the environment.
                 .mount(Mount::scratch("/etc/pgbouncer"))
                 .mount(Mount::scratch("/tmp"))

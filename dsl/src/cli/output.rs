@@ -91,6 +91,7 @@ pub(super) fn execute(
             return Ok(EXIT_INVALID);
         }
     };
+    write_warnings(err, paint, &run.warnings)?;
     let outputs = run.outputs;
     let times: Vec<(&str, Duration)> = run
         .times

@@ -60,3 +60,23 @@ pub(super) fn report_errors(
         names.join(", "),
     )
 }
+
+/// Prints what the output does not do (see [`Plan::warnings`](crate::Plan::warnings)), each
+/// with its path and hint, like errors; the run goes on.
+pub(super) fn write_warnings(
+    err: &mut dyn Write,
+    paint: &Paint,
+    warnings: &[crate::diagnostics::Warning],
+) -> io::Result<()> {
+    for w in warnings {
+        writeln!(
+            err,
+            "{}: {}: {}",
+            paint.cyan(&format!("warning[{}]", w.kind.code())),
+            paint.bold(&w.path),
+            w.message
+        )?;
+        writeln!(err, "  {} {}", paint.cyan("hint:"), w.hint)?;
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@
 //! sizes, connect timeouts, compression, TLS settings), or Ingresses with ingress-nginx
 //! annotations. What the chosen API cannot express is listed in the Kubernetes README.
 
-use super::Image;
+use super::{HealthTool, Image};
 
 /// A `limit_req` zone: requests per second per client address, with a burst per route.
 ///
@@ -174,6 +174,10 @@ pub struct Edge {
     pub service: String,
     /// The nginx image Compose runs (pinned; it runs as uid 101 and listens unprivileged).
     pub image: Image,
+    /// The client Compose probes the proxy's `/healthz` with: BusyBox `wget` for the
+    /// default (Alpine) image; unstated after [`Edge::image`] until
+    /// [`Edge::health_tool`] states it.
+    pub health_tool: Option<HealthTool>,
     /// Host port for plain HTTP (default 80).
     pub http_port: u16,
     /// Host port for HTTPS (default 443).
@@ -206,6 +210,8 @@ impl Edge {
         Edge {
             service: "edge".into(),
             image: Image::new("nginxinc/nginx-unprivileged").tag("1.27.3-alpine"),
+            // The Alpine image's BusyBox.
+            health_tool: Some(HealthTool::Wget),
             http_port: 80,
             https_port: 443,
             certificates: None,
@@ -226,9 +232,24 @@ impl Edge {
         self
     }
 
-    /// Another (pinned) nginx image.
+    /// Another (pinned) nginx image. What it ships is unknown until
+    /// [`health_tool`](Self::health_tool) states it: until then Compose gives the proxy no
+    /// healthcheck (and warns).
     pub fn image(mut self, image: Image) -> Self {
         self.image = image;
+        self.health_tool = None;
+        self
+    }
+
+    /// The client Compose probes the proxy with inside its image (see [`HealthTool`]).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let e = Edge::nginx().image(Image::new("nginx").tag("1.27.3")).health_tool(HealthTool::Curl);
+    /// assert_eq!(e.health_tool, Some(HealthTool::Curl));
+    /// ```
+    pub fn health_tool(mut self, tool: HealthTool) -> Self {
+        self.health_tool = Some(tool);
         self
     }
 

@@ -48,6 +48,8 @@ pub struct Security {
     pub run_as_non_root: bool,
     /// Fixed uid, when the image's user is not numeric.
     pub run_as_user: Option<u32>,
+    /// Fixed primary gid (Kubernetes `runAsGroup`; Compose `user: "<uid>:<gid>"`).
+    pub run_as_group: Option<u32>,
     /// Group that owns mounted volumes (Kubernetes `fsGroup`).
     pub fs_group: Option<u32>,
     /// Root filesystem mounted read-only.
@@ -79,6 +81,7 @@ impl Security {
         Security {
             run_as_non_root: true,
             run_as_user: None,
+            run_as_group: None,
             fs_group: None,
             read_only_root_fs: true,
             no_privilege_escalation: true,
@@ -168,7 +171,21 @@ impl Security {
         self
     }
 
-    /// Makes mounted volumes group-owned by `gid` (Kubernetes `fsGroup`).
+    /// Runs with primary group `gid` (Kubernetes `runAsGroup`). Compose sets it with the
+    /// uid (`user: "<uid>:<gid>"`), so it needs [`run_as_user`](Self::run_as_user) there.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let s = Security::restricted().run_as_user(1000).run_as_group(3000).fs_group(2000);
+    /// assert_eq!((s.run_as_user, s.run_as_group, s.fs_group), (Some(1000), Some(3000), Some(2000)));
+    /// ```
+    pub fn run_as_group(mut self, gid: u32) -> Self {
+        self.run_as_group = Some(gid);
+        self
+    }
+
+    /// Makes mounted volumes group-owned by `gid` (Kubernetes `fsGroup`; Compose has no
+    /// counterpart: the image's volumes keep their ownership).
     pub fn fs_group(mut self, gid: u32) -> Self {
         self.fs_group = Some(gid);
         self

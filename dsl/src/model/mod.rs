@@ -12,8 +12,10 @@ mod backing;
 mod backup;
 mod ci;
 mod cluster;
+mod container;
 mod edge;
 mod env;
+mod exposure;
 mod gitops;
 mod handle;
 mod hatch;
@@ -22,6 +24,7 @@ mod intent;
 mod migration;
 mod monitoring;
 mod paas;
+mod pod;
 mod port;
 mod probe;
 mod resources;
@@ -33,8 +36,10 @@ pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
 pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
+pub use container::Container;
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Secrets, Template, Url};
+pub use exposure::{Cloud, Exposure, ServiceType, TrafficPolicy};
 pub use gitops::{ArgoCd, Flux, GitOps};
 pub(crate) use handle::StrayUpdate;
 pub use handle::{Endpoint, Origin, ServiceRef};
@@ -56,6 +61,9 @@ pub use monitoring::{
 pub use paas::{
     FlyOptions, PaasOptions, Platform, PlatformVar, RailwayBuilder, RailwayOptions, RenderOptions,
     ServerlessOptions, VercelOptions,
+};
+pub use pod::{
+    PodSettings, PreStop, PullSecret, ServiceAccount, TaintEffect, Toleration, WorkloadIdentity,
 };
 pub use port::{AppProtocol, Port, Protocol, Publish};
 pub use probe::{HealthTool, Probe, ProbeAction, Probes};
@@ -281,8 +289,9 @@ pub struct Service {
     pub replicas: u32,
     /// Liveness, readiness and startup probes.
     pub probes: Probes,
-    /// How Compose runs an HTTP probe inside the container, if it can.
-    pub health_tool: HealthTool,
+    /// The client Compose runs an HTTP, TCP or gRPC probe with inside the image, as the
+    /// stack states it (`None`: not stated; see [`HealthTool`] for what Compose does then).
+    pub health_tool: Option<HealthTool>,
     /// Volume mounts.
     pub mounts: Vec<Mount>,
     /// Services that must be up (and healthy, where they have a health check) first.
@@ -329,16 +338,57 @@ pub struct Service {
     pub backup: Option<Backup>,
     /// Escape hatches: pod patches, extra objects, raw Compose keys (see [`ServiceHatches`]).
     pub hatches: ServiceHatches,
+    /// Seconds the service gets to stop after it is signalled (Kubernetes
+    /// `terminationGracePeriodSeconds`, Compose `stop_grace_period`; `None`: the targets'
+    /// default, 30 s in Kubernetes and 10 s in Compose). A cluster sets its own.
+    pub grace_period: Option<u32>,
+    /// What runs before the container is signalled. A cluster sets its own.
+    pub pre_stop: Option<PreStop>,
+    /// Containers that run to completion, in order, before the service starts (see
+    /// [`Container`]).
+    pub init_containers: Vec<Container>,
+    /// Containers that run alongside the service (see [`Container`]).
+    pub sidecars: Vec<Container>,
+    /// How the Kubernetes Service is exposed (default: inside the cluster).
+    pub exposure: Exposure,
+    /// Kubernetes scheduling, pull credentials and service account of the pods.
+    pub pod: PodSettings,
 }
 
 impl Service {
-    /// Every secret the service references: in its environment and as its cluster secret.
+    /// Every secret the service references: in its environment, as its cluster secret,
+    /// and in the environment of its init containers and sidecars.
     pub fn secrets(&self) -> Vec<&SecretRef> {
         let mut out: Vec<&SecretRef> = self.env.iter().flat_map(|v| v.value.secrets()).collect();
         if let Some((_, s)) = self.cluster.as_ref().and_then(|c| c.secret.as_ref()) {
             out.push(s);
         }
+        for c in self.containers() {
+            out.extend(c.env.iter().flat_map(|v| v.value.secrets()));
+        }
         out
+    }
+
+    /// The service's init containers and sidecars: sidecars first (they start first in
+    /// Kubernetes), then init containers in order.
+    pub fn containers(&self) -> impl Iterator<Item = &Container> {
+        self.sidecars.iter().chain(&self.init_containers)
+    }
+
+    /// Seconds the service gets to stop: its own setting, or its cluster's.
+    pub fn effective_grace_period(&self) -> Option<u32> {
+        self.grace_period
+            .or(self.cluster.as_ref().map(|c| c.grace_period))
+    }
+
+    /// What runs before the container is signalled: its own hook, or its cluster's delay.
+    pub fn effective_pre_stop(&self) -> Option<PreStop> {
+        self.pre_stop.clone().or_else(|| {
+            self.cluster
+                .as_ref()
+                .filter(|c| c.pre_stop_delay > 0)
+                .map(|c| PreStop::Sleep(c.pre_stop_delay))
+        })
     }
 
     /// The Kubernetes container name.
@@ -365,10 +415,15 @@ impl Service {
     }
 
     /// Every service this one must reach, in first-mention order: explicit `depends_on`
-    /// first, then services its environment values point at.
+    /// first, then services its environment values point at (its own, then its
+    /// containers').
     pub fn dependencies(&self) -> Vec<&ServiceRef> {
         let mut out: Vec<&ServiceRef> = Vec::new();
-        let derived = self.env.iter().flat_map(|var| var.value.services());
+        let derived = self
+            .env
+            .iter()
+            .chain(self.containers().flat_map(|c| &c.env))
+            .flat_map(|var| var.value.services());
         for r in self.depends_on.iter().chain(derived) {
             if !out.iter().any(|o| o.name() == r.name()) {
                 out.push(r);

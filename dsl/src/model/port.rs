@@ -21,17 +21,45 @@ impl Protocol {
     }
 }
 
-/// What speaks over a port; decides URL schemes and probe styles.
+/// What speaks over a port. It decides:
+///
+/// - the scheme of URLs to the port (`http://` for HTTP and gRPC, `tcp://`, `udp://`);
+/// - the probe styles validation accepts on it (a gRPC health check needs a gRPC port; an
+///   HTTP GET against a gRPC port is refused);
+/// - the Kubernetes Service port's `appProtocol` ([`AppProtocol::kubernetes`]), which
+///   service meshes, Gateway implementations and cloud load balancers read to pick a
+///   protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AppProtocol {
     /// HTTP/1.1 or HTTP/2.
     Http,
-    /// gRPC (HTTP/2).
+    /// gRPC (HTTP/2) in clear text; TLS, where there is any, is terminated in front of it.
     Grpc,
     /// Any other TCP protocol (databases, brokers, cluster gossip).
     Tcp,
     /// A UDP protocol.
     Udp,
+}
+
+impl AppProtocol {
+    /// The Kubernetes Service port `appProtocol`: the IANA service name `http` for HTTP,
+    /// and `kubernetes.io/h2c` (HTTP/2 over clear text, a value Kubernetes itself defines)
+    /// for gRPC; none for an unspecified TCP or UDP protocol, where any value would be a
+    /// guess.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// assert_eq!(AppProtocol::Grpc.kubernetes(), Some("kubernetes.io/h2c"));
+    /// assert_eq!(Port::http("web", 80).app.kubernetes(), Some("http"));
+    /// assert_eq!(AppProtocol::Tcp.kubernetes(), None);
+    /// ```
+    pub const fn kubernetes(self) -> Option<&'static str> {
+        match self {
+            AppProtocol::Http => Some("http"),
+            AppProtocol::Grpc => Some("kubernetes.io/h2c"),
+            AppProtocol::Tcp | AppProtocol::Udp => None,
+        }
+    }
 }
 
 /// A named container port. `Copy`, so one value declared once serves the service, its

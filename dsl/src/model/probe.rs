@@ -23,6 +23,16 @@ pub enum ProbeAction {
         /// argv.
         command: Vec<String>,
     },
+    /// A call of the gRPC health-checking protocol (`grpc.health.v1.Health/Check`) on a
+    /// named gRPC port; `SERVING` is healthy. Kubernetes runs it natively (the `grpc`
+    /// probe); Compose only through a tool the image ships
+    /// ([`HealthTool::GrpcHealthProbe`]).
+    Grpc {
+        /// The service's own gRPC port.
+        port: Port,
+        /// The health service name to ask about (`None`: the server as a whole).
+        service: Option<String>,
+    },
 }
 
 /// A probe with its timing. Unset timings take Kubernetes' defaults (period 10 s, timeout
@@ -47,6 +57,10 @@ pub struct Probe {
     pub timeout: Option<u32>,
     /// Consecutive failures before the container counts as unhealthy (default 3).
     pub failure_threshold: Option<u32>,
+    /// Request headers of an HTTP probe, in order (Kubernetes `httpHeaders`; Compose passes
+    /// them with its health-check tool). Only HTTP probes send headers: on any other probe
+    /// they are a validation error.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Probe {
@@ -57,6 +71,7 @@ impl Probe {
             period: None,
             timeout: None,
             failure_threshold: None,
+            headers: Vec::new(),
         }
     }
 
@@ -82,6 +97,46 @@ impl Probe {
         Probe::with(ProbeAction::Exec {
             command: command.into_iter().map(Into::into).collect(),
         })
+    }
+
+    /// A gRPC health check (`grpc.health.v1`) of the whole server on one of the service's
+    /// gRPC ports.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let grpc = Port::grpc("grpc", 7070);
+    /// let p = Probe::grpc(grpc).period(5);
+    /// assert_eq!(p.port(), Some(grpc));
+    /// ```
+    pub fn grpc(port: Port) -> Self {
+        Probe::with(ProbeAction::Grpc {
+            port,
+            service: None,
+        })
+    }
+
+    /// A gRPC health check of one named health service (the `service` field of the
+    /// `HealthCheckRequest`, e.g. `hipstershop.CartService`).
+    pub fn grpc_service(port: Port, service: impl Into<String>) -> Self {
+        Probe::with(ProbeAction::Grpc {
+            port,
+            service: Some(service.into()),
+        })
+    }
+
+    /// Sends a request header with an HTTP probe (repeatable), e.g. the `Host` a virtual
+    /// server answers to. Header values are written into the manifests and the Compose
+    /// file as they are: never put a credential here.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let http = Port::http("http", 8080);
+    /// let p = Probe::http_get("/healthz", http).header("Host", "shop.example.com");
+    /// assert_eq!(p.headers, [("Host".to_owned(), "shop.example.com".to_owned())]);
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 
     /// Seconds before the first check.
@@ -126,7 +181,9 @@ impl Probe {
     /// The port the probe targets, if it targets one.
     pub fn port(&self) -> Option<Port> {
         match &self.action {
-            ProbeAction::HttpGet { port, .. } | ProbeAction::Tcp { port } => Some(*port),
+            ProbeAction::HttpGet { port, .. }
+            | ProbeAction::Tcp { port }
+            | ProbeAction::Grpc { port, .. } => Some(*port),
             ProbeAction::Exec { .. } => None,
         }
     }
@@ -157,21 +214,85 @@ impl Probes {
     }
 }
 
-/// How Compose performs an HTTP or TCP probe from inside the container. Compose has no
-/// built-in HTTP check; it runs a command, so the image must ship a client.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The client Compose runs inside the container to perform an HTTP, TCP or gRPC probe.
+/// Compose has no built-in network check: its healthcheck is a command, so the image must
+/// ship the client, and only the stack can know which one it ships.
+///
+/// Set it with [`ServiceBuilder::health_tool`](crate::builder::ServiceBuilder::health_tool).
+/// Unstated, Compose assumes BusyBox `wget` only for an image the stack builds itself
+/// (its own Dockerfile); for any other image it renders no healthcheck, dependants wait
+/// for `service_started`, and the run warns. Exec probes need no tool: they run the
+/// command the stack gives.
+///
+/// | tool | HTTP | TCP | gRPC |
+/// |---|---|---|---|
+/// | `Wget` | `wget -q --spider` | `nc -z` | — |
+/// | `Curl` | `curl -fsS` | — | — |
+/// | `Node` | `node -e` (`http`) | `node -e` (`net`) | — |
+/// | `Python` | `python -c` (`urllib`) | `python -c` (`socket`) | — |
+/// | `GrpcHealthProbe` | — | — | `grpc_health_probe` |
+///
+/// A stated tool that cannot run the service's probe (`Curl` for a TCP probe, say) is a
+/// validation error of the Compose target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HealthTool {
-    /// BusyBox/GNU `wget` (Alpine and Debian-based images).
-    #[default]
+    /// BusyBox `wget` for HTTP and its `nc` for TCP (Alpine-based images).
     Wget,
-    /// `curl`.
+    /// `curl` (HTTP only).
     Curl,
-    /// `node -e` with the built-in `http` module (Node images without wget).
+    /// `node -e` with the built-in `http` and `net` modules (Node images without wget).
     Node,
-    /// `python -c` with `urllib` (Python slim images ship neither curl nor wget).
+    /// `python -c` with `urllib` and `socket` (Python slim images ship neither curl nor wget).
     Python,
+    /// [`grpc_health_probe`](https://github.com/grpc-ecosystem/grpc-health-probe) on the
+    /// image's `PATH` (gRPC only): the binary gRPC images copy in for exactly this.
+    GrpcHealthProbe,
     /// The image has no shell or client (distroless, scratch): no Compose healthcheck;
-    /// dependants wait for `service_started` only.
+    /// dependants wait for `service_started` only. Stating it silences the warning.
     None,
+}
+
+impl HealthTool {
+    /// Can this tool run `probe`? (Every tool can "run" an exec probe: it needs none.)
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let grpc = Port::grpc("grpc", 7070);
+    /// assert!(HealthTool::GrpcHealthProbe.runs(&Probe::grpc(grpc)));
+    /// assert!(!HealthTool::Curl.runs(&Probe::tcp(Port::tcp("db", 5432))));
+    /// ```
+    pub fn runs(self, probe: &Probe) -> bool {
+        use HealthTool::*;
+        match probe.action {
+            ProbeAction::Exec { .. } => true,
+            ProbeAction::HttpGet { .. } => matches!(self, Wget | Curl | Node | Python),
+            ProbeAction::Tcp { .. } => matches!(self, Wget | Node | Python),
+            ProbeAction::Grpc { .. } => matches!(self, GrpcHealthProbe),
+        }
+    }
+
+    /// The tool's name as the builder spells it, e.g. `HealthTool::Curl`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HealthTool::Wget => "HealthTool::Wget",
+            HealthTool::Curl => "HealthTool::Curl",
+            HealthTool::Node => "HealthTool::Node",
+            HealthTool::Python => "HealthTool::Python",
+            HealthTool::GrpcHealthProbe => "HealthTool::GrpcHealthProbe",
+            HealthTool::None => "HealthTool::None",
+        }
+    }
+}
+
+impl ProbeAction {
+    /// `HTTP`, `TCP`, `exec` or `gRPC`: what kind of check this is, for messages.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            ProbeAction::HttpGet { .. } => "HTTP",
+            ProbeAction::Tcp { .. } => "TCP",
+            ProbeAction::Exec { .. } => "exec",
+            ProbeAction::Grpc { .. } => "gRPC",
+        }
+    }
 }

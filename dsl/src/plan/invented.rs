@@ -3,7 +3,7 @@
 //! services, so Compose renders and hardens them like every other, validation keeps their
 //! names free, and the diagram shows them.
 
-use crate::builder::IntoService as _;
+use crate::builder::{Conditional as _, IntoService as _};
 use crate::model::{
     Cpu, HealthTool, Image, Memory, Mount, Origin, Port, Probe, Resources, Security, Service,
     ServiceRef, Stack, Target,
@@ -60,6 +60,10 @@ pub(super) fn edge_service(plan: &Plan<'_>) -> Option<Service> {
         ])
         .mount(Mount::scratch("/tmp"))
         .readiness(Probe::http_get("/healthz", NGINX_HTTP).period(10))
+        .apply(|b| match edge.health_tool {
+            Some(tool) => b.health_tool(tool),
+            None => b,
+        })
         // The unprivileged image's `nginx` user.
         .security(Security::restricted().run_as_user(101))
         .resources(
@@ -109,6 +113,7 @@ pub(super) fn monitoring_services(stack: &Stack) -> Vec<MonitoringService> {
             "--storage.tsdb.retention.time=2d",
         ])
         .readiness(Probe::http_get("/-/ready", PROM_PORT).period(10))
+        // The image is BusyBox-based.
         .health_tool(HealthTool::Wget)
         .mount(Mount::scratch("/prometheus"))
         // The image's `nobody` user.
@@ -129,6 +134,7 @@ pub(super) fn monitoring_services(stack: &Stack) -> Vec<MonitoringService> {
             .env("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
             .env("GF_ANALYTICS_REPORTING_ENABLED", "false")
             .readiness(Probe::http_get("/api/health", GRAFANA_PORT).period(10))
+            // The image is Alpine-based (BusyBox).
             .health_tool(HealthTool::Wget)
             .mount(Mount::scratch("/var/lib/grafana"))
             .mount(Mount::scratch("/var/log/grafana"))

@@ -6,8 +6,11 @@
 //! - which services each target renders ([`Plan::services`], [`Plan::manifests`],
 //!   [`Plan::helm_installed`]);
 //! - the services Compose runs that the stack does not declare: cluster members
-//!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), the nginx edge
+//!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), init
+//!   containers and sidecars ([`Plan::container_service`]), the nginx edge
 //!   ([`Plan::edge`]) and Prometheus/Grafana ([`Plan::monitoring`]);
+//! - how Compose checks each service's health ([`Plan::compose_check`]), and the warnings
+//!   about what the output does not do ([`Plan::warnings`]);
 //! - the secret inventory per target ([`Plan::secrets`]);
 //! - one template resolver ([`Plan::resolve`]), configured per target by a [`Style`];
 //! - addresses derived from the model: in-cluster hosts ([`Plan::k8s_host`]), cluster seeds
@@ -34,6 +37,7 @@
 //! assert_eq!(docs[0].path, "shop/dev/compose.yaml");
 //! ```
 
+mod health;
 mod invented;
 mod resolve;
 mod secrets;
@@ -47,8 +51,10 @@ pub use invented::{
 pub use resolve::{Hosts, Ports, Style};
 pub use secrets::{SecretUse, User};
 
+use crate::diagnostics::Warning;
 use crate::model::{
-    Cluster, Edge, Platform, Port, Route, SecretRef, SeedFormat, Service, Stack, Target, Template,
+    Cluster, Edge, HealthTool, Platform, Port, Probe, Route, SecretRef, SeedFormat, Service, Stack,
+    Target, Template,
 };
 
 /// A stack that passed validation, with the facts its backends share. Build one with
@@ -64,6 +70,8 @@ pub struct Plan<'s> {
     monitoring: Vec<MonitoringService>,
     /// Every secret reference, in stack order, with its reader.
     secrets: Vec<(&'s SecretRef, User<'s>)>,
+    /// What the output does not do, for the CLI to print.
+    warnings: Vec<Warning>,
 }
 
 impl<'s> Plan<'s> {
@@ -84,11 +92,39 @@ impl<'s> Plan<'s> {
             edge: None,
             monitoring: Vec::new(),
             secrets: Vec::new(),
+            warnings: Vec::new(),
         };
         plan.edge = invented::edge_service(&plan);
         plan.monitoring = invented::monitoring_services(stack);
         plan.secrets = secrets::inventory(stack);
+        plan.warnings = health::warnings(&plan);
         plan
+    }
+
+    /// What the output does not do that the user should know, e.g. a Compose service left
+    /// without a healthcheck because nothing says which client its image ships. Synthesis
+    /// goes on; the CLI prints each one.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let http = Port::http("http", 8080);
+    /// let mut s = Stack::new("shop", Env::Dev);
+    /// s.add(Service::new("web").image(Image::new("acme/web").tag("1.0")).port(http)
+    ///     .readiness(Probe::http_get("/ready", http)));
+    /// let plan = stackdsl::validate(&s).expect("valid");
+    /// assert_eq!(plan.warnings()[0].path, "shop.services[web].health_tool");
+    /// ```
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// The probe Compose turns into `svc`'s healthcheck and the [`HealthTool`] that runs it
+    /// inside the image (`None` for an exec probe), or `None` when Compose renders no
+    /// healthcheck: no probe, [`HealthTool::None`], or no tool stated for an image the
+    /// stack does not build (see [`Plan::warnings`]). Dependants wait for
+    /// `service_healthy` exactly when this is `Some`.
+    pub fn compose_check<'a>(&self, svc: &'a Service) -> Option<(&'a Probe, Option<HealthTool>)> {
+        health::compose_check(svc)
     }
 
     /// The validated stack.
@@ -175,6 +211,12 @@ impl<'s> Plan<'s> {
             .flat_map(|s| s.routes.iter().map(move |r| (s, r)))
     }
 
+    /// The Compose service that runs one of `svc`'s init containers or sidecars:
+    /// `<service>-<container>`.
+    pub fn container_service(&self, svc: &Service, container: &crate::model::Container) -> String {
+        format!("{}-{}", svc.name, container.name)
+    }
+
     /// The routes Compose's edge serves: every route of a service Compose runs, in order.
     pub fn compose_routes(&self) -> impl Iterator<Item = (&'s Service, &'s Route)> + '_ {
         self.routes(Target::Compose)
@@ -204,10 +246,16 @@ impl<'s> Plan<'s> {
     pub fn compose_names(&self) -> Vec<(String, Option<&'s Service>)> {
         let mut out = Vec::new();
         for svc in self.services(Target::Compose) {
+            for c in &svc.init_containers {
+                out.push((self.container_service(svc, c), Some(svc)));
+            }
             if let Some(m) = self.migration_service(svc) {
                 out.push((m, Some(svc)));
             }
             out.extend(self.members(svc).into_iter().map(|m| (m, Some(svc))));
+            for c in &svc.sidecars {
+                out.push((self.container_service(svc, c), Some(svc)));
+            }
         }
         out.extend(self.edge.iter().map(|e| (e.name.clone(), None)));
         out.extend(

@@ -10,14 +10,22 @@
 //!   resolved, secrets as `${VAR:?…}` (Compose refuses to start when one is unset);
 //! - quoted `"ip:host:container"` ports, bound to loopback unless published publicly;
 //! - named volumes, tmpfs for scratch mounts, generated files as `configs` with `content`;
-//! - a `healthcheck` from the readiness (else liveness) probe; `depends_on` every service
+//! - a `healthcheck` from the readiness (else liveness) probe, run with the client the
+//!   stack states the image ships (see [`Plan::compose_check`]); `depends_on` every service
 //!   the service reaches, with `condition: service_healthy` where that one has a healthcheck;
 //! - `restart`, hardening (`read_only`, `cap_drop: [ALL]`, `no-new-privileges`) and
 //!   `deploy` replicas and resources;
-//! - a one-shot `<service>-migrate` for a service with migrations, which the service waits
-//!   for (`service_completed_successfully`);
+//! - a one-shot `<service>-migrate` for a service with migrations, and one
+//!   `<service>-<container>` per init container, which the service waits for
+//!   (`service_completed_successfully`); a `<service>-<container>` per sidecar in the
+//!   service's network namespace (see [`crate::model::Container`]);
+//! - `stop_grace_period` and a `pre_stop` hook from the service's grace period and
+//!   pre-stop command;
 //! - the nginx edge and its `nginx/nginx.conf` when the stack has an edge and routes (see
 //!   [`crate::render::nginx`]).
+
+mod containers;
+mod health;
 
 use std::borrow::Cow;
 
@@ -27,8 +35,7 @@ use serde_saphyr::{DoubleQuoted, LitString};
 
 use crate::diagnostics::{ErrorKind, Errors};
 use crate::model::{
-    ArgPart, Env, EnvValue, HealthTool, Migration, Probe, ProbeAction, Resources, Restart,
-    SecretRef, Service, Target, VolumeSource,
+    ArgPart, Env, EnvValue, Migration, Resources, Restart, SecretRef, Service, Target, VolumeSource,
 };
 use crate::plan::{Hosts, Plan, Ports, Style};
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
@@ -63,6 +70,8 @@ impl Validator<'_> {
     /// What Compose cannot run: replicas sharing a host port, and services whose Compose
     /// names (cluster members, migration one-shots) another service already has.
     fn compose_rules(&mut self) {
+        health::rules(self);
+        containers::rules(self);
         let plan = self.plan;
         for svc in plan.services(Target::Compose) {
             let path = self.svc_path(svc);
@@ -161,9 +170,13 @@ struct ComposeService {
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     depends_on: IndexMap<String, DependsOn>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    healthcheck: Option<Healthcheck>,
+    healthcheck: Option<health::Healthcheck>,
     #[serde(skip_serializing_if = "str::is_empty")]
     restart: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_grace_period: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pre_stop: Vec<containers::Hook>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<DoubleQuoted<String>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -178,6 +191,8 @@ struct ComposeService {
     deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     networks: IndexMap<&'static str, NetworkAttach>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_mode: Option<String>,
     /// The stack's raw keys for the service (see `extra`).
     #[serde(flatten)]
     extra: IndexMap<String, serde_json::Value>,
@@ -199,7 +214,7 @@ fn cluster_members(plan: &Plan<'_>, svc: &Service) -> Vec<(String, ComposeServic
     let members = plan.members(svc);
     let seed_name = members[0].clone();
     let seed_addr = plan.seeds(svc, cluster, Target::Compose);
-    let seed_healthy = healthcheck(svc).is_some();
+    let seed_healthy = plan.compose_check(svc).is_some();
     members
         .iter()
         .enumerate()
@@ -281,16 +296,6 @@ struct DependsOn {
 }
 
 #[derive(Serialize)]
-struct Healthcheck {
-    test: Vec<String>,
-    interval: String,
-    timeout: String,
-    retries: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start_period: Option<String>,
-}
-
-#[derive(Serialize)]
 struct Deploy {
     #[serde(skip_serializing_if = "Option::is_none")]
     replicas: Option<u32>,
@@ -333,18 +338,37 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         for (_, member) in &mut members {
             extra::apply(svc, member);
         }
-        if let (Some(m), Some(name)) = (&svc.migrations, plan.migration_service(svc)) {
-            for (_, member) in &mut members {
-                member.depends_on.insert(
+        // Init containers run first, in order; the migration and the service wait for them.
+        let inits = containers::init_services(plan, svc);
+        let done = |s: &mut ComposeService, names: &[String]| {
+            for name in names {
+                s.depends_on.insert(
                     name.clone(),
                     DependsOn {
                         condition: "service_completed_successfully",
                     },
                 );
             }
-            file.services.insert(name, migration(plan, svc, m));
+        };
+        let init_names: Vec<String> = inits.iter().map(|(n, _)| n.clone()).collect();
+        file.services.extend(inits);
+        for (_, member) in &mut members {
+            done(member, &init_names);
+        }
+        if let (Some(m), Some(name)) = (&svc.migrations, plan.migration_service(svc)) {
+            for (_, member) in &mut members {
+                done(member, std::slice::from_ref(&name));
+            }
+            let mut one_shot = migration(plan, svc, m);
+            done(&mut one_shot, &init_names);
+            file.services.insert(name, one_shot);
         }
         file.services.extend(members);
+        file.services
+            .extend(containers::sidecar_services(plan, svc));
+        for volume in containers::shared_volumes(svc) {
+            file.volumes.insert(volume, Empty {});
+        }
         for m in &svc.mounts {
             match &m.source {
                 VolumeSource::Persistent { name, .. } if svc.cluster.is_some() => {
@@ -437,26 +461,10 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
             p.host_ip, p.host_port, p.port.number
         )));
     }
-    for m in &svc.mounts {
-        let ro = if m.read_only { ":ro" } else { "" };
-        match &m.source {
-            VolumeSource::Persistent { name, .. } => {
-                out.volumes.push(format!("{name}:{}{ro}", m.path))
-            }
-            VolumeSource::Bind { host_path } => {
-                out.volumes
-                    .push(format!("{}:{}{ro}", repo_path(host_path), m.path))
-            }
-            VolumeSource::Scratch => out.tmpfs.push(m.path.clone()),
-            VolumeSource::File(f) => out.configs.push(ConfigMount {
-                source: f.name.clone(),
-                target: m.path.clone(),
-            }),
-        }
-    }
+    mount_into(&mut out, svc, &svc.mounts);
     for dep in svc.dependencies() {
         let target = compose_service(plan, dep.name());
-        let healthy = target.is_some_and(|d| healthcheck(d).is_some());
+        let healthy = target.is_some_and(|d| plan.compose_check(d).is_some());
         let condition = if healthy {
             "service_healthy"
         } else {
@@ -466,15 +474,10 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
         let name = target.map_or_else(|| dep.name().to_owned(), |t| plan.members(t).swap_remove(0));
         out.depends_on.insert(name, DependsOn { condition });
     }
-    out.healthcheck = healthcheck(svc);
-    let sec = &svc.security;
-    out.user = sec.run_as_user.map(|u| DoubleQuoted(u.to_string()));
-    out.read_only = sec.read_only_root_fs;
-    out.cap_drop = vec!["ALL"];
-    out.cap_add = sec.add_capabilities.clone();
-    if sec.no_privilege_escalation {
-        out.security_opt = vec!["no-new-privileges:true"];
-    }
+    out.healthcheck = health::healthcheck(plan, svc);
+    out.stop_grace_period = svc.effective_grace_period().map(|s| format!("{s}s"));
+    out.pre_stop = containers::pre_stop(svc);
+    harden(&mut out, &svc.security);
     let resources = svc.resources.as_ref().and_then(deploy_resources);
     if svc.replicas != 1 || resources.is_some() {
         out.deploy = Some(Deploy {
@@ -483,6 +486,49 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
         });
     }
     out
+}
+
+/// Mounts `mounts` (the service's, or one of its containers') into `out`: named volumes,
+/// bind mounts, generated files as configs, scratch space as tmpfs — or, where the service
+/// and one of its containers share a scratch path, the named volume both mount.
+fn mount_into(out: &mut ComposeService, svc: &Service, mounts: &[crate::model::Mount]) {
+    for m in mounts {
+        let ro = if m.read_only { ":ro" } else { "" };
+        match &m.source {
+            VolumeSource::Persistent { name, .. } => {
+                out.volumes.push(format!("{name}:{}{ro}", m.path))
+            }
+            VolumeSource::Bind { host_path } => {
+                out.volumes
+                    .push(format!("{}:{}{ro}", repo_path(host_path), m.path))
+            }
+            VolumeSource::Scratch => match containers::shared_scratch(svc, &m.path) {
+                Some(volume) => out.volumes.push(format!("{volume}:{}{ro}", m.path)),
+                None => out.tmpfs.push(m.path.clone()),
+            },
+            VolumeSource::File(f) => out.configs.push(ConfigMount {
+                source: f.name.clone(),
+                target: m.path.clone(),
+            }),
+        }
+    }
+}
+
+/// The container hardening of `sec`: user (and group), read-only root, capabilities,
+/// `no-new-privileges`.
+fn harden(out: &mut ComposeService, sec: &crate::model::Security) {
+    out.user = sec.run_as_user.map(|u| {
+        DoubleQuoted(match sec.run_as_group {
+            Some(g) => format!("{u}:{g}"),
+            None => u.to_string(),
+        })
+    });
+    out.read_only = sec.read_only_root_fs;
+    out.cap_drop = vec!["ALL"];
+    out.cap_add = sec.add_capabilities.clone();
+    if sec.no_privilege_escalation {
+        out.security_opt = vec!["no-new-privileges:true"];
+    }
 }
 
 /// The one-shot service that migrates before `svc` starts: the service's image (or the
@@ -508,6 +554,8 @@ fn migration(plan: &Plan<'_>, svc: &Service, m: &Migration) -> ComposeService {
     out.command = None;
     out.ports.clear();
     out.healthcheck = None;
+    out.stop_grace_period = None;
+    out.pre_stop.clear();
     out.restart = Restart::Never.compose();
     out.deploy = out.deploy.map(|d| Deploy {
         replicas: None,
@@ -528,82 +576,6 @@ fn deploy_resources(r: &Resources) -> Option<DeployResources> {
         limits,
         reservations,
     })
-}
-
-/// The Compose healthcheck for a service, if its probe can run inside its image.
-fn healthcheck(svc: &Service) -> Option<Healthcheck> {
-    let probe = svc.health_probe()?;
-    let test = probe_command(probe, svc.health_tool)?;
-    let start_period = match (&svc.probes.startup, probe.initial_delay) {
-        (Some(s), _) => Some(
-            s.initial_delay.unwrap_or(0) + s.effective_period() * s.effective_failure_threshold(),
-        ),
-        (None, d) => d,
-    };
-    Some(Healthcheck {
-        test,
-        interval: format!("{}s", probe.effective_period()),
-        timeout: format!("{}s", probe.effective_timeout()),
-        retries: probe.effective_failure_threshold(),
-        start_period: start_period.filter(|s| *s > 0).map(|s| format!("{s}s")),
-    })
-}
-
-fn probe_command(probe: &Probe, tool: HealthTool) -> Option<Vec<String>> {
-    let cmd = |parts: &[&str]| Some(parts.iter().map(|s| (*s).to_owned()).collect());
-    match &probe.action {
-        ProbeAction::Exec { command } => {
-            let mut v = vec!["CMD".to_owned()];
-            v.extend(escape_all(command));
-            Some(v)
-        }
-        ProbeAction::HttpGet { path, port } => {
-            let url = format!("http://127.0.0.1:{}{path}", port.number);
-            match tool {
-                HealthTool::Wget => cmd(&["CMD", "wget", "-q", "--spider", &url]),
-                HealthTool::Curl => cmd(&["CMD", "curl", "-fsS", "-o", "/dev/null", &url]),
-                HealthTool::Node => cmd(&["CMD", "node", "-e", &node_http_check(&url)]),
-                HealthTool::Python => cmd(&[
-                    "CMD",
-                    "python",
-                    "-c",
-                    &format!("import urllib.request; urllib.request.urlopen('{url}', timeout=5)"),
-                ]),
-                HealthTool::None => None,
-            }
-        }
-        ProbeAction::Tcp { port } => match tool {
-            HealthTool::Wget | HealthTool::Curl => cmd(&[
-                "CMD-SHELL",
-                &format!("nc -z 127.0.0.1 {} || exit 1", port.number),
-            ]),
-            HealthTool::Node => cmd(&[
-                "CMD",
-                "node",
-                "-e",
-                &format!(
-                    "require('net').connect({}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))",
-                    port.number
-                ),
-            ]),
-            HealthTool::Python => cmd(&[
-                "CMD",
-                "python",
-                "-c",
-                &format!(
-                    "import socket; socket.create_connection(('127.0.0.1', {}), timeout=5)",
-                    port.number
-                ),
-            ]),
-            HealthTool::None => None,
-        },
-    }
-}
-
-fn node_http_check(url: &str) -> String {
-    format!(
-        "require('http').get('{url}', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"
-    )
 }
 
 /// A path relative to the repository root, seen from the compose file's folder.

@@ -8,8 +8,14 @@ use crate::model::{EnvValue, Service};
 
 impl<'a> Validator<'a> {
     pub(super) fn env_rules(&mut self, svc: &Service, path: &str) {
+        self.env_list_rules(&svc.env, path);
+    }
+
+    /// The rules of one container's variables (a service's, or an init container's or
+    /// sidecar's), reported under `<path>.env[<name>]`.
+    pub(super) fn env_list_rules(&mut self, vars: &[crate::model::EnvVar], path: &str) {
         let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
-        for var in &svc.env {
+        for var in vars {
             let vpath = format!("{path}.env[{}]", var.name);
             if let Some(problem) = names::env_name_problem(&var.name) {
                 self.err(

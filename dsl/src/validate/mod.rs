@@ -28,6 +28,7 @@
 
 mod bounds;
 mod cluster;
+mod containers;
 mod env;
 mod graph;
 mod handles;
@@ -53,6 +54,7 @@ use crate::model::{Service, Stack};
 use crate::plan::Plan;
 pub use bounds::{MAX_CLUSTER_NODES, MAX_REPLICAS};
 
+pub use containers::MAX_GRACE_PERIOD;
 pub(crate) use ports::port_list;
 
 /// Runs every target-independent rule over a plan's stack; returns every problem found.

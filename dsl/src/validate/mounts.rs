@@ -7,8 +7,14 @@ use crate::model::{Env, Service, VolumeSource};
 
 impl<'a> Validator<'a> {
     pub(super) fn mount_rules(&mut self, svc: &Service, path: &str) {
+        self.mount_list_rules(&svc.mounts, path);
+    }
+
+    /// The rules of one container's mounts (a service's, or an init container's or
+    /// sidecar's), reported under `<path>.mounts[<path>]`.
+    pub(super) fn mount_list_rules(&mut self, mounts: &[crate::model::Mount], path: &str) {
         let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
-        for m in &svc.mounts {
+        for m in mounts {
             let mpath = format!("{path}.mounts[{}]", m.path);
             if !m.path.starts_with('/') {
                 self.err(

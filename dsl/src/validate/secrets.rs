@@ -12,7 +12,7 @@
 
 use super::leaks::{self, Finding};
 use super::{ErrorKind, Validator};
-use crate::model::{EnvValue, Part, Service, Template, VolumeSource};
+use crate::model::{EnvValue, EnvVar, Part, Service, Template, VolumeSource};
 
 /// The hint of every literal-secret error, naming the fix for the position.
 fn hint(position: &str, reference: &str) -> String {
@@ -50,10 +50,9 @@ impl Validator<'_> {
         );
     }
 
-    /// Every literal secret in one service's values.
-    pub(super) fn service_secret_rules(&mut self, svc: &Service, path: &str) {
-        let waivers = &svc.not_secrets;
-        for var in &svc.env {
+    /// Literal secrets among environment variables (a service's or one of its containers').
+    fn env_secret_rules(&mut self, env: &[EnvVar], waivers: &[(String, String)], path: &str) {
+        for var in env {
             let text = match &var.value {
                 EnvValue::Plain(s) | EnvValue::Config(s) => s.clone(),
                 EnvValue::Template(t) => as_text(t),
@@ -83,6 +82,35 @@ impl Validator<'_> {
                 );
             }
         }
+    }
+
+    /// Literal secrets among the arguments of a command (`field` names it in the path).
+    fn argv_secret_rules(
+        &mut self,
+        field: &str,
+        argv: &[String],
+        waivers: &[(String, String)],
+        path: &str,
+    ) {
+        for (i, f) in leaks::scan_argv(argv) {
+            if !self.waived(waivers, &f, &argv[i]) {
+                self.leak(
+                    format!("{path}.{field}[{i}]"),
+                    &format!("argument {i} of the {field}"),
+                    &f,
+                    hint(
+                        "an argument",
+                        "set it as an environment variable from a `SecretRef` and reference it as `$(VAR)`",
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Every literal secret in one service's values.
+    pub(super) fn service_secret_rules(&mut self, svc: &Service, path: &str) {
+        let waivers = &svc.not_secrets;
+        self.env_secret_rules(&svc.env, waivers, path);
         let argvs = [
             ("command", svc.command.as_deref()),
             ("args", svc.args.as_deref()),
@@ -92,19 +120,18 @@ impl Validator<'_> {
             ),
         ];
         for (field, argv) in argvs {
-            for (i, f) in leaks::scan_argv(argv.unwrap_or_default()) {
-                let arg = &argv.unwrap_or_default()[i];
-                if !self.waived(waivers, &f, arg) {
-                    self.leak(
-                        format!("{path}.{field}[{i}]"),
-                        &format!("argument {i} of the {field}"),
-                        &f,
-                        hint(
-                            "an argument",
-                            "set it as an environment variable from a `SecretRef` and reference it as `$(VAR)`",
-                        ),
-                    );
-                }
+            self.argv_secret_rules(field, argv.unwrap_or_default(), waivers, path);
+        }
+        let containers = svc
+            .sidecars
+            .iter()
+            .map(|c| ("sidecars", c))
+            .chain(svc.init_containers.iter().map(|c| ("init_containers", c)));
+        for (slot, c) in containers {
+            let cpath = format!("{path}.{slot}[{}]", c.name);
+            self.env_secret_rules(&c.env, waivers, &cpath);
+            for (field, argv) in [("command", &c.command), ("args", &c.args)] {
+                self.argv_secret_rules(field, argv.as_deref().unwrap_or_default(), waivers, &cpath);
             }
         }
         for (kind, probe) in svc.probes.iter() {

@@ -24,6 +24,8 @@ impl<'a> Validator<'a> {
         self.scaling_rules(svc, &path);
         self.bound_rules(svc, &path);
         self.migration_rules(svc, &path);
+        self.container_rules(svc, &path);
+        self.lifecycle_rules(svc, &path);
         for (what, reason) in &svc.security.relaxations {
             if reason.trim().is_empty() {
                 self.err(

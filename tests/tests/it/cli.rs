@@ -14,7 +14,9 @@ fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
         .image(Image::new("acme/shop-api").tag("1.0.0"))
         .port(http)
         .publish(http, api_port)
-        .readiness(Probe::http_get("/ready", http));
+        .readiness(Probe::http_get("/ready", http))
+        // The image ships BusyBox: Compose renders the check (its URL follows the port).
+        .health_tool(HealthTool::Wget);
     if with_db {
         let pg = Port::tcp("postgres", 5432);
         let pw =

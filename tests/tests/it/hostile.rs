@@ -22,6 +22,8 @@ fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
         .image(Image::new("acme/shop-api").tag("1.0.0"))
         .port(http)
         .readiness(Probe::http_get("/ready", http))
+        // The image ships BusyBox: Compose renders the check (its URL follows the port).
+        .health_tool(HealthTool::Wget)
         .resources(small());
     if with_db {
         let pg = Port::tcp("postgres", 5432);

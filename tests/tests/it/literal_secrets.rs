@@ -2,7 +2,7 @@
 //! an artifact (issue 19, finding 5): every fake secret of the corpus, in every position,
 //! is an error at that position's path, and nothing is written.
 
-use stackdsl::model::{Backup, Bucket, Schedule};
+use stackdsl::model::{Backup, Bucket, Container, Schedule};
 use stackdsl::prelude::*;
 use stackdsl::validate::ErrorKind;
 
@@ -36,7 +36,8 @@ fn stack_with(f: impl FnOnce(&mut Stack, ServiceBuilder<HasImage>)) -> Stack {
 /// an annotation, a generated file, a bucket URL): only a secret of a recognisable format
 /// is caught there. In the others the context says "secret" (`STRIPE_KEY`,
 /// `--db-password=`, `--token`, `PGPASSWORD=`, a URL password, `?token=`, `Authorization:`,
-/// `--api-key=`, `X-Api-Key`, `GITHUB_TOKEN=`), so any literal is.
+/// `--api-key=`, a sidecar's `--token`, an init container's URL password, `X-Api-Key`,
+/// `GITHUB_TOKEN=`), so any literal is.
 const UNNAMED: usize = 5;
 
 fn positions(secret: &'static str) -> Vec<(&'static str, Stack)> {
@@ -144,6 +145,28 @@ fn positions(secret: &'static str) -> Vec<(&'static str, Stack)> {
                     "migrate".to_owned(),
                     format!("--api-key={secret}"),
                 ])));
+            }),
+        ),
+        (
+            "shop.services[api].sidecars[proxy].args[1]",
+            stack_with(|s, b| {
+                s.add(
+                    b.sidecar(
+                        Container::new("proxy", Image::new("acme/proxy").tag("1.0.0"))
+                            .args(["--token", secret]),
+                    ),
+                );
+            }),
+        ),
+        (
+            "shop.services[api].init_containers[seed].env[DATABASE_URL]",
+            stack_with(|s, b| {
+                s.add(b.init_container(
+                    Container::new("seed", Image::new("acme/seed").tag("1.0.0")).env(
+                        "DATABASE_URL",
+                        format!("postgres://shop:{secret}@db:5432/shop"),
+                    ),
+                ));
             }),
         ),
         (

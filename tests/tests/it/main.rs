@@ -29,6 +29,8 @@ mod literal_secrets;
 mod migrations;
 mod monitoring;
 mod paas;
+mod pods;
+mod probes;
 mod properties;
 mod review;
 mod secrets;

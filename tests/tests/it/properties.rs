@@ -618,9 +618,11 @@ fn build(spec: &StackSpec) -> Built {
         // Probes on declared TCP ports (or commands).
         let make_probe = |p: &ProbeSpec| -> Probe {
             let probe = match (p.kind, tcp_ports.is_empty()) {
-                (0, false) => {
-                    Probe::http_get(p.path.clone(), tcp_ports[p.port.index(tcp_ports.len())])
-                }
+                // The port's protocol decides the style: a gRPC health check on a gRPC port.
+                (0, false) => match tcp_ports[p.port.index(tcp_ports.len())] {
+                    port if port.app == AppProtocol::Grpc => Probe::grpc(port),
+                    port => Probe::http_get(p.path.clone(), port),
+                },
                 (1, false) => Probe::tcp(tcp_ports[p.port.index(tcp_ports.len())]),
                 _ => Probe::exec(["true"]),
             };
@@ -635,11 +637,23 @@ fn build(spec: &StackSpec) -> Built {
         if let Some(p) = &svc.startup {
             b = b.startup(make_probe(p));
         }
-        b = b.health_tool(match svc.health_tool {
+        // A stated client must run the Compose probe: else the one that can.
+        let tool = match svc.health_tool {
             0 => HealthTool::Wget,
             1 => HealthTool::Curl,
             2 => HealthTool::Node,
             _ => HealthTool::None,
+        };
+        let compose_probe = b.peek().health_probe().cloned();
+        b = b.health_tool(match compose_probe {
+            Some(p) if tool != HealthTool::None && !tool.runs(&p) => {
+                if HealthTool::GrpcHealthProbe.runs(&p) {
+                    HealthTool::GrpcHealthProbe
+                } else {
+                    HealthTool::Wget
+                }
+            }
+            _ => tool,
         });
 
         // Replicas, scaling, clustering.

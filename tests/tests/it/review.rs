@@ -111,18 +111,19 @@ fn text_review_of_two_commits_lists_the_risks_and_every_change() {
         [
             "  ⚠ image change · shop: acme/api 1.0.0 → 1.1.0 — compose service api (dev); Deployment/api (staging, prod)",
             "  ⚠ fewer replicas · shop: spec.replicas: 3 → 2 — Deployment/api (prod)",
-            "  ⚠ removed · shop: object removed — compose service worker (dev); Deployment/worker, NetworkPolicy/worker (staging, prod)",
+            "  ⚠ removed · shop: object removed — compose service worker (dev); Deployment/worker, NetworkPolicy/worker, ServiceAccount/worker (staging, prod)",
             "  ⚠ network policy widened · shop: policy removed: its pods lose its isolation — NetworkPolicy/worker (staging, prod)",
             "  ⚠ prod only · shop: spec.replicas — Deployment/api (prod)",
         ],
         "{text}"
     );
     for expected in [
-        "shop · prod — 4 objects: 2 changed, 2 removed\n",
+        "shop · prod — 5 objects: 2 changed, 3 removed\n",
         "  ~ Deployment/api  (k8s/20-api.yaml)\n      spec.replicas: 3 → 2\n      spec.template.spec.containers[api].image: acme/api:1.0.0 → acme/api:1.1.0\n",
         "  - Deployment/worker  (k8s/20-worker.yaml)\n",
         "  ~ Kustomization/kustomization  (k8s/kustomization.yaml)\n",
         "  - NetworkPolicy/worker  (k8s/30-network-policies.yaml)\n",
+        "  - ServiceAccount/worker  (k8s/20-worker.yaml)\n",
         "shop · dev — 2 objects: 1 changed, 1 removed\n",
         "  ~ compose service api  (compose.yaml)\n      image: acme/api:1.0.0 → acme/api:1.1.0\n",
         "  - compose service worker  (compose.yaml)\n",
@@ -220,7 +221,7 @@ fn markdown_review_parses_as_github_flavoured_markdown_with_its_structure() {
             })
             .collect()
     };
-    assert_eq!(cells(&rows[3]), ["shop", "prod", "0", "2", "2"]);
+    assert_eq!(cells(&rows[3]), ["shop", "prod", "0", "2", "3"]);
     // Every object is a collapsible block: its opening, a field table (for a change), its
     // closing; nothing of it is swallowed into a paragraph.
     let html: Vec<&str> = of("html")
@@ -232,7 +233,8 @@ fn markdown_review_parses_as_github_flavoured_markdown_with_its_structure() {
         .filter(|h| h.starts_with("<details><summary>"))
         .count();
     let closed = html.iter().filter(|h| **h == "</details>").count();
-    assert_eq!((opened, closed), (11, 11), "{html:#?}");
+    // (A ServiceAccount per service: the removed worker's is one block in staging and prod.)
+    assert_eq!((opened, closed), (13, 13), "{html:#?}");
     assert!(html.contains(
         &"<details><summary>~ <code>Deployment/api</code> · 2 fields · <code>k8s/20-api.yaml</code></summary>"
     ));

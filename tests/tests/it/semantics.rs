@@ -296,6 +296,21 @@ pub(crate) fn check_autoscaling(stack: &Stack, docs: &Docs) -> Result<(), String
     Ok(())
 }
 
+/// A Compose service's `depends_on`, as dependency → condition.
+fn conditions(service: &Value) -> BTreeMap<String, String> {
+    service["depends_on"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v["condition"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Compose waits for exactly the model's dependencies (a cluster through its seed member),
 /// `service_healthy` where the dependency's container has a health check.
 pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(), String> {
@@ -347,17 +362,36 @@ pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(
                 "service_completed_successfully".to_owned(),
             );
         }
-        let got: BTreeMap<String, String> = own["depends_on"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v["condition"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
+        // Init containers run to completion first, each after the one before it.
+        let mut previous: Option<String> = None;
+        for c in &svc.init_containers {
+            let name = format!("{}-{}", svc.name, c.name);
+            let got = conditions(&services[&name]);
+            if let Some(p) = &previous
+                && got.get(p).map(String::as_str) != Some("service_completed_successfully")
+            {
+                return Err(format!(
+                    "{}: init service `{name}` does not wait for `{p}`: {got:?}",
+                    stack.name
+                ));
+            }
+            want.insert(name.clone(), "service_completed_successfully".to_owned());
+            previous = Some(name);
+        }
+        // Sidecars share the service's network namespace and start after it.
+        for c in &svc.sidecars {
+            let name = format!("{}-{}", svc.name, c.name);
+            let sidecar = &services[&name];
+            if sidecar["network_mode"].as_str() != Some(&format!("service:{}", svc.name))
+                || conditions(sidecar).get(&svc.name).map(String::as_str) != Some("service_started")
+            {
+                return Err(format!(
+                    "{}: sidecar service `{name}` does not join `{}`: {sidecar:?}",
+                    stack.name, svc.name
+                ));
+            }
+        }
+        let got = conditions(own);
         if got != want {
             return Err(format!(
                 "{}: compose service `{}` depends on {got:?}, the model says {want:?}",

@@ -127,6 +127,8 @@ pub const OWNED: &[&str] = &[
     "depends_on",
     "healthcheck",
     "restart",
+    "stop_grace_period",
+    "pre_stop",
     "user",
     "read_only",
     "cap_drop",
@@ -134,6 +136,7 @@ pub const OWNED: &[&str] = &[
     "security_opt",
     "deploy",
     "networks",
+    "network_mode",
 ];
 
 /// Removes what stackdsl wrote for `key` (one of [`OWNED`]), so a replacement is the only
@@ -152,6 +155,8 @@ fn clear(s: &mut ComposeService, key: &str) {
         "depends_on" => s.depends_on.clear(),
         "healthcheck" => s.healthcheck = None,
         "restart" => s.restart = "",
+        "stop_grace_period" => s.stop_grace_period = None,
+        "pre_stop" => s.pre_stop.clear(),
         "user" => s.user = None,
         "read_only" => s.read_only = false,
         "cap_drop" => s.cap_drop.clear(),
@@ -159,6 +164,7 @@ fn clear(s: &mut ComposeService, key: &str) {
         "security_opt" => s.security_opt.clear(),
         "deploy" => s.deploy = None,
         "networks" => s.networks.clear(),
+        "network_mode" => s.network_mode = None,
         _ => {}
     }
 }
@@ -278,7 +284,7 @@ mod tests {
                     condition: "service_started",
                 },
             )]),
-            healthcheck: Some(Healthcheck {
+            healthcheck: Some(health::Healthcheck {
                 test: vec!["CMD".into()],
                 interval: "1s".into(),
                 timeout: "1s".into(),
@@ -286,6 +292,10 @@ mod tests {
                 start_period: None,
             }),
             restart: "always",
+            stop_grace_period: Some("30s".into()),
+            pre_stop: vec![containers::Hook {
+                command: vec!["drain".into()],
+            }],
             user: Some(DoubleQuoted("1".into())),
             read_only: true,
             cap_drop: vec!["ALL"],
@@ -296,6 +306,7 @@ mod tests {
                 resources: None,
             }),
             networks: IndexMap::from([("default", NetworkAttach { aliases: vec![] })]),
+            network_mode: Some("host".into()),
             extra: IndexMap::new(),
         };
         let keys: Vec<String> = match serde_json::to_value(&s).unwrap() {

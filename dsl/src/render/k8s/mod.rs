@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `00-namespace.yaml` | Namespace (Pod Security Admission labels when hardened) |
 //! | `10-external-secrets.yaml` | ExternalSecrets, one per referenced Secret, when the stack names a store (custom resources) |
-//! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
+//! | `20-<service>.yaml` | ServiceAccount, ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
 //! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies and routes |
 //! | `40-gateway.yaml` | the Gateway API routes: Gateway, HTTPRoutes, GRPCRoutes, Envoy Gateway policies (custom resources; see `gateway`) |
 //! | `40-ingress.yaml` | or, when the stack chooses them, Ingresses (cert-manager TLS; ingress-nginx annotations only for ingress-nginx) |
@@ -53,7 +53,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Service as KService,
+    ConfigMap, Namespace, PersistentVolumeClaim, Service as KService, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 
@@ -111,6 +111,7 @@ pub enum Object {
     Namespace(Namespace),
     ConfigMap(ConfigMap),
     PersistentVolumeClaim(PersistentVolumeClaim),
+    ServiceAccount(ServiceAccount),
     Deployment(Box<Deployment>),
     StatefulSet(Box<StatefulSet>),
     Service(KService),
@@ -138,6 +139,7 @@ impl Object {
             Object::Namespace(_) => "Namespace",
             Object::ConfigMap(_) => "ConfigMap",
             Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
+            Object::ServiceAccount(_) => "ServiceAccount",
             Object::Deployment(_) => "Deployment",
             Object::StatefulSet(_) => "StatefulSet",
             Object::ServiceMonitor(_) => "ServiceMonitor",
@@ -164,6 +166,7 @@ impl Object {
             Object::Namespace(o) => &o.metadata,
             Object::ConfigMap(o) => &o.metadata,
             Object::PersistentVolumeClaim(o) => &o.metadata,
+            Object::ServiceAccount(o) => &o.metadata,
             Object::Deployment(o) => &o.metadata,
             Object::StatefulSet(o) => &o.metadata,
             Object::ServiceMonitor(o) => &o.metadata,
@@ -226,6 +229,7 @@ impl Serialize for Object {
             Object::Namespace(o) => o.serialize(s),
             Object::ConfigMap(o) => o.serialize(s),
             Object::PersistentVolumeClaim(o) => o.serialize(s),
+            Object::ServiceAccount(o) => o.serialize(s),
             Object::Deployment(o) => o.serialize(s),
             Object::StatefulSet(o) => o.serialize(s),
             Object::ServiceMonitor(o) => o.serialize(s),
@@ -525,8 +529,9 @@ fn namespace(plan: &Plan<'_>) -> Namespace {
     if stack.kubernetes.hardened {
         // Charts installed by Helm set their own security contexts, which we cannot check
         // here: their namespace enforces "baseline" and audits/warns on "restricted".
-        let restricted = plan.manifests().all(|s| s.security.is_restricted())
-            && plan.helm_installed().next().is_none();
+        let restricted = plan.manifests().all(|s| {
+            s.security.is_restricted() && s.containers().all(|c| c.security.is_restricted())
+        }) && plan.helm_installed().next().is_none();
         let level = if restricted { "restricted" } else { "baseline" };
         for mode in ["enforce", "audit", "warn"] {
             let value = if mode == "enforce" {

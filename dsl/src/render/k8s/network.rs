@@ -231,6 +231,14 @@ pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
                 ports: named_ports(&ports),
             });
         }
+        // A NodePort or LoadBalancer Service admits clients from outside the cluster (the
+        // load balancer's source ranges filter them; a policy cannot, behind SNAT).
+        if svc.exposure.is_external() && !helm {
+            ingress.push(NetworkPolicyIngressRule {
+                from: None,
+                ports: target_ports(plan, svc),
+            });
+        }
         let mut egress = Vec::new();
         if !gossip.is_empty() || helm {
             egress.push(NetworkPolicyEgressRule {

@@ -23,6 +23,7 @@ impl Object {
             Object::Namespace(o) => o,
             Object::ConfigMap(o) => o,
             Object::PersistentVolumeClaim(o) => o,
+            Object::ServiceAccount(o) => o,
             Object::Deployment(o) => &mut **o,
             Object::StatefulSet(o) => &mut **o,
             Object::Service(o) => o,

@@ -1,6 +1,6 @@
 //! The Kubernetes folder's `README.md`: how to apply it, what the routes need and what
-//! their API cannot express, the Secrets (to create, or synced from the stack's store),
-//! and the backup buckets' retention.
+//! their API cannot express, the Secrets (to create, or synced from the stack's store), the
+//! registry credentials the pods pull with, and the backup buckets' retention.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,41 @@ use crate::model::{
     GatewayAttach, GatewayImpl, IngressController, RemoteKey, RouteApi, SecretRef, Target,
 };
 use crate::plan::{Plan, User};
+
+/// The README's section on the registry credentials the pods pull with (none: nothing).
+fn pull_secrets(plan: &Plan<'_>, ns: &str, t: &mut String) {
+    // Secret name → (description, services).
+    let mut pulls: BTreeMap<&str, (Option<&str>, Vec<&str>)> = BTreeMap::new();
+    for svc in plan.manifests() {
+        for p in &svc.pod.image_pull_secrets {
+            let entry = pulls.entry(&p.name).or_default();
+            entry.0 = entry.0.or(p.description.as_deref());
+            entry.1.push(&svc.name);
+        }
+    }
+    if pulls.is_empty() {
+        return;
+    }
+    t.push_str(
+        "## Image pull secrets to create before applying\n\nThe pods pull their images with the \
+         registry credentials of these Secrets (type `kubernetes.io/dockerconfigjson`), which are \
+         never generated:\n\n| Secret | used by | description |\n|---|---|---|\n",
+    );
+    for (name, (description, users)) in &pulls {
+        t.push_str(&format!(
+            "| `{name}` | {} | {} |\n",
+            users.join(", "),
+            description.unwrap_or("")
+        ));
+    }
+    t.push_str("\n```sh\n");
+    for name in pulls.keys() {
+        t.push_str(&format!(
+            "kubectl -n {ns} create secret docker-registry {name} \\\n  --docker-server=\"$REGISTRY\" --docker-username=\"$REGISTRY_USER\" --docker-password=\"$REGISTRY_TOKEN\"\n"
+        ));
+    }
+    t.push_str("```\n\n");
+}
 
 pub(super) fn readme(
     plan: &Plan<'_>,
@@ -43,6 +78,7 @@ pub(super) fn readme(
         ));
     }
     routes(plan, &mut t);
+    pull_secrets(plan, ns, &mut t);
     if secrets.is_empty() {
         t.push_str("The stack references no Secrets.\n");
         return t;

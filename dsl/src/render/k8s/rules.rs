@@ -1,7 +1,10 @@
 //! Rules only the Kubernetes target imposes: a namespace that is a DNS label, images (not
 //! builds) to run, ReadWriteOnce volumes on one pod, autoscaling metrics with requests,
-//! disruption budgets drains can satisfy, and object names that do not collide (the
-//! route API's, secret store's and GitOps settings' rules are in `options_rules`).
+//! disruption budgets drains can satisfy, object names that do not collide, and (in
+//! [`pod`]) how Services are exposed and pods scheduled, identified and pulled (the route
+//! API's, secret store's and GitOps settings' rules are in `options_rules`).
+
+mod pod;
 
 use std::collections::BTreeMap;
 
@@ -17,7 +20,10 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
     for svc in plan.services(Target::Kubernetes) {
         let path = v.svc_path(svc);
         v.kubernetes_service_rules(svc, &path);
+        v.exposure_rules(svc, &path);
+        v.pod_settings_rules(svc, &path);
     }
+    v.node_port_rules();
     v.kubernetes_name_rules();
     v.kubernetes_option_rules();
     v.errors

@@ -1,10 +1,14 @@
-//! Per-service objects: ConfigMaps, PersistentVolumeClaims, Deployment, Service, HPA, PDB.
+//! Per-service objects: ServiceAccount, ConfigMaps, PersistentVolumeClaims, Deployment,
+//! Service, HPA, PDB.
 
+mod container;
+mod extra;
 mod migration;
 mod pod;
 
+use container::FILE;
 pub(crate) use pod::pod_template;
-use pod::{FILE, file_key, relaxation_annotations};
+use pod::{file_key, relaxation_annotations};
 
 use std::collections::BTreeMap;
 
@@ -18,8 +22,8 @@ use k8s_openapi::api::autoscaling::v2::{
     ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service as KService, ServicePort,
-    ServiceSpec, VolumeResourceRequirements,
+    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodTemplateSpec,
+    Service as KService, ServiceAccount, ServicePort, ServiceSpec, VolumeResourceRequirements,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -126,10 +130,35 @@ fn config_checksum(cms: &[ConfigMap]) -> Option<String> {
     Some(crate::hash::sha256_hex(text.as_bytes()))
 }
 
+/// The ServiceAccount the pods of `svc` run as, named after the service: every service of a
+/// hardened stack has one (no pod runs as the namespace's `default` account), a plain
+/// stack's only when the service sets one.
+pub(crate) fn service_account(plan: &Plan<'_>, svc: &Service) -> Option<String> {
+    (plan.stack().kubernetes.hardened || svc.pod.service_account.is_some())
+        .then(|| svc.name.clone())
+}
+
 /// The core objects of one service (its ServiceMonitor: [`service_monitor`]).
 pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
     let stack = plan.stack();
     let mut out = Vec::new();
+    if let Some(name) = service_account(plan, svc) {
+        let mut metadata = meta(plan, name, &svc.name);
+        let annotations: BTreeMap<String, String> = svc
+            .pod
+            .service_account
+            .iter()
+            .flat_map(|a| a.annotations())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+        out.push(Object::ServiceAccount(ServiceAccount {
+            metadata,
+            // Pods opt in (`Security::service_account_token`, with a reason).
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        }));
+    }
     let mut config_maps = Vec::new();
     let config: BTreeMap<String, String> = svc
         .env
@@ -194,7 +223,13 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
                 port: i32::from(p.client_port()),
                 target_port: Some(IntOrString::String(p.name.to_owned())),
                 protocol: Some(p.protocol.k8s().to_owned()),
-                ..Default::default()
+                app_protocol: p.app.kubernetes().map(str::to_owned),
+                node_port: svc
+                    .exposure
+                    .node_ports
+                    .iter()
+                    .find(|(np, _)| np.name == p.name)
+                    .map(|(_, n)| i32::from(*n)),
             })
             .collect()
     };
@@ -218,14 +253,27 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
         }));
     }
     // Clients reach the service (or a cluster's non-cluster ports) through a ClusterIP.
+    // Clients reach the service (or a cluster's non-cluster ports) through a ClusterIP, a
+    // node port or a load balancer, as its exposure says.
     let mut client_ports = plan.client_ports(svc).peekable();
     if client_ports.peek().is_some() {
+        let e = &svc.exposure;
+        let mut metadata = meta(plan, svc.name.clone(), &svc.name);
+        let annotations: BTreeMap<String, String> = e
+            .all_annotations()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        metadata.annotations = (!annotations.is_empty()).then_some(annotations);
         out.push(Object::Service(KService {
-            metadata: meta(plan, svc.name.clone(), &svc.name),
+            metadata,
             spec: Some(ServiceSpec {
-                type_: Some("ClusterIP".to_owned()),
+                type_: Some(e.kind.k8s().to_owned()),
                 selector: Some(super::selector_labels(&svc.name)),
                 ports: Some(service_ports(&mut client_ports)),
+                external_traffic_policy: e.traffic_policy.map(|t| t.k8s().to_owned()),
+                load_balancer_source_ranges: (!e.source_ranges.is_empty())
+                    .then(|| e.source_ranges.clone()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -346,6 +394,20 @@ fn workload_meta(plan: &Plan<'_>, svc: &Service) -> ObjectMeta {
     metadata
 }
 
+/// The pod template of the service's own workload: [`pod_template`] run as the service's
+/// account. A pod that mounts its token (a relaxation with a reason) says so itself, since
+/// its account does not.
+fn workload_template(plan: &Plan<'_>, svc: &Service, checksum: Option<String>) -> PodTemplateSpec {
+    let mut template = pod_template(plan, svc, checksum);
+    if let (Some(name), Some(spec)) = (service_account(plan, svc), template.spec.as_mut()) {
+        spec.service_account_name = Some(name);
+        if svc.security.service_account_token {
+            spec.automount_service_account_token = Some(true);
+        }
+    }
+    template
+}
+
 fn deployment(plan: &Plan<'_>, svc: &Service, checksum: Option<String>) -> Deployment {
     let strategy = rollout(plan, svc).map(|r| match r {
         Rollout::Rolling {
@@ -369,7 +431,7 @@ fn deployment(plan: &Plan<'_>, svc: &Service, checksum: Option<String>) -> Deplo
             replicas: Some(svc.replicas as i32),
             selector: label_selector(svc),
             strategy,
-            template: pod_template(plan, svc, checksum),
+            template: workload_template(plan, svc, checksum),
             ..Default::default()
         }),
         ..Default::default()
@@ -427,7 +489,7 @@ fn stateful_set(
                     max_unavailable: None,
                 }),
             }),
-            template: pod_template(plan, svc, checksum),
+            template: workload_template(plan, svc, checksum),
             // Claim `<volume>-<statefulset>-<ordinal>` per member; kept when the set is
             // deleted or scaled down (the default retention policy), so data outlives pods.
             volume_claim_templates: {

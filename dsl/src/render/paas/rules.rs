@@ -188,6 +188,23 @@ fn service_problems(
     err: &mut impl FnMut(String, Problem),
 ) {
     let name = platform.name();
+    if let Some(c) = svc.containers().next() {
+        let slot = if svc.sidecars.is_empty() {
+            "init_containers"
+        } else {
+            "sidecars"
+        };
+        err(
+            format!("{path}.{slot}[{}]", c.name),
+            problem(
+                format!(
+                    "{name} runs one container per app, but service `{}` has init containers or sidecars",
+                    svc.name
+                ),
+                "keep the service off this platform (`.not_on([Target::Paas(…)])`), or run the container's work in the app",
+            ),
+        );
+    }
     if let Some(c) = &svc.cluster {
         err(
             format!("{path}.cluster"),
@@ -367,6 +384,24 @@ fn service_problems(
                     svc.name
                 ),
                 "probe an HTTP path (`Probe::http_get(\"/ready\", http)`), or drop the readiness probe",
+            ),
+        );
+    } else if let Some(p) = &svc.probes.readiness
+        && !p.headers.is_empty()
+    {
+        err(
+            format!("{path}.probes.readiness.headers"),
+            problem(
+                format!(
+                    "{name}'s health check sends no request headers, but service `{}`'s readiness probe needs {}",
+                    svc.name,
+                    p.headers
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "serve the health path without the header, or keep the service off this platform",
             ),
         );
     }

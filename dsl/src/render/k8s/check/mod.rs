@@ -3,7 +3,7 @@
 //!
 //! The check runs in two steps, so a large stack need not keep all of its objects alive at
 //! once: [`facts`] reads one file's objects into [`Facts`] — what other objects may refer to
-//! (pod labels and ports, Services, ConfigMap keys, claims) and the checks of the file's own
+//! (pod labels and ports, Services, ConfigMap keys, claims, service accounts) and the checks of the file's own
 //! references, each holding only the names, labels and ports it needs — and [`resolve`] runs
 //! those checks, in object order, against the facts of every file. [`cross_check`] does both
 //! for a whole [`Manifests`].
@@ -58,6 +58,7 @@ pub(crate) struct Facts {
     /// ConfigMap name → its keys.
     config_maps: Vec<(String, Vec<String>)>,
     claims: Vec<String>,
+    service_accounts: Vec<String>,
     /// Service name, its ports, its labels, whether it is headless.
     services: Vec<(String, Vec<Port>, Option<Labels>, bool)>,
     /// Secrets an ExternalSecret writes: name → keys.
@@ -91,6 +92,7 @@ struct Index<'a> {
     workloads: BTreeSet<String>,
     config_maps: BTreeMap<String, Vec<String>>,
     claims: BTreeSet<String>,
+    service_accounts: BTreeSet<String>,
     headless: BTreeSet<String>,
     services: BTreeMap<String, Vec<Port>>,
     service_labels: Vec<(String, Option<Labels>)>,
@@ -163,6 +165,14 @@ fn containers(t: &PodTemplateSpec) -> &[Container] {
     t.spec
         .as_ref()
         .map(|s| s.containers.as_slice())
+        .unwrap_or_default()
+}
+
+/// The init containers (native sidecars included) of a pod template.
+fn init_containers(t: &PodTemplateSpec) -> &[Container] {
+    t.spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_deref())
         .unwrap_or_default()
 }
 
@@ -262,6 +272,7 @@ pub(crate) fn resolve(
         workloads: BTreeSet::new(),
         config_maps: BTreeMap::new(),
         claims: BTreeSet::new(),
+        service_accounts: BTreeSet::new(),
         headless: BTreeSet::new(),
         services: BTreeMap::new(),
         service_labels: Vec::new(),
@@ -277,6 +288,7 @@ pub(crate) fn resolve(
         index.claims.extend(f.claims);
         index.synced.extend(f.synced);
         index.gateways.extend(f.gateways);
+        index.service_accounts.extend(f.service_accounts);
         for (name, ports, labels, headless) in f.services {
             if headless {
                 index.headless.insert(name.clone());

@@ -19,6 +19,7 @@ pub(super) fn object_facts(o: &Object, f: &mut Facts) {
             c.data.iter().flatten().map(|(k, _)| k.clone()).collect(),
         )),
         Object::PersistentVolumeClaim(_) => f.claims.push(o.name().to_owned()),
+        Object::ServiceAccount(_) => f.service_accounts.push(o.name().to_owned()),
         Object::Service(s) => {
             let Some(spec) = &s.spec else {
                 f.services.push((
@@ -476,8 +477,30 @@ pub(super) fn workload_facts(o: &Object, key: String, f: &mut Facts) {
             });
         }
     }
-    for c in containers(template) {
-        let cpath = format!("{pod_path}.containers[{}]", c.name);
+    if let Some(account) = pod.and_then(|p| p.service_account_name.clone()) {
+        let (path, key) = (format!("{pod_path}.serviceAccountName"), key.clone());
+        f.later(move |ix, err| {
+            if !ix.service_accounts.contains(&account) {
+                err(
+                    path,
+                    format!(
+                        "{key} runs as ServiceAccount `{account}`, which is not in the manifests"
+                    ),
+                    "render the service's ServiceAccount with its workload",
+                );
+            }
+        });
+    }
+    let all = containers(template)
+        .iter()
+        .map(|c| ("containers", c))
+        .chain(
+            init_containers(template)
+                .iter()
+                .map(|c| ("initContainers", c)),
+        );
+    for (slot, c) in all {
+        let cpath = format!("{pod_path}.{slot}[{}]", c.name);
         for (kind, p) in [
             ("livenessProbe", &c.liveness_probe),
             ("readinessProbe", &c.readiness_probe),

@@ -26,6 +26,11 @@
 //! in one transaction, so of two concurrent runs one commits and the other fails and rolls
 //! back; its init container is restarted by the kubelet and finds nothing left to do.
 //!
+//! Unlike a general [`Container`](crate::model::Container) (declared whole, rendered by
+//! [`super::extra`]), the migration is the service's own image and environment running
+//! another command, so it is rendered from the service; it runs after the sidecars and the
+//! other init containers, so it may use a sidecar's proxy.
+//!
 //! The init container is the app container's twin where it matters: the same environment
 //! (built by the same function, so secret and ConfigMap references cannot drift), the same
 //! volume mounts, resources and restricted security context. Its egress is the pod's, so
@@ -45,21 +50,20 @@ pub(super) fn init_container(
     resources: Option<ResourceRequirements>,
     volume_mounts: Option<Vec<VolumeMount>>,
 ) -> Container {
-    let stack = plan.stack();
     let image = m.image.as_ref().or(svc.source.image.as_ref());
     Container {
         name: "migrate".to_owned(),
         image: image.map(ToString::to_string),
-        image_pull_policy: (stack.kubernetes.hardened && image.is_some_and(|i| i.digest.is_none()))
-            .then(|| "Always".to_owned()),
+        image_pull_policy: super::extra::pull_policy(plan, image),
         // `$(NAME)` references stay as they are: the kubelet expands them from `env`.
         command: Some(m.render_argv(|p| match p {
-            ArgPart::Text(t) => super::pod::escape(t),
+            ArgPart::Text(t) => super::container::escape(t),
             ArgPart::Var(v) => format!("$({v})"),
         })),
-        env: (!svc.env.is_empty() || svc.cluster.is_some()).then(|| super::pod::env(plan, svc)),
+        env: (!svc.env.is_empty() || svc.cluster.is_some())
+            .then(|| super::container::env(plan, svc)),
         resources,
-        security_context: super::pod::container_security(svc),
+        security_context: super::container::container_security(&svc.security, &svc.security),
         volume_mounts,
         ..Default::default()
     }
