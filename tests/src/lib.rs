@@ -296,17 +296,38 @@ pub fn terraform_schemas() -> Vec<String> {
     static SCHEMAS: OnceLock<Vec<String>> = OnceLock::new();
     SCHEMAS
         .get_or_init(|| {
-            // helm provider 3.1.1 and kubernetes provider 2.38.0.
+            // helm provider 3.1.1, kubernetes provider 2.38.0 and http provider 3.5.0.
             let helm = npm_package(
                 "@cdktf/provider-helm@12.1.2",
                 &["lib/provider/index.js", "lib/release/index.js"],
             );
+            let k8s_files = [
+                ("provider", "kubernetes", "lib/provider/index.js"),
+                (
+                    "data",
+                    "kubernetes_namespace_v1",
+                    "lib/data-kubernetes-namespace-v1/index.js",
+                ),
+                ("resource", "kubernetes_manifest", "lib/manifest/index.js"),
+                (
+                    "resource",
+                    "kubernetes_service_account_v1",
+                    "lib/service-account-v1/index.js",
+                ),
+                ("resource", "kubernetes_role_v1", "lib/role-v1/index.js"),
+                (
+                    "resource",
+                    "kubernetes_role_binding_v1",
+                    "lib/role-binding-v1/index.js",
+                ),
+            ];
             let k8s = npm_package(
                 "@cdktf/provider-kubernetes@12.1.1",
-                &[
-                    "lib/provider/index.js",
-                    "lib/data-kubernetes-namespace-v1/index.js",
-                ],
+                &k8s_files.map(|(_, _, f)| f),
+            );
+            let http = npm_package(
+                "@cdktf/provider-http@10.0.1",
+                &["lib/provider/index.js", "lib/data-http/index.js"],
             );
             [
                 ("provider", "helm", helm.join("lib/provider/index.js")),
@@ -315,14 +336,11 @@ pub fn terraform_schemas() -> Vec<String> {
                     "helm_release",
                     helm.join("lib/release/index.js"),
                 ),
-                ("provider", "kubernetes", k8s.join("lib/provider/index.js")),
-                (
-                    "data",
-                    "kubernetes_namespace_v1",
-                    k8s.join("lib/data-kubernetes-namespace-v1/index.js"),
-                ),
+                ("provider", "http", http.join("lib/provider/index.js")),
+                ("data", "http", http.join("lib/data-http/index.js")),
             ]
             .into_iter()
+            .chain(k8s_files.map(|(kind, typ, f)| (kind, typ, k8s.join(f))))
             .flat_map(|(kind, typ, path)| {
                 [
                     "--schema".to_owned(),
@@ -391,13 +409,16 @@ fn npm_package(spec: &str, files: &[&str]) -> PathBuf {
         .join("validators/npm")
         .join(spec.replace(['@', '/'], "_"));
     let done = dir.join(".complete");
-    if done.exists() {
+    // Complete, and unpacked with every file this call needs (an earlier call may have
+    // asked for fewer).
+    let ready = || done.exists() && files.iter().all(|f| dir.join("package").join(f).exists());
+    if ready() {
         return dir.join("package");
     }
     fs::create_dir_all(&dir).expect("create npm folder");
     let lock = fs::File::create(dir.join(".lock")).expect("lock file");
     lock.lock().expect("lock npm folder");
-    if done.exists() {
+    if ready() {
         return dir.join("package");
     }
     let out = Command::new("npm")
@@ -535,6 +556,49 @@ pub fn mermaid_parse(files: &[PathBuf]) -> (bool, String) {
         .arg(workspace_root().join("tests/validators/mermaid_parse.mjs"))
         .arg(modules)
         .args(files))
+}
+
+/// The registry package of CloudNativePG's API (`@kubernetes-models/cloudnative-pg@2.0.0`,
+/// generated from the operator's Go types) with `ts-json-schema-generator@2.10.0`, fetched
+/// from npm on first use. Returns the `node_modules` folder (for
+/// `tests/validators/kubernetes_models.mjs`) and, per kind, a closed JSON Schema generated from
+/// the package's type of it (every object `additionalProperties: false`), cached beside the
+/// packages.
+pub fn cloudnative_pg_models(kinds: &[&str]) -> (PathBuf, Vec<(String, PathBuf)>) {
+    const PACKAGE: &str = "@kubernetes-models/cloudnative-pg";
+    let modules = npm_install(&[
+        "@kubernetes-models/cloudnative-pg@2.0.0",
+        "ts-json-schema-generator@2.10.0",
+    ]);
+    let dir = modules.with_file_name("schemas");
+    fs::create_dir_all(&dir).expect("create schema folder");
+    let lock = fs::File::create(dir.join(".lock")).expect("lock file");
+    lock.lock().expect("lock schema folder");
+    let tsconfig = dir.join("tsconfig.json");
+    fs::write(
+        &tsconfig,
+        r#"{ "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "target": "es2022", "strict": true, "skipLibCheck": true } }"#,
+    )
+    .expect("write tsconfig");
+    let mut schemas = Vec::new();
+    for kind in kinds {
+        let out = dir.join(format!("{kind}.json"));
+        if !out.exists() {
+            let types = modules.join(format!("{PACKAGE}/postgresql.cnpg.io/v1/{kind}.d.ts"));
+            let (ok, text) = run(Command::new("node")
+                .arg(modules.join("ts-json-schema-generator/bin/ts-json-schema-generator.js"))
+                .arg("--path")
+                .arg(&types)
+                .args(["--type", &format!("I{kind}"), "--tsconfig"])
+                .arg(&tsconfig)
+                // The package's types share names across API groups: inline them.
+                .args(["--no-type-check", "--expose", "none", "-o"])
+                .arg(&out));
+            assert!(ok, "generating the JSON Schema of {kind} failed:\n{text}");
+        }
+        schemas.push(((*kind).to_owned(), out));
+    }
+    (modules, schemas)
 }
 
 /// Parses `markdown` as GitHub-flavoured Markdown with micromark and its GFM extension
