@@ -2,7 +2,9 @@
 //!
 //! An [`Error`] says where ([`Path`] into the stack, and the [`Origin`] in the user's source
 //! when one is known), what is wrong and how to fix it. [`Errors`] collects all of them:
-//! validation never stops at the first.
+//! validation never stops at the first. A [`Warning`] has the same parts but stops nothing:
+//! validation attaches warnings to the [`Plan`](crate::plan::Plan) it returns
+//! ([`Plan::warnings`](crate::plan::Plan::warnings)), and the CLI prints them.
 //!
 //! ```
 //! use stackdsl::diagnostics::{Error, ErrorKind, Path};
@@ -233,6 +235,60 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Something that renders but deserves attention (a choice with a known cost): where, what,
+/// and what to do about it. It never stops a synthesis.
+///
+/// ```
+/// use stackdsl::diagnostics::{Path, Warning};
+/// let w = Warning::new(
+///     Path::service("shop", "redis"),
+///     "installed from Bitnami's chart, whose images get no fixes",
+///     "drop `.bitnami_chart()`",
+/// );
+/// assert_eq!(w.to_string(), "warning: shop.services[redis]: installed from Bitnami's chart, whose images get no fixes\n  hint: drop `.bitnami_chart()`");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Warning {
+    /// Path into the stack.
+    pub path: Path,
+    /// Where the part was declared in the user's source, when known.
+    pub origin: Option<Origin>,
+    /// What deserves attention.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl Warning {
+    /// A new warning.
+    pub fn new(path: impl Into<Path>, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Warning {
+            path: path.into(),
+            origin: None,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// The same warning, noting where the part was declared.
+    #[must_use]
+    pub fn at(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "warning: {}: {}\n  hint: {}",
+            self.path, self.message, self.hint
+        )
+    }
+}
 
 /// Every error found, in stack order. Never empty when returned as `Err`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

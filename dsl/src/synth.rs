@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::{Error, ErrorKind, Errors};
+use crate::diagnostics::{Error, ErrorKind, Errors, Warning};
 use crate::model::{Env, Stack};
 use crate::plan::Plan;
 use crate::render::{self, Environments, Output};
@@ -47,10 +47,12 @@ use crate::render::{self, Environments, Output};
 /// assert_eq!(errors.iter().next().unwrap().path, "shop.services[api].resources");
 /// ```
 pub fn validate(stack: &Stack) -> Result<Plan<'_>, Errors> {
-    let plan = Plan::derive(stack);
+    let mut plan = Plan::derive(stack);
     let mut errors = crate::validate::rules(&plan);
     errors.extend(render::check(&plan));
-    errors.into_result().map(|()| plan)
+    errors.into_result()?;
+    plan.warnings = crate::validate::warnings(&plan);
+    Ok(plan)
 }
 
 /// Validates stacks synthesized together: each one, plus the rules across them (two stacks
@@ -174,6 +176,9 @@ pub struct Synthesis {
     pub outputs: Vec<Output>,
     /// One entry per synthesized stack, in order.
     pub times: Vec<StackTimes>,
+    /// The warnings validation found in the environment's stacks ([`Plan::warnings`]), in
+    /// stack order.
+    pub warnings: Vec<Warning>,
 }
 
 /// Builds every selected stack for `env` (and the other environments a target spans),
@@ -274,7 +279,17 @@ pub fn synthesize<F: Fn(Env) -> Stack>(
     }
     broken.into_result()?;
     phase(Phase::Rendered);
-    Ok(Synthesis { outputs, times })
+    let warnings = plans
+        .iter()
+        .flatten()
+        .filter(|p| p.stack().env == env)
+        .flat_map(|p| p.warnings().iter().cloned())
+        .collect();
+    Ok(Synthesis {
+        outputs,
+        times,
+        warnings,
+    })
 }
 
 fn unknown_stacks<F: Fn(Env) -> Stack>(

@@ -4,8 +4,9 @@
 //! - **dev** (Compose): single-node Postgres, PgBouncer, NATS and Kafka, the tracing pair,
 //!   and the service built from source.
 //! - **staging**/**prod** (Kubernetes + Terraform): the service as manifests (probes on
-//!   8080, metrics on 9090, HPA 3–10); Postgres with streaming replicas, a NATS cluster and
-//!   Kafka as Helm releases; PgBouncer as manifests in front of Postgres.
+//!   8080, metrics on 9090, HPA 3–10); Postgres with streaming replicas (CloudNativePG), a
+//!   NATS cluster (the NATS chart) and Kafka (Strimzi), installed by Terraform; PgBouncer as
+//!   manifests in front of Postgres.
 //!
 //! The guide's environment, typed: `DATABASE_URL` through PgBouncer (password by
 //! reference, not `user:pass`), `NATS_URL`, `KAFKA_BROKERS`, `JAEGER_ENDPOINT`,

@@ -446,6 +446,9 @@ fn execute(
             return Ok(EXIT_INVALID);
         }
     };
+    for w in &run.warnings {
+        write_warning(err, paint, w)?;
+    }
     let outputs = run.outputs;
     let times: Vec<(&str, Duration)> = run
         .times
@@ -1041,6 +1044,21 @@ fn report_errors(
         if errors.len() == 1 { "" } else { "s" },
         names.join(", "),
     )
+}
+
+/// A validation warning, as errors are printed but in cyan; it stops nothing.
+fn write_warning(err: &mut dyn Write, paint: &Paint, w: &validate::Warning) -> io::Result<()> {
+    writeln!(
+        err,
+        "{} {}: {}",
+        paint.cyan("warning:"),
+        paint.bold(&w.path),
+        w.message
+    )?;
+    if let Some(origin) = w.origin {
+        writeln!(err, "  {} {origin}", paint.cyan("at:"))?;
+    }
+    writeln!(err, "  {} {}", paint.cyan("hint:"), w.hint)
 }
 
 fn regenerate_hint(cli: &Cli, stacks: &[String]) -> String {

@@ -25,7 +25,10 @@ mod probe;
 mod resources;
 mod volume;
 
-pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
+pub use backing::{
+    Auth, BackingKind, BackingSpec, CiService, CustomResource, HelmChart, Install, Operated,
+    Operator, OperatorSource, Release, RoleRule, ServiceAccountGrant, ShapedSecret, ValuesFile,
+};
 pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
@@ -126,8 +129,10 @@ pub enum Target {
     Compose,
     /// Kubernetes manifests under `k8s/`, with a `kustomization.yaml`.
     Kubernetes,
-    /// Terraform (helm provider) under `terraform/`: backing services as Helm releases.
-    /// With it, backing services leave the Kubernetes manifests and Compose keeps them.
+    /// Terraform (helm and kubernetes providers) under `terraform/`: what installs the
+    /// backing services (their operators, or their own charts; see [`crate::catalog`]).
+    /// With it, backing services leave the Kubernetes manifests (which carry the operators'
+    /// custom resources instead) and Compose keeps them.
     Terraform,
     /// A GitHub Actions pipeline under `out/<stack>/github/workflows/`: test, build and
     /// push the stack's images, deploy staging on `main` and production on `v*` tags.
@@ -379,16 +384,17 @@ impl Stack {
         format!("{}/{}", self.name, self.env)
     }
 
-    /// Is `svc` installed by a Helm release (Terraform) rather than rendered as manifests?
+    /// Is `svc` installed by Terraform (a Helm release of its chart, or its operator and
+    /// custom resources) rather than rendered as manifests of its own?
     pub fn helm_installed(&self, svc: &Service) -> bool {
         svc.backing.is_some() && self.targets.contains(&Target::Terraform)
     }
 
-    /// The host clients use for `svc` inside the cluster: its name, plus the chart's
-    /// Service suffix when a Helm release installs it.
+    /// The host clients use for `svc` inside the cluster: its name, or the Service its
+    /// chart or operator creates ([`BackingSpec::host`]) when Terraform installs it.
     pub fn k8s_host(&self, svc: &Service) -> String {
         match &svc.backing {
-            Some(b) if self.helm_installed(svc) => format!("{}{}", svc.name, b.host_suffix),
+            Some(b) if self.helm_installed(svc) => b.host.clone(),
             _ => svc.name.clone(),
         }
     }

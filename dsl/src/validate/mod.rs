@@ -26,6 +26,7 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+mod backing;
 mod cluster;
 mod env;
 mod graph;
@@ -45,7 +46,7 @@ mod stack;
 
 use std::collections::BTreeMap;
 
-pub use crate::diagnostics::{Error, ErrorKind, Errors, Path};
+pub use crate::diagnostics::{Error, ErrorKind, Errors, Path, Warning};
 use crate::model::{Service, Stack};
 use crate::plan::Plan;
 
@@ -60,9 +61,12 @@ pub(crate) fn rules(plan: &Plan<'_>) -> Errors {
     }
     v.cross_service_rules();
     v.monitoring_rules();
+    v.backing_rules();
     handles::update_rules(plan.stack(), &mut v.errors);
     v.errors
 }
+
+pub(crate) use backing::warnings;
 
 /// Checks shared by the rules of validation and of the targets: the stack under
 /// validation, its services by name and the errors found so far.

@@ -7,6 +7,7 @@
 mod authoring;
 mod backups;
 mod bench;
+mod catalog;
 mod ci;
 mod cli;
 mod cluster;
@@ -22,6 +23,7 @@ mod leaks;
 mod library;
 mod migrations;
 mod monitoring;
+mod operators;
 mod paas;
 mod properties;
 mod review;

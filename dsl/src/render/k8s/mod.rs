@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `00-namespace.yaml` | Namespace (Pod Security Admission labels when hardened) |
 //! | `20-<service>.yaml` | ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
+//! | `25-backing-services.yaml` | the custom resources of the backing services an operator runs (CloudNativePG `Cluster`, Strimzi `Kafka`, …; applied after Terraform installed the operators) |
 //! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies |
 //! | `40-ingress.yaml` | Ingresses (cert-manager TLS) |
 //! | `50-monitoring.yaml` | Prometheus Operator ServiceMonitors and PrometheusRules (custom resources) |
@@ -26,6 +27,8 @@ mod check;
 mod diff;
 mod monitoring;
 mod network;
+mod operated;
+mod readme;
 mod rules;
 mod workload;
 
@@ -44,11 +47,12 @@ use serde::Serialize;
 pub use check::cross_check;
 pub use diff::{ObjectDiff, diff_envs};
 pub use monitoring::{PrometheusRule, PrometheusRuleSpec};
+pub use operated::CustomObject;
 pub(crate) use workload::config_map_name;
 
 use crate::diagnostics::Errors;
 use crate::model::{SecretRef, Target};
-use crate::plan::{Plan, User};
+use crate::plan::Plan;
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
 
 /// The Kubernetes backend.
@@ -91,12 +95,14 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
     Ingress(Ingress),
+    Custom(Box<CustomObject>),
 }
 
 impl Object {
     /// The object's kind, e.g. `Deployment`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
+            Object::Custom(o) => &o.kind,
             Object::Namespace(_) => "Namespace",
             Object::ConfigMap(_) => "ConfigMap",
             Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
@@ -129,6 +135,7 @@ impl Object {
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
+            Object::Custom(o) => &o.metadata,
         }
     }
 
@@ -185,6 +192,7 @@ impl Serialize for Object {
             Object::PodDisruptionBudget(o) => o.serialize(s),
             Object::NetworkPolicy(o) => o.serialize(s),
             Object::Ingress(o) => o.serialize(s),
+            Object::Custom(o) => o.serialize(s),
         }
     }
 }
@@ -392,6 +400,8 @@ enum Part<'a> {
     Namespace,
     /// `20-<service>.yaml`: the service's core objects.
     Service(&'a crate::model::Service),
+    /// `25-backing-services.yaml`: operators' custom resources.
+    Backing,
     NetworkPolicies,
     Ingresses,
     Monitoring,
@@ -403,6 +413,7 @@ fn parts<'s>(plan: &Plan<'s>) -> Vec<Part<'s>> {
     let stack = plan.stack();
     let mut parts = vec![Part::Namespace];
     parts.extend(plan.manifests().map(Part::Service));
+    parts.push(Part::Backing);
     if stack.kubernetes.hardened {
         parts.push(Part::NetworkPolicies);
     }
@@ -421,6 +432,12 @@ fn build(plan: &Plan<'_>, part: Part<'_>) -> Option<File> {
         Part::Service(svc) => (
             format!("20-{}.yaml", svc.name),
             workload::objects(plan, svc),
+        ),
+        // Custom resources need their operators' CRDs: a file of their own, which
+        // kubernetes-validate and Terraform-less clusters can tell apart.
+        Part::Backing => (
+            "25-backing-services.yaml".to_owned(),
+            operated::objects(plan),
         ),
         Part::NetworkPolicies => (
             "30-network-policies.yaml".to_owned(),
@@ -441,7 +458,10 @@ fn build(plan: &Plan<'_>, part: Part<'_>) -> Option<File> {
         ),
         Part::Backups => ("60-backups.yaml".to_owned(), backup::objects(plan)),
     };
-    let optional = matches!(part, Part::Ingresses | Part::Monitoring | Part::Backups);
+    let optional = matches!(
+        part,
+        Part::Backing | Part::Ingresses | Part::Monitoring | Part::Backups
+    );
     (!optional || !objects.is_empty()).then_some(File { name, objects })
 }
 
@@ -551,7 +571,7 @@ fn folder_docs(
     }
     docs.push(Document::new(
         format!("{dir}/README.md"),
-        readme(plan, namespace, secrets),
+        readme::readme(plan, namespace, secrets),
     ));
     docs
 }
@@ -576,90 +596,4 @@ fn kustomization(plan: &Plan<'_>, files: &[String]) -> String {
         },
     );
     text
-}
-
-fn readme(plan: &Plan<'_>, ns: &str, secrets: &BTreeMap<String, Vec<SecretRef>>) -> String {
-    let stack = plan.stack();
-    let mut t = crate::render::html_header(stack);
-    t.push('\n');
-
-    t.push_str(&format!(
-        "# `{}` — Kubernetes manifests ({})\n\n",
-        stack.name, stack.env
-    ));
-    t.push_str(&format!(
-        "Apply with `kubectl apply -k out/{}/k8s` (namespace `{ns}`).\n\n",
-        stack.out_dir()
-    ));
-    if secrets.is_empty() {
-        t.push_str("The stack references no Secrets.\n");
-        return t;
-    }
-    t.push_str(
-        "## Secrets to create before applying\n\nThe manifests reference these Secrets by name and key; \
-         they are never generated. Create them in the namespace (or sync them from your secret store):\n\n\
-         | Secret | key | used by | description |\n|---|---|---|---|\n",
-    );
-    let uses = plan.secrets(Target::Kubernetes);
-    for (name, keys) in secrets {
-        for k in keys {
-            let users: Vec<String> = uses
-                .iter()
-                .filter(|u| u.secret.name() == k.name() && u.secret.key() == k.key())
-                .flat_map(|u| &u.users)
-                .filter_map(|r| match r {
-                    User::Service(s) => Some(s.name.clone()),
-                    User::Backup(s) => backup::job_name(s).map(|job| format!("{job} (CronJob)")),
-                    User::Chart(_) => None,
-                })
-                .collect();
-            t.push_str(&format!(
-                "| `{name}` | `{}` | {} | {} |\n",
-                k.key(),
-                users.join(", "),
-                k.description().unwrap_or("")
-            ));
-        }
-    }
-    t.push_str("\n```sh\n");
-    for (name, keys) in secrets {
-        t.push_str(&format!("kubectl -n {ns} create secret generic {name}"));
-        for k in keys {
-            t.push_str(&format!(
-                " \\\n  --from-literal={}=\"${}\"",
-                k.key(),
-                k.var()
-            ));
-        }
-        t.push('\n');
-    }
-    t.push_str("```\n");
-    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
-        .services(Target::Kubernetes)
-        .filter_map(|s| {
-            let b = s.backup.as_ref()?;
-            match &b.target {
-                crate::model::BackupTarget::Bucket(bucket) => {
-                    Some((backup::job_name(s)?, b, &**bucket))
-                }
-                crate::model::BackupTarget::Volume { .. } => None,
-            }
-        })
-        .collect();
-    if !buckets.is_empty() {
-        t.push_str(
-            "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
-             lifecycle rule that expires objects after the retention, and the job's credentials \
-             `s3:PutObject` on the prefix and nothing else:\n\n\
-             | CronJob | bucket URL | expire after |\n|---|---|---|\n",
-        );
-        for (job, b, bucket) in buckets {
-            t.push_str(&format!(
-                "| `{job}` | `{}/` | {} days |\n",
-                bucket.url.trim_end_matches('/'),
-                b.retention_days
-            ));
-        }
-    }
-    t
 }
