@@ -2,8 +2,11 @@
 //!
 //! An [`Error`] says where ([`Path`] into the stack, and the [`Origin`] in the user's source
 //! when one is known), what is wrong and how to fix it. [`Errors`] collects all of them:
-//! validation never stops at the first. A [`Warning`] reports what the output does not do
-//! (a Compose service left without a healthcheck, say) without stopping synthesis.
+//! validation never stops at the first. A [`Warning`] has the same parts but stops nothing:
+//! it reports what the output does not do (a Compose service left without a healthcheck)
+//! or a choice with a known cost (a chart whose images get no fixes). The
+//! [`Plan`](crate::plan::Plan) carries them ([`Plan::warnings`](crate::plan::Plan::warnings))
+//! and the CLI prints them.
 //!
 //! ```
 //! use stackdsl::diagnostics::{Error, ErrorKind, Path};
@@ -315,6 +318,9 @@ pub enum WarningKind {
     /// image the stack does not build): the service gets no healthcheck and its dependants
     /// wait for it to start, not to be ready.
     NoHealthCheck,
+    /// A backing service installed from a Bitnami chart, chosen explicitly: Bitnami's free
+    /// catalog is gone, so its images get no fixes.
+    BitnamiChart,
 }
 
 impl WarningKind {
@@ -322,6 +328,7 @@ impl WarningKind {
     pub const fn code(self) -> &'static str {
         match self {
             WarningKind::NoHealthCheck => "no-health-check",
+            WarningKind::BitnamiChart => "bitnami-chart",
         }
     }
 }
@@ -346,7 +353,9 @@ pub struct Warning {
     pub kind: WarningKind,
     /// Path into the stack.
     pub path: Path,
-    /// What the output does not do.
+    /// Where the part was declared in the user's source, when known.
+    pub origin: Option<Origin>,
+    /// What the output does not do, or what the choice costs.
     pub message: String,
     /// How to address it.
     pub hint: String,
@@ -363,9 +372,17 @@ impl Warning {
         Warning {
             kind,
             path: path.into(),
+            origin: None,
             message: message.into(),
             hint: hint.into(),
         }
+    }
+
+    /// The same warning, noting where the part was declared.
+    #[must_use]
+    pub fn at(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
     }
 }
 

@@ -47,7 +47,7 @@ use crate::render::{self, Environments, Output};
 /// assert_eq!(errors.iter().next().unwrap().path, "shop.services[api].resources");
 /// ```
 pub fn validate(stack: &Stack) -> Result<Plan<'_>, Errors> {
-    let plan = Plan::derive(stack);
+    let mut plan = Plan::derive(stack);
     let mut errors = crate::validate::rules(&plan);
     errors.extend(render::check(&plan));
     if errors.is_empty() {
@@ -55,7 +55,9 @@ pub fn validate(stack: &Stack) -> Result<Plan<'_>, Errors> {
         // see which exist.
         errors.extend(render::k8s::unmatched_patches(&plan));
     }
-    errors.into_result().map(|()| plan)
+    errors.into_result()?;
+    plan.warnings.extend(crate::validate::warnings(&plan));
+    Ok(plan)
 }
 
 /// Validates stacks synthesized together: each one, plus the rules across them (two stacks

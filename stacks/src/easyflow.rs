@@ -3,11 +3,12 @@
 //! - **dev** (Compose): the app built from source, Postgres and Redis (password, AOF),
 //!   a Celery worker and beat.
 //! - **staging** (Kubernetes + Terraform): the app tier as manifests in `easyflow-staging`,
-//!   Postgres and Redis as Helm releases.
+//!   Postgres as a CloudNativePG cluster and Redis from Valkey's chart, installed by
+//!   Terraform.
 //! - **prod** (Compose + Kubernetes + Terraform): the guide's single-host
 //!   `docker-compose.prod.yml` (app ×3 behind nginx, worker ×2, beat), and the cluster
 //!   shape in namespace `easyflow` (HPA 3–10, routes with TLS) with Postgres and Redis
-//!   from Helm.
+//!   installed by Terraform as in staging.
 //!
 //! On Kubernetes the guide's Ingress becomes Gateway API routes on the stack's own Gateway
 //! (Envoy Gateway): its nginx rate limits, timeouts, headers, gzip and ciphers become

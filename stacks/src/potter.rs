@@ -4,11 +4,12 @@
 //! - **dev** (Compose): single-node Postgres, PgBouncer, NATS and Kafka, the tracing pair,
 //!   and the service built from source.
 //! - **staging**/**prod** (Kubernetes + Terraform): the service as manifests (probes on
-//!   8080, metrics on 9090, HPA 3–10); Postgres with streaming replicas, a NATS cluster and
-//!   Kafka as Helm releases; PgBouncer as manifests in front of Postgres. The guide's
-//!   Ingress stays an Ingress, served by ingress-nginx (named explicitly); Secrets are
-//!   synced from GCP Secret Manager by the External Secrets Operator (one remote secret per
-//!   key), and Flux deploys staging from `main` and prod from release tags.
+//!   8080, metrics on 9090, HPA 3–10); Postgres with streaming replicas (CloudNativePG), a
+//!   NATS cluster (the NATS chart) and Kafka (Strimzi), installed by Terraform; PgBouncer as
+//!   manifests in front of Postgres. The guide's Ingress stays an Ingress, served by
+//!   ingress-nginx (named explicitly); Secrets are synced from GCP Secret Manager by the
+//!   External Secrets Operator (one remote secret per key), and Flux deploys staging from
+//!   `main` and prod from release tags.
 //!
 //! The guide's environment, typed: `DATABASE_URL` through PgBouncer (password by
 //! reference, not `user:pass`), `NATS_URL`, `KAFKA_BROKERS`, `JAEGER_ENDPOINT`,

@@ -48,8 +48,8 @@ pub const BACKUP_SECRETS: Secrets =
 /// The SrvThreds stack for `env`.
 pub fn srvthreds(env: Env) -> Stack {
     let (dev, prod) = (env == Env::Dev, env == Env::Prod);
-    // Staging mirrors prod: the brokers and databases are Helm releases installed by
-    // Terraform, the engine is plain manifests.
+    // Staging mirrors prod: Terraform installs the brokers' and databases' operators (and
+    // Valkey's chart), the engine is plain manifests.
     let targets = match env {
         Env::Dev => vec![Target::Compose],
         Env::Staging => vec![Target::Kubernetes, Target::Terraform],
@@ -89,9 +89,6 @@ pub fn srvthreds(env: Env) -> Stack {
             SECRETS
                 .key("rabbitmq-password")
                 .describe("Password of the RabbitMQ user (URL-safe characters)"),
-            SECRETS
-                .key("rabbitmq-erlang-cookie")
-                .describe("Erlang cookie RabbitMQ nodes share"),
         )
         .when(prod, |rabbitmq| rabbitmq.replicas(3)),
     );

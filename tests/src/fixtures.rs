@@ -1,5 +1,6 @@
 //! Fixture stacks that exercise edge cases the real stacks do not.
 
+use stackdsl::catalog::{Kafka, MongoDb, Nats, Postgres, RabbitMq, Redis};
 use stackdsl::cli::StackFn;
 use stackdsl::model::{
     Cloud, Container, Exposure, PreStop, PullSecret, ServiceAccount, TaintEffect, Toleration,
@@ -14,6 +15,7 @@ pub const ALL: &[StackFn] = &[
     stateful_cluster,
     grpc_gateway,
     grpc_shop,
+    catalog_choices,
 ];
 
 /// Strings a YAML 1.1 reader turns into booleans, numbers, nulls or dates unless they are
@@ -417,6 +419,62 @@ pub fn grpc_shop(env: Env) -> Stack {
                     )
                     .image_pull_secret(PullSecret::new("ghcr-pull"))
             }),
+    );
+    s
+}
+
+/// The catalog's explicit choices, so every validator sees them: a Postgres with vector
+/// extensions (a custom image of another major version) owned by a user that is not the
+/// database's name, a password-less Valkey on a custom image, a Bitnami chart chosen
+/// explicitly (validation warns about it), and single-node operator-run MongoDB,
+/// RabbitMQ and Kafka. Compose in dev; Kubernetes and Terraform in staging and prod.
+pub fn catalog_choices(env: Env) -> Stack {
+    let mut s = Stack::new("fixture-catalog", env);
+    s.targets(match env {
+        Env::Dev => vec![Target::Compose],
+        Env::Staging | Env::Prod => vec![Target::Kubernetes, Target::Terraform],
+    });
+    let secret = |key: &str| SecretRef::new("fixture-catalog-secrets", key);
+    let vectors = s.backing(
+        Postgres::new("immich", secret("vectors-password"))
+            .name("vectors")
+            .user("postgres")
+            .image(Image::new("pgvector/pgvector").tag("0.8.1-pg17"), 17),
+    );
+    let legacy = s.backing(
+        Postgres::new("legacy", secret("legacy-password"))
+            .name("legacy")
+            .bitnami_chart(),
+    );
+    let cache = s.backing(
+        Redis::without_password(
+            "only the app's pods reach it, and it holds nothing but rebuildable thumbnails",
+        )
+        .name("cache")
+        .image(Image::new("valkey/valkey").tag("9.1.1-trixie")),
+    );
+    let mongo = s.backing(MongoDb::new("root", secret("mongo-password")).members(3));
+    let rabbit = s.backing(RabbitMq::new("app", secret("rabbitmq-password")));
+    let kafka = s.backing(Kafka::new().replicas(1));
+    let nats = s.backing(Nats::new().replicas(1));
+    let http = Port::http("http", 8080);
+    s.add(
+        Service::new("app")
+            .image(Image::new("acme/catalog-app").tag("1.0.0"))
+            .port(http)
+            .env("DATABASE_URL", vectors.url())
+            .env("LEGACY_DATABASE_URL", legacy.url())
+            .env("CACHE_URL", cache.url(0))
+            .env("MONGODB_URL", mongo.url("app"))
+            .env("AMQP_URL", rabbit.url())
+            .env("KAFKA_BROKERS", kafka.brokers())
+            .env("NATS_URL", nats.url())
+            .liveness(Probe::http_get("/live", http))
+            .readiness(Probe::http_get("/ready", http))
+            .resources(
+                Resources::requests(Cpu::m(100), Memory::mi(128))
+                    .limits(Cpu::m(500), Memory::mi(256)),
+            ),
     );
     s
 }

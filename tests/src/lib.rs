@@ -22,9 +22,11 @@ pub mod tools;
 pub use tools::machine_tool;
 
 /// Files of a Kubernetes folder that hold custom resources: checked against their CRD
-/// schemas ([`crd_validate`], the Prometheus Operator models), not by kubernetes-validate.
+/// schemas ([`crd_validate`], the Prometheus Operator models, the operators' CRDs in
+/// `tests/validators/crds/`), not by kubernetes-validate.
 pub const CUSTOM_RESOURCE_FILES: &[&str] = &[
     "10-external-secrets.yaml",
+    "25-backing-services.yaml",
     "40-gateway.yaml",
     "50-monitoring.yaml",
 ];
@@ -307,17 +309,38 @@ pub fn terraform_schemas() -> Vec<String> {
     static SCHEMAS: OnceLock<Vec<String>> = OnceLock::new();
     SCHEMAS
         .get_or_init(|| {
-            // helm provider 3.1.1 and kubernetes provider 2.38.0.
+            // helm provider 3.1.1, kubernetes provider 2.38.0 and http provider 3.5.0.
             let helm = npm_package(
                 "@cdktf/provider-helm@12.1.2",
                 &["lib/provider/index.js", "lib/release/index.js"],
             );
+            let k8s_files = [
+                ("provider", "kubernetes", "lib/provider/index.js"),
+                (
+                    "data",
+                    "kubernetes_namespace_v1",
+                    "lib/data-kubernetes-namespace-v1/index.js",
+                ),
+                ("resource", "kubernetes_manifest", "lib/manifest/index.js"),
+                (
+                    "resource",
+                    "kubernetes_service_account_v1",
+                    "lib/service-account-v1/index.js",
+                ),
+                ("resource", "kubernetes_role_v1", "lib/role-v1/index.js"),
+                (
+                    "resource",
+                    "kubernetes_role_binding_v1",
+                    "lib/role-binding-v1/index.js",
+                ),
+            ];
             let k8s = npm_package(
                 "@cdktf/provider-kubernetes@12.1.1",
-                &[
-                    "lib/provider/index.js",
-                    "lib/data-kubernetes-namespace-v1/index.js",
-                ],
+                &k8s_files.map(|(_, _, f)| f),
+            );
+            let http = npm_package(
+                "@cdktf/provider-http@10.0.1",
+                &["lib/provider/index.js", "lib/data-http/index.js"],
             );
             [
                 ("provider", "helm", helm.join("lib/provider/index.js")),
@@ -326,14 +349,11 @@ pub fn terraform_schemas() -> Vec<String> {
                     "helm_release",
                     helm.join("lib/release/index.js"),
                 ),
-                ("provider", "kubernetes", k8s.join("lib/provider/index.js")),
-                (
-                    "data",
-                    "kubernetes_namespace_v1",
-                    k8s.join("lib/data-kubernetes-namespace-v1/index.js"),
-                ),
+                ("provider", "http", http.join("lib/provider/index.js")),
+                ("data", "http", http.join("lib/data-http/index.js")),
             ]
             .into_iter()
+            .chain(k8s_files.map(|(kind, typ, f)| (kind, typ, k8s.join(f))))
             .flat_map(|(kind, typ, path)| {
                 [
                     "--schema".to_owned(),
@@ -402,13 +422,16 @@ fn npm_package(spec: &str, files: &[&str]) -> PathBuf {
         .join("validators/npm")
         .join(spec.replace(['@', '/'], "_"));
     let done = dir.join(".complete");
-    if done.exists() {
+    // Complete, and unpacked with every file this call needs (an earlier call may have
+    // asked for fewer).
+    let ready = || done.exists() && files.iter().all(|f| dir.join("package").join(f).exists());
+    if ready() {
         return dir.join("package");
     }
     fs::create_dir_all(&dir).expect("create npm folder");
     let lock = fs::File::create(dir.join(".lock")).expect("lock file");
     lock.lock().expect("lock npm folder");
-    if done.exists() {
+    if ready() {
         return dir.join("package");
     }
     let out = Command::new(machine_tool("npm"))
@@ -561,6 +584,7 @@ pub const CRD_PACKAGES: &[&str] = &[
     "@kubernetes-models/external-secrets@2.0.0",
     "@kubernetes-models/argo-cd@4.0.0",
     "@kubernetes-models/flux-cd@4.0.0",
+    "@kubernetes-models/cloudnative-pg@2.0.0",
     "@kubernetes-models/base@6.0.1",
     "@kubernetes-models/validate@5.0.2",
     "@kubernetes-models/apimachinery@3.0.2",
@@ -568,7 +592,8 @@ pub const CRD_PACKAGES: &[&str] = &[
     "typescript@5.9.3",
 ];
 
-/// Checks custom resources — Gateway API, Envoy Gateway, External Secrets, Argo CD, Flux —
+/// Checks custom resources — Gateway API, Envoy Gateway, External Secrets, Argo CD, Flux,
+/// CloudNativePG —
 /// against the CRD schemas of the pinned [`CRD_PACKAGES`] with
 /// `tests/validators/crd_validate.mjs`: each package's compiled validator (types, enums,
 /// patterns, ranges, required fields) and TypeScript's excess-property check against its

@@ -25,6 +25,7 @@ const packages = {
   "argoproj.io": "@kubernetes-models/argo-cd",
   "source.toolkit.fluxcd.io": "@kubernetes-models/flux-cd",
   "kustomize.toolkit.fluxcd.io": "@kubernetes-models/flux-cd",
+  "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg",
 };
 
 const docs = JSON.parse(readFileSync(input, "utf8"));

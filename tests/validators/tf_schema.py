@@ -1,7 +1,8 @@
 """Checks every argument and nested block of generated Terraform against the pinned
 providers' schemas, read offline from the CDKTF provider packages on npm
 (`@cdktf/provider-helm@12.1.2` is hashicorp/helm 3.1.1, `@cdktf/provider-kubernetes@12.1.1`
-is hashicorp/kubernetes 2.38.0). The .tf files are parsed with python-hcl2.
+is hashicorp/kubernetes 2.38.0, `@cdktf/provider-http@10.0.1` is hashicorp/http 3.5.0).
+The .tf files are parsed with python-hcl2. `locals` are names the file chooses.
 
 usage: tf_schema.py --schema KIND:TYPE:INDEX_JS ... -- FILE.tf ...
   KIND is provider, resource or data; INDEX_JS the package's lib/<name>/index.js.
@@ -142,6 +143,9 @@ def main():
                 elif key in ("variable", "output"):
                     for name, body in block.items():
                         check_language(body, key, f"{path}: {key}.{unquote(name)}")
+                elif key == "locals":
+                    # Free-form names; their expressions are Terraform's to evaluate.
+                    continue
                 elif key == "terraform":
                     check_language(block, "terraform", f"{path}: terraform")
                     for req in block.get("required_providers", []):

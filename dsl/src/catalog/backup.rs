@@ -38,12 +38,13 @@ fn script(shell_opts: &str, body: &str, prefix: &str, ext: &str) -> String {
     )
 }
 
-/// `pg_dump` of one database, gzipped.
+/// `pg_dump` of one database, gzipped, as the role that owns it.
 pub(super) fn postgres(
     svc: &ServiceRef,
     p: Port,
     image: Image,
     database: &str,
+    user: &str,
     password: &SecretRef,
     uid: u32,
 ) -> Dump {
@@ -58,7 +59,7 @@ pub(super) fn postgres(
         vec![
             var("PGHOST", host(svc)),
             var("PGPORT", port(svc, p)),
-            var("PGUSER", database),
+            var("PGUSER", user),
             var("PGDATABASE", database),
             var("PGPASSWORD", password),
         ],
@@ -67,7 +68,9 @@ pub(super) fn postgres(
 }
 
 /// `mongodump` of every database as one gzipped archive. The password goes through a
-/// config file in the job's scratch space, never on the command line.
+/// config file in the job's scratch space, never on the command line. It reads from the
+/// primary, or from the member it reaches when that is a secondary (a replica set's
+/// members share the Service name).
 pub(super) fn mongo(
     svc: &ServiceRef,
     p: Port,
@@ -81,8 +84,9 @@ pub(super) fn mongo(
         script(
             "-eu",
             "printf '%s\\n' \"password: \\\"${MONGO_PASSWORD}\\\"\" > /tmp/mongodump.yaml\n\
-             mongodump --host=\"$MONGO_HOST\" --port=\"$MONGO_PORT\" --username=\"$MONGO_USER\" \
-             --authenticationDatabase=admin --config=/tmp/mongodump.yaml --gzip --archive=\"$out.partial\"\n\
+             mongodump --host=\"$MONGO_HOST\" --port=\"$MONGO_PORT\" --username=\"$MONGO_USER\" \\\n  \
+             --authenticationDatabase=admin --readPreference=primaryPreferred \\\n  \
+             --config=/tmp/mongodump.yaml --gzip --archive=\"$out.partial\"\n\
              rm -f /tmp/mongodump.yaml",
             svc.name(),
             "archive.gz",
@@ -97,30 +101,35 @@ pub(super) fn mongo(
     )
 }
 
-/// `redis-cli --rdb`: a snapshot of the dataset, gzipped. `redis-cli` reads the password
-/// from `REDISCLI_AUTH`.
+/// `<cli> --rdb` (`valkey-cli` or `redis-cli`): a snapshot of the dataset, gzipped. The CLI
+/// reads the password, if there is one, from `REDISCLI_AUTH`.
 pub(super) fn redis(
     svc: &ServiceRef,
     p: Port,
-    image: Image,
-    password: &SecretRef,
+    (image, cli): (Image, &str),
+    password: Option<&SecretRef>,
     uid: u32,
 ) -> Dump {
+    let mut env = vec![
+        var("REDIS_HOST", host(svc)),
+        var("REDIS_PORT", port(svc, p)),
+    ];
+    if let Some(password) = password {
+        env.push(var("REDISCLI_AUTH", password));
+    }
     Dump::new(
         image,
         script(
             "-eu",
-            "redis-cli -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" --no-auth-warning --rdb /tmp/dump.rdb\n\
-             gzip -c /tmp/dump.rdb > \"$out.partial\"\n\
-             rm -f /tmp/dump.rdb",
+            &format!(
+                "{cli} -h \"$REDIS_HOST\" -p \"$REDIS_PORT\" --no-auth-warning --rdb /tmp/dump.rdb\n\
+                 gzip -c /tmp/dump.rdb > \"$out.partial\"\n\
+                 rm -f /tmp/dump.rdb"
+            ),
             svc.name(),
             "rdb.gz",
         ),
-        vec![
-            var("REDIS_HOST", host(svc)),
-            var("REDIS_PORT", port(svc, p)),
-            var("REDISCLI_AUTH", password),
-        ],
+        env,
         uid,
     )
 }

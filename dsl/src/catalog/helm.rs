@@ -7,18 +7,20 @@ use serde_json::Value;
 
 use super::BackingService;
 use crate::builder::Conditional;
-use crate::model::{BackingSpec, HelmChart, HelmOverride, Stack, ValuesFile};
+use crate::model::{HelmChart, HelmOverride, Install, Release, Stack, ValuesFile};
 
 /// `.helm_values(…)` and `.chart(…)` on every catalog item (`use stackdsl::prelude::*`
 /// brings it in). They change the Helm release that installs the item where the stack
 /// renders [`Target::Terraform`](crate::model::Target::Terraform); Compose and Kubernetes
-/// without Terraform run the item's container and ignore them.
+/// without Terraform run the item's container and ignore them. An item an operator runs
+/// there (Postgres, MongoDB, RabbitMQ, Kafka) has no release of its own: validation refuses
+/// overrides on it.
 ///
 /// Call them last in the item's chain: they wrap the item in a [`Helm`].
 ///
 /// ```
 /// use stackdsl::catalog::{HelmOverrides, Redis};
-/// use stackdsl::model::HelmChart;
+/// use stackdsl::model::{HelmChart, Install};
 /// use stackdsl::prelude::*;
 /// use serde_json::json;
 ///
@@ -26,12 +28,14 @@ use crate::model::{BackingSpec, HelmChart, HelmOverride, Stack, ValuesFile};
 /// s.targets([Target::Kubernetes, Target::Terraform]);
 /// s.backing(
 ///     Redis::new(SecretRef::new("shop-secrets", "redis-password"))
-///         .chart(HelmChart::new("oci://registry.example.com/mirror", "redis", "20.6.0"))
-///         .helm_values("tuning", json!({ "master": { "priorityClassName": "critical" } })),
+///         .chart(HelmChart::new("oci://registry.example.com/mirror", "valkey", "0.11.0"))
+///         .helm_values("tuning", json!({ "priorityClassName": "critical" })),
 /// );
-/// let spec = s.services[0].backing.as_ref().unwrap();
-/// assert_eq!(spec.chart.repository, "oci://registry.example.com/mirror");
-/// assert_eq!(spec.values.last().unwrap().concern, "tuning");
+/// let Some(Install::Chart(release)) = s.services[0].backing.as_ref().map(|b| &b.install) else {
+///     panic!("Valkey is installed from its chart")
+/// };
+/// assert_eq!(release.chart.repository, "oci://registry.example.com/mirror");
+/// assert_eq!(release.values.last().unwrap().concern, "tuning");
 /// ```
 pub trait HelmOverrides: BackingService + Sized {
     /// Merges `values` into the release's values file for `concern` (`topology`,
@@ -94,6 +98,7 @@ impl<B: BackingService> BackingService for Helm<B> {
         let handle = self.item.install(stack);
         let mut over = HelmOverride {
             services: Vec::new(),
+            operated: Vec::new(),
             origin: stack.origin_override.unwrap_or(stack.origin),
             errors: Vec::new(),
         };
@@ -120,13 +125,21 @@ impl<B: BackingService> BackingService for Helm<B> {
             let Some(spec) = &mut svc.backing else {
                 continue;
             };
+            let release = match &mut spec.install {
+                Install::Chart(release) => release,
+                Install::Operator(o) => {
+                    over.operated
+                        .push((svc.name.clone(), o.operator.product.clone()));
+                    continue;
+                }
+            };
             over.services.push(svc.name.clone());
             if let Some(chart) = &self.chart {
-                spec.chart = chart.clone();
+                release.chart = chart.clone();
             }
             for (concern, values) in &self.values {
                 if let Ok(v @ Value::Object(_)) = values {
-                    merge_values(spec, concern, v);
+                    merge_values(release, concern, v);
                 }
             }
         }
@@ -136,10 +149,10 @@ impl<B: BackingService> BackingService for Helm<B> {
 }
 
 /// Merges `values` into the values file of `concern`, or appends a new one.
-fn merge_values(spec: &mut BackingSpec, concern: &str, values: &Value) {
-    match spec.values.iter_mut().find(|f| f.concern == concern) {
+fn merge_values(release: &mut Release, concern: &str, values: &Value) {
+    match release.values.iter_mut().find(|f| f.concern == concern) {
         Some(file) => merge(&mut file.values, values),
-        None => spec.values.push(ValuesFile {
+        None => release.values.push(ValuesFile {
             concern: concern.to_owned(),
             values: values.clone(),
         }),

@@ -1,14 +1,31 @@
-//! NATS with JetStream: a container or a Helm release.
+//! NATS with JetStream: a container, or the NATS project's own Helm chart where the stack
+//! renders Terraform.
+//!
+//! # Sources
+//!
+//! - **Compose** (and Kubernetes without Terraform): Docker's official `nats:2.14.5-alpine`,
+//!   one server with JetStream's file store on a volume (run as uid 1000).
+//! - **Terraform**: the official chart `nats` 2.14.2 from
+//!   `https://nats-io.github.io/k8s/helm/charts/` (since 2.12.1 the chart's version is the
+//!   server's: it went from 1.3.16 to 2.12.1 in October 2025), a release named after the
+//!   service in the stack's namespace: a StatefulSet of [`Nats::replicas`] clustered
+//!   servers, JetStream on a volume each, without the chart's `nats-box` toolbox.
+//!   Consumers reach the chart's Service `<name>`; its pods carry
+//!   `app.kubernetes.io/component: nats`. The chart was already the project's own; only its
+//!   pin moved to the current version scheme.
 
 use serde_json::json;
 
 use super::{BackingService, pod_labels, resources_json, sized, values};
 use crate::model::{
-    BackingKind, BackingSpec, CiService, HelmChart, Image, Memory, Mount, Port, Probe, Resources,
-    Security, Service, ServiceRef, Stack, Url,
+    BackingKind, BackingSpec, CiService, HelmChart, Image, Install, Memory, Mount, Port, Probe,
+    Release, Resources, Security, Service, ServiceRef, Stack, Url,
 };
 
-/// NATS with JetStream. Chart: `nats` from the NATS project.
+/// Docker's official image.
+const IMAGE: (&str, &str) = ("nats", "2.14.5-alpine");
+
+/// NATS with JetStream. See the [module docs](self).
 #[derive(Clone, Debug)]
 #[must_use = "add it with `Stack::backing`"]
 pub struct Nats {
@@ -16,20 +33,22 @@ pub struct Nats {
     replicas: u32,
     storage: Memory,
     resources: Resources,
+    image: Option<Image>,
 }
 
 impl Nats {
-    /// A NATS server (a 3-node cluster under Helm unless set otherwise).
+    /// A NATS server (a 3-node cluster under Terraform unless set otherwise).
     pub fn new() -> Self {
         Nats {
             name: "nats".into(),
             replicas: 3,
             storage: Memory::gi(10),
             resources: sized((100, 500), (128, 512)),
+            image: None,
         }
     }
 
-    /// Cluster nodes under Helm (default 3; Compose runs one).
+    /// Cluster nodes under Terraform (default 3; Compose runs one).
     pub fn replicas(mut self, n: u32) -> Self {
         self.replicas = n;
         self
@@ -38,6 +57,19 @@ impl Nats {
     /// JetStream file-store volume per node (default 10 GiB).
     pub fn storage(mut self, size: Memory) -> Self {
         self.storage = size;
+        self
+    }
+
+    /// Runs `image` (a `nats-server` image) instead of `nats:2.14.5-alpine`, in Compose and
+    /// in the chart.
+    pub fn image(mut self, image: Image) -> Self {
+        self.image = Some(image);
+        self
+    }
+
+    /// CPU and memory of each server.
+    pub fn resources(mut self, r: Resources) -> Self {
+        self.resources = r;
         self
     }
 }
@@ -70,14 +102,17 @@ impl BackingService for Nats {
     fn install(self, s: &mut Stack) -> NatsRef {
         let port = Port::tcp("client", 4222);
         let monitor = Port::http("monitor", 8222);
-        let spec = BackingSpec {
-            kind: BackingKind::Nats,
-            chart: HelmChart::new(
+        let mut container = json!({ "resources": resources_json(&self.resources) });
+        if let Some(image) = &self.image {
+            container["image"] = json!({ "fullImageName": image.to_string() });
+        }
+        let release = Release::new(
+            HelmChart::new(
                 "https://nats-io.github.io/k8s/helm/charts/",
                 "nats",
-                "1.3.7",
+                "2.14.2",
             ),
-            values: vec![
+            vec![
                 values(
                     "topology",
                     json!({
@@ -86,25 +121,35 @@ impl BackingService for Nats {
                             "cluster": { "enabled": self.replicas > 1, "replicas": self.replicas },
                             "jetstream": { "enabled": true, "fileStore": { "pvc": { "size": self.storage.to_string() } } },
                         },
+                        "natsBox": { "enabled": false },
                     }),
                 ),
-                values(
-                    "resources",
-                    json!({ "container": { "merge": { "resources": resources_json(&self.resources) } } }),
-                ),
+                values("resources", json!({ "container": container })),
             ],
-            sensitive: Vec::new(),
-            host_suffix: String::new(),
-            pod_labels: pod_labels(&self.name, "nats"),
+        );
+        let mut labels = pod_labels(&self.name, "nats");
+        labels.insert("app.kubernetes.io/component".into(), "nats".into());
+        let spec = BackingSpec {
+            kind: BackingKind::Nats,
+            install: Install::Chart(release),
+            host: self.name.clone(),
+            pod_labels: labels,
+            reads: Vec::new(),
+            shaped_secrets: Vec::new(),
             ci: Some(CiService {
                 env: Vec::new(),
                 health_cmd: None,
                 password: false,
             }),
+            not_installable: None,
         };
+        let image = self
+            .image
+            .clone()
+            .unwrap_or_else(|| Image::new(IMAGE.0).tag(IMAGE.1));
         let service = s.add(
             Service::new(self.name.clone())
-                .image(Image::new("nats").tag("2.10.24-alpine"))
+                .image(image)
                 .port(port)
                 .port(monitor)
                 .args([

@@ -59,7 +59,7 @@ impl BackingService for PgBouncer {
                     Template::new().port(&pg.service.endpoint(pg.port)),
                 )
                 .env("DB_NAME", &pg.database)
-                .env("DB_USER", &pg.database)
+                .env("DB_USER", &pg.user)
                 .env("DB_PASSWORD", &pg.password)
                 .env("AUTH_TYPE", "scram-sha-256")
                 .env("POOL_MODE", &self.pool_mode)
@@ -80,6 +80,7 @@ impl BackingService for PgBouncer {
             service,
             port,
             database: pg.database.clone(),
+            user: pg.user.clone(),
             password: pg.password.clone(),
         }
     }

@@ -76,6 +76,9 @@ pub(super) fn write_warnings(
             paint.bold(&w.path),
             w.message
         )?;
+        if let Some(origin) = w.origin {
+            writeln!(err, "  {} {origin}", paint.cyan("at:"))?;
+        }
         writeln!(err, "  {} {}", paint.cyan("hint:"), w.hint)?;
     }
     Ok(())

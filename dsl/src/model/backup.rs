@@ -272,12 +272,12 @@ impl Dump {
 /// `concurrencyPolicy: Forbid`, history limits, a deadline, resources, the restricted
 /// security context and the NetworkPolicy it needs to reach the database).
 ///
-/// Where Terraform installs the database as a Helm release (staging and prod of the
+/// Where Terraform installs the database (its operator or chart; staging and prod of the
 /// seeds' stacks), the CronJob is still part of that environment's Kubernetes manifests
-/// (`k8s/60-backups.yaml`): it connects to the release's Service
-/// ([`Stack::k8s_host`](super::Stack::k8s_host), e.g. `redis-master`), reads the password
-/// from the same Secret key Terraform passes to the chart, and its NetworkPolicies select
-/// the chart's pod labels. Compose renders no backups (no scheduler); declaring one on a
+/// (`k8s/60-backups.yaml`): it connects to the Service the operator or chart creates
+/// ([`Stack::k8s_host`](super::Stack::k8s_host), e.g. CloudNativePG's `postgres-rw`), reads
+/// the password from the same Secret key the consumers use, and its NetworkPolicies select
+/// the operator's or chart's pod labels. Compose renders no backups (no scheduler); declaring one on a
 /// stack without Kubernetes is a validation error.
 ///
 /// ```

@@ -169,6 +169,9 @@ pub struct ComposeKey {
 pub struct HelmOverride {
     /// Services of the item that a Helm release installs (empty: the override reached none).
     pub services: Vec<String>,
+    /// Services of the item an operator runs from custom resources, with the operator's
+    /// product name: no release of theirs takes the values or the chart.
+    pub operated: Vec<(String, String)>,
     /// Where the item was added.
     pub origin: Origin,
     /// Problems found while applying it (values that are not a map, say).

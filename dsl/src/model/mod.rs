@@ -32,7 +32,10 @@ mod route;
 mod secret_store;
 mod volume;
 
-pub use backing::{BackingKind, BackingSpec, CiService, HelmChart, ValuesFile};
+pub use backing::{
+    Auth, BackingKind, BackingSpec, CiService, CustomResource, HelmChart, Install, Operated,
+    Operator, OperatorSource, Release, RoleRule, ServiceAccountGrant, ShapedSecret, ValuesFile,
+};
 pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
@@ -148,8 +151,10 @@ pub enum Target {
     Compose,
     /// Kubernetes manifests under `k8s/`, with a `kustomization.yaml`.
     Kubernetes,
-    /// Terraform (helm provider) under `terraform/`: backing services as Helm releases.
-    /// With it, backing services leave the Kubernetes manifests and Compose keeps them.
+    /// Terraform (helm and kubernetes providers) under `terraform/`: what installs the
+    /// backing services (their operators, or their own charts; see [`crate::catalog`]).
+    /// With it, backing services leave the Kubernetes manifests (which carry the operators'
+    /// custom resources instead) and Compose keeps them.
     Terraform,
     /// A GitHub Actions pipeline under `out/<stack>/github/workflows/`: test, build and
     /// push the stack's images, deploy staging on `main` and production on `v*` tags.

@@ -53,8 +53,8 @@ pub use secrets::{SecretUse, User};
 
 use crate::diagnostics::Warning;
 use crate::model::{
-    Cluster, Edge, HealthTool, Platform, Port, Probe, Route, SecretRef, SeedFormat, Service, Stack,
-    Target, Template,
+    Cluster, Edge, HealthTool, Install, Operated, Platform, Port, Probe, Route, SecretRef,
+    SeedFormat, Service, ShapedSecret, Stack, Target, Template,
 };
 
 /// A stack that passed validation, with the facts its backends share. Build one with
@@ -70,8 +70,9 @@ pub struct Plan<'s> {
     monitoring: Vec<MonitoringService>,
     /// Every secret reference, in stack order, with its reader.
     secrets: Vec<(&'s SecretRef, User<'s>)>,
-    /// What the output does not do, for the CLI to print.
-    warnings: Vec<Warning>,
+    /// What the output does not do, or a choice with a known cost, for the CLI to print:
+    /// the plan's own ([`Plan::derive`]) and validation's ([`crate::validate()`]).
+    pub(crate) warnings: Vec<Warning>,
 }
 
 impl<'s> Plan<'s> {
@@ -101,9 +102,10 @@ impl<'s> Plan<'s> {
         plan
     }
 
-    /// What the output does not do that the user should know, e.g. a Compose service left
-    /// without a healthcheck because nothing says which client its image ships. Synthesis
-    /// goes on; the CLI prints each one.
+    /// What the user should know that stops nothing: what the output does not do (a Compose
+    /// service left without a healthcheck because nothing says which client its image
+    /// ships), or a choice with a known cost (a backing service installed from a Bitnami
+    /// chart, once [`crate::validate()`] has run). Synthesis goes on; the CLI prints each one.
     ///
     /// ```
     /// use stackdsl::prelude::*;
@@ -113,6 +115,14 @@ impl<'s> Plan<'s> {
     ///     .readiness(Probe::http_get("/ready", http)));
     /// let plan = stackdsl::validate(&s).expect("valid");
     /// assert_eq!(plan.warnings()[0].path, "shop.services[web].health_tool");
+    ///
+    /// use stackdsl::catalog::Redis;
+    /// let mut s = Stack::new("shop", Env::Prod);
+    /// s.targets([Target::Kubernetes, Target::Terraform]);
+    /// s.backing(Redis::new(SecretRef::new("shop-secrets", "redis-password")).bitnami_chart());
+    /// let plan = stackdsl::validate(&s).expect("valid");
+    /// assert_eq!(plan.warnings().len(), 1);
+    /// assert_eq!(plan.warnings()[0].path, "shop.services[redis]");
     /// ```
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
@@ -148,29 +158,54 @@ impl<'s> Plan<'s> {
         self.services(target).any(|s| std::ptr::eq(s, svc))
     }
 
-    /// Is `svc` installed by a Helm release (Terraform) rather than rendered as manifests?
-    /// A catalog (backing) service is, where the stack renders Terraform.
+    /// Is `svc` installed by Terraform rather than rendered as manifests of its own? A
+    /// catalog (backing) service is, where the stack renders Terraform: by a Helm release of
+    /// its chart, or by its operator (whose custom resources the manifests then carry).
     pub fn is_helm_installed(&self, svc: &Service) -> bool {
         svc.backing.is_some() && self.renders_service(Target::Terraform, svc)
     }
 
-    /// Services the Kubernetes target renders as manifests (not installed by Helm).
+    /// Services the Kubernetes target renders as manifests of their own (not installed by
+    /// Terraform).
     pub fn manifests(&self) -> impl Iterator<Item = &'s Service> + '_ {
         self.services(Target::Kubernetes)
             .filter(|s| !self.is_helm_installed(s))
     }
 
-    /// Backing services a Helm release installs in the namespace (Terraform).
+    /// Backing services Terraform installs (a chart's release, or an operator and its
+    /// custom resources), in declaration order.
     pub fn helm_installed(&self) -> impl Iterator<Item = &'s Service> + '_ {
         self.services(Target::Terraform)
             .filter(|s| s.backing.is_some())
     }
 
-    /// The host clients use for `svc` inside the cluster: its name, plus the chart's
-    /// Service suffix when a Helm release installs it.
+    /// Backing services an operator runs (Terraform installs the operator; the manifests
+    /// carry the custom resources), with what the operator needs, in declaration order.
+    pub fn operated(&self) -> impl Iterator<Item = (&'s Service, &'s Operated)> + '_ {
+        self.helm_installed()
+            .filter_map(|s| match s.backing.as_ref().map(|b| &b.install) {
+                Some(Install::Operator(o)) => Some((s, o)),
+                _ => None,
+            })
+    }
+
+    /// The Secrets of their own shape that the charts and operators Terraform installs
+    /// read ([`ShapedSecret`]), with the service each belongs to, in declaration order.
+    pub fn shaped_secrets(&self) -> impl Iterator<Item = (&'s Service, &'s ShapedSecret)> + '_ {
+        self.helm_installed().flat_map(|s| {
+            s.backing
+                .iter()
+                .flat_map(|b| b.shaped_secrets.iter())
+                .map(move |sh| (s, sh))
+        })
+    }
+
+    /// The host clients use for `svc` inside the cluster: its name, or the Service its
+    /// chart or operator creates ([`BackingSpec::host`](crate::model::BackingSpec::host))
+    /// when Terraform installs it.
     pub fn k8s_host(&self, svc: &Service) -> String {
         match &svc.backing {
-            Some(b) if self.is_helm_installed(svc) => format!("{}{}", svc.name, b.host_suffix),
+            Some(b) if self.is_helm_installed(svc) => b.host.clone(),
             _ => svc.name.clone(),
         }
     }

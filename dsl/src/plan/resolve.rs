@@ -14,7 +14,7 @@ use super::Plan;
 pub enum Hosts {
     /// The service name (Compose: containers resolve each other by service name).
     Name,
-    /// The in-cluster host ([`Plan::k8s_host`]): a Helm release's Service name where one
+    /// The in-cluster host ([`Plan::k8s_host`]): the operator's or chart's Service where Terraform
     /// installs the service.
     Kubernetes,
     /// `localhost` (a CI job's service containers publish their ports on the runner).

@@ -2,7 +2,7 @@
 //! target the secrets that target needs (Compose's `.env.example`, the Kubernetes README,
 //! Terraform's sensitive variables, the pipeline's repository secrets).
 
-use crate::model::{SecretRef, Service, Stack, Target};
+use crate::model::{BackingSpec, Install, OperatorSource, SecretRef, Service, Stack, Target};
 
 use super::Plan;
 
@@ -16,13 +16,16 @@ pub enum User<'s> {
     Backup(&'s Service),
     /// The Helm release installing the (backing) service, through `set_sensitive`.
     Chart(&'s Service),
+    /// The chart or operator installing the (backing) service, reading a key of the
+    /// stack's Secret in the namespace ([`BackingSpec::reads`](crate::model::BackingSpec::reads)).
+    Installed(&'s Service),
 }
 
 impl<'s> User<'s> {
     /// The service the reader belongs to.
     pub fn service(&self) -> &'s Service {
         match *self {
-            User::Service(s) | User::Backup(s) | User::Chart(s) => s,
+            User::Service(s) | User::Backup(s) | User::Chart(s) | User::Installed(s) => s,
         }
     }
 
@@ -44,7 +47,8 @@ pub struct SecretUse<'s> {
 }
 
 /// Every reference in the stack, in stack order: each service's environment and cluster
-/// secret, then its backup's credentials, then its chart's sensitive values.
+/// secret, then its backup's credentials, then its chart's sensitive values, then the keys
+/// its chart or operator reads in the namespace.
 pub(super) fn inventory(stack: &Stack) -> Vec<(&SecretRef, User<'_>)> {
     let mut out = Vec::new();
     for svc in &stack.services {
@@ -55,14 +59,26 @@ pub(super) fn inventory(stack: &Stack) -> Vec<(&SecretRef, User<'_>)> {
                 .flat_map(|b| b.secrets())
                 .map(|s| (s, User::Backup(svc))),
         );
-        out.extend(
-            svc.backing
-                .iter()
-                .flat_map(|b| b.sensitive.iter())
-                .map(|(_, s)| (s, User::Chart(svc))),
-        );
+        if let Some(b) = &svc.backing {
+            out.extend(sensitive(b).map(|s| (s, User::Chart(svc))));
+            out.extend(b.reads.iter().map(|s| (s, User::Installed(svc))));
+        }
     }
     out
+}
+
+/// The secrets a Helm release of the service (or of its operator) takes as sensitive values.
+fn sensitive(b: &BackingSpec) -> impl Iterator<Item = &SecretRef> {
+    let release = match &b.install {
+        Install::Chart(r) => Some(r),
+        Install::Operator(o) => match &o.operator.source {
+            OperatorSource::Chart(r) => Some(r),
+            OperatorSource::Manifest { .. } => None,
+        },
+    };
+    release
+        .into_iter()
+        .flat_map(|r| r.sensitive.iter().map(|(_, s)| s))
 }
 
 /// Which references `target` carries (`needed`), and whose readers it lists (`reader`).
@@ -78,6 +94,8 @@ fn carries(plan: &Plan<'_>, target: Target, user: &User<'_>, reader: bool) -> bo
         }
         (Target::Kubernetes, User::Service(s)) => plan.manifests().any(|m| std::ptr::eq(m, *s)),
         (Target::Kubernetes, User::Backup(s)) => plan.renders_service(Target::Kubernetes, s),
+        // A chart or operator reads the stack's Secret in the namespace.
+        (Target::Kubernetes, User::Installed(s)) => plan.is_helm_installed(s),
         // Sensitive chart values, one Terraform variable each.
         (Target::Terraform, User::Chart(s)) => plan.is_helm_installed(s),
         _ => false,
@@ -94,9 +112,14 @@ fn same(target: Target, a: &SecretRef, b: &SecretRef) -> bool {
 }
 
 pub(super) fn for_target<'s>(plan: &Plan<'s>, target: Target) -> Vec<SecretUse<'s>> {
-    // Workload references come before backup ones (the Kubernetes README lists them so).
+    // Workload references come before backup ones, and those before the ones only a chart
+    // or operator reads (the Kubernetes README lists them so).
     let mut ordered: Vec<&(&'s SecretRef, User<'s>)> = plan.secrets.iter().collect();
-    ordered.sort_by_key(|(_, u)| matches!(u, User::Backup(_)));
+    ordered.sort_by_key(|(_, u)| match u {
+        User::Backup(_) => 1,
+        User::Installed(_) => 2,
+        _ => 0,
+    });
     let mut out: Vec<SecretUse<'s>> = Vec::new();
     for (secret, _) in ordered
         .iter()

@@ -97,10 +97,9 @@ fn runs_on(plan: &Plan<'_>, svc: &Service) -> String {
         match t {
             Target::Compose if svc.renders_on(Target::Compose) => out.push("Compose"),
             Target::Kubernetes if svc.renders_on(Target::Kubernetes) => {
-                out.push(if plan.is_helm_installed(svc) {
-                    "Helm"
-                } else {
-                    "Kubernetes"
+                out.push(match &svc.backing {
+                    Some(b) if plan.is_helm_installed(svc) => b.install.label(),
+                    _ => "Kubernetes",
                 })
             }
             Target::Paas(_) if svc.renders_on(*t) && !out.contains(&"PaaS") => out.push("PaaS"),

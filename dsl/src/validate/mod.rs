@@ -26,6 +26,7 @@
 //! assert_eq!(errors.iter().next().unwrap().path, "shop.services[Web_1]");
 //! ```
 
+mod backing;
 mod bounds;
 mod cluster;
 mod containers;
@@ -49,7 +50,7 @@ mod text;
 
 use std::collections::BTreeMap;
 
-pub use crate::diagnostics::{Error, ErrorKind, Errors, Path};
+pub use crate::diagnostics::{Error, ErrorKind, Errors, Path, Warning};
 use crate::model::{Service, Stack};
 use crate::plan::Plan;
 pub use bounds::{MAX_CLUSTER_NODES, MAX_REPLICAS};
@@ -67,9 +68,12 @@ pub(crate) fn rules(plan: &Plan<'_>) -> Errors {
     v.cross_service_rules();
     v.monitoring_rules();
     v.stack_secret_rules();
+    v.backing_rules();
     handles::update_rules(plan.stack(), &mut v.errors);
     v.errors
 }
+
+pub(crate) use backing::warnings;
 
 /// Checks shared by the rules of validation and of the targets: the stack under
 /// validation, its services by name and the errors found so far.

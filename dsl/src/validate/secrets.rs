@@ -184,14 +184,26 @@ impl Validator<'_> {
                 }
             }
         }
-        if let Some(b) = &svc.backing {
-            for file in &b.values {
-                self.json_secret_rules(
-                    &file.values,
-                    &format!("{path}.helm_values[{}]", file.concern),
-                    waivers,
-                );
+        match svc.backing.as_ref().map(|b| &b.install) {
+            Some(crate::model::Install::Chart(release)) => {
+                for file in &release.values {
+                    self.json_secret_rules(
+                        &file.values,
+                        &format!("{path}.helm_values[{}]", file.concern),
+                        waivers,
+                    );
+                }
             }
+            Some(crate::model::Install::Operator(o)) => {
+                for r in &o.resources {
+                    self.json_secret_rules(
+                        &r.spec,
+                        &format!("{path}.custom_resources[{}/{}]", r.kind, r.name),
+                        waivers,
+                    );
+                }
+            }
+            None => {}
         }
         if let Some(crate::model::BackupTarget::Bucket(bucket)) =
             svc.backup.as_ref().map(|b| &b.target)

@@ -118,8 +118,8 @@ fn srvthreds_backs_up_mongo_and_redis_nightly() {
         let s = stacks::srvthreds::srvthreds(env);
         let objs = objects(&s);
         for (db, tool, host) in [
-            ("mongo", "mongodump", "mongo"),
-            ("redis", "redis-cli", "redis-master"),
+            ("mongo", "mongodump", "mongo-svc"),
+            ("redis", "valkey-cli", "redis"),
         ] {
             let job = find(&objs, "CronJob", &format!("{db}-backup"));
             assert_eq!(job["spec"]["schedule"], "0 2 * * *", "{db} ({env})");
@@ -132,14 +132,14 @@ fn srvthreds_backs_up_mongo_and_redis_nightly() {
             } else {
                 "REDIS_HOST"
             };
-            // The Helm release's Service, as Terraform installs it.
+            // The operator's or chart's Service, as Terraform installs them.
             assert!(
                 env_vars.contains(&(host_var.to_owned(), host.to_owned())),
                 "{env_vars:?}"
             );
-            // The very Secret key the Helm release gets its password from.
+            // The very Secret key the operator or chart reads the password from.
             let svc = s.service(db).unwrap();
-            let (_, secret) = &svc.backing.as_ref().unwrap().sensitive[0];
+            let secret = &svc.backing.as_ref().unwrap().reads[0];
             let want = format!("secret:{}/{}", secret.name(), secret.key());
             assert!(env_vars.iter().any(|(_, v)| *v == want), "{env_vars:?}");
             assert!(
@@ -219,16 +219,11 @@ fn easyflow_runs_the_guides_pg_dump_cronjob() {
         let c = dump_container(job);
         assert!(c["args"][0].as_str().unwrap().contains("pg_dump"));
         // The same Postgres image (and so pg_dump version) as the server's.
-        assert_eq!(c["image"], "postgres:17.2-alpine");
+        assert_eq!(c["image"], "postgres:18.6-alpine");
         let vars = env_of(job);
-        // Prod has a read replica, so the chart's primary Service is `postgres-primary`.
-        let host = if env == Env::Prod {
-            "postgres-primary"
-        } else {
-            "postgres"
-        };
+        // CloudNativePG's Service of the primary, `<cluster>-rw`, with or without replicas.
         for (k, v) in [
-            ("PGHOST", host),
+            ("PGHOST", "postgres-rw"),
             ("PGUSER", "easyflow"),
             ("PGDATABASE", "easyflow"),
             ("PGPASSWORD", "secret:easyflow-secrets/postgres-password"),

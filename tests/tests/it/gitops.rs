@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use serde_json::Value;
+use stackdsl::model::Part;
 use stackdsl::prelude::*;
 use stackdsl::render::k8s::{Object, cross_check};
 use stackdsl_tests::fixtures::grpc_gateway;
@@ -44,6 +45,10 @@ fn every_referenced_secret_becomes_an_external_secret_with_its_remote_keys() {
         Env::Prod,
         "k8s/10-external-secrets.yaml",
     ));
+    // Secrets of an operator's own shape are assembled by a template (below).
+    let (shaped, objects): (Vec<&Value>, Vec<&Value>) = objects
+        .iter()
+        .partition(|o| o["spec"]["target"]["template"].is_object());
     let rendered: BTreeMap<String, Vec<String>> = objects
         .iter()
         .map(|o| {
@@ -73,6 +78,49 @@ fn every_referenced_secret_becomes_an_external_secret_with_its_remote_keys() {
         .collect();
     assert_eq!(rendered, inventory);
     assert!(!inventory.is_empty());
+    // Each shaped Secret: its type and keys, every value it reads fetched from the store
+    // under the key its template names.
+    let want: Vec<_> = plan.shaped_secrets().map(|(_, sh)| sh).collect();
+    assert_eq!(shaped.len(), want.len());
+    assert!(
+        !want.is_empty(),
+        "easyflow's CloudNativePG reads a shaped Secret"
+    );
+    for (o, sh) in shaped.iter().zip(want) {
+        assert_eq!(o["metadata"]["name"], sh.name.as_str());
+        let template = &o["spec"]["target"]["template"];
+        assert_eq!(template["type"].as_str(), sh.kind.as_deref());
+        assert_eq!(template["engineVersion"], "v2");
+        let keys: Vec<&str> = template["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let want_keys: Vec<&str> = sh.data.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, want_keys);
+        for (key, value) in &sh.data {
+            let rendered = template["data"][key].as_str().unwrap();
+            for part in value.parts() {
+                if let Part::Secret(k) = part {
+                    assert!(
+                        rendered.contains(&format!("{{{{ .{} }}}}", k.var())),
+                        "{rendered}"
+                    );
+                    let read = o["spec"]["data"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|d| d["secretKey"] == k.var())
+                        .unwrap_or_else(|| panic!("{} is not read: {o}", k.var()));
+                    assert_eq!(
+                        read["remoteRef"],
+                        serde_json::json!({"key": format!("easyflow/prod/{}", k.name()), "property": k.key()})
+                    );
+                }
+            }
+        }
+    }
     let readme = doc(stacks::easyflow::easyflow, Env::Prod, "k8s/README.md");
     assert!(
         !readme.contains("kubectl -n easyflow create secret"),

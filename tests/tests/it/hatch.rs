@@ -547,43 +547,45 @@ fn helm_values_and_chart_reach_the_release() {
         Redis::new(SecretRef::new("hatch-secrets", "redis"))
             .chart(HelmChart::new(
                 "oci://registry.example.com/mirror",
-                "redis",
-                "23.1.2",
+                "valkey",
+                "0.11.1",
             ))
             .helm_values(
                 "resources",
-                json!({ "master": { "persistence": { "size": "20Gi" } } }),
+                json!({ "resources": { "limits": { "memory": "1Gi" } } }),
             )
-            .helm_values(
-                "tuning",
-                json!({ "master": { "priorityClassName": "critical" } }),
-            ),
+            .helm_values("tuning", json!({ "priorityClassName": "critical" })),
     );
     let docs = render(&s).unwrap();
     let main = file(&docs, "terraform/main.tf");
     assert!(
         main.contains("\"oci://registry.example.com/mirror\"")
-            && main.contains("version    = \"23.1.2\"")
+            && main.contains("version    = \"0.11.1\"")
             && main.contains("values/redis-tuning.yaml"),
         "{main}"
     );
     let resources: Value =
         serde_saphyr::from_str(file(&docs, "terraform/values/redis-resources.yaml")).unwrap();
-    assert_eq!(resources["master"]["persistence"]["size"], "20Gi");
+    assert_eq!(resources["resources"]["limits"]["memory"], "1Gi");
     assert!(
-        resources["master"]["resources"].is_object(),
-        "the catalog's values stay"
+        resources["resources"]["requests"].is_object()
+            && resources["resources"]["limits"]["cpu"].is_string(),
+        "the catalog's values stay: {resources:?}"
     );
     let tuning = file(&docs, "terraform/values/redis-tuning.yaml");
     assert!(
-        tuning.ends_with("master:\n  priorityClassName: critical\n"),
+        tuning.ends_with("\npriorityClassName: critical\n"),
         "{tuning}"
     );
 
-    // Overrides that reach no release, values that are not a map, an unpinned chart.
+    // Overrides that reach no release (a service of the manifests, one an operator runs),
+    // values that are not a map, an unpinned chart.
     let mut s = base(Env::Staging);
     s.targets([Target::Kubernetes, Target::Terraform]);
-    let pg = s.backing(Postgres::new("shop", SecretRef::new("hatch-secrets", "pg")));
+    let pg = s.backing(
+        Postgres::new("shop", SecretRef::new("hatch-secrets", "pg"))
+            .helm_values("tuning", json!({ "x": 1 })),
+    );
     s.backing(PgBouncer::new(&pg).helm_values("pool", json!({ "x": 1 })));
     s.backing(
         Redis::new(SecretRef::new("hatch-secrets", "redis"))
@@ -591,9 +593,17 @@ fn helm_values_and_chart_reach_the_release() {
             .helm_values("tuning", json!([1])),
     );
     let errors = stackdsl::validate(&s).unwrap_err();
+    let operated = errors.iter().next().unwrap();
+    assert!(
+        operated
+            .message
+            .contains("run by the CloudNativePG operator from custom resources"),
+        "{operated}"
+    );
     assert_eq!(
         paths(&errors),
         [
+            "hatch.services[postgres].backing",
             "hatch.backing",
             "hatch.services[redis].backing.values",
             "hatch.services[redis].backing.chart",

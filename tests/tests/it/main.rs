@@ -7,6 +7,7 @@
 mod authoring;
 mod backups;
 mod bench;
+mod catalog;
 mod ci;
 mod cli;
 mod cluster;
@@ -28,6 +29,7 @@ mod library;
 mod literal_secrets;
 mod migrations;
 mod monitoring;
+mod operators;
 mod paas;
 mod pods;
 mod probes;

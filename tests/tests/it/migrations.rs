@@ -195,7 +195,8 @@ fn kubernetes_init_container_is_the_app_containers_twin() {
 #[test]
 fn the_pods_egress_reaches_the_database() {
     for (stack, app, db_pod) in [
-        (stacks::easyflow::easyflow(Env::Prod), "app", "postgresql"),
+        // CloudNativePG's instances carry their cluster's name.
+        (stacks::easyflow::easyflow(Env::Prod), "app", "postgres"),
         (
             stacks::potter::potter(Env::Prod),
             "product-service",

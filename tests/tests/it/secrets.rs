@@ -98,13 +98,31 @@ fn is_reference(value: &str) -> bool {
             < 4
 }
 
-/// `line` with every `${…}` and `$(…)` reference replaced by `$REF`, so the `:` and `=`
-/// inside them (`${VAR:?message}`) are not taken for separators.
+/// `line` with every `${…}`, `$(…)` and Go template `{{ … }}` reference (an
+/// ExternalSecret's template reading a key) replaced by `$REF`, so the `:` and `=` inside
+/// them (`${VAR:?message}`) are not taken for separators.
 fn mask_references(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
-    while let Some(i) = rest.find('$') {
+    while let Some(i) = rest.find(['$', '{']) {
         out.push_str(&rest[..i]);
+        if rest[i..].starts_with('{') {
+            match rest[i..]
+                .starts_with("{{")
+                .then(|| rest[i..].find("}}"))
+                .flatten()
+            {
+                Some(j) => {
+                    out.push_str("$REF");
+                    rest = &rest[i + j + 2..];
+                }
+                None => {
+                    out.push('{');
+                    rest = &rest[i + 1..];
+                }
+            }
+            continue;
+        }
         let after = &rest[i + 1..];
         let close = match after.chars().next() {
             // GitHub Actions expressions: `${{ secrets.X }}`.
@@ -250,6 +268,7 @@ fn the_scanner_tells_secrets_from_references_and_hashes() {
         "    readOnlyRootFilesystem: true",
         "          POSTGRES_PASSWORD: ci-${{ github.run_id }}-${{ github.run_attempt }}",
         "          DB_PASSWORD: ${{ secrets.DB_PASSWORD }}",
+        "        password: \"{{ .SHOP_SECRETS_DB_PASSWORD }}\"",
         "          persist-credentials: \"false\"",
         "export TF_VAR_shop_secrets_db_password= …",
         "fly secrets set SENTRY_DSN=<dsn>",
@@ -269,6 +288,10 @@ fn the_scanner_tells_secrets_from_references_and_hashes() {
     // A literal spliced around a reference is still a literal.
     assert_eq!(
         rules("  DB_PASSWORD: hunter2-${{ github.run_id }}"),
+        [Rule::SecretLiteral]
+    );
+    assert_eq!(
+        rules("  password: \"hunter2{{ .DB_PASSWORD }}\""),
         [Rule::SecretLiteral]
     );
     assert_eq!(rules("--api-key=abc123"), [Rule::SecretLiteral]);

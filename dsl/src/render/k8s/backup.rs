@@ -2,17 +2,25 @@
 //! [`Backup`] policy, the claim the dumps go to, a `CronJob` running the catalog's dump
 //! script, and the NetworkPolicy that lets only that job reach the database.
 //!
-//! # Where the CronJob lives when Helm installs the database
+//! # Where the CronJob lives when Terraform installs the database
 //!
-//! In staging and prod the backing services are Helm releases (Terraform), not manifests.
-//! The backup job still belongs to the Kubernetes manifests of the environment: it is an
-//! ordinary workload of the stack's namespace, applied and reviewed with the others, and the
-//! chart has no equivalent of our restricted, deadline-bound job. The wiring stays right
-//! because it is derived from the same model the release is: the host is the release's
-//! Service name ([`Stack::k8s_host`], e.g. `redis-master`), the password is the same
-//! [`SecretRef`](crate::model::SecretRef) Terraform passes to the chart (so the same Secret
-//! key), and the NetworkPolicies select the chart's pod labels. Compose (dev) renders no
-//! backups: it has no scheduler, and dev data is disposable.
+//! In staging and prod the backing services are installed by Terraform (an operator and
+//! its custom resources, or a chart), not rendered as manifests of their own. The backup
+//! job still belongs to the Kubernetes manifests of the environment: it is an ordinary
+//! workload of the stack's namespace, applied and reviewed with the others. The wiring
+//! stays right because it is derived from the same model the installation is: the host is
+//! the operator's or chart's Service ([`Stack::k8s_host`], e.g. CloudNativePG's
+//! `postgres-rw`, MongoDB's `mongo-svc`), the password the same
+//! [`SecretRef`](crate::model::SecretRef) the consumers use (the one MongoDB's operator and
+//! Valkey's chart read, and the one CloudNativePG's credentials are made from), and the
+//! NetworkPolicies select the operator's or chart's pod labels.
+//!
+//! Why `pg_dump` stays beside CloudNativePG: it works with any Postgres, writes logical
+//! dumps that restore anywhere (another major version, a laptop), and needs nothing but
+//! the database's own image. CloudNativePG's physical backups and point-in-time recovery
+//! need its Barman Cloud plugin, cert-manager and an object store; a team that wants them
+//! adds the plugin beside these dumps. Compose (dev) renders no backups: it has no
+//! scheduler, and dev data is disposable.
 
 use std::collections::BTreeMap;
 

@@ -450,6 +450,24 @@ pub struct SecretTarget {
     pub creation_policy: &'static str,
     /// `Retain`: a value deleted in the store stays in the Secret.
     pub deletion_policy: &'static str,
+    /// How the Secret is assembled from the keys read, when its shape is not theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<SecretTemplate>,
+}
+
+/// The shape of a Secret an ExternalSecret writes: its type, and each key as a Go template
+/// over the keys read (`{{ .KEY }}`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SecretTemplate {
+    /// The Secret's `type`, when not `Opaque`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `v2`, the template engine of the `external-secrets.io/v1` API.
+    pub engine_version: &'static str,
+    /// Each key's template, in order.
+    pub data: indexmap::IndexMap<String, String>,
 }
 
 /// One key of the Secret.

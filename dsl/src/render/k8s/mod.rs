@@ -11,6 +11,7 @@
 //! | `00-namespace.yaml` | Namespace (Pod Security Admission labels when hardened) |
 //! | `10-external-secrets.yaml` | ExternalSecrets, one per referenced Secret, when the stack names a store (custom resources) |
 //! | `20-<service>.yaml` | ServiceAccount, ConfigMaps, PersistentVolumeClaims, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget of one service |
+//! | `25-backing-services.yaml` | the custom resources of the backing services an operator runs (CloudNativePG `Cluster`, Strimzi `Kafka`, …; applied after Terraform installed the operators) |
 //! | `30-network-policies.yaml` | default deny, then one policy per service derived from its dependencies and routes |
 //! | `40-gateway.yaml` | the Gateway API routes: Gateway, HTTPRoutes, GRPCRoutes, Envoy Gateway policies (custom resources; see `gateway`) |
 //! | `40-ingress.yaml` | or, when the stack chooses them, Ingresses (cert-manager TLS; ingress-nginx annotations only for ingress-nginx) |
@@ -42,6 +43,7 @@ mod gitops;
 mod ingress;
 mod monitoring;
 mod network;
+mod operated;
 mod options_rules;
 mod patch;
 mod readme;
@@ -420,6 +422,8 @@ enum Part<'a> {
     ExternalSecrets,
     /// `20-<service>.yaml`: the service's core objects.
     Service(&'a crate::model::Service),
+    /// `25-backing-services.yaml`: operators' custom resources.
+    Backing,
     NetworkPolicies,
     Routes,
     Monitoring,
@@ -433,6 +437,7 @@ fn parts<'s>(plan: &Plan<'s>) -> Vec<Part<'s>> {
     let stack = plan.stack();
     let mut parts = vec![Part::Namespace, Part::ExternalSecrets];
     parts.extend(plan.manifests().map(Part::Service));
+    parts.push(Part::Backing);
     if stack.kubernetes.hardened {
         parts.push(Part::NetworkPolicies);
     }
@@ -457,6 +462,12 @@ fn build_hits(plan: &Plan<'_>, part: Part<'_>) -> (Option<File>, Vec<bool>) {
         Part::Service(svc) => (
             format!("20-{}.yaml", svc.name),
             workload::objects(plan, svc),
+        ),
+        // Custom resources need their operators' CRDs: a file of their own, which
+        // kubernetes-validate and Terraform-less clusters can tell apart.
+        Part::Backing => (
+            "25-backing-services.yaml".to_owned(),
+            operated::objects(plan),
         ),
         Part::NetworkPolicies => (
             "30-network-policies.yaml".to_owned(),

@@ -239,6 +239,9 @@ pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
                 ports: target_ports(plan, svc),
             });
         }
+        // An operator's pods: the operator reaches them, they may reach the API server.
+        let (operator_ingress, operator_egress) = super::operated::policy_rules(plan, svc);
+        ingress.extend(operator_ingress);
         let mut egress = Vec::new();
         if !gossip.is_empty() || helm {
             egress.push(NetworkPolicyEgressRule {
@@ -257,6 +260,7 @@ pub(crate) fn policies(plan: &Plan<'_>) -> Vec<Object> {
             }
         }
         egress.push(dns_rule());
+        egress.extend(operator_egress);
         for e in &svc.egress {
             egress.push(NetworkPolicyEgressRule {
                 to: Some(vec![NetworkPolicyPeer {

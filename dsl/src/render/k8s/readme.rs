@@ -1,16 +1,20 @@
 //! The Kubernetes folder's `README.md`: how to apply it, what the routes need and what
-//! their API cannot express, the Secrets (to create, or synced from the stack's store), the
-//! registry credentials the pods pull with, and the backup buckets' retention.
+//! their API cannot express, the Secrets (those the workloads reference, to create or synced
+//! from the stack's store, and those of their own shape that charts and operators read), the
+//! registry credentials the pods pull with, the backup buckets' retention, and the services
+//! the stack chose to leave without a password.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::backup;
 use super::gaps::gaps;
 use super::gateway::{gateway_name, tls_hosts};
 use crate::model::{
-    GatewayAttach, GatewayImpl, IngressController, RemoteKey, RouteApi, SecretRef, Target,
+    Auth, BackingKind, GatewayAttach, GatewayImpl, IngressController, Install, RemoteKey, RouteApi,
+    SecretRef, Target, Template,
 };
-use crate::plan::{Plan, User};
+use crate::plan::{Hosts, Plan, Ports, Style, User};
 
 /// The README's section on the registry credentials the pods pull with (none: nothing).
 fn pull_secrets(plan: &Plan<'_>, ns: &str, t: &mut String) {
@@ -79,10 +83,37 @@ pub(super) fn readme(
     }
     routes(plan, &mut t);
     pull_secrets(plan, ns, &mut t);
-    if secrets.is_empty() {
+    if plan.operated().next().is_some() {
+        t.push_str(
+            "`25-backing-services.yaml` holds custom resources of the operators Terraform installs \
+             (`../terraform/`): apply Terraform first.\n\n",
+        );
+    }
+    let shaped = plan.shaped_secrets().next().is_some();
+    if secrets.is_empty() && !shaped {
         t.push_str("The stack references no Secrets.\n");
         return t;
     }
+    if !secrets.is_empty() {
+        referenced(plan, ns, secrets, &mut t);
+    }
+    if shaped {
+        shaped_secrets(plan, ns, &mut t);
+    }
+    buckets(plan, &mut t);
+    open_services(plan, &mut t);
+    t
+}
+
+/// The Secrets the manifests (and the charts and operators) reference by name and key: to
+/// create, or synced from the stack's secret store.
+fn referenced(
+    plan: &Plan<'_>,
+    ns: &str,
+    secrets: &BTreeMap<String, Vec<SecretRef>>,
+    t: &mut String,
+) {
+    let stack = plan.stack();
     if let Some(store) = &stack.kubernetes.secret_store {
         t.push_str(&format!(
             "## Secrets, synced from {} `{}`\n\nThe External Secrets Operator writes these Secrets (`10-external-secrets.yaml`, one \
@@ -110,8 +141,13 @@ pub(super) fn readme(
         if matches!(store.remote_key, RemoteKey::Property) {
             t.push_str("\nEach Secret is one remote secret whose properties are its keys (a JSON object in Vault KV or AWS Secrets Manager).\n");
         }
-        if plan.helm_installed().next().is_some() {
-            t.push_str("\nThe Helm releases Terraform installs read their passwords from its variables, not from these Secrets; keep both equal to the store's values.\n");
+        // Releases given passwords through `set_sensitive` (not those reading the Secret).
+        let from_variables = plan.helm_installed().any(|s| {
+            matches!(s.backing.as_ref().map(|b| &b.install),
+                Some(Install::Chart(r)) if !r.sensitive.is_empty())
+        });
+        if from_variables {
+            t.push_str("\nThe Helm releases Terraform gives passwords read them from its variables, not from these Secrets; keep both equal to the store's values.\n");
         }
     } else {
         t.push_str(
@@ -144,45 +180,22 @@ pub(super) fn readme(
         }
         t.push_str("```\n");
     }
-    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
-        .services(Target::Kubernetes)
-        .filter_map(|s| {
-            let b = s.backup.as_ref()?;
-            match &b.target {
-                crate::model::BackupTarget::Bucket(bucket) => {
-                    Some((backup::job_name(s)?, b, &**bucket))
-                }
-                crate::model::BackupTarget::Volume { .. } => None,
-            }
-        })
-        .collect();
-    if !buckets.is_empty() {
-        t.push_str(
-            "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
-             lifecycle rule that expires objects after the retention, and the job's credentials \
-             `s3:PutObject` on the prefix and nothing else:\n\n\
-             | CronJob | bucket URL | expire after |\n|---|---|---|\n",
-        );
-        for (job, b, bucket) in buckets {
-            t.push_str(&format!(
-                "| `{job}` | `{}/` | {} days |\n",
-                bucket.url.trim_end_matches('/'),
-                b.retention_days
-            ));
-        }
-    }
-    t
 }
 
-/// Who reads a Secret's key on Kubernetes: services, and backup jobs as `<job> (CronJob)`.
+/// Who reads a Secret's key on Kubernetes: services, backup jobs as `<job> (CronJob)`, and
+/// charts and operators as `<service> (<installer>)`.
 fn users(plan: &Plan<'_>, k: &SecretRef) -> Vec<String> {
     plan.secrets(Target::Kubernetes)
         .iter()
         .filter(|u| u.secret.name() == k.name() && u.secret.key() == k.key())
         .flat_map(|u| u.users.clone())
         .filter_map(|r| match r {
+            // A service Terraform installs runs no container of ours here: its chart or
+            // operator reads the Secret (listed as such) or one of its own.
+            User::Service(s) if plan.is_helm_installed(s) => None,
             User::Service(s) => Some(s.name.clone()),
             User::Backup(s) => backup::job_name(s).map(|job| format!("{job} (CronJob)")),
+            User::Installed(s) => Some(format!("{} ({})", s.name, installer(s))),
             User::Chart(_) => None,
         })
         .collect()
@@ -269,4 +282,137 @@ fn routes(plan: &Plan<'_>, t: &mut String) {
         t.push_str(&format!("| {} | {} | {} |\n", g.what, g.setting, g.why));
     }
     t.push('\n');
+}
+
+/// Who installs a backing service: its chart, or its operator.
+fn installer(svc: &crate::model::Service) -> String {
+    match svc.backing.as_ref().map(|b| &b.install) {
+        Some(Install::Operator(o)) => o.operator.product.clone(),
+        _ => "Helm chart".to_owned(),
+    }
+}
+
+/// Text inside a double-quoted shell word.
+fn shell_escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(['"', '\\', '$', '`']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+/// A template as a double-quoted shell word: secrets as `${VAR}`, text escaped.
+fn shell(plan: &Plan<'_>, template: &Template) -> String {
+    let secret = |s: &SecretRef| -> Cow<'static, str> { Cow::Owned(format!("${{{}}}", s.var())) };
+    let style = Style::new(Hosts::Kubernetes, Ports::Service, &secret).escape(shell_escape);
+    format!("\"{}\"", plan.resolve(template, &style))
+}
+
+/// The Secrets of their own shape that charts and operators read: assembled by the External
+/// Secrets Operator from the store's values, or to create from the same values.
+fn shaped_secrets(plan: &Plan<'_>, ns: &str, t: &mut String) {
+    let synced = plan.stack().kubernetes.secret_store.is_some();
+    t.push_str(if synced {
+        "\n## Secrets the operators read\n\nThese operators read credentials in a shape of their own. \
+         The External Secrets Operator assembles them (`10-external-secrets.yaml`) from the store's \
+         values above, so the services and their consumers agree:\n\n\
+         | Secret | type | keys | read by |\n|---|---|---|---|\n"
+    } else {
+        "\n## Secrets the operators read\n\nThese operators read credentials in a shape of their own. \
+         Create them from the same values as the stack's secrets, so the services and their \
+         consumers agree:\n\n| Secret | type | keys | read by |\n|---|---|---|---|\n"
+    });
+    for (svc, sh) in plan.shaped_secrets() {
+        let keys: Vec<String> = sh.data.iter().map(|(k, _)| format!("`{k}`")).collect();
+        t.push_str(&format!(
+            "| `{}` | `{}` | {} | `{}` ({}) |\n",
+            sh.name,
+            sh.kind.as_deref().unwrap_or("Opaque"),
+            keys.join(", "),
+            svc.name,
+            installer(svc)
+        ));
+    }
+    if synced {
+        return;
+    }
+    t.push_str("\n```sh\n");
+    for (_, sh) in plan.shaped_secrets() {
+        t.push_str(&format!(
+            "kubectl -n {ns} create secret generic {}",
+            sh.name
+        ));
+        if let Some(kind) = &sh.kind {
+            t.push_str(&format!(" --type={kind}"));
+        }
+        for (key, value) in &sh.data {
+            t.push_str(&format!(
+                " \\\n  --from-literal={key}={}",
+                shell(plan, value)
+            ));
+        }
+        t.push('\n');
+    }
+    t.push_str("```\n");
+}
+
+/// The buckets backup jobs write to, and the lifecycle rules they need.
+fn buckets(plan: &Plan<'_>, t: &mut String) {
+    let buckets: Vec<(String, &crate::model::Backup, &crate::model::Bucket)> = plan
+        .services(Target::Kubernetes)
+        .filter_map(|s| {
+            let b = s.backup.as_ref()?;
+            match &b.target {
+                crate::model::BackupTarget::Bucket(bucket) => {
+                    Some((backup::job_name(s)?, b, &**bucket))
+                }
+                crate::model::BackupTarget::Volume { .. } => None,
+            }
+        })
+        .collect();
+    if buckets.is_empty() {
+        return;
+    }
+    t.push_str(
+        "\n## Backup buckets\n\nThe backup jobs only write; retention is the bucket's. Give each prefix a \
+         lifecycle rule that expires objects after the retention, and the job's credentials \
+         `s3:PutObject` on the prefix and nothing else:\n\n\
+         | CronJob | bucket URL | expire after |\n|---|---|---|\n",
+    );
+    for (job, b, bucket) in buckets {
+        t.push_str(&format!(
+            "| `{job}` | `{}/` | {} days |\n",
+            bucket.url.trim_end_matches('/'),
+            b.retention_days
+        ));
+    }
+}
+
+/// Services the stack chose to run without a password, with its reasons.
+fn open_services(plan: &Plan<'_>, t: &mut String) {
+    let open: Vec<(&str, &str)> = plan
+        .services(Target::Kubernetes)
+        .filter_map(|s| match s.backing.as_ref().map(|b| &b.kind) {
+            Some(BackingKind::Redis {
+                auth: Auth::NoPassword { reason },
+            }) => Some((s.name.as_str(), reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    t.push_str(
+        "\n## Services without a password\n\nOnly the NetworkPolicies (`30-network-policies.yaml`) \
+         fence these; the stack said why that is enough:\n\n",
+    );
+    for (name, reason) in open {
+        t.push_str(&format!("- `{name}`: {reason}\n"));
+    }
 }

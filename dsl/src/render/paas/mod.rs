@@ -295,15 +295,19 @@ fn render_reference<'a>(plan: &'a Plan<'_>, t: &Template) -> Option<Value<'a>> {
             let port = svc.ports.first()?.number;
             let url = match &svc.backing.as_ref()?.kind {
                 BackingKind::Postgres {
-                    database, password, ..
+                    database,
+                    user,
+                    password,
+                    ..
                 } => format!(
-                    "postgresql://{database}:${{{}}}@{}:{port}/{database}",
+                    "postgresql://{user}:${{{}}}@{}:{port}/{database}",
                     password.var(),
                     svc.name
                 ),
-                BackingKind::Redis { password } => {
-                    format!("redis://:${{{}}}@{}:{port}/0", password.var(), svc.name)
-                }
+                BackingKind::Redis { auth } => match auth.password() {
+                    Some(p) => format!("redis://:${{{}}}@{}:{port}/0", p.var(), svc.name),
+                    None => format!("redis://{}:{port}/0", svc.name),
+                },
                 _ => return None,
             };
             if t.preview() != url {

@@ -163,13 +163,14 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         match svc.backing.as_ref().map(|b| &b.kind) {
             Some(BackingKind::Postgres {
                 database,
+                user,
                 major_version,
                 ..
             }) => {
                 bp.databases.push(Database {
                     name: svc.name.clone(),
                     database_name: database.clone(),
-                    user: database.clone(),
+                    user: user.clone(),
                     plan: o.database_plan.clone(),
                     region: o.region.clone(),
                     postgres_major_version: major_version.to_string(),

@@ -38,6 +38,8 @@ pub enum Item {
     Block(Block),
     /// An empty line.
     Blank,
+    /// A `# comment` line.
+    Comment(String),
 }
 
 /// `kind "label" … { body }`.
@@ -76,6 +78,12 @@ impl Block {
     /// Appends a blank line.
     pub fn blank(mut self) -> Self {
         self.body.push(Item::Blank);
+        self
+    }
+
+    /// Appends a `# comment` line.
+    pub fn comment(mut self, text: impl Into<String>) -> Self {
+        self.body.push(Item::Comment(text.into()));
         self
     }
 }
@@ -174,6 +182,12 @@ fn write_body(out: &mut String, items: &[Item], depth: usize) {
         match &items[i] {
             Item::Blank => {
                 out.push('\n');
+                i += 1;
+            }
+            Item::Comment(text) => {
+                for line in text.lines() {
+                    out.push_str(&format!("{}# {line}\n", pad(depth)));
+                }
                 i += 1;
             }
             Item::Block(b) => {

@@ -1,20 +1,24 @@
-//! Terraform renderer: backing services as Helm releases (helm provider 3.x), into
-//! `out/<stack>/<env>/terraform/`:
+//! Terraform renderer: what installs the backing services (helm provider 3.x, kubernetes
+//! provider 2.x), into `out/<stack>/<env>/terraform/`:
 //!
 //! | file | content |
 //! |---|---|
-//! | `versions.tf` | `required_version`, helm `~> 3.1` and kubernetes `~> 2.38` providers |
-//! | `providers.tf` | both providers on one kubeconfig context (helm 3.x `kubernetes = {…}` attribute) |
-//! | `variables.tf` | the kubeconfig and context, and one `sensitive` variable per secret, no defaults |
-//! | `main.tf` | the namespace (must exist: `k8s/00-namespace.yaml`), one `helm_release` per backing service |
-//! | `outputs.tf` | each release's in-cluster host and port |
-//! | `values/<release>-<concern>.yaml` | small values files, no secrets (those go through `set_sensitive`) |
-//! | `README.md` | apply order and the variables to set |
+//! | `versions.tf` | `required_version`, helm `~> 3.1` and kubernetes `~> 2.38` providers (and `hashicorp/http ~> 3.5` for an operator installed from its release manifest) |
+//! | `providers.tf` | helm and kubernetes on one kubeconfig context (helm 3.x `kubernetes = {…}` attribute) |
+//! | `variables.tf` | the kubeconfig and context, `install_operators`, and one `sensitive` variable per secret a chart takes as a value, no defaults |
+//! | `main.tf` | the namespace (must exist: `k8s/00-namespace.yaml`); per operator, its `helm_release` (or its release manifest, object by object) behind `var.install_operators`; per chart-installed service, a `helm_release` in the namespace; a ServiceAccount and Role an operator's pods need |
+//! | `outputs.tf` | each service's in-cluster host and port |
+//! | `values/<release>-<concern>.yaml`, `values/operators/<operator>-<concern>.yaml` | small values files, no secrets |
+//! | `README.md` | what is installed from where, and the apply order |
 //!
-//! Secrets reach Helm through `set_sensitive`, never through values files: the seed's
-//! `password: ${REDIS_PASSWORD}` in a file read by `file()` is never expanded.
+//! Secrets never reach a values file: a chart either reads the stack's own Secret in the
+//! namespace (Valkey's, whose name and key Terraform passes with `set`), an operator reads a
+//! Secret of its shape (listed in the Kubernetes README), or Terraform passes the value
+//! through `set_sensitive` from a sensitive variable (a Bitnami chart chosen explicitly). The seed's `password: ${REDIS_PASSWORD}` in
+//! a file read by `file()` would never be expanded.
 
 pub mod hcl;
+mod operators;
 mod overrides;
 
 use std::collections::BTreeMap;
@@ -22,7 +26,7 @@ use std::collections::BTreeMap;
 use hcl::{Block, Expr, raw, s};
 
 use crate::diagnostics::Errors;
-use crate::model::{SecretRef, Service, Target};
+use crate::model::{Install, OperatorSource, Release, SecretRef, Service, Target};
 use crate::plan::Plan;
 use crate::render::{Backend, Document, Environments, hash_header, yaml};
 
@@ -32,12 +36,12 @@ pub fn variable(secret: &SecretRef) -> String {
     secret.var().to_ascii_lowercase()
 }
 
-/// Resource name of a release.
-fn resource(svc: &Service) -> String {
-    svc.name.replace('-', "_")
+/// Resource name of a release or operator: its name with `_` for `-`.
+fn resource(name: &str) -> String {
+    name.replace('-', "_")
 }
 
-/// Every secret the releases need, by variable name.
+/// Every secret the releases take as values, by variable name.
 fn secrets<'s>(plan: &Plan<'s>) -> BTreeMap<String, &'s SecretRef> {
     plan.secrets(Target::Terraform)
         .into_iter()
@@ -45,7 +49,10 @@ fn secrets<'s>(plan: &Plan<'s>) -> BTreeMap<String, &'s SecretRef> {
         .collect()
 }
 
-/// The Terraform backend: Helm releases of the backing services.
+/// The namespace the releases go into, as Terraform reads it.
+const NAMESPACE: &str = "data.kubernetes_namespace_v1.this.metadata[0].name";
+
+/// The Terraform backend: what installs the backing services.
 #[derive(Clone, Copy, Debug)]
 pub struct Terraform;
 
@@ -61,6 +68,83 @@ impl Backend for Terraform {
     fn render(&self, plan: &Plan<'_>, _: &Environments<'_, '_>) -> Result<Vec<Document>, Errors> {
         Ok(render(plan))
     }
+}
+
+/// A `helm_release` of `release` named `name`, its values files under `values_dir`.
+fn helm_release(
+    address: &str,
+    name: &str,
+    release: &Release,
+    namespace: Expr,
+    values_dir: &str,
+) -> Block {
+    let files: Vec<Expr> = release
+        .values
+        .iter()
+        .map(|v| {
+            raw(format!(
+                "file(\"${{path.module}}/{values_dir}{name}-{}.yaml\")",
+                v.concern
+            ))
+        })
+        .collect();
+    let mut block = Block::new("resource", &["helm_release", address])
+        .attr("name", s(name))
+        .attr("repository", s(&release.chart.repository))
+        .attr("chart", s(&release.chart.chart))
+        .attr("version", s(&release.chart.version))
+        .attr("namespace", namespace)
+        .attr("atomic", Expr::Bool(true))
+        .attr("wait", Expr::Bool(true))
+        .attr("timeout", Expr::Num(600))
+        .blank()
+        .attr("values", Expr::List(files));
+    if !release.secret_names.is_empty() {
+        let sets = release
+            .secret_names
+            .iter()
+            .map(|(path, name)| {
+                Expr::Object(vec![("name".into(), s(path)), ("value".into(), s(name))])
+            })
+            .collect();
+        block = block
+            .blank()
+            .comment("Names of the stack's Secret and key the chart reads (never their values).")
+            .attr("set", Expr::List(sets));
+    }
+    if !release.sensitive.is_empty() {
+        let sets = release
+            .sensitive
+            .iter()
+            .map(|(path, secret)| {
+                Expr::Object(vec![
+                    ("name".into(), s(path)),
+                    ("value".into(), raw(format!("var.{}", variable(secret)))),
+                ])
+            })
+            .collect();
+        block = block.blank().attr("set_sensitive", Expr::List(sets));
+    }
+    block
+}
+
+/// The values files of `release`, under `values_dir`.
+fn values_docs(
+    plan: &Plan<'_>,
+    dir: &str,
+    values_dir: &str,
+    name: &str,
+    release: &Release,
+) -> Vec<Document> {
+    release
+        .values
+        .iter()
+        .map(|v| {
+            let mut text = hash_header(plan.stack());
+            yaml::write(&mut text, &v.values);
+            Document::new(format!("{dir}/{values_dir}{name}-{}.yaml", v.concern), text)
+        })
+        .collect()
 }
 
 /// Renders the Terraform folder (nothing when the stack has no backing services).
@@ -79,27 +163,35 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         )
     };
     let ns = stack.namespace();
+    let operators = operators::unique(plan);
+    let from_manifest = operators
+        .iter()
+        .any(|o| matches!(o.source, OperatorSource::Manifest { .. }));
 
+    let provider = |source: &str, version: &str| {
+        Expr::Object(vec![
+            ("source".into(), s(source)),
+            ("version".into(), s(version)),
+        ])
+    };
+    let mut required = Block::new("required_providers", &[])
+        .attr("helm", provider("hashicorp/helm", "~> 3.1"))
+        .attr("kubernetes", provider("hashicorp/kubernetes", "~> 2.38"));
+    if from_manifest {
+        required = required.attr("http", provider("hashicorp/http", "~> 3.5"));
+    }
+    // Provider-defined functions (`provider::kubernetes::manifest_decode_multi`) need 1.8.
     let versions = Block::new("terraform", &[])
-        .attr("required_version", s(">= 1.6.0"))
+        .attr(
+            "required_version",
+            s(if from_manifest {
+                ">= 1.8.0"
+            } else {
+                ">= 1.6.0"
+            }),
+        )
         .blank()
-        .block(
-            Block::new("required_providers", &[])
-                .attr(
-                    "helm",
-                    Expr::Object(vec![
-                        ("source".into(), s("hashicorp/helm")),
-                        ("version".into(), s("~> 3.1")),
-                    ]),
-                )
-                .attr(
-                    "kubernetes",
-                    Expr::Object(vec![
-                        ("source".into(), s("hashicorp/kubernetes")),
-                        ("version".into(), s("~> 2.38")),
-                    ]),
-                ),
-        );
+        .block(required);
 
     let connection = || {
         vec![
@@ -123,6 +215,9 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
             .attr("description", s(format!("kubeconfig context of the cluster running namespace {ns} (no default, so a plan never targets the wrong cluster by accident)")))
             .attr("nullable", Expr::Bool(false)),
     ];
+    if !operators.is_empty() {
+        variables.push(operators::variable(&operators));
+    }
     for (name, secret) in secrets(plan) {
         let what = secret
             .description()
@@ -158,70 +253,47 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
             .block(Block::new("metadata", &[]).attr("name", s(&ns))),
     ];
     let mut outputs = Vec::new();
-    let mut values_docs = Vec::new();
+    let mut values = Vec::new();
+    for op in &operators {
+        main.extend(operators::install(op));
+        if let OperatorSource::Chart(release) = &op.source {
+            values.extend(values_docs(
+                plan,
+                &dir,
+                "values/operators/",
+                &op.name,
+                release,
+            ));
+        }
+    }
+    main.extend(operators::service_accounts(plan));
     for svc in &services {
         let Some(b) = &svc.backing else { continue };
-        let files: Vec<Expr> = b
-            .values
-            .iter()
-            .map(|v| {
-                raw(format!(
-                    "file(\"${{path.module}}/values/{}-{}.yaml\")",
-                    svc.name, v.concern
-                ))
-            })
-            .collect();
-        let mut release = Block::new("resource", &["helm_release", &resource(svc)])
-            .attr("name", s(&svc.name))
-            .attr("repository", s(&b.chart.repository))
-            .attr("chart", s(&b.chart.chart))
-            .attr("version", s(&b.chart.version))
-            .attr(
-                "namespace",
-                raw("data.kubernetes_namespace_v1.this.metadata[0].name"),
-            )
-            .attr("atomic", Expr::Bool(true))
-            .attr("wait", Expr::Bool(true))
-            .attr("timeout", Expr::Num(600))
-            .blank()
-            .attr("values", Expr::List(files));
-        if !b.sensitive.is_empty() {
-            let sets = b
-                .sensitive
-                .iter()
-                .map(|(path, secret)| {
-                    Expr::Object(vec![
-                        ("name".into(), s(path)),
-                        ("value".into(), raw(format!("var.{}", variable(secret)))),
-                    ])
-                })
-                .collect();
-            release = release.blank().attr("set_sensitive", Expr::List(sets));
+        if let Install::Chart(release) = &b.install {
+            main.push(helm_release(
+                &resource(&svc.name),
+                &svc.name,
+                release,
+                raw(NAMESPACE),
+                "values/",
+            ));
+            values.extend(values_docs(plan, &dir, "values/", &svc.name, release));
         }
-        main.push(release);
         let host = format!("{}.{ns}.svc.cluster.local", plan.k8s_host(svc));
         outputs.push(
-            Block::new("output", &[&format!("{}_host", resource(svc))])
+            Block::new("output", &[&format!("{}_host", resource(&svc.name))])
                 .attr("description", s(format!("In-cluster host of {}", svc.name)))
                 .attr("value", s(host)),
         );
         if let Some(p) = svc.ports.first() {
             outputs.push(
-                Block::new("output", &[&format!("{}_port", resource(svc))])
+                Block::new("output", &[&format!("{}_port", resource(&svc.name))])
                     .attr(
                         "description",
                         s(format!("Port of {} ({})", svc.name, p.name)),
                     )
                     .attr("value", Expr::Num(i64::from(p.client_port()))),
             );
-        }
-        for v in &b.values {
-            let mut text = hash_header(stack);
-            yaml::write(&mut text, &v.values);
-            values_docs.push(Document::new(
-                format!("{dir}/values/{}-{}.yaml", svc.name, v.concern),
-                text,
-            ));
         }
     }
 
@@ -232,42 +304,10 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         tf("main.tf", main),
         tf("outputs.tf", outputs),
     ];
-    docs.extend(values_docs);
+    docs.extend(values);
     docs.push(Document::new(
         format!("{dir}/README.md"),
-        readme(plan, &services),
+        operators::readme(plan, &services, &operators, &secrets(plan)),
     ));
     docs
-}
-
-fn readme(plan: &Plan<'_>, services: &[&Service]) -> String {
-    let stack = plan.stack();
-    let mut t = crate::render::html_header(stack);
-    let dir = stack.out_dir();
-    t.push_str(&format!(
-        "\n# `{}` — backing services ({})\n\n",
-        stack.name, stack.env
-    ));
-    t.push_str("Helm releases, installed by Terraform before the app manifests:\n\n| release | chart | version |\n|---|---|---|\n");
-    for svc in services {
-        if let Some(b) = &svc.backing {
-            t.push_str(&format!(
-                "| `{}` | `{}/{}` | `{}` |\n",
-                svc.name, b.chart.repository, b.chart.chart, b.chart.version
-            ));
-        }
-    }
-    t.push_str(&format!(
-        "\n```sh\nkubectl apply -f out/{dir}/k8s/00-namespace.yaml   # the releases go into this namespace\n\
-         cd out/{dir}/terraform\nterraform init\n"
-    ));
-    let vars: Vec<String> = secrets(plan).into_keys().collect();
-    for v in &vars {
-        t.push_str(&format!(
-            "export TF_VAR_{v}=…   # from your secret store, never committed\n"
-        ));
-    }
-    t.push_str("terraform apply -var kube_context=<context>\n");
-    t.push_str(&format!("kubectl apply -k out/{dir}/k8s\n```\n"));
-    t
 }

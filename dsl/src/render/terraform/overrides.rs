@@ -14,7 +14,20 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
             Some(svc) => format!("{}.services[{svc}].backing", stack.name),
             None => format!("{}.backing", stack.name),
         };
-        if o.services.is_empty() {
+        for (svc, product) in &o.operated {
+            errors.push(
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{}.services[{svc}].backing", stack.name),
+                    format!(
+                        "`{svc}` is run by the {product} operator from custom resources (`25-backing-services.yaml`), not by a Helm release of its own, so Helm values and a chart change nothing"
+                    ),
+                    "set what the item models on the item itself (resources, replicas, storage, image), or choose a chart with `.bitnami_chart()` where the item offers it",
+                )
+                .at(o.origin),
+            );
+        }
+        if o.services.is_empty() && o.operated.is_empty() {
             errors.push(
                 Error::new(
                     ErrorKind::Unsupported,
@@ -41,8 +54,11 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
         }
     }
     for svc in plan.helm_installed() {
-        let Some(b) = &svc.backing else { continue };
-        let c = &b.chart;
+        let Some(crate::model::Install::Chart(release)) = svc.backing.as_ref().map(|b| &b.install)
+        else {
+            continue;
+        };
+        let c = &release.chart;
         let path = format!("{}.services[{}].backing.chart", stack.name, svc.name);
         let mut err = |message: String, hint: &str| {
             errors.push(Error::new(

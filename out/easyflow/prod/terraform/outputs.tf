@@ -3,7 +3,7 @@
 
 output "postgres_host" {
   description = "In-cluster host of postgres"
-  value       = "postgres-primary.easyflow.svc.cluster.local"
+  value       = "postgres-rw.easyflow.svc.cluster.local"
 }
 
 output "postgres_port" {
@@ -13,7 +13,7 @@ output "postgres_port" {
 
 output "redis_host" {
   description = "In-cluster host of redis"
-  value       = "redis-master.easyflow.svc.cluster.local"
+  value       = "redis.easyflow.svc.cluster.local"
 }
 
 output "redis_port" {

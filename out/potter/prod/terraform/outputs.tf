@@ -3,7 +3,7 @@
 
 output "postgres_host" {
   description = "In-cluster host of postgres"
-  value       = "postgres-primary.potter-prod.svc.cluster.local"
+  value       = "postgres-rw.potter-prod.svc.cluster.local"
 }
 
 output "postgres_port" {
@@ -23,7 +23,7 @@ output "nats_port" {
 
 output "kafka_host" {
   description = "In-cluster host of kafka"
-  value       = "kafka.potter-prod.svc.cluster.local"
+  value       = "kafka-kafka-bootstrap.potter-prod.svc.cluster.local"
 }
 
 output "kafka_port" {

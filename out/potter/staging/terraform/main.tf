@@ -7,26 +7,40 @@ data "kubernetes_namespace_v1" "this" {
   }
 }
 
-resource "helm_release" "postgres" {
-  name       = "postgres"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "postgresql"
-  version    = "17.1.0"
-  namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
-  atomic     = true
-  wait       = true
-  timeout    = 600
+resource "helm_release" "cnpg_operator" {
+  count = var.install_operators ? 1 : 0
+
+  name             = "cnpg"
+  repository       = "https://cloudnative-pg.github.io/charts"
+  chart            = "cloudnative-pg"
+  version          = "0.29.0"
+  namespace        = "cnpg-system"
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
 
   values = [
-    file("${path.module}/values/postgres-topology.yaml"),
-    file("${path.module}/values/postgres-resources.yaml"),
+    file("${path.module}/values/operators/cnpg-resources.yaml"),
   ]
+}
 
-  set_sensitive = [
-    {
-      name  = "auth.password"
-      value = var.potter_secrets_postgres_password
-    },
+resource "helm_release" "strimzi_kafka_operator" {
+  count = var.install_operators ? 1 : 0
+
+  name             = "strimzi-kafka-operator"
+  repository       = "oci://quay.io/strimzi-helm"
+  chart            = "strimzi-kafka-operator"
+  version          = "1.2.0"
+  namespace        = "strimzi"
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
+
+  values = [
+    file("${path.module}/values/operators/strimzi-kafka-operator-watch.yaml"),
+    file("${path.module}/values/operators/strimzi-kafka-operator-resources.yaml"),
   ]
 }
 
@@ -34,7 +48,7 @@ resource "helm_release" "nats" {
   name       = "nats"
   repository = "https://nats-io.github.io/k8s/helm/charts/"
   chart      = "nats"
-  version    = "1.3.7"
+  version    = "2.14.2"
   namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
   atomic     = true
   wait       = true
@@ -43,21 +57,5 @@ resource "helm_release" "nats" {
   values = [
     file("${path.module}/values/nats-topology.yaml"),
     file("${path.module}/values/nats-resources.yaml"),
-  ]
-}
-
-resource "helm_release" "kafka" {
-  name       = "kafka"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "kafka"
-  version    = "32.4.4"
-  namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
-  atomic     = true
-  wait       = true
-  timeout    = 600
-
-  values = [
-    file("${path.module}/values/kafka-topology.yaml"),
-    file("${path.module}/values/kafka-resources.yaml"),
   ]
 }

@@ -13,14 +13,9 @@ variable "kube_context" {
   nullable    = false
 }
 
-variable "potter_secrets_postgres_password" {
-  type        = string
-  description = "Password of the `potter` Postgres role (URL-safe characters). Also held in `potter-secrets`/`postgres-password` (Kubernetes Secret/key); set TF_VAR_potter_secrets_postgres_password to the same value."
-  sensitive   = true
+variable "install_operators" {
+  type        = bool
+  description = "Install the cluster-wide operators these backing services need (CloudNativePG, Strimzi). Set false where the cluster already runs them (another stack or environment, or the platform team, installed them)."
+  default     = true
   nullable    = false
-
-  validation {
-    condition     = length(var.potter_secrets_postgres_password) >= 16
-    error_message = "potter_secrets_postgres_password must be at least 16 characters."
-  }
 }

@@ -3,7 +3,7 @@
 
 output "redis_host" {
   description = "In-cluster host of redis"
-  value       = "redis-master.srvthreds-prod.svc.cluster.local"
+  value       = "redis.srvthreds-prod.svc.cluster.local"
 }
 
 output "redis_port" {
@@ -23,7 +23,7 @@ output "rabbitmq_port" {
 
 output "mongo_host" {
   description = "In-cluster host of mongo"
-  value       = "mongo.srvthreds-prod.svc.cluster.local"
+  value       = "mongo-svc.srvthreds-prod.svc.cluster.local"
 }
 
 output "mongo_port" {

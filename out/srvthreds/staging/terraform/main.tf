@@ -7,11 +7,117 @@ data "kubernetes_namespace_v1" "this" {
   }
 }
 
+data "http" "rabbitmq_cluster_operator" {
+  count = var.install_operators ? 1 : 0
+  url   = "https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml"
+
+  lifecycle {
+    postcondition {
+      condition     = self.status_code == 200
+      error_message = "Cannot fetch the RabbitMQ Cluster Operator v2.22.3 release manifest from https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml."
+    }
+  }
+}
+
+locals {
+  # The RabbitMQ Cluster Operator v2.22.3 release manifest: its objects by kind, namespace and name, without `status`.
+  rabbitmq_cluster_operator = var.install_operators ? { for m in provider::kubernetes::manifest_decode_multi(data.http.rabbitmq_cluster_operator[0].response_body) : "${m.kind}/${try(m.metadata.namespace, "")}/${m.metadata.name}" => { for k, v in m : k => v if k != "status" } } : {}
+}
+
+resource "kubernetes_manifest" "rabbitmq_cluster_operator_base" {
+  # The namespace and the CRDs, before anything that lives in or uses them.
+  for_each = { for k, m in local.rabbitmq_cluster_operator : k => m if contains(["Namespace", "CustomResourceDefinition"], m.kind) }
+  manifest = each.value
+}
+
+resource "kubernetes_manifest" "rabbitmq_cluster_operator" {
+  for_each = { for k, m in local.rabbitmq_cluster_operator : k => m if !contains(["Namespace", "CustomResourceDefinition"], m.kind) && m.kind != "Deployment" }
+  manifest = each.value
+
+  depends_on = [
+    kubernetes_manifest.rabbitmq_cluster_operator_base,
+  ]
+}
+
+resource "kubernetes_manifest" "rabbitmq_cluster_operator_deployment" {
+  # The operator itself, last, waited for until it has rolled out.
+  for_each = { for k, m in local.rabbitmq_cluster_operator : k => m if m.kind == "Deployment" }
+  manifest = each.value
+
+  wait {
+    rollout = true
+  }
+
+  depends_on = [
+    kubernetes_manifest.rabbitmq_cluster_operator,
+  ]
+}
+
+resource "helm_release" "mongodb_kubernetes_operator" {
+  count = var.install_operators ? 1 : 0
+
+  name             = "mongodb-kubernetes"
+  repository       = "oci://quay.io/mongodb/helm-charts"
+  chart            = "mongodb-kubernetes"
+  version          = "1.10.0"
+  namespace        = "mongodb"
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
+
+  values = [
+    file("${path.module}/values/operators/mongodb-kubernetes-watch.yaml"),
+    file("${path.module}/values/operators/mongodb-kubernetes-resources.yaml"),
+  ]
+}
+
+resource "kubernetes_service_account_v1" "mongodb_kubernetes_appdb" {
+  metadata {
+    name      = "mongodb-kubernetes-appdb"
+    namespace = data.kubernetes_namespace_v1.this.metadata[0].name
+  }
+}
+
+resource "kubernetes_role_v1" "mongodb_kubernetes_appdb" {
+  metadata {
+    name      = "mongodb-kubernetes-appdb"
+    namespace = data.kubernetes_namespace_v1.this.metadata[0].name
+  }
+  rule {
+    api_groups = [""]
+    resources  = ["secrets"]
+    verbs      = ["get"]
+  }
+  rule {
+    api_groups = [""]
+    resources  = ["pods"]
+    verbs      = ["delete", "get", "patch"]
+  }
+}
+
+resource "kubernetes_role_binding_v1" "mongodb_kubernetes_appdb" {
+  metadata {
+    name      = "mongodb-kubernetes-appdb"
+    namespace = data.kubernetes_namespace_v1.this.metadata[0].name
+  }
+  role_ref {
+    api_group = "rbac.authorization.k8s.io"
+    kind      = "Role"
+    name      = kubernetes_role_v1.mongodb_kubernetes_appdb.metadata[0].name
+  }
+  subject {
+    kind      = "ServiceAccount"
+    name      = kubernetes_service_account_v1.mongodb_kubernetes_appdb.metadata[0].name
+    namespace = data.kubernetes_namespace_v1.this.metadata[0].name
+  }
+}
+
 resource "helm_release" "redis" {
   name       = "redis"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "redis"
-  version    = "23.1.1"
+  repository = "https://valkey.io/valkey-helm/"
+  chart      = "valkey"
+  version    = "0.11.0"
   namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
   atomic     = true
   wait       = true
@@ -22,60 +128,15 @@ resource "helm_release" "redis" {
     file("${path.module}/values/redis-resources.yaml"),
   ]
 
-  set_sensitive = [
+  # Names of the stack's Secret and key the chart reads (never their values).
+  set = [
     {
-      name  = "auth.password"
-      value = var.srvthreds_secrets_redis_password
-    },
-  ]
-}
-
-resource "helm_release" "rabbitmq" {
-  name       = "rabbitmq"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "rabbitmq"
-  version    = "16.0.16"
-  namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
-  atomic     = true
-  wait       = true
-  timeout    = 600
-
-  values = [
-    file("${path.module}/values/rabbitmq-topology.yaml"),
-    file("${path.module}/values/rabbitmq-resources.yaml"),
-  ]
-
-  set_sensitive = [
-    {
-      name  = "auth.password"
-      value = var.srvthreds_secrets_rabbitmq_password
+      name  = "auth.usersExistingSecret"
+      value = "srvthreds-secrets"
     },
     {
-      name  = "auth.erlangCookie"
-      value = var.srvthreds_secrets_rabbitmq_erlang_cookie
-    },
-  ]
-}
-
-resource "helm_release" "mongo" {
-  name       = "mongo"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "mongodb"
-  version    = "17.0.2"
-  namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
-  atomic     = true
-  wait       = true
-  timeout    = 600
-
-  values = [
-    file("${path.module}/values/mongo-topology.yaml"),
-    file("${path.module}/values/mongo-resources.yaml"),
-  ]
-
-  set_sensitive = [
-    {
-      name  = "auth.rootPassword"
-      value = var.srvthreds_secrets_mongo_password
+      name  = "auth.aclUsers.default.passwordKey"
+      value = "redis-password"
     },
   ]
 }

@@ -13,50 +13,9 @@ variable "kube_context" {
   nullable    = false
 }
 
-variable "srvthreds_secrets_mongo_password" {
-  type        = string
-  description = "Password of the MongoDB root user (URL-safe characters). Also held in `srvthreds-secrets`/`mongo-password` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_mongo_password to the same value."
-  sensitive   = true
+variable "install_operators" {
+  type        = bool
+  description = "Install the cluster-wide operators these backing services need (RabbitMQ Cluster Operator, MongoDB Controllers for Kubernetes). Set false where the cluster already runs them (another stack or environment, or the platform team, installed them)."
+  default     = true
   nullable    = false
-
-  validation {
-    condition     = length(var.srvthreds_secrets_mongo_password) >= 16
-    error_message = "srvthreds_secrets_mongo_password must be at least 16 characters."
-  }
-}
-
-variable "srvthreds_secrets_rabbitmq_erlang_cookie" {
-  type        = string
-  description = "Erlang cookie RabbitMQ nodes share. Also held in `srvthreds-secrets`/`rabbitmq-erlang-cookie` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_rabbitmq_erlang_cookie to the same value."
-  sensitive   = true
-  nullable    = false
-
-  validation {
-    condition     = length(var.srvthreds_secrets_rabbitmq_erlang_cookie) >= 16
-    error_message = "srvthreds_secrets_rabbitmq_erlang_cookie must be at least 16 characters."
-  }
-}
-
-variable "srvthreds_secrets_rabbitmq_password" {
-  type        = string
-  description = "Password of the RabbitMQ user (URL-safe characters). Also held in `srvthreds-secrets`/`rabbitmq-password` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_rabbitmq_password to the same value."
-  sensitive   = true
-  nullable    = false
-
-  validation {
-    condition     = length(var.srvthreds_secrets_rabbitmq_password) >= 16
-    error_message = "srvthreds_secrets_rabbitmq_password must be at least 16 characters."
-  }
-}
-
-variable "srvthreds_secrets_redis_password" {
-  type        = string
-  description = "Password Redis requires from every client (URL-safe characters). Also held in `srvthreds-secrets`/`redis-password` (Kubernetes Secret/key); set TF_VAR_srvthreds_secrets_redis_password to the same value."
-  sensitive   = true
-  nullable    = false
-
-  validation {
-    condition     = length(var.srvthreds_secrets_redis_password) >= 16
-    error_message = "srvthreds_secrets_redis_password must be at least 16 characters."
-  }
 }

@@ -7,34 +7,29 @@ data "kubernetes_namespace_v1" "this" {
   }
 }
 
-resource "helm_release" "postgres" {
-  name       = "postgres"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "postgresql"
-  version    = "17.1.0"
-  namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
-  atomic     = true
-  wait       = true
-  timeout    = 600
+resource "helm_release" "cnpg_operator" {
+  count = var.install_operators ? 1 : 0
+
+  name             = "cnpg"
+  repository       = "https://cloudnative-pg.github.io/charts"
+  chart            = "cloudnative-pg"
+  version          = "0.29.0"
+  namespace        = "cnpg-system"
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
 
   values = [
-    file("${path.module}/values/postgres-topology.yaml"),
-    file("${path.module}/values/postgres-resources.yaml"),
-  ]
-
-  set_sensitive = [
-    {
-      name  = "auth.password"
-      value = var.tsdev_secrets_postgres_password
-    },
+    file("${path.module}/values/operators/cnpg-resources.yaml"),
   ]
 }
 
 resource "helm_release" "redis" {
   name       = "redis"
-  repository = "oci://registry-1.docker.io/bitnamicharts"
-  chart      = "redis"
-  version    = "23.1.1"
+  repository = "https://valkey.io/valkey-helm/"
+  chart      = "valkey"
+  version    = "0.11.0"
   namespace  = data.kubernetes_namespace_v1.this.metadata[0].name
   atomic     = true
   wait       = true
@@ -45,10 +40,15 @@ resource "helm_release" "redis" {
     file("${path.module}/values/redis-resources.yaml"),
   ]
 
-  set_sensitive = [
+  # Names of the stack's Secret and key the chart reads (never their values).
+  set = [
     {
-      name  = "auth.password"
-      value = var.tsdev_secrets_redis_password
+      name  = "auth.usersExistingSecret"
+      value = "tsdev-secrets"
+    },
+    {
+      name  = "auth.aclUsers.default.passwordKey"
+      value = "redis-password"
     },
   ]
 }

@@ -3,7 +3,7 @@
 
 output "postgres_host" {
   description = "In-cluster host of postgres"
-  value       = "postgres.tsdev-microservices-staging.svc.cluster.local"
+  value       = "postgres-rw.tsdev-microservices-staging.svc.cluster.local"
 }
 
 output "postgres_port" {
@@ -13,7 +13,7 @@ output "postgres_port" {
 
 output "redis_host" {
   description = "In-cluster host of redis"
-  value       = "redis-master.tsdev-microservices-staging.svc.cluster.local"
+  value       = "redis.tsdev-microservices-staging.svc.cluster.local"
 }
 
 output "redis_port" {

@@ -13,26 +13,9 @@ variable "kube_context" {
   nullable    = false
 }
 
-variable "tsdev_secrets_postgres_password" {
-  type        = string
-  description = "Password of the `tsdev` Postgres role (URL-safe characters). Also held in `tsdev-secrets`/`postgres-password` (Kubernetes Secret/key); set TF_VAR_tsdev_secrets_postgres_password to the same value."
-  sensitive   = true
+variable "install_operators" {
+  type        = bool
+  description = "Install the cluster-wide operators these backing services need (CloudNativePG). Set false where the cluster already runs them (another stack or environment, or the platform team, installed them)."
+  default     = true
   nullable    = false
-
-  validation {
-    condition     = length(var.tsdev_secrets_postgres_password) >= 16
-    error_message = "tsdev_secrets_postgres_password must be at least 16 characters."
-  }
-}
-
-variable "tsdev_secrets_redis_password" {
-  type        = string
-  description = "Password Redis requires from every client (URL-safe characters). Also held in `tsdev-secrets`/`redis-password` (Kubernetes Secret/key); set TF_VAR_tsdev_secrets_redis_password to the same value."
-  sensitive   = true
-  nullable    = false
-
-  validation {
-    condition     = length(var.tsdev_secrets_redis_password) >= 16
-    error_message = "tsdev_secrets_redis_password must be at least 16 characters."
-  }
 }
