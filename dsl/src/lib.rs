@@ -53,6 +53,13 @@
 //! are shared by all of them. `ARCHITECTURE.md` in the repository has the map.
 
 #![deny(missing_docs)]
+// Kubernetes takes int32 counts and durations: a cast that could wrap or truncate a stack's
+// number is a bug (see `render::k8s::int32`).
+#![deny(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 pub mod builder;
 pub mod catalog;

@@ -111,7 +111,8 @@ fn field_problem(
                 names
                     .iter()
                     .position(|n| n.eq_ignore_ascii_case(s))
-                    .map(|i| i as u32 + first)
+                    .and_then(|i| u32::try_from(i).ok())
+                    .map(|i| i + first)
             })
             .filter(|n| (lo..=hi).contains(n))
     };

@@ -70,6 +70,17 @@ impl<'a> Validator<'a> {
                 format!("use between 1 and {n} seeds"),
             );
         }
+        if let Some(p) = c.partition.filter(|p| *p > n) {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{path}.partition"),
+                format!(
+                    "cluster `{}` holds updates back below ordinal {p} but has {n} member(s): no member would ever update",
+                    svc.name
+                ),
+                format!("use a partition between 0 and {n} (members at or above it update)"),
+            );
+        }
         let floor = svc.autoscale.as_ref().map_or(n, |a| a.min);
         let min_available = match svc.disruption {
             Some(Disruption::MinAvailable(m)) => Some(m),
@@ -162,6 +173,26 @@ mod tests {
             found(&s),
             [(UnknownService, "t.services[node].cluster.seeds".to_owned())]
         );
+    }
+
+    #[test]
+    fn a_partition_is_at_most_the_member_count() {
+        let at = |p: u32| {
+            found(&stack(
+                Env::Dev,
+                [node(3).cluster(Cluster::new(GOSSIP).partition(p))],
+            ))
+        };
+        // Every member held back (3) is a canary pause, not an error.
+        assert_eq!(at(3), []);
+        assert_eq!(
+            at(4),
+            [(
+                InvalidValue,
+                "t.services[node].cluster.partition".to_owned()
+            )]
+        );
+        assert_eq!(at(u32::MAX).len(), 1);
     }
 
     #[test]

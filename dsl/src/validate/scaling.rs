@@ -3,6 +3,10 @@
 use super::{ErrorKind, Validator};
 use crate::model::{Env, Service};
 
+/// Highest utilisation target accepted, in percent of the requests: a pod using ten times
+/// what it requests is a typo or requests far too low.
+pub const MAX_UTILIZATION: u32 = 1_000;
+
 impl<'a> Validator<'a> {
     pub(super) fn scaling_rules(&mut self, svc: &Service, path: &str) {
         if let Some(a) = &svc.autoscale {
@@ -31,6 +35,15 @@ impl<'a> Validator<'a> {
                         format!("{metric} target is 0%"),
                         "use a utilisation target above 0, e.g. 70",
                     );
+                } else if let Some(t) = target.filter(|t| *t > MAX_UTILIZATION) {
+                    self.err(
+                        ErrorKind::InvalidValue,
+                        apath.clone(),
+                        format!(
+                            "{metric} target is {t}% of the requests, above {MAX_UTILIZATION}%"
+                        ),
+                        "use a utilisation target pods reach, e.g. 70 (raise the requests instead)",
+                    );
                 }
             }
         }
@@ -38,8 +51,8 @@ impl<'a> Validator<'a> {
             for (what, req, lim) in [
                 (
                     "cpu",
-                    r.requests.cpu.map(|c| c.millicores() as u64),
-                    r.limits.cpu.map(|c| c.millicores() as u64),
+                    r.requests.cpu.map(|c| u64::from(c.millicores())),
+                    r.limits.cpu.map(|c| u64::from(c.millicores())),
                 ),
                 (
                     "memory",
@@ -103,6 +116,22 @@ mod tests {
             found(&s),
             [(InvalidValue, "t.services[api].autoscale".to_owned())]
         );
+        // Above the bound (an i32 on the wire: u32::MAX would wrap).
+        for target in [super::MAX_UTILIZATION + 1, u32::MAX] {
+            let s = stack(
+                Env::Dev,
+                [api().autoscale(Autoscale::between(1, 2).memory(target))],
+            );
+            assert_eq!(
+                found(&s),
+                [(InvalidValue, "t.services[api].autoscale".to_owned())]
+            );
+        }
+        let s = stack(
+            Env::Dev,
+            [api().autoscale(Autoscale::between(1, 2).cpu(super::MAX_UTILIZATION))],
+        );
+        assert_eq!(found(&s), []);
     }
 
     #[test]

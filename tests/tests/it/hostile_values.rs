@@ -84,6 +84,22 @@ fn numbers_that_would_wrap_are_refused_at_their_path() {
         },
         "shop.services[api].replicas",
     );
+    // Kubernetes' int32 fields: a utilisation target or a partition that would wrap.
+    refused(
+        |e| with(e, |b| b.autoscale(Autoscale::between(2, 4).cpu(u32::MAX))),
+        "shop.services[api].autoscale",
+    );
+    refused(
+        |e| {
+            let gossip = Port::tcp("gossip", 4369);
+            with(e, |b| {
+                b.port(gossip)
+                    .replicas(3)
+                    .cluster(Cluster::new(gossip).partition(3_000_000_000))
+            })
+        },
+        "shop.services[api].cluster.partition",
+    );
 }
 
 #[test]

@@ -36,7 +36,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::network::{dns_rule, peer, pods, target_ports};
-use super::{Object, meta};
+use super::{Object, int32, meta};
 use crate::builder::IntoService;
 use crate::model::{
     Backup, BackupTarget, Bucket, Dump, EnvValue, EnvVar, Memory, Mount, Security, Service, Spread,
@@ -194,13 +194,13 @@ pub(crate) fn objects(plan: &Plan<'_>) -> Vec<Object> {
                 concurrency_policy: Some("Forbid".to_owned()),
                 // A run missed by more than this (controller down) is skipped, not piled up.
                 starting_deadline_seconds: Some(600),
-                successful_jobs_history_limit: Some(b.history.0 as i32),
-                failed_jobs_history_limit: Some(b.history.1 as i32),
+                successful_jobs_history_limit: Some(int32(b.history.0)),
+                failed_jobs_history_limit: Some(int32(b.history.1)),
                 job_template: JobTemplateSpec {
                     metadata: None,
                     spec: Some(JobSpec {
                         active_deadline_seconds: Some(i64::from(b.deadline.as_secs())),
-                        backoff_limit: Some(b.retries as i32),
+                        backoff_limit: Some(int32(b.retries)),
                         template,
                         ..Default::default()
                     }),

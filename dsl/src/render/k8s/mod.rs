@@ -656,3 +656,11 @@ fn kustomization(plan: &Plan<'_>, files: &[String]) -> String {
     yaml::write(&mut text, &Kustomization::listing(files));
     text
 }
+
+/// `n` as the int32 Kubernetes count and duration fields take. Validation bounds every
+/// count and duration a stack gives far below `i32::MAX` (`validate/bounds.rs`, the
+/// scaling and cluster rules); should one escape, the field saturates instead of wrapping to
+/// a negative number, and the API server's own range check names it.
+pub(crate) fn int32<T: TryInto<i32>>(n: T) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}

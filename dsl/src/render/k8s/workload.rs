@@ -32,7 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Object, labels, meta, selector};
+use super::{Object, int32, labels, meta, selector};
 use crate::model::{
     Disruption, Env, EnvValue, PodManagement, Rollout, Scaling, Service, Spread, VolumeSource,
 };
@@ -287,7 +287,7 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
                 name: name.to_owned(),
                 target: MetricTarget {
                     type_: "Utilization".to_owned(),
-                    average_utilization: Some(pct as i32),
+                    average_utilization: Some(int32(pct)),
                     ..Default::default()
                 },
             }),
@@ -302,11 +302,11 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
         }
         let rules = |r: Option<Scaling>| {
             r.map(|r| HPAScalingRules {
-                stabilization_window_seconds: r.stabilization.map(|w| w.as_secs() as i32),
+                stabilization_window_seconds: r.stabilization.map(|w| int32(w.as_secs())),
                 policies: Some(vec![HPAScalingPolicy {
                     type_: "Percent".to_owned(),
-                    value: r.percent as i32,
-                    period_seconds: r.every.as_secs() as i32,
+                    value: int32(r.percent),
+                    period_seconds: int32(r.every.as_secs()),
                 }]),
                 ..Default::default()
             })
@@ -325,8 +325,8 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
                     kind: workload_kind(svc).to_owned(),
                     name: svc.name.clone(),
                 },
-                min_replicas: Some(a.min as i32),
-                max_replicas: a.max as i32,
+                min_replicas: Some(int32(a.min)),
+                max_replicas: int32(a.max),
                 metrics: Some(metrics),
                 behavior,
             }),
@@ -335,8 +335,8 @@ pub(crate) fn objects(plan: &Plan<'_>, svc: &Service) -> Vec<Object> {
     }
 
     let pdb = match disruption(plan, svc) {
-        Disruption::MinAvailable(n) => Some((Some(IntOrString::Int(n as i32)), None)),
-        Disruption::MaxUnavailable(n) => Some((None, Some(IntOrString::Int(n as i32)))),
+        Disruption::MinAvailable(n) => Some((Some(IntOrString::Int(int32(n))), None)),
+        Disruption::MaxUnavailable(n) => Some((None, Some(IntOrString::Int(int32(n))))),
         Disruption::None => None,
     };
     if let Some((min_available, max_unavailable)) = pdb {
@@ -416,8 +416,8 @@ fn deployment(plan: &Plan<'_>, svc: &Service, checksum: Option<String>) -> Deplo
         } => DeploymentStrategy {
             type_: Some("RollingUpdate".to_owned()),
             rolling_update: Some(RollingUpdateDeployment {
-                max_surge: Some(IntOrString::Int(max_surge as i32)),
-                max_unavailable: Some(IntOrString::Int(max_unavailable as i32)),
+                max_surge: Some(IntOrString::Int(int32(max_surge))),
+                max_unavailable: Some(IntOrString::Int(int32(max_unavailable))),
             }),
         },
         Rollout::Recreate => DeploymentStrategy {
@@ -428,7 +428,7 @@ fn deployment(plan: &Plan<'_>, svc: &Service, checksum: Option<String>) -> Deplo
     Deployment {
         metadata: workload_meta(plan, svc),
         spec: Some(DeploymentSpec {
-            replicas: Some(svc.replicas as i32),
+            replicas: Some(int32(svc.replicas)),
             selector: label_selector(svc),
             strategy,
             template: workload_template(plan, svc, checksum),
@@ -473,7 +473,7 @@ fn stateful_set(
         metadata: workload_meta(plan, svc),
         spec: Some(StatefulSetSpec {
             service_name: Some(crate::plan::headless_name(&svc.name)),
-            replicas: Some(svc.replicas as i32),
+            replicas: Some(int32(svc.replicas)),
             selector: label_selector(svc),
             pod_management_policy: Some(
                 match cluster.pod_management {
@@ -485,7 +485,7 @@ fn stateful_set(
             update_strategy: Some(StatefulSetUpdateStrategy {
                 type_: Some("RollingUpdate".to_owned()),
                 rolling_update: cluster.partition.map(|p| RollingUpdateStatefulSetStrategy {
-                    partition: Some(p as i32),
+                    partition: Some(int32(p)),
                     max_unavailable: None,
                 }),
             }),

@@ -18,6 +18,7 @@ use crate::model::{
     Amount, ConfigMapUse, EnvValue, Probe, ProbeAction, SecretRef, Security, Service, Target,
 };
 use crate::plan::{Hosts, Plan, Ports, Style};
+use crate::render::k8s::int32;
 
 /// Escapes `$(` so the kubelet does not expand it as a variable reference.
 pub(super) fn escape(s: &str) -> String {
@@ -149,10 +150,10 @@ pub(super) fn env_list(
 
 pub(super) fn probe(p: &Probe) -> KProbe {
     let mut k = KProbe {
-        initial_delay_seconds: p.initial_delay.map(|v| v as i32),
-        period_seconds: p.period.map(|v| v as i32),
-        timeout_seconds: p.timeout.map(|v| v as i32),
-        failure_threshold: p.failure_threshold.map(|v| v as i32),
+        initial_delay_seconds: p.initial_delay.map(int32),
+        period_seconds: p.period.map(int32),
+        timeout_seconds: p.timeout.map(int32),
+        failure_threshold: p.failure_threshold.map(int32),
         ..Default::default()
     };
     match &p.action {
