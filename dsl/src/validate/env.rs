@@ -51,6 +51,48 @@ impl<'a> Validator<'a> {
             for s in var.value.secrets() {
                 self.secret_rules(s, &vpath);
             }
+            if let EnvValue::Template(t) = &var.value {
+                self.spliced_secret_rules(vars, &var.name, t, &vpath);
+            }
+        }
+    }
+
+    /// A secret spliced into a template reaches the value through a variable of its own
+    /// (`$(VAR)` in Kubernetes, `${VAR}` in Compose). Another variable of the same
+    /// container with that name and a different value would replace it, and the template
+    /// would read that value (or itself) instead of the secret.
+    fn spliced_secret_rules(
+        &mut self,
+        vars: &[crate::model::EnvVar],
+        name: &str,
+        t: &crate::model::Template,
+        path: &str,
+    ) {
+        for s in t.secrets() {
+            let var = s.var();
+            let clash = vars.iter().find(|v| {
+                v.name == var
+                    && !matches!(&v.value, EnvValue::Secret(o) if (o.name(), o.key()) == (s.name(), s.key()))
+            });
+            if let Some(other) = clash {
+                let what = if other.name == name {
+                    "this variable itself".to_owned()
+                } else {
+                    format!("variable `{}` of the same container", other.name)
+                };
+                self.err(
+                    ErrorKind::DuplicateName,
+                    path.to_owned(),
+                    format!(
+                        "secret `{}`/`{}` is spliced in through the variable `{var}`, but {what} has that name: the value would read it instead of the secret",
+                        s.name(),
+                        s.key()
+                    ),
+                    format!(
+                        "give the secret a variable of its own, e.g. `.var_name(\"{var}_SECRET\")`"
+                    ),
+                );
+            }
         }
     }
 
@@ -205,6 +247,44 @@ mod tests {
         );
         let kinds: Vec<_> = found(&s).into_iter().map(|(k, _)| k).collect();
         assert_eq!(kinds, [InvalidName, InvalidName]);
+    }
+
+    #[test]
+    fn a_spliced_secret_needs_a_variable_no_other_value_takes() {
+        let pw = |var: &str| SecretRef::new("db", "password").var_name(var);
+        // The template's own name, and another variable's, replace the secret's variable.
+        let own = stack(
+            Env::Dev,
+            [api().env(
+                "URL",
+                crate::model::Template::new()
+                    .text("postgres://app:")
+                    .secret(&pw("URL"))
+                    .text("@db/app"),
+            )],
+        );
+        assert_eq!(
+            found(&own),
+            [(DuplicateName, "t.services[api].env[URL]".to_owned())]
+        );
+        let other = stack(
+            Env::Dev,
+            [api()
+                .env("PGPASS", "not-the-secret")
+                .env("URL", crate::model::Template::new().secret(&pw("PGPASS")))],
+        );
+        assert_eq!(
+            found(&other),
+            [(DuplicateName, "t.services[api].env[URL]".to_owned())]
+        );
+        // The same secret under that name is the helper itself: fine.
+        let same = stack(
+            Env::Dev,
+            [api()
+                .env("PGPASS", pw("PGPASS"))
+                .env("URL", crate::model::Template::new().secret(&pw("PGPASS")))],
+        );
+        assert_eq!(found(&same), []);
     }
 
     #[test]
