@@ -32,6 +32,12 @@ test:
 test-long:
     PROPTEST_CASES=2000 STACKDSL_EXTERNAL_CASES=25 STACKDSL_CRASH_RUNS=10 cargo test --release -p stackdsl-tests --test it -- properties:: crash::
 
+# Mutation testing (cargo-mutants, pinned) of a module that derives behaviour: k8s, network,
+# compose, validate or emit; `just mutants k8s 0/10` tests a 1-in-10 sample. Hours on 2 cores,
+# so not part of CI; TESTING.md records the results.
+mutants module shard="":
+    bash tests/mutants/run.sh {{module}} {{shard}}
+
 # Everything CI runs.
 ci:
     bash .ci/run

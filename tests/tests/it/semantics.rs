@@ -3,7 +3,8 @@
 //! exactly the declared dependency edges with their ports, both ways; Compose waits for
 //! exactly the dependencies (healthy where they have a health check); Services select their
 //! pods and publish the client ports; HPAs and PDBs follow the intent; the Secrets and
-//! variables each target references are exactly the model's.
+//! variables each target references are exactly the model's; the CI test job runs exactly
+//! the backing services' CI containers and points the apps' URLs at them.
 //!
 //! The oracles run over every seed stack and fixture in every environment here, and over
 //! every random valid stack of the `properties` module.
@@ -515,6 +516,110 @@ fn interpolated(v: &Value) -> BTreeSet<String> {
     out
 }
 
+/// The CI test job runs exactly the backing services that declare a CI container, with
+/// their images, environment and container ports published as-is; the job's environment
+/// sets exactly the app variables whose URLs point only at those services, on localhost.
+pub(crate) fn check_ci_services(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    if !stack.targets.contains(&Target::GitHubActions) {
+        return Ok(());
+    }
+    let workflow = docs
+        .iter()
+        .find(|(path, _)| path.ends_with("/github/workflows/deploy.yml"))
+        .and_then(|(_, d)| d.first());
+    let Some(job) = workflow.map(|w| &w["jobs"]["test"]) else {
+        return Err(format!(
+            "{}: GitHub Actions is a target but no workflow was rendered",
+            stack.name
+        ));
+    };
+    let mut want: BTreeMap<String, Value> = BTreeMap::new();
+    for svc in &stack.services {
+        let (Some(ci), Some(image)) = (
+            svc.backing.as_ref().and_then(|b| b.ci.as_ref()),
+            svc.source.image.as_ref(),
+        ) else {
+            continue;
+        };
+        let ports: Vec<String> = svc
+            .ports
+            .iter()
+            .map(|p| format!("{0}:{0}", p.number))
+            .collect();
+        let env: BTreeMap<&str, &str> = ci
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        want.insert(
+            svc.name.clone(),
+            serde_json::json!({"image": image.to_string(), "ports": ports, "env": env}),
+        );
+    }
+    let mut got: BTreeMap<String, Value> = BTreeMap::new();
+    for (name, c) in job["services"].as_object().into_iter().flatten() {
+        let env = if c["env"].is_null() {
+            serde_json::json!({})
+        } else {
+            c["env"].clone()
+        };
+        got.insert(
+            name.clone(),
+            serde_json::json!({"image": c["image"], "ports": c["ports"], "env": env}),
+        );
+    }
+    if got != want {
+        return Err(format!(
+            "{}: CI service containers {got:#?}, the model {want:#?}",
+            stack.name
+        ));
+    }
+    // App variables whose URLs reach only CI-backed services.
+    // Variable → whether its value names a host (then `localhost`, the runner).
+    let mut want_env: BTreeMap<&str, bool> = BTreeMap::new();
+    for svc in stack.services.iter().filter(|s| s.backing.is_none()) {
+        for var in &svc.env {
+            let EnvValue::Template(t) = &var.value else {
+                continue;
+            };
+            let hosts: Vec<&str> = t
+                .parts()
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Host(r) => Some(r.name()),
+                    Part::Port(e) => Some(e.service().name()),
+                    _ => None,
+                })
+                .collect();
+            if !hosts.is_empty() && hosts.iter().all(|h| want.contains_key(*h)) {
+                let names_host = t.parts().iter().any(|p| matches!(p, Part::Host(_)));
+                want_env.entry(&var.name).or_insert(names_host);
+            }
+        }
+    }
+    let job_env = job["env"].as_object();
+    let got_env: BTreeSet<&str> = job_env
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if got_env != want_env.keys().copied().collect() {
+        return Err(format!(
+            "{}: CI job env {got_env:?}, the model {want_env:?}",
+            stack.name
+        ));
+    }
+    for (k, v) in job_env.into_iter().flatten() {
+        if want_env[k.as_str()] && !v.as_str().is_some_and(|v| v.contains("localhost")) {
+            return Err(format!(
+                "{}: CI job env {k} = {v} does not point at localhost",
+                stack.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every oracle, for one stack's rendered files.
 pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_network_policies(stack, docs)?;
@@ -522,6 +627,7 @@ pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_autoscaling(stack, docs)?;
     check_compose_dependencies(stack, docs)?;
     check_secret_references(stack, docs)?;
+    check_ci_services(stack, docs)?;
     if stack.targets.contains(&Target::Kubernetes) && k8s_objects(stack, docs).is_empty() {
         return Err(format!(
             "{}: Kubernetes is a target but no manifest was rendered",
@@ -534,7 +640,7 @@ pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
 /// The parsed YAML of a stack's rendered files.
 pub(crate) fn parse(docs: &[stackdsl::render::Document]) -> Docs {
     docs.iter()
-        .filter(|d| d.path.ends_with(".yaml"))
+        .filter(|d| d.path.ends_with(".yaml") || d.path.ends_with(".yml"))
         .map(|d| {
             let values: Vec<Value> = serde_saphyr::from_multiple(&d.contents)
                 .unwrap_or_else(|e| panic!("{}: {e}", d.path));

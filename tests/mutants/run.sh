@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Mutation testing (cargo-mutants) of the modules that derive behaviour: each module is
+# mutated and run against the tests that guard it — unit tests beside the code and the
+# integration areas that check derived behaviour from the model. Tests that compare the
+# committed out/ are deliberately left out: a mutant they alone catch would ship after a
+# regeneration. Hours on 2 cores, so not part of .ci/run; see TESTING.md for the results.
+#
+#   tests/mutants/run.sh MODULE [SHARD]     e.g.  tests/mutants/run.sh k8s 0/10
+#
+# MODULE: k8s | compose | validate | emit | network (render/k8s/network.rs alone).
+# SHARD (k/n) mutates every n-th mutant starting at k, for a sample of a large module.
+# Results land in target/mutants/<MODULE>[-<k>of<n>]/mutants.out (caught.txt, missed.txt, …).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+module=${1:?usage: tests/mutants/run.sh k8s|compose|validate|emit|network [k/n]}
+shard=${2:-}
+
+# Integration areas (tests/tests/it/<area>.rs) that check behaviour without reading out/.
+derived="semantics:: properties:: hostile validation::"
+case "$module" in
+  k8s)      files=(-f 'dsl/src/render/k8s/**')
+            filters="render::k8s plan:: $derived kubernetes:: gateway:: pods:: hatch:: backups:: cluster:: probes:: migrations::" ;;
+  network)  files=(-f dsl/src/render/k8s/network.rs)
+            filters="render::k8s plan:: $derived kubernetes:: gateway:: pods:: backups:: cluster::" ;;
+  compose)  files=(-f dsl/src/render/compose.rs -f 'dsl/src/render/compose/**')
+            filters="render::compose plan:: $derived probes:: pods:: hatch:: migrations:: cluster:: edge::" ;;
+  validate) files=(-f 'dsl/src/validate/**')
+            filters="validate:: plan:: $derived literal_secrets:: leaks:: authoring:: catalog:: migrations:: probes::" ;;
+  emit)     files=(-f 'dsl/src/emit/**')
+            filters="emit:: file_safety:: cli:: crash::" ;;
+  *) echo "unknown module $module" >&2; exit 2 ;;
+esac
+
+name=$module
+args=()
+if [ -n "$shard" ]; then
+  name="$module-${shard/\//of}"
+  args+=(--shard "$shard" --sharding round-robin)
+fi
+# --in-place edits dsl/src; a run killed hard can leave a mutant behind. Start clean so that
+# `git diff -- dsl/src` shows such a leftover, and `git checkout -- dsl/src` removes it.
+if ! git diff --quiet -- dsl/src; then
+  echo "dsl/src has uncommitted changes: commit or stash them first (mutants edit it in place)" >&2
+  exit 2
+fi
+want="cargo-mutants 27.1.0"
+if [ "$(cargo mutants --version 2>/dev/null)" != "$want" ]; then
+  echo "installing $want (pinned: outcomes and mutant lists differ between versions)" >&2
+  cargo install --locked cargo-mutants --version "${want#cargo-mutants }"
+fi
+mkdir -p "target/mutants/$name"
+# --in-place: mutate this checkout (its warm target/), restored after each mutant.
+# shellcheck disable=SC2086
+exec cargo mutants --in-place --baseline skip --timeout 600 --build-timeout 900 \
+  --output "target/mutants/$name" "${files[@]}" "${args[@]}" \
+  --test-package stackdsl --test-package stackdsl-tests \
+  -- --lib --test it -- $filters
