@@ -11,6 +11,7 @@ mod catalog;
 mod ci;
 mod cli;
 mod cluster;
+mod compose_parity;
 mod crash;
 mod determinism;
 mod diagram;
