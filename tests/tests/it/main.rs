@@ -32,6 +32,7 @@ mod migrations;
 mod monitoring;
 mod operators;
 mod paas;
+mod plausible;
 mod pods;
 mod probes;
 mod properties;
