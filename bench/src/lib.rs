@@ -53,7 +53,7 @@ pub fn workload(n: usize) -> Stack {
                 .config("TIMEOUT_MS", "5000")
                 // The container is `app`, and reads none of its ConfigMap through variables.
                 .kubernetes(|k| {
-                    k.container_name("app")
+                    k.main_container_name("app")
                         .config_map_use(ConfigMapUse::ReadByApp)
                 })
                 .resources(

@@ -321,6 +321,10 @@ pub enum WarningKind {
     /// A backing service installed from a Bitnami chart, chosen explicitly: Bitnami's free
     /// catalog is gone, so its images get no fixes.
     BitnamiChart,
+    /// A setting one target cannot express, where its absence does not stop the app from
+    /// starting (a ulimit Kubernetes leaves to the node, variables Compose passes from
+    /// `.env` that no Kubernetes pod gets): that target's output goes without it.
+    TargetGap,
 }
 
 impl WarningKind {
@@ -329,6 +333,7 @@ impl WarningKind {
         match self {
             WarningKind::NoHealthCheck => "no-health-check",
             WarningKind::BitnamiChart => "bitnami-chart",
+            WarningKind::TargetGap => "target-gap",
         }
     }
 }

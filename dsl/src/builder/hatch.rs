@@ -1,5 +1,6 @@
 //! The typed escape hatches: patch a rendered Kubernetes object through its k8s-openapi
-//! type, add objects the intent API lacks, patch a service's pods, set raw Compose keys.
+//! type, add objects the intent API lacks, patch a service's pods. (Raw Compose keys are
+//! set in the Compose group, [`ServiceCompose`](super::ServiceCompose).)
 //!
 //! Each is checked like the rest of the stack: a patch that names no rendered object is a
 //! validation error; patches run before the Kubernetes cross-reference check, so one that
@@ -17,10 +18,9 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use serde::Serialize;
 
-use super::{ServiceBuilder, ServiceKubernetes};
+use super::ServiceKubernetes;
 use crate::model::{
-    ComposeKey, ErasedPatch, ExtraObject, KubernetesPatch, ObjectScope, Origin, PodPatch, Service,
-    Stack,
+    ErasedPatch, ExtraObject, KubernetesPatch, ObjectScope, Origin, PodPatch, Stack,
 };
 
 /// Erases a typed patch: it runs only on a value of type `T`.
@@ -268,78 +268,6 @@ impl ServiceKubernetes {
             .hatches
             .kubernetes_objects
             .push(ExtraObject::new(value, scope, Origin::caller()));
-        self
-    }
-}
-
-impl<S> ServiceBuilder<S> {
-    /// Sets keys of the service in `compose.yaml` that stackdsl does not model (see
-    /// [`ServiceCompose`]).
-    ///
-    /// ```
-    /// use stackdsl::prelude::*;
-    /// let b = Service::new("chrome").image(Image::new("browserless/chrome").tag("1.61"))
-    ///     .compose(|c| c.extra("shm_size", "1gb").replace("restart", "always"));
-    /// assert_eq!(b.peek().hatches.compose.len(), 2);
-    /// ```
-    pub fn compose(self, f: impl FnOnce(&mut ServiceCompose) -> &mut ServiceCompose) -> Self {
-        let mut group = ServiceCompose {
-            service: self.inner,
-        };
-        f(&mut group);
-        ServiceBuilder {
-            inner: group.service,
-            state: self.state,
-        }
-    }
-}
-
-/// Raw keys of a service in `compose.yaml`, set inside [`ServiceBuilder::compose`]: the
-/// escape hatch for what the Compose Specification has and the model does not (yet).
-///
-/// Every key must be a service key of the Compose Specification (or an `x-` extension);
-/// [`extra`](Self::extra) adds a key stackdsl never writes, and
-/// [`replace`](Self::replace) replaces one it does, so an override is always explicit.
-/// Values are data (`serde_json::json!`, a string, a number, any `Serialize` type), written
-/// in the order given; `docker compose config` checks their shape. Cluster members get the
-/// keys too; a migration one-shot does not.
-#[derive(Debug)]
-pub struct ServiceCompose {
-    service: Box<Service>,
-}
-
-impl ServiceCompose {
-    /// Adds `key`, which stackdsl does not write, e.g. `shm_size`, `ulimits`, `labels`.
-    #[track_caller]
-    pub fn extra(&mut self, key: impl Into<String>, value: impl Serialize) -> &mut Self {
-        self.push(key.into(), &value, false, Origin::caller())
-    }
-
-    /// Replaces `key`, which stackdsl writes (`restart`, `healthcheck`, `deploy`, …), with
-    /// `value`.
-    #[track_caller]
-    pub fn replace(&mut self, key: impl Into<String>, value: impl Serialize) -> &mut Self {
-        self.push(key.into(), &value, true, Origin::caller())
-    }
-
-    fn push(
-        &mut self,
-        key: String,
-        value: &impl Serialize,
-        replaces: bool,
-        origin: Origin,
-    ) -> &mut Self {
-        let (value, error) = match serde_json::to_value(value) {
-            Ok(v) => (v, None),
-            Err(e) => (serde_json::Value::Null, Some(e.to_string())),
-        };
-        self.service.hatches.compose.push(ComposeKey {
-            key,
-            value,
-            replaces,
-            origin,
-            error,
-        });
         self
     }
 }

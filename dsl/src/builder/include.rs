@@ -105,7 +105,9 @@ impl Stack {
             }
         };
         for svc in &mut self.services {
-            svc.depends_on.iter_mut().for_each(rewire);
+            svc.depends_on
+                .iter_mut()
+                .for_each(|d| rewire(&mut d.service));
             for var in &mut svc.env {
                 if let EnvValue::Template(t) = &mut var.value {
                     rewire_template(t);

@@ -21,7 +21,7 @@ use super::ServiceBuilder;
 ///     .image(Image::new("acme/worker").tag("2.0"))
 ///     .config("QUEUE", "jobs")
 ///     .kubernetes(|k| {
-///         k.container_name("app")
+///         k.main_container_name("app")
 ///             .rollout(Rollout::Recreate)
 ///             .spread(Spread::AcrossZones)
 ///             .disruption(Disruption::MaxUnavailable(1))
@@ -41,15 +41,19 @@ pub struct ServiceKubernetes {
 }
 
 impl ServiceKubernetes {
-    /// Names the container (default: the service name).
+    /// Names the main container of the service's pods (default: the service name), the
+    /// one `kubectl logs <pod> -c <name>` and `kubectl exec -c <name>` pick; its init
+    /// containers and sidecars have names of their own. A DNS-1123 label: `app_server` is
+    /// refused with a suggestion (`app-server`). (Compose's fixed container name is
+    /// another thing: [`ServiceCompose::container_name`](super::ServiceCompose::container_name).)
     ///
     /// ```
     /// use stackdsl::prelude::*;
-    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.container_name("app"));
+    /// let b = Service::new("api").image(Image::new("acme/api").tag("1")).kubernetes(|k| k.main_container_name("app"));
     /// assert_eq!(b.peek().container(), "app");
     /// ```
-    pub fn container_name(&mut self, name: impl Into<String>) -> &mut Self {
-        self.service.container_name = Some(name.into());
+    pub fn main_container_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.service.main_container_name = Some(name.into());
         self
     }
 

@@ -86,12 +86,14 @@
 //! s.add(Service::new("api").replicas(1));
 //! ```
 
+mod compose;
 mod hatch;
 mod include;
 mod kubernetes;
+mod runtime;
 mod stack;
 
-pub use hatch::ServiceCompose;
+pub use compose::ServiceCompose;
 pub use include::Included;
 pub use kubernetes::ServiceKubernetes;
 
@@ -160,7 +162,7 @@ impl Service {
                 routes: Vec::new(),
                 only_on: None,
                 not_on: Vec::new(),
-                container_name: None,
+                main_container_name: None,
                 rollout: None,
                 spread: None,
                 disruption: None,
@@ -179,6 +181,10 @@ impl Service {
                 sidecars: Vec::new(),
                 exposure: crate::model::Exposure::default(),
                 pod: crate::model::PodSettings::default(),
+                shm_size: None,
+                ulimits: Vec::new(),
+                devices: Vec::new(),
+                compose: crate::model::ComposeSettings::default(),
             }),
             state: PhantomData,
         }
@@ -377,10 +383,14 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.mounts.push(mount))
     }
 
-    /// Starts after `service` (healthy, where it has a health check) and may connect to it.
+    /// Starts after `service` (healthy, where it has a health check) and may connect to
+    /// it. To state the condition, use [`depends_on_when`](Self::depends_on_when).
     pub fn depends_on(self, service: &ServiceRef) -> Self {
-        let service = service.clone();
-        self.with(|s| s.depends_on.push(service))
+        let dep = crate::model::Dependency {
+            service: service.clone(),
+            condition: None,
+        };
+        self.with(|s| s.depends_on.push(dep))
     }
 
     /// Restart policy (default `unless-stopped`).
@@ -541,7 +551,7 @@ impl<S> ServiceBuilder<S> {
         self.with(|s| s.pre_stop = Some(hook))
     }
 
-    /// Settings only the Kubernetes target reads (see [`ServiceKubernetes`]): the
+    /// Settings only the Kubernetes target reads (see [`ServiceKubernetes`]): the main
     /// container's name, rollout, spread, disruption budget, egress, pod annotations, how
     /// configuration reaches the pod, scheduled backups, how the Service is exposed, the
     /// service account, and scheduling (node selector, tolerations, priority, image pull

@@ -30,6 +30,7 @@ impl Stack {
             services: Vec::new(),
             targets: vec![Target::Compose],
             kubernetes: KubernetesOptions::default(),
+            compose: crate::model::ComposeOptions::default(),
             ci: None,
             regenerate: None,
             paas: crate::model::PaasOptions::default(),

@@ -12,6 +12,7 @@ mod backing;
 mod backup;
 mod ci;
 mod cluster;
+mod compose;
 mod container;
 mod edge;
 mod env;
@@ -39,6 +40,10 @@ pub use backing::{
 pub use backup::{Backup, BackupTarget, Bucket, Dump, Schedule};
 pub use ci::{Ci, Language, PackageManager};
 pub use cluster::{Cluster, PodManagement, SeedFormat};
+pub use compose::{
+    ComposeOptions, ComposeSettings, Condition, Dependency, Device, EnvFile, Param, ULIMIT_NAMES,
+    Ulimit,
+};
 pub use container::Container;
 pub use edge::{Balance, Edge, Gzip, RateLimit, Timeouts};
 pub use env::{EnvValue, EnvVar, Part, SecretRef, Secrets, Template, Url};
@@ -243,6 +248,8 @@ pub struct Stack {
     pub targets: Vec<Target>,
     /// Kubernetes rendering options.
     pub kubernetes: KubernetesOptions,
+    /// Compose rendering options (set with [`Stack::compose`]).
+    pub compose: ComposeOptions,
     /// How CI tests, builds and deploys the stack.
     pub ci: Option<Ci>,
     /// The command that regenerates this stack's files (named in every file's marker);
@@ -299,8 +306,9 @@ pub struct Service {
     pub health_tool: Option<HealthTool>,
     /// Volume mounts.
     pub mounts: Vec<Mount>,
-    /// Services that must be up (and healthy, where they have a health check) first.
-    pub depends_on: Vec<ServiceRef>,
+    /// Services that must be up first: healthy where they have a health check, or as the
+    /// stated [`Condition`] says.
+    pub depends_on: Vec<Dependency>,
     /// Restart policy.
     pub restart: Restart,
     /// Container hardening; restricted unless relaxed with a reason.
@@ -316,8 +324,9 @@ pub struct Service {
     /// Never render for these targets, e.g. the tracing pair on PaaS platforms, whose apps
     /// export to a hosted backend instead.
     pub not_on: Vec<Target>,
-    /// Container name in Kubernetes (default: the service name).
-    pub container_name: Option<String>,
+    /// The name of the main container of the service's pods in Kubernetes (default: the
+    /// service name); see [`ServiceKubernetes::main_container_name`](crate::builder::ServiceKubernetes::main_container_name).
+    pub main_container_name: Option<String>,
     /// How Kubernetes replaces pods (default: derived, see [`KubernetesOptions::hardened`]).
     pub rollout: Option<Rollout>,
     /// How replicas spread over nodes (default: derived).
@@ -358,6 +367,16 @@ pub struct Service {
     pub exposure: Exposure,
     /// Kubernetes scheduling, pull credentials and service account of the pods.
     pub pod: PodSettings,
+    /// Size of the shared memory at `/dev/shm` (Compose `shm_size`; in Kubernetes a
+    /// memory-backed `emptyDir` of that size limit mounted there). `None`: the runtime's
+    /// 64 MiB in Compose, none in Kubernetes.
+    pub shm_size: Option<Memory>,
+    /// Resource limits of the container's processes, in order (see [`Ulimit`]).
+    pub ulimits: Vec<Ulimit>,
+    /// Host devices given to the container (see [`Device`]).
+    pub devices: Vec<Device>,
+    /// Compose-only settings (see [`ComposeSettings`]).
+    pub compose: ComposeSettings,
 }
 
 impl Service {
@@ -396,9 +415,9 @@ impl Service {
         })
     }
 
-    /// The Kubernetes container name.
+    /// The name of the main container in Kubernetes.
     pub fn container(&self) -> &str {
-        self.container_name.as_deref().unwrap_or(&self.name)
+        self.main_container_name.as_deref().unwrap_or(&self.name)
     }
 
     /// Is the service part of `target`'s output?
@@ -429,7 +448,7 @@ impl Service {
             .iter()
             .chain(self.containers().flat_map(|c| &c.env))
             .flat_map(|var| var.value.services());
-        for r in self.depends_on.iter().chain(derived) {
+        for r in self.depends_on.iter().map(|d| &d.service).chain(derived) {
             if !out.iter().any(|o| o.name() == r.name()) {
                 out.push(r);
             }

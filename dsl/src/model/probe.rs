@@ -36,7 +36,13 @@ pub enum ProbeAction {
 }
 
 /// A probe with its timing. Unset timings take Kubernetes' defaults (period 10 s, timeout
-/// 1 s, failure threshold 3), which Compose uses too, so both targets probe alike.
+/// 1 s, failure threshold 3). Compose probes as often and gives up as soon, but its check
+/// is a process started inside the container (a `wget`, a `node -e`), not the kubelet's
+/// own request, so an unset timeout is 5 s there (never more than the period), and with
+/// no startup probe or initial delay it allows a 60 s start period, during which failures
+/// do not count: the time a database takes to initialize its volume on first start (the
+/// start period Plausible's official compose file gives Postgres and ClickHouse). A
+/// dependant waiting for `service_healthy` still starts as soon as the first check passes.
 ///
 /// ```
 /// use stackdsl::prelude::*;
@@ -53,7 +59,7 @@ pub struct Probe {
     pub initial_delay: Option<u32>,
     /// Seconds between checks (default 10).
     pub period: Option<u32>,
-    /// Seconds before a check times out (default 1).
+    /// Seconds before a check times out (default 1 in Kubernetes, 5 in Compose).
     pub timeout: Option<u32>,
     /// Consecutive failures before the container counts as unhealthy (default 3).
     pub failure_threshold: Option<u32>,
@@ -224,6 +230,12 @@ impl Probes {
 /// for `service_started`, and the run warns. Exec probes need no tool: they run the
 /// command the stack gives.
 ///
+/// Which to choose: look in the image (`docker run --rm --entrypoint sh <image> -c 'command
+/// -v wget curl node python python3'`), or at its Dockerfile. Alpine and BusyBox images
+/// have `wget` (and `nc`); Debian and Ubuntu ones often only `curl`, or neither; Node and
+/// Python images have their runtime; distroless images have nothing. An image whose
+/// Dockerfile declares a `HEALTHCHECK` brings its own check: `ImageHealthcheck` uses it.
+///
 /// | tool | HTTP | TCP | gRPC |
 /// |---|---|---|---|
 /// | `Wget` | `wget -q --spider` | `nc -z` | — |
@@ -231,6 +243,7 @@ impl Probes {
 /// | `Node` | `node -e` (`http`) | `node -e` (`net`) | — |
 /// | `Python` | `python -c` (`urllib`) | `python -c` (`socket`) | — |
 /// | `GrpcHealthProbe` | — | — | `grpc_health_probe` |
+/// | `ImageHealthcheck` | the image's `HEALTHCHECK` | same | same |
 ///
 /// A stated tool that cannot run the service's probe (`Curl` for a TCP probe, say) is a
 /// validation error of the Compose target.
@@ -251,10 +264,18 @@ pub enum HealthTool {
     /// The image has no shell or client (distroless, scratch): no Compose healthcheck;
     /// dependants wait for `service_started` only. Stating it silences the warning.
     None,
+    /// The image's own `HEALTHCHECK` (its Dockerfile's): Compose writes no healthcheck, so
+    /// Docker runs the image's, and dependants wait for `service_healthy`. Whatever the
+    /// service's probes (Kubernetes still runs those; Docker's `HEALTHCHECK` means nothing
+    /// to Kubernetes, and the run warns when a service Kubernetes renders has no probe).
+    /// An image without a `HEALTHCHECK` makes `docker compose up` fail on its dependants
+    /// ("has no healthcheck configured"), so state it only for an image that has one.
+    ImageHealthcheck,
 }
 
 impl HealthTool {
-    /// Can this tool run `probe`? (Every tool can "run" an exec probe: it needs none.)
+    /// Can this tool run `probe`? (Every tool can "run" an exec probe: it needs none; and
+    /// [`ImageHealthcheck`](Self::ImageHealthcheck) runs none: the image checks itself.)
     ///
     /// ```
     /// use stackdsl::prelude::*;
@@ -265,6 +286,7 @@ impl HealthTool {
     pub fn runs(self, probe: &Probe) -> bool {
         use HealthTool::*;
         match probe.action {
+            _ if self == ImageHealthcheck => true,
             ProbeAction::Exec { .. } => true,
             ProbeAction::HttpGet { .. } => matches!(self, Wget | Curl | Node | Python),
             ProbeAction::Tcp { .. } => matches!(self, Wget | Node | Python),
@@ -281,6 +303,7 @@ impl HealthTool {
             HealthTool::Python => "HealthTool::Python",
             HealthTool::GrpcHealthProbe => "HealthTool::GrpcHealthProbe",
             HealthTool::None => "HealthTool::None",
+            HealthTool::ImageHealthcheck => "HealthTool::ImageHealthcheck",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Volumes and files mounted into containers.
 
-use super::{Memory, Template};
+use super::{Memory, Param, Template};
 
 /// What backs a mount.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub enum VolumeSource {
     },
     /// A file rendered from the model (Compose `configs`, Kubernetes ConfigMap volume).
     File(ConfigFile),
+    /// A folder of the Docker host whose path the deployer gives as a [`Param`] (Compose
+    /// `${NAME:?…}:<path>`, listed in `.env.example`). Compose only: Kubernetes and the
+    /// PaaS platforms refuse it.
+    HostDir(Param),
 }
 
 /// A file whose content is part of the stack, e.g. a collector configuration.
@@ -86,6 +90,32 @@ impl Mount {
             source: VolumeSource::Bind {
                 host_path: host_path.into(),
             },
+            path: path.into(),
+            read_only: false,
+        }
+    }
+
+    /// A folder of the Docker host at `path`, its location given by the deployer as
+    /// parameter `param` (in `.env` beside `compose.yaml`). Unlike [`bind`](Self::bind),
+    /// which mounts a folder of the repository in development, it serves a Compose
+    /// deployment in any environment: the uploads folder of a self-hosted app, say.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::Param;
+    /// let library = Param::new("LIBRARY_PATH").describe("Folder of photos on the Docker host");
+    /// let mut s = Stack::new("photos", Env::Prod);
+    /// s.add(Service::new("server").image(Image::new("acme/photos").tag("1.0"))
+    ///     .resources(Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(256)))
+    ///     .mount(Mount::host_dir(&library, "/photos").read_only()));
+    /// let docs = stackdsl::render(&stackdsl::validate(&s).unwrap()).unwrap();
+    /// assert!(docs[0].contents.contains("- ${LIBRARY_PATH:?set it in .env (see .env.example)}:/photos:ro\n"));
+    /// let example = docs.iter().find(|d| d.path.ends_with(".env.example")).unwrap();
+    /// assert!(example.contents.contains("# Folder of photos on the Docker host. Used by: server.\nLIBRARY_PATH=\n"));
+    /// ```
+    pub fn host_dir(param: &Param, path: impl Into<String>) -> Self {
+        Mount {
+            source: VolumeSource::HostDir(param.clone()),
             path: path.into(),
             read_only: false,
         }

@@ -16,6 +16,9 @@ use super::Plan;
 /// an exec probe, which needs none), or `None` when Compose renders no healthcheck.
 pub(super) fn compose_check(svc: &Service) -> Option<(&Probe, Option<HealthTool>)> {
     let probe = svc.health_probe()?;
+    if svc.health_tool == Some(HealthTool::ImageHealthcheck) {
+        return None;
+    }
     if let ProbeAction::Exec { .. } = probe.action {
         return Some((probe, None));
     }
@@ -26,6 +29,11 @@ pub(super) fn compose_check(svc: &Service) -> Option<(&Probe, Option<HealthTool>
         None => return None,
     };
     tool.runs(probe).then_some((probe, Some(tool)))
+}
+
+/// Compose knows when `svc` is healthy: it renders a healthcheck, or the image has its own.
+pub(super) fn compose_healthy(svc: &Service) -> bool {
+    svc.health_tool == Some(HealthTool::ImageHealthcheck) || compose_check(svc).is_some()
 }
 
 /// One warning per service Compose runs whose probe it cannot run because no tool is
@@ -87,19 +95,27 @@ pub(super) fn warnings(plan: &Plan<'_>) -> Vec<Warning> {
                 svc.name
             ),
             format!(
-                "state the client the image ships, e.g. `{on}({})`, or `{on}(HealthTool::None)` to accept running without a check",
+                "state the client the image ships: {}; `{on}(HealthTool::ImageHealthcheck)` when its Dockerfile has a HEALTHCHECK; or `{on}(HealthTool::None)` to accept running without a check",
                 suggestion(probe)
+                    .iter()
+                    .map(|(tool, note)| format!("`{on}({})`{note}", tool.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
     out
 }
 
-/// The tool to suggest for a probe.
-fn suggestion(probe: &Probe) -> &'static str {
+/// The tools that can run a probe, with a note on which images ship them.
+fn suggestion(probe: &Probe) -> Vec<(HealthTool, &'static str)> {
+    let wget = (HealthTool::Wget, " (Alpine and BusyBox images)");
+    let node = (HealthTool::Node, "");
+    let python = (HealthTool::Python, "");
     match probe.action {
-        ProbeAction::Grpc { .. } => HealthTool::GrpcHealthProbe.name(),
-        _ => HealthTool::Wget.name(),
+        ProbeAction::Grpc { .. } => vec![(HealthTool::GrpcHealthProbe, "")],
+        ProbeAction::Tcp { .. } => vec![wget, node, python],
+        _ => vec![wget, (HealthTool::Curl, ""), node, python],
     }
 }
 

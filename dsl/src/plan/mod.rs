@@ -9,9 +9,11 @@
 //!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), init
 //!   containers and sidecars ([`Plan::container_service`]), the nginx edge
 //!   ([`Plan::edge`]) and Prometheus/Grafana ([`Plan::monitoring`]);
-//! - how Compose checks each service's health ([`Plan::compose_check`]), and the warnings
-//!   about what the output does not do ([`Plan::warnings`]);
-//! - the secret inventory per target ([`Plan::secrets`]);
+//! - how Compose checks each service's health ([`Plan::compose_check`],
+//!   [`Plan::compose_healthy`]), and the warnings about what the output does not do
+//!   ([`Plan::warnings`]: a probe Compose cannot run, a setting a target cannot honour);
+//! - the secret inventory per target ([`Plan::secrets`]) and the deploy-time parameters
+//!   ([`Plan::params`]);
 //! - one template resolver ([`Plan::resolve`]), configured per target by a [`Style`];
 //! - addresses derived from the model: in-cluster hosts ([`Plan::k8s_host`]), cluster seeds
 //!   ([`Plan::seeds`]) and the ports clients use ([`Plan::client_ports`]).
@@ -37,8 +39,10 @@
 //! assert_eq!(docs[0].path, "shop/dev/compose.yaml");
 //! ```
 
+mod gaps;
 mod health;
 mod invented;
+mod params;
 mod resolve;
 mod secrets;
 
@@ -48,6 +52,7 @@ pub use invented::{
     GRAFANA, GRAFANA_DASHBOARDS, GRAFANA_PORT, MonitoringService, NGINX_HTTP, NGINX_HTTPS,
     PROM_PORT, PROMETHEUS,
 };
+pub use params::ParamUse;
 pub use resolve::{Hosts, Ports, Style};
 pub use secrets::{SecretUse, User};
 
@@ -99,6 +104,7 @@ impl<'s> Plan<'s> {
         plan.monitoring = invented::monitoring_services(stack);
         plan.secrets = secrets::inventory(stack);
         plan.warnings = health::warnings(&plan);
+        plan.warnings.extend(gaps::warnings(&plan));
         plan
     }
 
@@ -130,11 +136,29 @@ impl<'s> Plan<'s> {
 
     /// The probe Compose turns into `svc`'s healthcheck and the [`HealthTool`] that runs it
     /// inside the image (`None` for an exec probe), or `None` when Compose renders no
-    /// healthcheck: no probe, [`HealthTool::None`], or no tool stated for an image the
-    /// stack does not build (see [`Plan::warnings`]). Dependants wait for
-    /// `service_healthy` exactly when this is `Some`.
+    /// healthcheck: no probe, [`HealthTool::None`], [`HealthTool::ImageHealthcheck`] (the
+    /// image's own runs), or no tool stated for an image the stack does not build (see
+    /// [`Plan::warnings`]).
     pub fn compose_check<'a>(&self, svc: &'a Service) -> Option<(&'a Probe, Option<HealthTool>)> {
         health::compose_check(svc)
+    }
+
+    /// Does Compose know when `svc` is healthy: a healthcheck it renders
+    /// ([`Plan::compose_check`]) or the image's own ([`HealthTool::ImageHealthcheck`])?
+    /// Dependants wait for `service_healthy` exactly when it does, unless they state
+    /// another [`Condition`](crate::model::Condition).
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Dev);
+    /// s.add(Service::new("db").image(Image::new("acme/db").tag("1.0"))
+    ///     .health_tool(HealthTool::ImageHealthcheck));
+    /// let plan = stackdsl::validate(&s).unwrap();
+    /// let db = s.service("db").unwrap();
+    /// assert!(plan.compose_check(db).is_none() && plan.compose_healthy(db));
+    /// ```
+    pub fn compose_healthy(&self, svc: &Service) -> bool {
+        health::compose_healthy(svc)
     }
 
     /// The validated stack.
@@ -337,6 +361,25 @@ impl<'s> Plan<'s> {
     /// The secrets `target` needs, each once, in first-use order, with their readers.
     pub fn secrets(&self, target: Target) -> Vec<SecretUse<'s>> {
         secrets::for_target(self, target)
+    }
+
+    /// The deploy-time parameters ([`Param`](crate::model::Param)) the services `target`
+    /// renders use, each once, in first-use order, with their users: what Compose lists in
+    /// `.env.example` beside the secrets.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// use stackdsl::model::Param;
+    /// let media = Param::new("MEDIA_DIR");
+    /// let mut s = Stack::new("media", Env::Dev);
+    /// s.add(Service::new("a").image(Image::new("acme/a").tag("1")).mount(Mount::host_dir(&media, "/media")));
+    /// s.add(Service::new("b").image(Image::new("acme/b").tag("1")).mount(Mount::host_dir(&media, "/media").read_only()));
+    /// let plan = stackdsl::validate(&s).unwrap();
+    /// let params = plan.params(Target::Compose);
+    /// assert_eq!((params.len(), params[0].users.len()), (1, 2));
+    /// ```
+    pub fn params(&self, target: Target) -> Vec<ParamUse<'s>> {
+        params::for_target(self, target)
     }
 
     /// The services `platform` runs, in declaration order: on Render every service that

@@ -25,7 +25,9 @@
 //!   [`crate::render::nginx`]).
 
 mod containers;
+mod dotenv;
 mod health;
+mod options;
 
 use std::borrow::Cow;
 
@@ -72,6 +74,7 @@ impl Validator<'_> {
     fn compose_rules(&mut self) {
         health::rules(self);
         containers::rules(self);
+        options::rules(self);
         let plan = self.plan;
         for svc in plan.services(Target::Compose) {
             let path = self.svc_path(svc);
@@ -154,11 +157,17 @@ struct ComposeService {
     #[serde(skip_serializing_if = "Option::is_none")]
     build: Option<BuildDef>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    container_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     entrypoint: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     command: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    environment: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    env_file: Vec<options::EnvFileDef>,
+    #[serde(skip_serializing_if = "options::Environment::is_empty")]
+    environment: options::Environment,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ports: Vec<DoubleQuoted<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -167,6 +176,12 @@ struct ComposeService {
     configs: Vec<ConfigMount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shm_size: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    devices: Vec<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    ulimits: IndexMap<String, options::UlimitDef>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     depends_on: IndexMap<String, DependsOn>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -214,7 +229,7 @@ fn cluster_members(plan: &Plan<'_>, svc: &Service) -> Vec<(String, ComposeServic
     let members = plan.members(svc);
     let seed_name = members[0].clone();
     let seed_addr = plan.seeds(svc, cluster, Target::Compose);
-    let seed_healthy = plan.compose_check(svc).is_some();
+    let seed_healthy = plan.compose_healthy(svc);
     members
         .iter()
         .enumerate()
@@ -325,12 +340,17 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
     let stack = plan.stack();
     let dir = stack.out_dir();
     let mut file = ComposeFile {
-        name: format!("{}-{}", stack.name, stack.env),
+        name: stack
+            .compose
+            .project_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", stack.name, stack.env)),
         services: IndexMap::new(),
         volumes: IndexMap::new(),
         configs: IndexMap::new(),
     };
     for svc in plan.services(Target::Compose) {
+        let first = file.services.len();
         let mut members = match svc.cluster {
             Some(_) => cluster_members(plan, svc),
             None => vec![(svc.name.clone(), service(plan, svc))],
@@ -366,6 +386,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         file.services.extend(members);
         file.services
             .extend(containers::sidecar_services(plan, svc));
+        options::finish(svc, file.services.as_mut_slice()[first..].iter_mut());
         for volume in containers::shared_volumes(svc) {
             file.volumes.insert(volume, Empty {});
         }
@@ -387,7 +408,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
                         },
                     );
                 }
-                VolumeSource::Scratch | VolumeSource::Bind { .. } => {}
+                VolumeSource::Scratch | VolumeSource::Bind { .. } | VolumeSource::HostDir(_) => {}
             }
         }
     }
@@ -407,23 +428,15 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
         file.services.insert(extra.service.name.clone(), s);
     }
     let mut contents = hash_header(stack);
-    contents.push_str(&env_file_note(plan));
+    contents.push_str(&dotenv::note(plan));
     yaml::write(&mut contents, &file);
     let mut docs = vec![Document::new(format!("{dir}/compose.yaml"), contents)];
     docs.extend(crate::render::nginx::render(plan));
-    if let Some(example) = env_example(plan) {
+    if let Some(example) = dotenv::example(plan) {
         docs.push(Document::new(format!("{dir}/.env.example"), example));
     }
     docs.extend(crate::render::prometheus::compose_files(plan));
     docs
-}
-
-fn env_file_note(plan: &Plan<'_>) -> String {
-    if plan.secrets(Target::Compose).is_empty() {
-        String::new()
-    } else {
-        "# Secrets come from `.env` beside this file (never committed): copy `.env.example` and fill it in.\n".to_owned()
-    }
 }
 
 fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
@@ -451,6 +464,7 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
         out.environment
             .insert(var.name.clone(), env_value(plan, &var.value));
     }
+    options::apply(svc, &mut out);
     for p in &svc.publish {
         let proto = match p.port.protocol {
             crate::model::Protocol::Tcp => "",
@@ -464,11 +478,9 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
     mount_into(&mut out, svc, &svc.mounts);
     for dep in svc.dependencies() {
         let target = compose_service(plan, dep.name());
-        let healthy = target.is_some_and(|d| plan.compose_check(d).is_some());
-        let condition = if healthy {
-            "service_healthy"
-        } else {
-            "service_started"
+        let condition = match svc.depends_on.iter().find(|d| d.name() == dep.name()) {
+            Some(explicit) => options::condition(plan, explicit),
+            None => options::derived(plan, dep.name()),
         };
         // A cluster is up once its seed is.
         let name = target.map_or_else(|| dep.name().to_owned(), |t| plan.members(t).swap_remove(0));
@@ -501,6 +513,10 @@ fn mount_into(out: &mut ComposeService, svc: &Service, mounts: &[crate::model::M
             VolumeSource::Bind { host_path } => {
                 out.volumes
                     .push(format!("{}:{}{ro}", repo_path(host_path), m.path))
+            }
+            VolumeSource::HostDir(p) => {
+                out.volumes
+                    .push(format!("{}:{}{ro}", options::param_var(p), m.path))
             }
             VolumeSource::Scratch => match containers::shared_scratch(svc, &m.path) {
                 Some(volume) => out.volumes.push(format!("{volume}:{}{ro}", m.path)),
@@ -598,8 +614,7 @@ fn escape_all(v: &[String]) -> Vec<String> {
 }
 
 fn secret_var(s: &SecretRef) -> Cow<'static, str> {
-    let var = s.var();
-    Cow::Owned(format!("${{{var}:?set it in .env (see .env.example)}}"))
+    Cow::Owned(options::required_var(&s.var()))
 }
 
 fn escape_text(s: &str) -> Cow<'_, str> {
@@ -633,33 +648,4 @@ fn compose_service<'p>(plan: &'p Plan<'_>, name: &str) -> Option<&'p Service> {
                 .map(|m| &m.service)
                 .find(|s| s.name == name)
         })
-}
-
-fn env_example(plan: &Plan<'_>) -> Option<String> {
-    let secrets = plan.secrets(Target::Compose);
-    if secrets.is_empty() {
-        return None;
-    }
-    let mut out = hash_header(plan.stack());
-    out.push_str(
-        "#\n# Variables compose.yaml requires. Copy this file to `.env` in this folder and set\n\
-         # every value; `.env` is git-ignored and must never be committed. Values are spliced\n\
-         # into URLs as-is, so use URL-safe characters.\n",
-    );
-    for u in secrets {
-        let s = u.secret;
-        out.push('\n');
-        if let Some(d) = s.description() {
-            out.push_str(&format!("# {d}\n"));
-        }
-        let users: Vec<&str> = u.users.iter().map(|r| r.service().name.as_str()).collect();
-        out.push_str(&format!(
-            "# Kubernetes: key `{}` of Secret `{}`. Used by: {}.\n{}=\n",
-            s.key(),
-            s.name(),
-            users.join(", "),
-            s.var()
-        ));
-    }
-    Some(out)
 }

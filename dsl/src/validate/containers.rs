@@ -134,7 +134,9 @@ impl<'a> Validator<'a> {
             let what = match &m.source {
                 VolumeSource::Persistent { name, .. } => format!("persistent volume `{name}`"),
                 VolumeSource::File(f) => format!("generated file `{}`", f.name),
-                VolumeSource::Scratch | VolumeSource::Bind { .. } => continue,
+                VolumeSource::Scratch | VolumeSource::Bind { .. } | VolumeSource::HostDir(_) => {
+                    continue;
+                }
             };
             if !svc.mounts.iter().any(shared) {
                 self.err(

@@ -63,7 +63,7 @@ impl<'a> Validator<'a> {
         for svc in &stack.services {
             for d in &svc.depends_on {
                 let path = format!("{}.depends_on[{}]", self.svc_path(svc), d.name());
-                self.check_ref(d, &path);
+                self.check_ref(&d.service, &path);
                 if d.name() == svc.name {
                     self.err(
                         ErrorKind::DependencyCycle,

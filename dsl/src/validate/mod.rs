@@ -42,6 +42,7 @@ mod ports;
 mod probes;
 pub(crate) mod reference;
 mod routes;
+mod runtime;
 mod scaling;
 mod secrets;
 mod service;

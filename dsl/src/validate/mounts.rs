@@ -85,6 +85,22 @@ impl<'a> Validator<'a> {
                         self.check_ref(r, &mpath);
                     }
                 }
+                VolumeSource::HostDir(p) => {
+                    if let Some(problem) = names::env_name_problem(p.name()) {
+                        self.err(
+                            ErrorKind::InvalidName,
+                            mpath.clone(),
+                            format!("parameter `{}` {problem}", p.name()),
+                            "name it like an environment variable, e.g. `UPLOAD_LOCATION`",
+                        );
+                    }
+                }
+                VolumeSource::Scratch if m.path.trim_end_matches('/') == "/dev/shm" => self.err(
+                    ErrorKind::InvalidValue,
+                    mpath.clone(),
+                    "scratch space at `/dev/shm` is an unbounded tmpfs in Compose and a disk-backed folder in Kubernetes, not shared memory of a known size",
+                    "size the shared memory with `.shm_size(Memory::mi(…))` instead",
+                ),
                 VolumeSource::Scratch => {}
             }
         }

@@ -250,7 +250,7 @@ fn kubernetes_group_stack(group: bool) -> Stack {
             .resources(resources())
             .when(group, |api| {
                 api.kubernetes(|k| {
-                    k.container_name("app")
+                    k.main_container_name("app")
                         .rollout(Rollout::rolling(2, 0))
                         .spread(Spread::AcrossZones)
                         .disruption(Disruption::MaxUnavailable(1))
@@ -280,7 +280,7 @@ fn the_kubernetes_group_sets_the_same_fields_the_model_has() {
     // Written through the group, or straight into the model: the same files.
     let mut by_hand = kubernetes_group_stack(false);
     let api = &mut by_hand.services[0];
-    api.container_name = Some("app".to_owned());
+    api.main_container_name = Some("app".to_owned());
     api.rollout = Some(Rollout::rolling(2, 0));
     api.spread = Some(Spread::AcrossZones);
     api.disruption = Some(Disruption::MaxUnavailable(1));

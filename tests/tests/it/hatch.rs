@@ -451,11 +451,8 @@ fn a_custom_resource_passes_its_crd_schema() {
 fn compose_keys(env: Env) -> Stack {
     base_with(env, |b| {
         b.compose(|c| {
-            c.extra("shm_size", "256m")
-                .extra(
-                    "ulimits",
-                    json!({ "nofile": { "soft": 20000, "hard": 40000 } }),
-                )
+            c.extra("stop_signal", "SIGINT")
+                .extra("sysctls", json!({ "net.core.somaxconn": 1024 }))
                 .extra("labels", json!({ "com.example.team": "shop" }))
                 .extra("x-owner", "shop-team")
                 .replace("restart", "on-failure:3")
@@ -469,8 +466,8 @@ fn raw_compose_keys_merge_into_the_service_and_pass_docker_compose() {
     let compose = file(&docs, "compose.yaml");
     let doc: Value = serde_saphyr::from_str(compose).unwrap();
     let api = &doc["services"]["api"];
-    assert_eq!(api["shm_size"], "256m");
-    assert_eq!(api["ulimits"]["nofile"]["hard"], 40000);
+    assert_eq!(api["stop_signal"], "SIGINT");
+    assert_eq!(api["sysctls"]["net.core.somaxconn"], 1024);
     assert_eq!(api["restart"], "on-failure:3");
     assert_eq!(compose.matches("restart:").count(), 1, "{compose}");
     let dir = tempfile::tempdir().unwrap();
@@ -483,7 +480,7 @@ fn raw_compose_keys_merge_into_the_service_and_pass_docker_compose() {
     assert!(ok, "docker compose config rejected the keys:\n{out}");
     let json_start = out.find('{').unwrap();
     let parsed: Value = serde_json::from_str(&out[json_start..]).unwrap();
-    assert_eq!(parsed["services"]["api"]["shm_size"], json!("268435456"));
+    assert_eq!(parsed["services"]["api"]["stop_signal"], json!("SIGINT"));
 
     // What the keys may be.
     let bad = |f: fn(
@@ -497,7 +494,7 @@ fn raw_compose_keys_merge_into_the_service_and_pass_docker_compose() {
     assert!(e[0].2.contains("did you mean `shm_size`?"), "{e:?}");
     let e = bad(|c| c.extra("restart", "always"));
     assert!(e[0].2.contains("replace it explicitly"), "{e:?}");
-    let e = bad(|c| c.replace("shm_size", "1g"));
+    let e = bad(|c| c.replace("labels", json!({})));
     assert!(e[0].2.contains("nothing to replace"), "{e:?}");
     let e = bad(|c| c.extra("labels", json!({})).extra("labels", json!({})));
     assert!(e[0].2.contains("set twice"), "{e:?}");

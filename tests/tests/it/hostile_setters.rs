@@ -238,7 +238,7 @@ fn build(case: &Case) -> Stack {
                 Call::File(n, p, c) => b.mount(Mount::file(n, p, Template::new().text(c))),
                 Call::Expose(h, p) => b.expose(Route::host(h, last_port).path(p)),
                 Call::Image(r, tag) => b.image(Image::new(r).tag(tag)),
-                Call::ContainerName(n) => b.kubernetes(|k| k.container_name(n)),
+                Call::ContainerName(n) => b.kubernetes(|k| k.main_container_name(n)),
                 Call::Annotation(k, v) => b.kubernetes(|x| x.annotation(k, v)),
                 Call::RunAsUser(u) => b.security(Security::restricted().run_as_user(u)),
                 Call::Cluster(n) => b

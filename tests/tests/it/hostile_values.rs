@@ -121,8 +121,8 @@ fn invalid_image_references_and_names_are_refused_at_their_path() {
         "shop.services[api].image",
     );
     refused(
-        |e| with(e, |b| b.kubernetes(|k| k.container_name("Bad Name!"))),
-        "shop.services[api].container_name",
+        |e| with(e, |b| b.kubernetes(|k| k.main_container_name("Bad Name!"))),
+        "shop.services[api].main_container_name",
     );
 }
 

@@ -139,6 +139,17 @@ pub const OWNED: &[&str] = &[
     "network_mode",
 ];
 
+/// The keys stackdsl writes from a typed setting, with the setter: neither `extra` nor
+/// `replace` may set them, so each has one way to be said (and the other targets hear it).
+pub const TYPED: &[(&str, &str)] = &[
+    ("container_name", "`.compose(|c| c.container_name(…))`"),
+    ("profiles", "`.compose(|c| c.profile(…))`"),
+    ("env_file", "`.compose(|c| c.env_file(…))`"),
+    ("shm_size", "`.shm_size(Memory::mi(…))`"),
+    ("devices", "`.device(Device::new(…))`"),
+    ("ulimits", "`.ulimit(Ulimit::nofile(…))`"),
+];
+
 /// Removes what stackdsl wrote for `key` (one of [`OWNED`]), so a replacement is the only
 /// value of the key.
 fn clear(s: &mut ComposeService, key: &str) {
@@ -216,6 +227,13 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
                         |c| format!("did you mean `{c}`?"),
                     ),
                 );
+            } else if let Some((_, setter)) = TYPED.iter().find(|(t, _)| *t == key) {
+                err(
+                    format!(
+                        "`{key}` has a typed setting, which Kubernetes and the other targets render too"
+                    ),
+                    format!("use {setter} instead of a raw key"),
+                );
             } else if owned && !k.replaces {
                 err(
                     format!("stackdsl writes `{key}` for the service; `extra` would clash with it"),
@@ -268,9 +286,16 @@ mod tests {
                 dockerfile: None,
                 target: None,
             }),
+            container_name: Some("n".into()),
+            profiles: vec!["p".into()],
             entrypoint: Some(vec!["a".into()]),
             command: Some(vec!["b".into()]),
-            environment: IndexMap::from([("A".to_owned(), "1".to_owned())]),
+            environment: {
+                let mut env = options::Environment::default();
+                env.insert("A".to_owned(), "1".to_owned());
+                env
+            },
+            env_file: vec![options::EnvFileDef::Required("e".into())],
             ports: vec![DoubleQuoted("1:1".into())],
             volumes: vec!["v:/v".into()],
             configs: vec![ConfigMount {
@@ -278,6 +303,12 @@ mod tests {
                 target: "/c".into(),
             }],
             tmpfs: vec!["/tmp".into()],
+            shm_size: Some("1G".into()),
+            devices: vec!["/dev/dri:/dev/dri:rwm".into()],
+            ulimits: IndexMap::from([(
+                "nofile".to_owned(),
+                options::UlimitDef { soft: 1, hard: 1 },
+            )]),
             depends_on: IndexMap::from([(
                 "db".to_owned(),
                 DependsOn {
@@ -313,11 +344,30 @@ mod tests {
             serde_json::Value::Object(m) => m.keys().cloned().collect(),
             _ => unreachable!(),
         };
-        assert_eq!(keys, OWNED, "OWNED must list every field, in order");
+        let typed: Vec<&str> = TYPED.iter().map(|(k, _)| *k).collect();
+        let (typed_keys, owned): (Vec<String>, Vec<String>) =
+            keys.into_iter().partition(|k| typed.contains(&k.as_str()));
+        assert_eq!(
+            owned, OWNED,
+            "OWNED must list every untyped field, in order"
+        );
+        assert_eq!(
+            typed_keys.len(),
+            TYPED.len(),
+            "TYPED must list every typed field"
+        );
+        assert!(typed.iter().all(|k| SPEC_KEYS.contains(k)));
         for key in OWNED {
             assert!(SPEC_KEYS.contains(key), "{key}");
             clear(&mut s, key);
         }
+        // Typed keys are refused as raw keys, so nothing clears them.
+        s.container_name = None;
+        s.profiles.clear();
+        s.env_file.clear();
+        s.shm_size = None;
+        s.devices.clear();
+        s.ulimits.clear();
         assert_eq!(crate::render::yaml::to_string(&s), "{}\n");
     }
 

@@ -22,6 +22,22 @@ pub(super) struct Healthcheck {
     pub(super) start_period: Option<String>,
 }
 
+/// Seconds of grace a Compose healthcheck gives a service that states neither a startup
+/// probe nor an initial delay (see [`Probe`]): failures in it do not count.
+const DEFAULT_START_PERIOD: u32 = 60;
+
+/// Seconds a Compose check may take when the probe states no timeout: a process started
+/// in the container (a `wget`, a `node -e`) needs longer than the kubelet's own request,
+/// so 5 s, but never more than the period between checks.
+const DEFAULT_TIMEOUT: u32 = 5;
+
+/// The timeout of `probe`'s Compose check (see [`DEFAULT_TIMEOUT`]).
+fn compose_timeout(probe: &Probe) -> u32 {
+    probe
+        .timeout
+        .unwrap_or_else(|| DEFAULT_TIMEOUT.min(probe.effective_period()))
+}
+
 /// The Compose healthcheck for a service, if its probe can run inside its image.
 pub(super) fn healthcheck(plan: &Plan<'_>, svc: &Service) -> Option<Healthcheck> {
     let (probe, tool) = plan.compose_check(svc)?;
@@ -30,12 +46,13 @@ pub(super) fn healthcheck(plan: &Plan<'_>, svc: &Service) -> Option<Healthcheck>
         (Some(s), _) => Some(
             s.initial_delay.unwrap_or(0) + s.effective_period() * s.effective_failure_threshold(),
         ),
-        (None, d) => d,
+        (None, Some(d)) => Some(d),
+        (None, None) => Some(DEFAULT_START_PERIOD),
     };
     Some(Healthcheck {
         test,
         interval: format!("{}s", probe.effective_period()),
-        timeout: format!("{}s", probe.effective_timeout()),
+        timeout: format!("{}s", compose_timeout(probe)),
         retries: probe.effective_failure_threshold(),
         start_period: start_period.filter(|s| *s > 0).map(|s| format!("{s}s")),
     })
@@ -75,7 +92,9 @@ fn probe_command(probe: &Probe, tool: Option<HealthTool>) -> Option<Vec<String>>
                 }
                 HealthTool::Node => cmd(&["node", "-e", &node_http_check(&url, headers)]),
                 HealthTool::Python => cmd(&["python", "-c", &python_http_check(&url, headers)]),
-                HealthTool::GrpcHealthProbe | HealthTool::None => None,
+                HealthTool::GrpcHealthProbe | HealthTool::None | HealthTool::ImageHealthcheck => {
+                    None
+                }
             }
         }
         (ProbeAction::Tcp { port }, Some(tool)) => match tool {
@@ -99,10 +118,13 @@ fn probe_command(probe: &Probe, tool: Option<HealthTool>) -> Option<Vec<String>>
                     port.number
                 ),
             ]),
-            HealthTool::Curl | HealthTool::GrpcHealthProbe | HealthTool::None => None,
+            HealthTool::Curl
+            | HealthTool::GrpcHealthProbe
+            | HealthTool::None
+            | HealthTool::ImageHealthcheck => None,
         },
         (ProbeAction::Grpc { port, service }, Some(HealthTool::GrpcHealthProbe)) => {
-            let timeout = format!("{}s", probe.effective_timeout());
+            let timeout = format!("{}s", compose_timeout(probe));
             let mut v = vec![
                 "grpc_health_probe".to_owned(),
                 format!("-addr=127.0.0.1:{}", port.number),

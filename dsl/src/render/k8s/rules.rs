@@ -9,7 +9,7 @@ mod pod;
 use std::collections::BTreeMap;
 
 use crate::diagnostics::{ErrorKind, Errors};
-use crate::model::{Disruption, EnvValue, Service, Target, VolumeSource};
+use crate::model::{Condition, Disruption, EnvValue, Service, Target, VolumeSource};
 use crate::plan::Plan;
 use crate::validate::{Validator, names};
 
@@ -44,12 +44,12 @@ impl Validator<'_> {
 
     /// Rules only the Kubernetes target imposes.
     fn kubernetes_service_rules(&mut self, svc: &Service, path: &str) {
-        if let Some(name) = &svc.container_name
+        if let Some(name) = &svc.main_container_name
             && let Some(problem) = names::dns1123_problem(name)
         {
             self.err(
                 ErrorKind::InvalidName,
-                format!("{path}.container_name"),
+                format!("{path}.main_container_name"),
                 format!("container name `{name}` {problem}; Kubernetes container names are DNS-1123 labels"),
                 format!("use a name such as `{}`", names::suggest_label(name)),
             );
@@ -71,6 +71,7 @@ impl Validator<'_> {
                 );
             }
         }
+        self.kubernetes_runtime_rules(svc, path);
         if svc.source.image.is_none() {
             self.err(
                 ErrorKind::UnpinnedImage,
@@ -134,6 +135,53 @@ impl Validator<'_> {
                 "allow at least 1",
             ),
             _ => {}
+        }
+    }
+
+    /// What a pod cannot be given that a Compose container can: a host device, a host
+    /// folder named by a deploy-time parameter, a wait for another workload to complete.
+    fn kubernetes_runtime_rules(&mut self, svc: &Service, path: &str) {
+        if let Some(d) = svc.devices.first() {
+            self.err(
+                ErrorKind::Unsupported,
+                format!("{path}.devices[{}]", d.host),
+                format!(
+                    "Kubernetes cannot give the pods of `{}` host device `{}`: pods get devices only through a device plugin's resource",
+                    svc.name, d.host
+                ),
+                "keep the service off Kubernetes (`.only_on([Target::Compose])`), or drop the device there and request the device plugin's resource with `.kubernetes(|k| k.pod(…))`",
+            );
+        }
+        for m in svc
+            .mounts
+            .iter()
+            .chain(svc.containers().flat_map(|c| &c.mounts))
+        {
+            if let VolumeSource::HostDir(p) = &m.source {
+                self.err(
+                    ErrorKind::Unsupported,
+                    format!("{path}.mounts[{}]", m.path),
+                    format!(
+                        "Kubernetes has no deploy-time parameter `{}` naming a folder of the Docker host",
+                        p.name()
+                    ),
+                    "keep the data in a persistent volume (`Mount::persistent`), or keep the service off Kubernetes (`.only_on([Target::Compose])`)",
+                );
+            }
+        }
+        for dep in &svc.depends_on {
+            if dep.condition == Some(Condition::CompletedSuccessfully) {
+                self.err(
+                    ErrorKind::Unsupported,
+                    format!("{path}.depends_on[{}]", dep.name()),
+                    format!(
+                        "Kubernetes cannot start `{}` after `{}` has completed: workloads start in any order",
+                        svc.name,
+                        dep.name()
+                    ),
+                    "run the one-shot as the service's init container (`.init_container(…)`) or migration (`.migrations(…)`), or wait for `Condition::Started`",
+                );
+            }
         }
     }
 

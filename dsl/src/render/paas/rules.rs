@@ -224,6 +224,23 @@ fn service_problems(
             ),
         );
     }
+    // Platforms run the image with their own runtime limits and no host to share.
+    let runtime = [
+        (svc.shm_size.is_some(), "shm_size", "a shared-memory size"),
+        (!svc.ulimits.is_empty(), "ulimits", "ulimits"),
+        (!svc.devices.is_empty(), "devices", "host devices"),
+    ];
+    for (set, field, what) in runtime {
+        if set {
+            err(
+                format!("{path}.{field}"),
+                problem(
+                    format!("{name} cannot give service `{}` {what}", svc.name),
+                    "keep the service off this platform (`.not_on([Target::Paas(…)])`), or drop the setting",
+                ),
+            );
+        }
+    }
     for m in &svc.mounts {
         let mpath = format!("{path}.mounts[{}]", m.path);
         match &m.source {
@@ -267,6 +284,16 @@ fn service_problems(
                 problem(
                     format!("{name} has no host directory `{host_path}` to bind-mount"),
                     "bind mounts are for development; bake the content into the image",
+                ),
+            ),
+            VolumeSource::HostDir(p) => err(
+                mpath,
+                problem(
+                    format!(
+                        "{name} has no Docker host whose folder `${}` could be mounted",
+                        p.name()
+                    ),
+                    "keep the data in a persistent volume (`Mount::persistent`), or keep the service off the PaaS (`not_on`)",
                 ),
             ),
             VolumeSource::Scratch => {}

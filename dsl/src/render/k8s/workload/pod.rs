@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::{
     Toleration as KToleration, TopologySpreadConstraint, Volume, VolumeMount,
     WeightedPodAffinityTerm,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::super::labels;
@@ -66,7 +67,9 @@ pub(super) fn volume_name(m: &Mount) -> String {
         VolumeSource::Persistent { name, .. } => name.clone(),
         VolumeSource::File(f) => f.name.clone(),
         // Named after the path, so adding a mount does not rename the others.
-        VolumeSource::Scratch | VolumeSource::Bind { .. } => label(&format!("scratch-{}", m.path)),
+        VolumeSource::Scratch | VolumeSource::Bind { .. } | VolumeSource::HostDir(_) => {
+            label(&format!("scratch-{}", m.path))
+        }
     }
 }
 
@@ -83,9 +86,16 @@ fn label(text: &str) -> String {
 /// The volume a container's mount uses: the service's own volume of that name (and, for
 /// scratch space, of that path), or scratch space of the container's own.
 pub(super) fn container_volume_name(svc: &Service, owner: &str, m: &Mount) -> String {
-    let scratch = matches!(m.source, VolumeSource::Scratch | VolumeSource::Bind { .. });
+    let scratch = matches!(
+        m.source,
+        VolumeSource::Scratch | VolumeSource::Bind { .. } | VolumeSource::HostDir(_)
+    );
     let shared = svc.mounts.iter().any(|s| {
-        s.path == m.path && matches!(s.source, VolumeSource::Scratch | VolumeSource::Bind { .. })
+        s.path == m.path
+            && matches!(
+                s.source,
+                VolumeSource::Scratch | VolumeSource::Bind { .. } | VolumeSource::HostDir(_)
+            )
     });
     if scratch && !shared {
         label(&format!("{owner}-scratch-{}", m.path))
@@ -108,9 +118,31 @@ fn config_key<'m>(svc: &'m Service, m: &'m Mount) -> &'m str {
 
 pub(super) fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
     let mut vols = Vec::new();
-    let mounts = mounts(svc, None, &svc.mounts, &mut vols);
+    let mut mounts = mounts(svc, None, &svc.mounts, &mut vols);
+    // The runtime's `/dev/shm` is 64 MiB and cannot be resized from the pod spec: a
+    // memory-backed emptyDir of the stated size takes its place (validation keeps scratch
+    // mounts off `/dev/shm`, so the path is free).
+    if let Some(size) = svc.shm_size {
+        vols.push(Volume {
+            name: SHM_VOLUME.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: Some("Memory".to_owned()),
+                size_limit: Some(Quantity(size.to_string())),
+            }),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: SHM_VOLUME.to_owned(),
+            mount_path: "/dev/shm".to_owned(),
+            ..Default::default()
+        });
+    }
     (vols, mounts)
 }
+
+/// The volume that backs a service's shared memory; no mount's derived name starts so
+/// (persistent volumes and files are named `…-data`, `…-config`; scratch `scratch-…`).
+const SHM_VOLUME: &str = "shm";
 
 /// The volume mounts of one container (`owner`: `None` for the app, else the container's
 /// name), adding each volume they need to `vols` once.
@@ -156,11 +188,13 @@ pub(super) fn mounts(
                 }
             }
             // Bind mounts are development-only (validation); Kubernetes gets scratch space.
-            VolumeSource::Scratch | VolumeSource::Bind { .. } => Volume {
-                name: name.clone(),
-                empty_dir: Some(EmptyDirVolumeSource::default()),
-                ..Default::default()
-            },
+            VolumeSource::Scratch | VolumeSource::Bind { .. } | VolumeSource::HostDir(_) => {
+                Volume {
+                    name: name.clone(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Default::default()
+                }
+            }
         };
         if !templated && !vols.iter().any(|v| v.name == vol.name) {
             vols.push(vol);
