@@ -150,6 +150,7 @@ pub fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
 /// The stacks of the example crates under `examples/`.
 pub const EXAMPLES: &[StackFn] = &[
     platform_consumer::platform,
+    bank_of_anthos::bank_of_anthos,
     voting_app::voting_app,
 ];
 

@@ -1,5 +1,6 @@
 //! The example stacks against the upstream deployments they reproduce. The facts below are
-//! written from upstream's own files (the voting app's `k8s-specifications/` and
+//! written from upstream's own files (Bank of Anthos `kubernetes-manifests/` at
+//! `d0af04743a6d`, release v0.6.10; the voting app's `k8s-specifications/` and
 //! `docker-compose.yml` at `63e9150ca17a`), never read from our output: every port, env
 //! var name, probe (type, path, timings), resources, replicas and Service type upstream
 //! states is checked against what the examples render. Where ours differs on purpose
@@ -545,4 +546,368 @@ fn voting_app_keeps_every_fact_of_the_upstream_compose_file() {
     }
     assert_eq!(list(&svc("seed")["profiles"]), ["seed"]);
     assert_eq!(svc("seed")["restart"], "no");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bank of Anthos
+// ---------------------------------------------------------------------------------------
+
+const BOA_COMMON: &[&str] = &["VERSION", "PORT", "ENABLE_TRACING", "LOG_LEVEL"];
+/// ConfigMap `environment-config`.
+const ENVIRONMENT_CONFIG: &[&str] = &["LOCAL_ROUTING_NUM", "PUB_KEY_PATH"];
+/// ConfigMap `service-api-config`.
+const SERVICE_API_CONFIG: &[&str] = &[
+    "TRANSACTIONS_API_ADDR",
+    "BALANCES_API_ADDR",
+    "HISTORY_API_ADDR",
+    "CONTACTS_API_ADDR",
+    "USERSERVICE_API_ADDR",
+];
+/// ConfigMap `accounts-db-config`.
+const ACCOUNTS_DB_CONFIG: &[&str] = &[
+    "ACCOUNTS_DB_URI",
+    "POSTGRES_DB",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_USER",
+];
+/// ConfigMap `ledger-db-config`.
+const LEDGER_DB_CONFIG: &[&str] = &[
+    "POSTGRES_DB",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_USER",
+    "SPRING_DATASOURCE_PASSWORD",
+    "SPRING_DATASOURCE_URL",
+    "SPRING_DATASOURCE_USERNAME",
+];
+/// ConfigMap `demo-data-config`.
+const DEMO_DATA_CONFIG: &[&str] = &[
+    "USE_DEMO_DATA",
+    "DEMO_LOGIN_USERNAME",
+    "DEMO_LOGIN_PASSWORD",
+];
+
+/// Ours: the database URI interpolates the password from a variable of its own
+/// (`$(…)`), since the password is a Secret reference where upstream writes it into a
+/// ConfigMap.
+const ACCOUNTS_DB_PASSWORD_VAR: &str = "BANK_OF_ANTHOS_ACCOUNTS_DB_PASSWORD";
+
+/// The lists, then the single names, as one list.
+fn names(lists: &[&[&'static str]], more: &[&'static str]) -> Vec<&'static str> {
+    let mut out = lists.concat();
+    out.extend_from_slice(more);
+    out
+}
+
+/// Upstream's `kubernetes-manifests/`. Ours adds, on purpose: a liveness probe on
+/// `/version` where upstream has none (ledgerwriter, contacts, userservice: the service
+/// answers it without its database); Locust's readiness and liveness (the frontend
+/// answering); the catalog's `pg_isready` probes on the databases, and `PGDATA` (a
+/// subfolder of the volume, so Postgres' `initdb` gets an empty folder). The frontend
+/// does not get upstream's two optional Apigee variables: they read ConfigMap
+/// `oauth-config` from `extras/apigee`, which the deployment does not include.
+fn bank_of_anthos_facts() -> Vec<Upstream> {
+    vec![
+        Upstream {
+            name: "frontend",
+            container: "front",
+            port: Some(8080),
+            service: Some(("LoadBalancer", 80, None)),
+            replicas: 1,
+            env: names(
+                &[BOA_COMMON, ENVIRONMENT_CONFIG, SERVICE_API_CONFIG],
+                &[
+                    "SCHEME",
+                    "DEFAULT_USERNAME",
+                    "DEFAULT_PASSWORD",
+                    "REGISTERED_OAUTH_CLIENT_ID",
+                    "ALLOWED_OAUTH_REDIRECT_URI",
+                ],
+            ),
+            probes: &[
+                ("liveness", (H, "/ready", 8080, 60, 15, 30, 3)),
+                ("readiness", (H, "/ready", 8080, 10, 5, 10, 3)),
+            ],
+            resources: Some(["100m", "64Mi", "", "250m", "128Mi", ""]),
+            adds_env: &[],
+            omits_env: &["REGISTERED_OAUTH_CLIENT_ID", "ALLOWED_OAUTH_REDIRECT_URI"],
+            adds_probes: &[],
+        },
+        Upstream {
+            name: "balancereader",
+            container: "balancereader",
+            port: Some(8080),
+            service: Some(("ClusterIP", 8080, None)),
+            replicas: 1,
+            env: names(
+                &[BOA_COMMON, ENVIRONMENT_CONFIG, LEDGER_DB_CONFIG],
+                &[
+                    "ENABLE_METRICS",
+                    "POLL_MS",
+                    "CACHE_SIZE",
+                    "JVM_OPTS",
+                    "NAMESPACE",
+                ],
+            ),
+            probes: &[
+                ("liveness", (H, "/healthy", 8080, 120, 5, 10, 3)),
+                ("readiness", (H, "/ready", 8080, 60, 5, 10, 3)),
+                ("startup", (H, "/healthy", 8080, 0, 10, 1, 30)),
+            ],
+            resources: Some(["100m", "256Mi", "0.5Gi", "500m", "512Mi", "0.5Gi"]),
+            adds_env: &[],
+            omits_env: &[],
+            adds_probes: &[],
+        },
+        Upstream {
+            name: "ledgerwriter",
+            container: "ledgerwriter",
+            port: Some(8080),
+            service: Some(("ClusterIP", 8080, None)),
+            replicas: 1,
+            env: names(
+                &[
+                    BOA_COMMON,
+                    ENVIRONMENT_CONFIG,
+                    SERVICE_API_CONFIG,
+                    LEDGER_DB_CONFIG,
+                ],
+                &["ENABLE_METRICS", "JVM_OPTS", "NAMESPACE"],
+            ),
+            probes: &[
+                ("readiness", (H, "/ready", 8080, 60, 5, 10, 3)),
+                ("startup", (H, "/ready", 8080, 0, 10, 1, 30)),
+            ],
+            resources: Some(["100m", "256Mi", "0.5Gi", "500m", "512Mi", "0.5Gi"]),
+            adds_env: &[],
+            omits_env: &[],
+            adds_probes: &["liveness"],
+        },
+        Upstream {
+            name: "transactionhistory",
+            container: "transactionhistory",
+            port: Some(8080),
+            service: Some(("ClusterIP", 8080, None)),
+            replicas: 1,
+            env: names(
+                &[BOA_COMMON, ENVIRONMENT_CONFIG, LEDGER_DB_CONFIG],
+                &[
+                    "ENABLE_METRICS",
+                    "POLL_MS",
+                    "CACHE_SIZE",
+                    "CACHE_MINUTES",
+                    "HISTORY_LIMIT",
+                    "JVM_OPTS",
+                    "NAMESPACE",
+                ],
+            ),
+            probes: &[
+                ("liveness", (H, "/healthy", 8080, 120, 5, 10, 3)),
+                ("readiness", (H, "/ready", 8080, 60, 5, 10, 3)),
+                ("startup", (H, "/healthy", 8080, 0, 10, 1, 30)),
+            ],
+            resources: Some(["100m", "256Mi", "0.5Gi", "500m", "512Mi", "0.5Gi"]),
+            adds_env: &[],
+            omits_env: &[],
+            adds_probes: &[],
+        },
+        Upstream {
+            name: "contacts",
+            container: "contacts",
+            port: Some(8080),
+            service: Some(("ClusterIP", 8080, None)),
+            replicas: 1,
+            env: names(&[BOA_COMMON, ENVIRONMENT_CONFIG, ACCOUNTS_DB_CONFIG], &[]),
+            probes: &[("readiness", (H, "/ready", 8080, 10, 5, 10, 3))],
+            resources: Some(["100m", "64Mi", "0.25Gi", "250m", "128Mi", "0.25Gi"]),
+            adds_env: &[ACCOUNTS_DB_PASSWORD_VAR],
+            omits_env: &[],
+            adds_probes: &["liveness"],
+        },
+        Upstream {
+            name: "userservice",
+            container: "userservice",
+            port: Some(8080),
+            service: Some(("ClusterIP", 8080, None)),
+            replicas: 1,
+            env: names(
+                &[BOA_COMMON, ENVIRONMENT_CONFIG, ACCOUNTS_DB_CONFIG],
+                &["TOKEN_EXPIRY_SECONDS", "PRIV_KEY_PATH"],
+            ),
+            probes: &[("readiness", (H, "/ready", 8080, 10, 5, 10, 3))],
+            resources: Some(["260m", "128Mi", "0.25Gi", "500m", "256Mi", "0.25Gi"]),
+            adds_env: &[ACCOUNTS_DB_PASSWORD_VAR],
+            omits_env: &[],
+            adds_probes: &["liveness"],
+        },
+        Upstream {
+            name: "loadgenerator",
+            container: "loadgenerator",
+            port: None,
+            service: None,
+            replicas: 1,
+            env: vec!["FRONTEND_ADDR", "USERS", "LOG_LEVEL"],
+            probes: &[],
+            resources: Some(["100m", "512Mi", "", "250m", "1Gi", ""]),
+            adds_env: &[],
+            omits_env: &[],
+            adds_probes: &["liveness", "readiness"],
+        },
+        Upstream {
+            name: "accounts-db",
+            container: "accounts-db",
+            port: Some(5432),
+            service: Some(("ClusterIP", 5432, None)),
+            replicas: 1,
+            env: names(
+                &[ENVIRONMENT_CONFIG, ACCOUNTS_DB_CONFIG, DEMO_DATA_CONFIG],
+                &[],
+            ),
+            probes: &[],
+            resources: Some(["100m", "128Mi", "", "250m", "512Mi", ""]),
+            adds_env: &[ACCOUNTS_DB_PASSWORD_VAR, "PGDATA"],
+            omits_env: &[],
+            adds_probes: &["liveness", "readiness"],
+        },
+        Upstream {
+            name: "ledger-db",
+            container: "postgres",
+            port: Some(5432),
+            service: Some(("ClusterIP", 5432, None)),
+            replicas: 1,
+            env: names(
+                &[ENVIRONMENT_CONFIG, LEDGER_DB_CONFIG, DEMO_DATA_CONFIG],
+                &[],
+            ),
+            probes: &[],
+            resources: Some(["100m", "512Mi", "", "250m", "1Gi", ""]),
+            adds_env: &["PGDATA"],
+            omits_env: &[],
+            adds_probes: &["liveness", "readiness"],
+        },
+    ]
+}
+
+#[test]
+fn bank_of_anthos_output_is_committed_and_current() {
+    assert_committed_and_current("bank-of-anthos", bank_of_anthos::bank_of_anthos);
+}
+
+#[test]
+fn bank_of_anthos_keeps_every_fact_of_the_upstream_manifests() {
+    let objects = objects(bank_of_anthos::bank_of_anthos);
+    let facts = bank_of_anthos_facts();
+    let errors = check(&objects, &facts);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // No workload of ours that upstream lacks.
+    let workloads: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let upstream: BTreeSet<&str> = facts.iter().map(|u| u.name).collect();
+    assert_eq!(workloads, upstream);
+}
+
+/// The pod settings every upstream Deployment shares: uid/gid/fsGroup 1000, non-root, a
+/// read-only root filesystem with a writable `/tmp`, no privilege escalation, every
+/// capability dropped, five seconds to stop; the six services also mount the `jwt-key`
+/// Secret at `/tmp/.ssh` (userservice both keys, the others the public key), hold the
+/// app until Istio's proxy starts, and act as the Google service account.
+#[test]
+fn bank_of_anthos_pods_run_as_upstream_runs_them() {
+    let objects = objects(bank_of_anthos::bank_of_anthos);
+    let apps = [
+        "frontend",
+        "balancereader",
+        "ledgerwriter",
+        "transactionhistory",
+        "contacts",
+        "userservice",
+    ];
+    for name in apps.iter().chain(["loadgenerator"].iter()) {
+        let w = workload(&objects, name);
+        let p = pod(w);
+        let c = &p["containers"][0];
+        let at = |k: &str| {
+            c["securityContext"]
+                .get(k)
+                .or_else(|| p["securityContext"].get(k))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(at("runAsUser"), 1000, "{name}");
+        assert_eq!(at("runAsGroup"), 1000, "{name}");
+        assert_eq!(p["securityContext"]["fsGroup"], 1000, "{name}");
+        assert_eq!(at("runAsNonRoot"), true, "{name}");
+        assert_eq!(
+            c["securityContext"]["readOnlyRootFilesystem"], true,
+            "{name}"
+        );
+        assert_eq!(
+            c["securityContext"]["allowPrivilegeEscalation"], false,
+            "{name}"
+        );
+        let dropped = c["securityContext"]["capabilities"]["drop"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert_eq!(dropped, "all", "{name}");
+        assert_eq!(p["terminationGracePeriodSeconds"], 5, "{name}");
+    }
+    for name in apps {
+        let w = workload(&objects, name);
+        let p = pod(w);
+        let c = &p["containers"][0];
+        // mountPath → the volume's source.
+        let mounts: BTreeMap<String, Value> = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let v = p["volumes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["name"] == m["name"])
+                    .unwrap();
+                (m["mountPath"].as_str().unwrap().to_owned(), v.clone())
+            })
+            .collect();
+        assert!(
+            mounts["/tmp"].get("emptyDir").is_some(),
+            "{name}: {mounts:?}"
+        );
+        let keys = &mounts["/tmp/.ssh"]["secret"];
+        assert_eq!(keys["secretName"], "jwt-key", "{name}");
+        let mut files: Vec<(String, String)> = keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["key"].to_string(), i["path"].to_string()))
+            .collect();
+        files.sort();
+        let mut want = vec![(
+            "\"jwtRS256.key.pub\"".to_owned(),
+            "\"publickey\"".to_owned(),
+        )];
+        if name == "userservice" {
+            want.insert(
+                0,
+                ("\"jwtRS256.key\"".to_owned(), "\"privatekey\"".to_owned()),
+            );
+        }
+        assert_eq!(files, want, "{name}");
+        assert_eq!(
+            w["spec"]["template"]["metadata"]["annotations"]["proxy.istio.io/config"],
+            r#"{ "holdApplicationUntilProxyStarts": true }"#,
+            "{name}"
+        );
+        let sa = p["serviceAccountName"].as_str().unwrap();
+        let sa = find(&objects, "ServiceAccount", sa).unwrap();
+        assert_eq!(
+            sa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"],
+            "gke-workload-development@bank-of-anthos-ci.iam.gserviceaccount.com",
+            "{name}"
+        );
+    }
 }
