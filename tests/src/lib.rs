@@ -147,8 +147,15 @@ pub fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A folder with every committed stack synthesized for every environment, plus the fixture
-/// stacks — the corpus the external validators run on.
+/// The stacks of the example crates under `examples/`.
+pub const EXAMPLES: &[StackFn] = &[
+    platform_consumer::platform,
+    bank_of_anthos::bank_of_anthos,
+    voting_app::voting_app,
+];
+
+/// A folder with every committed stack and example synthesized for every environment, plus
+/// the fixture stacks — the corpus the external validators run on.
 pub fn corpus() -> tempfile::TempDir {
     // Not a dot-folder: checkov skips hidden directories.
     let dir = tempfile::Builder::new()
@@ -160,8 +167,8 @@ pub fn corpus() -> tempfile::TempDir {
     let all: Vec<StackFn> = stacks::ALL
         .iter()
         .chain(fixtures::ALL)
+        .chain(EXAMPLES)
         .copied()
-        .chain([platform_consumer::platform as StackFn])
         .collect();
     for env in Env::ALL {
         synthesize(dir.path(), env, &all);

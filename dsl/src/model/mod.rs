@@ -440,14 +440,16 @@ impl Service {
 
     /// Every service this one must reach, in first-mention order: explicit `depends_on`
     /// first, then services its environment values point at (its own, then its
-    /// containers').
+    /// containers'). A value pointing at the service itself (its own address) is not a
+    /// dependency: Compose would wait for the service before starting it.
     pub fn dependencies(&self) -> Vec<&ServiceRef> {
         let mut out: Vec<&ServiceRef> = Vec::new();
         let derived = self
             .env
             .iter()
             .chain(self.containers().flat_map(|c| &c.env))
-            .flat_map(|var| var.value.services());
+            .flat_map(|var| var.value.services())
+            .filter(|r| r.name() != self.name);
         for r in self.depends_on.iter().map(|d| &d.service).chain(derived) {
             if !out.iter().any(|o| o.name() == r.name()) {
                 out.push(r);

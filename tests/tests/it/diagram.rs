@@ -59,7 +59,8 @@ fn every_diagram_parses_with_mermaid() {
         .filter(|p| p.ends_with("/README.md") && p.matches('/').count() == 1)
         .map(|p| corpus.path().join(p))
         .collect();
-    let expected = stacks::ALL.len() + stackdsl_tests::fixtures::ALL.len() + 1;
+    let expected =
+        stacks::ALL.len() + stackdsl_tests::fixtures::ALL.len() + stackdsl_tests::EXAMPLES.len();
     assert_eq!(files.len(), expected, "one README per stack: {files:?}");
     let (ok, out) = mermaid_parse(&files);
     assert!(ok, "mermaid rejected a diagram:\n{out}");

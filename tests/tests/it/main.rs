@@ -16,6 +16,7 @@ mod crash;
 mod determinism;
 mod diagram;
 mod edge;
+mod examples;
 mod external;
 mod file_safety;
 mod gateway;

@@ -348,6 +348,23 @@ fn negative_control(env: Env) -> Stack {
     })
 }
 
+/// Whether checkov's finding `f` in corpus file `path` is on a line holding Bank of Anthos'
+/// published demo password and nothing else secret.
+fn demo_login(corpus: &Path, path: &str, f: &serde_json::Value) -> bool {
+    let text = fs::read_to_string(corpus.join(path.trim_start_matches('/'))).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let range = &f["file_line_range"];
+    let (Some(first), Some(last)) = (range[0].as_u64(), range[1].as_u64()) else {
+        return false;
+    };
+    let flagged = lines
+        .get(first.saturating_sub(1) as usize..(last as usize).min(lines.len()))
+        .unwrap_or_default();
+    flagged
+        .iter()
+        .any(|l| l.trim_end().ends_with("PASSWORD: bankofanthos"))
+}
+
 #[test]
 fn the_corpus_leaks_no_secret_and_checkov_agrees() {
     let corpus = corpus();
@@ -374,7 +391,17 @@ fn the_corpus_leaks_no_secret_and_checkov_agrees() {
     }
     fs::remove_file(&env_file).expect("remove env file");
 
-    let findings = scan(corpus.path());
+    // Bank of Anthos passes upstream's published demo login (`bankofanthos`, fixed in its
+    // accounts-db image) as a literal on purpose (`env_not_secret`, with the reason): that
+    // value, in that stack, is the one finding expected.
+    let findings: Vec<Finding> = scan(corpus.path())
+        .into_iter()
+        .filter(|f| {
+            !(f.rule == Rule::SecretLiteral
+                && f.file.starts_with("bank-of-anthos/")
+                && f.text.ends_with("PASSWORD: bankofanthos"))
+        })
+        .collect();
     assert!(
         findings.is_empty(),
         "secrets in generated files:\n{}",
@@ -450,6 +477,8 @@ fn the_corpus_leaks_no_secret_and_checkov_agrees() {
             let path = f["file_path"].as_str().unwrap_or_default();
             if path.starts_with("/negative-control/") {
                 in_control += 1;
+            } else if path.starts_with("/bank-of-anthos/") && demo_login(corpus.path(), path, f) {
+                // Upstream's published demo login, on purpose (see the scan above).
             } else {
                 elsewhere.push(format!("{} {} {path}", f["check_id"], f["check_name"]));
             }

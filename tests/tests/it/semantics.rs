@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use stackdsl::model::{EnvValue, Part, Service, Stack, Target};
-use stackdsl::prelude::Env;
+use stackdsl::prelude::{Cpu, Env, Image, Memory, Port, Resources};
 
 /// Parsed output files: path → its YAML documents.
 pub(crate) type Docs = BTreeMap<String, Vec<Value>>;
@@ -661,4 +661,71 @@ fn the_derived_behaviour_of_every_seed_stack_and_fixture_follows_the_model() {
         }
     }
     assert!(checked >= 15, "{checked} stacks checked");
+}
+
+/// A service that tells itself its own address (a public URL, a peer list that includes
+/// itself) waits only for the others: a Compose service that depends on itself is refused
+/// by `docker-compose config` ("dependency cycle"), and a NetworkPolicy peer or diagram
+/// edge to itself would be noise. Regression: `Service::dependencies` listed the service
+/// itself.
+#[test]
+fn a_service_pointing_at_its_own_address_does_not_depend_on_itself() {
+    let http = Port::http("http", 8080);
+    let stack = |env: Env| {
+        let mut s = Stack::new("selfref", env);
+        s.targets([if env == Env::Dev {
+            Target::Compose
+        } else {
+            Target::Kubernetes
+        }]);
+        let small = || {
+            Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128))
+        };
+        let db = s.add(
+            Service::new("db")
+                .image(Image::new("acme/db").tag("1.0.0"))
+                .port(Port::tcp("db", 5432))
+                .resources(small()),
+        );
+        let api = s.add(
+            Service::new("api")
+                .image(Image::new("acme/api").tag("1.0.0"))
+                .port(http)
+                .env("DB_ADDR", &db.endpoint(Port::tcp("db", 5432)))
+                .resources(small()),
+        );
+        s.update(&api, |b| b.env("SELF_ADDR", &api.endpoint(http)));
+        s
+    };
+    let dev = stack(Env::Dev);
+    let api = dev.services.iter().find(|s| s.name == "api").unwrap();
+    let deps: Vec<&str> = api.dependencies().iter().map(|d| d.name()).collect();
+    assert_eq!(deps, ["db"]);
+
+    for env in [Env::Dev, Env::Prod] {
+        let s = stack(env);
+        let files = stackdsl_tests::render(&s);
+        let docs = parse(&files);
+        check_all(&s, &docs).unwrap_or_else(|e| panic!("{env}: {e}"));
+        if env == Env::Dev {
+            let compose = files
+                .iter()
+                .find(|d| d.path.ends_with("compose.yaml"))
+                .expect("compose.yaml");
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("compose.yaml");
+            std::fs::write(&path, &compose.contents).unwrap();
+            let (ok, out) = stackdsl_tests::run(
+                stackdsl_tests::tool("docker-compose")
+                    .arg("-f")
+                    .arg(&path)
+                    .args(["config", "--quiet"]),
+            );
+            assert!(
+                ok,
+                "docker-compose config rejected:\n{out}\n{}",
+                compose.contents
+            );
+        }
+    }
 }
