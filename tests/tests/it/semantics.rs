@@ -170,6 +170,48 @@ pub(crate) fn check_network_policies(stack: &Stack, docs: &Docs) -> Result<(), S
                 stack.name, svc.name
             ));
         }
+        // Dependencies a chart or operator installs: their pods by the chart's labels, on
+        // the port numbers (a chart's container port names are not ours), and no others.
+        let charts: Vec<&Service> = stack
+            .services
+            .iter()
+            .filter(|t| t.renders_on(Target::Kubernetes) && helm(stack, t))
+            .collect();
+        let labels_of = |t: &Service| {
+            serde_json::to_value(&t.backing.as_ref().expect("backing").pod_labels).expect("labels")
+        };
+        let want_charts: BTreeSet<(String, BTreeSet<String>)> = deps(stack, svc)
+            .into_iter()
+            .filter(|t| charts.iter().any(|c| c.name == t.name))
+            .map(|t| {
+                let ports = t.ports.iter().map(|p| p.number.to_string()).collect();
+                (labels_of(t).to_string(), ports)
+            })
+            .collect();
+        let mut got_charts: BTreeSet<(String, BTreeSet<String>)> = BTreeSet::new();
+        for rule in spec["egress"].as_array().into_iter().flatten() {
+            for peer in rule["to"].as_array().into_iter().flatten() {
+                let labels = &peer["podSelector"]["matchLabels"];
+                if peer.get("namespaceSelector").is_some()
+                    || !charts.iter().any(|c| labels_of(c) == *labels)
+                {
+                    continue;
+                }
+                let ports = rule["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p["port"].to_string())
+                    .collect();
+                got_charts.insert((labels.to_string(), ports));
+            }
+        }
+        if got_charts != want_charts {
+            return Err(format!(
+                "{}: NetworkPolicy/{} lets it reach chart pods {got_charts:?}, its dependencies installed by Terraform are {want_charts:?}",
+                stack.name, svc.name
+            ));
+        }
     }
     Ok(())
 }
