@@ -321,6 +321,13 @@ pub enum WarningKind {
     /// A backing service installed from a Bitnami chart, chosen explicitly: Bitnami's free
     /// catalog is gone, so its images get no fixes.
     BitnamiChart,
+    /// A Compose service mounts a volume Docker creates root-owned, and nothing says which
+    /// user its image runs as, so Compose cannot hand the volume to that user.
+    VolumeOwner,
+    /// A container runs non-root with no stated user, from an image the stack does not
+    /// build and whose user the plan does not know: it starts only if the image's `USER`
+    /// is a non-zero numeric uid.
+    ImageUser,
 }
 
 impl WarningKind {
@@ -329,6 +336,8 @@ impl WarningKind {
         match self {
             WarningKind::NoHealthCheck => "no-health-check",
             WarningKind::BitnamiChart => "bitnami-chart",
+            WarningKind::VolumeOwner => "volume-owner",
+            WarningKind::ImageUser => "image-user",
         }
     }
 }

@@ -7,10 +7,14 @@
 //!   [`Plan::helm_installed`]);
 //! - the services Compose runs that the stack does not declare: cluster members
 //!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), init
-//!   containers and sidecars ([`Plan::container_service`]), the nginx edge
+//!   containers and sidecars ([`Plan::container_service`]), the volume hand-over
+//!   one-shots ([`Plan::volume_init`]), the nginx edge
 //!   ([`Plan::edge`]) and Prometheus/Grafana ([`Plan::monitoring`]);
 //! - how Compose checks each service's health ([`Plan::compose_check`]), and the warnings
 //!   about what the output does not do ([`Plan::warnings`]);
+//! - how each container runs — user, capabilities, read-only root, seccomp, volume group,
+//!   scratch space — as every target renders it ([`Plan::hardening`]), and the Compose
+//!   one-shot that makes a service's volumes writable by its user ([`Plan::volume_init`]);
 //! - the secret inventory per target ([`Plan::secrets`]);
 //! - one template resolver ([`Plan::resolve`]), configured per target by a [`Style`];
 //! - addresses derived from the model: in-cluster hosts ([`Plan::k8s_host`]), cluster seeds
@@ -41,6 +45,7 @@ mod health;
 mod invented;
 mod resolve;
 mod secrets;
+mod security;
 
 use std::collections::BTreeMap;
 
@@ -50,11 +55,13 @@ pub use invented::{
 };
 pub use resolve::{Hosts, Ports, Style};
 pub use secrets::{SecretUse, User};
+pub(crate) use security::shares_scratch;
+pub use security::{Hardening, VOLUME_INIT_IMAGE, VolumeInit, starts_as_root};
 
 use crate::diagnostics::Warning;
 use crate::model::{
-    Cluster, Edge, HealthTool, Install, Operated, Platform, Port, Probe, Route, SecretRef,
-    SeedFormat, Service, ShapedSecret, Stack, Target, Template,
+    Cluster, Edge, HealthTool, Install, Mount, Operated, Platform, Port, Probe, Route, SecretRef,
+    Security, SeedFormat, Service, ShapedSecret, Stack, Target, Template,
 };
 
 /// A stack that passed validation, with the facts its backends share. Build one with
@@ -99,6 +106,7 @@ impl<'s> Plan<'s> {
         plan.monitoring = invented::monitoring_services(stack);
         plan.secrets = secrets::inventory(stack);
         plan.warnings = health::warnings(&plan);
+        plan.warnings.extend(security::warnings(&plan));
         plan
     }
 
@@ -135,6 +143,19 @@ impl<'s> Plan<'s> {
     /// `service_healthy` exactly when this is `Some`.
     pub fn compose_check<'a>(&self, svc: &'a Service) -> Option<(&'a Probe, Option<HealthTool>)> {
         health::compose_check(svc)
+    }
+
+    /// The security settings of a container with `security` and `mounts` (a service's own,
+    /// or one of its init containers' or sidecars'), as every target renders them: see
+    /// [`Hardening`].
+    pub fn hardening(&self, security: &Security, mounts: &[Mount]) -> Hardening {
+        security::hardening(security, mounts)
+    }
+
+    /// The Compose one-shot `<service>-volumes` that hands `svc`'s volumes to its user
+    /// before anything mounts them, or `None` when none is needed (see [`VolumeInit`]).
+    pub fn volume_init(&self, svc: &'s Service) -> Option<VolumeInit<'s>> {
+        security::volume_init(self, svc)
     }
 
     /// The validated stack.
@@ -281,6 +302,9 @@ impl<'s> Plan<'s> {
     pub fn compose_names(&self) -> Vec<(String, Option<&'s Service>)> {
         let mut out = Vec::new();
         for svc in self.services(Target::Compose) {
+            if let Some(v) = self.volume_init(svc) {
+                out.push((v.name, Some(svc)));
+            }
             for c in &svc.init_containers {
                 out.push((self.container_service(svc, c), Some(svc)));
             }

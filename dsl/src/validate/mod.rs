@@ -44,6 +44,7 @@ pub(crate) mod reference;
 mod routes;
 mod scaling;
 mod secrets;
+mod security;
 mod service;
 mod stack;
 mod text;

@@ -26,6 +26,7 @@ impl<'a> Validator<'a> {
         self.migration_rules(svc, &path);
         self.container_rules(svc, &path);
         self.lifecycle_rules(svc, &path);
+        self.security_rules(svc, &path);
         for (what, reason) in &svc.security.relaxations {
             if reason.trim().is_empty() {
                 self.err(

@@ -36,6 +36,7 @@ mod probes;
 mod properties;
 mod review;
 mod secrets;
+mod security;
 mod semantics;
 mod terraform;
 mod ui;
