@@ -33,6 +33,7 @@ mod containers;
 mod env;
 mod graph;
 mod handles;
+mod interpolation;
 pub mod leaks;
 mod monitoring;
 mod mounts;

@@ -21,6 +21,7 @@ impl<'a> Validator<'a> {
         self.text_rules(svc, &path);
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
+        self.interpolation_rules(svc, &path);
         self.scaling_rules(svc, &path);
         self.bound_rules(svc, &path);
         self.migration_rules(svc, &path);
