@@ -104,7 +104,7 @@ impl Stack {
         self
     }
 
-    /// The edge in front of the services' routes ([`Route`]): an nginx service in Compose,
+    /// The edge in front of the services' routes ([`Route`](crate::model::Route)): an nginx service in Compose,
     /// and the defaults (timeouts, body size, headers, compression, TLS settings) the
     /// Kubernetes routes carry as far as their API expresses them (see
     /// [`Edge`](crate::model::Edge)).

@@ -275,7 +275,7 @@ impl Dump {
 /// Where Terraform installs the database (its operator or chart; staging and prod of the
 /// seeds' stacks), the CronJob is still part of that environment's Kubernetes manifests
 /// (`k8s/60-backups.yaml`): it connects to the Service the operator or chart creates
-/// ([`Stack::k8s_host`](super::Stack::k8s_host), e.g. CloudNativePG's `postgres-rw`), reads
+/// ([`Plan::k8s_host`](crate::plan::Plan::k8s_host), e.g. CloudNativePG's `postgres-rw`), reads
 /// the password from the same Secret key the consumers use, and its NetworkPolicies select
 /// the operator's or chart's pod labels. Compose renders no backups (no scheduler); declaring one on a
 /// stack without Kubernetes is a validation error.

@@ -2,21 +2,7 @@
 //! renders ([`Hardening`]), and in Compose the one-shot that makes a service's volumes
 //! writable by its user ([`VolumeInit`]).
 //!
-//! | model | Compose | Kubernetes | PaaS |
-//! |---|---|---|---|
-//! | user (`run_as_user`/`run_as_group`) | `user: "<uid>[:<gid>]"` | `runAsUser`, `runAsGroup` | the image's own `USER` |
-//! | non-root (default) | — (the stated user is never 0) | `runAsNonRoot: true` | — |
-//! | read-only root (default) | `read_only: true` | `readOnlyRootFilesystem: true` | — |
-//! | no privilege escalation (default) | `security_opt: [no-new-privileges:true]` | `allowPrivilegeEscalation: false` | — |
-//! | drop all capabilities (default) | `cap_drop: [ALL]` | `capabilities.drop: [ALL]` | — |
-//! | capabilities added | `cap_add` | `capabilities.add` | — |
-//! | default seccomp (default) | Docker's default profile | `seccompProfile: RuntimeDefault` | — |
-//! | unconfined seccomp | `security_opt: [seccomp:unconfined]` | no profile | — |
-//! | volume group (`fs_group`) | the volumes' group ([`VolumeInit`]) | `fsGroup` | — |
-//! | writable paths | `tmpfs` | `emptyDir` | — |
-//! | service-account token | — (no API server) | `automountServiceAccountToken` | — |
-//!
-//! The PaaS platforms have none of these settings (they isolate workloads themselves and
+//! The mapping to each target is in [`Hardening`]'s docs. The PaaS platforms have none of these settings (they isolate workloads themselves and
 //! run the image's own user); their READMEs say so.
 
 use crate::diagnostics::{Path, Warning, WarningKind};
@@ -28,9 +14,22 @@ use super::Plan;
 /// ([`VolumeInit`]): BusyBox, for its `chown` and `chmod`.
 pub const VOLUME_INIT_IMAGE: (&str, &str) = ("busybox", "1.37.0");
 
-/// The security settings of one container, as every target renders them (see the
-/// [module docs](self) for the mapping): derived from its [`Security`] and its mounts by
-/// [`Plan::hardening`].
+/// The security settings of one container, as every target renders them: derived from
+/// its [`Security`] and its mounts by [`Plan::hardening`].
+///
+/// | model | Compose | Kubernetes | PaaS |
+/// |---|---|---|---|
+/// | user (`run_as_user`/`run_as_group`) | `user: "<uid>[:<gid>]"` | `runAsUser`, `runAsGroup` | the image's own `USER` |
+/// | non-root (default) | — (the stated user is never 0) | `runAsNonRoot: true` | — |
+/// | read-only root (default) | `read_only: true` | `readOnlyRootFilesystem: true` | — |
+/// | no privilege escalation (default) | `security_opt: [no-new-privileges:true]` | `allowPrivilegeEscalation: false` | — |
+/// | drop all capabilities (default) | `cap_drop: [ALL]` | `capabilities.drop: [ALL]` | — |
+/// | capabilities added | `cap_add` | `capabilities.add` | — |
+/// | default seccomp (default) | Docker's default profile | `seccompProfile: RuntimeDefault` | — |
+/// | unconfined seccomp | `security_opt: [seccomp:unconfined]` | no profile | — |
+/// | volume group (`fs_group`) | the volumes' group ([`VolumeInit`]) | `fsGroup` | — |
+/// | writable paths | `tmpfs` | `emptyDir` | — |
+/// | service-account token | — (no API server) | `automountServiceAccountToken` | — |
 ///
 /// ```
 /// use stackdsl::prelude::*;
