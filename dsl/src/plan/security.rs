@@ -289,7 +289,7 @@ const ROOT_IMAGES: &[&str] = &[
 /// use stackdsl::prelude::*;
 /// assert!(stackdsl::plan::starts_as_root(&Image::new("postgres").tag("18.1")).is_some());
 /// assert!(stackdsl::plan::starts_as_root(&Image::new("docker.io/library/redis").tag("8")).is_some());
-/// assert!(stackdsl::plan::starts_as_root(&Image::ghcr("acme/api").tag("1")).is_none());
+/// assert!(stackdsl::plan::starts_as_root(&Image::new("ghcr.io/acme/api").tag("1")).is_none());
 /// ```
 pub fn starts_as_root(image: &Image) -> Option<String> {
     let name = image.name();
