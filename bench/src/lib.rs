@@ -51,10 +51,12 @@ pub fn workload(n: usize) -> Stack {
                 .config("LOG_LEVEL", "info")
                 .config("SERVICE_NAME", name.as_str())
                 .config("TIMEOUT_MS", "5000")
-                // The container is `app`, and reads none of its ConfigMap through variables.
+                // The container is `app`, and reads none of its ConfigMap through variables;
+                // the peers' pods keep Kubernetes' service links (no `enableServiceLinks`).
                 .kubernetes(|k| {
                     k.main_container_name("app")
                         .config_map_use(ConfigMapUse::ReadByApp)
+                        .service_links("benchmark workload: the peers' pods keep the default")
                 })
                 .resources(
                     Resources::requests(Cpu::m(100), Memory::mi(128))

@@ -325,6 +325,13 @@ pub enum WarningKind {
     /// starting (a ulimit Kubernetes leaves to the node, variables Compose passes from
     /// `.env` that no Kubernetes pod gets): that target's output goes without it.
     TargetGap,
+    /// A Compose service mounts a volume Docker creates root-owned, and nothing says which
+    /// user its image runs as, so Compose cannot hand the volume to that user.
+    VolumeOwner,
+    /// A container runs non-root with no stated user, from an image the stack does not
+    /// build and whose user the plan does not know: it starts only if the image's `USER`
+    /// is a non-zero numeric uid.
+    ImageUser,
 }
 
 impl WarningKind {
@@ -334,6 +341,8 @@ impl WarningKind {
             WarningKind::NoHealthCheck => "no-health-check",
             WarningKind::BitnamiChart => "bitnami-chart",
             WarningKind::TargetGap => "target-gap",
+            WarningKind::VolumeOwner => "volume-owner",
+            WarningKind::ImageUser => "image-user",
         }
     }
 }

@@ -137,6 +137,7 @@ pub fn secret_canaries_with(
     let db = s.add(
         Service::new("db")
             .image(Image::new("postgres").tag("17.2-alpine"))
+            .security(Security::restricted().run_as_user(70))
             .port(pg)
             .env("POSTGRES_PASSWORD", &password)
             .env("SIGNING_KEY", &signing)

@@ -231,6 +231,23 @@ impl ServiceKubernetes {
         self
     }
 
+    /// Keeps Kubernetes' service-link variables in the pods, because `reason` (an app that
+    /// still finds its peers through `<SERVICE>_SERVICE_HOST`). By default every pod gets
+    /// `enableServiceLinks: false`: the kubelet would otherwise inject `<SERVICE>_PORT`,
+    /// `<SERVICE>_HOST`, … for every Service of the namespace, and `REDIS_PORT=tcp://…`
+    /// shadows an app's own `REDIS_PORT`. Compose has no such variables.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let b = Service::new("legacy").image(Image::new("acme/legacy").tag("1"))
+    ///     .kubernetes(|k| k.service_links("discovers its database through POSTGRES_SERVICE_HOST"));
+    /// assert!(b.peek().pod.service_links.is_some());
+    /// ```
+    pub fn service_links(&mut self, reason: impl Into<String>) -> &mut Self {
+        self.service.pod.service_links = Some(reason.into());
+        self
+    }
+
     /// Schedules the pods with a PriorityClass the cluster defines (`priorityClassName`).
     ///
     /// ```

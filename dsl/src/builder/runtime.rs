@@ -39,6 +39,7 @@ impl<S> ServiceBuilder<S> {
     /// use stackdsl::model::Ulimit;
     /// let mut s = Stack::new("events", Env::Dev);
     /// s.add(Service::new("clickhouse").image(Image::new("clickhouse/clickhouse-server").tag("24.12-alpine"))
+    ///     .security(Security::restricted().run_as_user(101)) // the image's `clickhouse` user
     ///     .ulimit(Ulimit::nofile(262_144, 262_144)));
     /// let docs = stackdsl::render(&stackdsl::validate(&s).unwrap()).unwrap();
     /// assert!(docs[0].contents.contains("    ulimits:\n      nofile:\n        soft: 262144\n        hard: 262144\n"));

@@ -31,6 +31,7 @@ mod probe;
 mod resources;
 mod route;
 mod secret_store;
+mod security;
 mod volume;
 
 pub use backing::{
@@ -57,10 +58,7 @@ pub use hatch::{
     PodPatch, ServiceHatches,
 };
 pub use image::{Build, Image, ImageSource, Registry};
-pub use intent::{
-    Autoscale, ConfigMapUse, Disruption, Egress, Relaxation, Restart, Rollout, Scaling, Security,
-    Spread,
-};
+pub use intent::{Autoscale, ConfigMapUse, Disruption, Egress, Restart, Rollout, Scaling, Spread};
 pub use migration::{ArgPart, Migration, arg_parts};
 pub use monitoring::{
     Alert, AlertKind, HttpMetrics, MetricFamily, MetricKind, Metrics, Monitoring, MonitoringTool,
@@ -80,6 +78,7 @@ pub use route::{
     ClusterIssuer, Gateway, GatewayAttach, GatewayImpl, IngressController, Route, RouteApi,
 };
 pub use secret_store::{RemoteKey, SecretStore, StoreKind};
+pub use security::{Relaxation, Security};
 pub use volume::{ConfigFile, Mount, VolumeSource};
 
 use std::collections::BTreeMap;

@@ -24,6 +24,11 @@ pub struct PodSettings {
     /// The service account, when asked for (hardened stacks render one per service
     /// anyway; see [`ServiceAccount`]).
     pub service_account: Option<ServiceAccount>,
+    /// Why the pods keep Kubernetes' service-link variables (`<SERVICE>_PORT=tcp://…` for
+    /// every Service of the namespace); `None`, the default, turns them off
+    /// (`enableServiceLinks: false`), so they never shadow the app's own variables. Set
+    /// with [`ServiceKubernetes::service_links`](crate::builder::ServiceKubernetes::service_links).
+    pub service_links: Option<String>,
 }
 
 /// What a taint does to pods that do not tolerate it.

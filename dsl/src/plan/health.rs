@@ -188,6 +188,7 @@ mod tests {
         let warned: Vec<(WarningKind, String)> = plan
             .warnings()
             .iter()
+            .filter(|w| w.kind == WarningKind::NoHealthCheck)
             .map(|w| (w.kind, w.path.to_string()))
             .collect();
         assert_eq!(
@@ -223,6 +224,7 @@ mod tests {
         s.add(
             Service::new("web")
                 .image(Image::new("acme/web").tag("1"))
+                .security(crate::model::Security::restricted().run_as_user(1000))
                 .port(http)
                 .health_tool(HealthTool::None)
                 .expose(crate::model::Route::host("shop.example.com", http)),

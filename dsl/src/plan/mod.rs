@@ -7,11 +7,16 @@
 //!   [`Plan::helm_installed`]);
 //! - the services Compose runs that the stack does not declare: cluster members
 //!   ([`Plan::members`]), migration one-shots ([`Plan::migration_service`]), init
-//!   containers and sidecars ([`Plan::container_service`]), the nginx edge
+//!   containers and sidecars ([`Plan::container_service`]), the volume hand-over
+//!   one-shots ([`Plan::volume_init`]), the nginx edge
 //!   ([`Plan::edge`]) and Prometheus/Grafana ([`Plan::monitoring`]);
 //! - how Compose checks each service's health ([`Plan::compose_check`],
 //!   [`Plan::compose_healthy`]), and the warnings about what the output does not do
-//!   ([`Plan::warnings`]: a probe Compose cannot run, a setting a target cannot honour);
+//!   ([`Plan::warnings`]: a probe Compose cannot run, a setting a target cannot honour, an
+//!   image whose user or volumes' owner is unknown);
+//! - how each container runs — user, capabilities, read-only root, seccomp, volume group,
+//!   scratch space — as every target renders it ([`Plan::hardening`]), and the Compose
+//!   one-shot that makes a service's volumes writable by its user ([`Plan::volume_init`]);
 //! - the secret inventory per target ([`Plan::secrets`]) and the deploy-time parameters
 //!   ([`Plan::params`]);
 //! - one template resolver ([`Plan::resolve`]), configured per target by a [`Style`];
@@ -45,6 +50,7 @@ mod invented;
 mod params;
 mod resolve;
 mod secrets;
+mod security;
 
 use std::collections::BTreeMap;
 
@@ -55,11 +61,13 @@ pub use invented::{
 pub use params::ParamUse;
 pub use resolve::{Hosts, Ports, Style};
 pub use secrets::{SecretUse, User};
+pub(crate) use security::shares_scratch;
+pub use security::{Hardening, VOLUME_INIT_IMAGE, VolumeInit, starts_as_root};
 
 use crate::diagnostics::Warning;
 use crate::model::{
-    Cluster, Edge, HealthTool, Install, Operated, Platform, Port, Probe, Route, SecretRef,
-    SeedFormat, Service, ShapedSecret, Stack, Target, Template,
+    Cluster, Edge, HealthTool, Install, Mount, Operated, Platform, Port, Probe, Route, SecretRef,
+    Security, SeedFormat, Service, ShapedSecret, Stack, Target, Template,
 };
 
 /// A stack that passed validation, with the facts its backends share. Build one with
@@ -105,6 +113,7 @@ impl<'s> Plan<'s> {
         plan.secrets = secrets::inventory(stack);
         plan.warnings = health::warnings(&plan);
         plan.warnings.extend(gaps::warnings(&plan));
+        plan.warnings.extend(security::warnings(&plan));
         plan
     }
 
@@ -159,6 +168,38 @@ impl<'s> Plan<'s> {
     /// ```
     pub fn compose_healthy(&self, svc: &Service) -> bool {
         health::compose_healthy(svc)
+    }
+
+    /// The security settings of a container with `security` and `mounts` (a service's own,
+    /// or one of its init containers' or sidecars'), as every target renders them: see
+    /// [`Hardening`].
+    pub fn hardening(&self, security: &Security, mounts: &[Mount]) -> Hardening {
+        security::hardening(security, mounts)
+    }
+
+    /// The Compose one-shot `<service>-volumes` that hands `svc`'s volumes to its user
+    /// before anything mounts them, or `None` when none is needed (see [`VolumeInit`]).
+    pub fn volume_init(&self, svc: &'s Service) -> Option<VolumeInit<'s>> {
+        security::volume_init(self, svc)
+    }
+
+    /// The host folders (bind mounts, folders given by a parameter) `svc` writes to as its
+    /// stated non-root user in Compose, with that `(uid, gid)`; `None` when there are none.
+    /// They are the developer's or operator's files, so nothing changes their owner:
+    /// `compose.yaml` says who must be able to write them.
+    ///
+    /// ```
+    /// use stackdsl::prelude::*;
+    /// let mut s = Stack::new("shop", Env::Dev);
+    /// s.add(Service::new("api").image(Image::new("acme/api").tag("1.0"))
+    ///     .mount(Mount::bind("uploads", "/srv/uploads"))
+    ///     .security(Security::restricted().run_as_user(1000)));
+    /// let plan = stackdsl::validate(&s).expect("valid");
+    /// let (owner, folders) = plan.host_folders(&plan.stack().services[0]).expect("a folder");
+    /// assert_eq!((owner, folders[0].path.as_str()), ((1000, 1000), "/srv/uploads"));
+    /// ```
+    pub fn host_folders(&self, svc: &'s Service) -> Option<((u32, u32), Vec<&'s Mount>)> {
+        security::host_folders(self, svc)
     }
 
     /// The validated stack.
@@ -305,6 +346,9 @@ impl<'s> Plan<'s> {
     pub fn compose_names(&self) -> Vec<(String, Option<&'s Service>)> {
         let mut out = Vec::new();
         for svc in self.services(Target::Compose) {
+            if let Some(v) = self.volume_init(svc) {
+                out.push((v.name, Some(svc)));
+            }
             for c in &svc.init_containers {
                 out.push((self.container_service(svc, c), Some(svc)));
             }

@@ -41,7 +41,8 @@ pub enum Ports {
 ///
 /// let pg = Port::tcp("postgres", 5432).service_port(15432);
 /// let mut s = Stack::new("shop", Env::Dev);
-/// let db = s.add(Service::new("db").image(Image::new("postgres").tag("17")).port(pg));
+/// let db = s.add(Service::new("db").image(Image::new("postgres").tag("17"))
+///     .security(Security::restricted().run_as_user(999)).port(pg));
 /// let plan = stackdsl::validate(&s).expect("valid");
 /// let t = Template::host_port(&db.endpoint(pg));
 /// let compose = Style::new(Hosts::Name, Ports::Container, &|s| Cow::Owned(s.var()));

@@ -13,8 +13,11 @@
 //! - a `healthcheck` from the readiness (else liveness) probe, run with the client the
 //!   stack states the image ships (see [`Plan::compose_check`]); `depends_on` every service
 //!   the service reaches, with `condition: service_healthy` where that one has a healthcheck;
-//! - `restart`, hardening (`read_only`, `cap_drop: [ALL]`, `no-new-privileges`) and
-//!   `deploy` replicas and resources;
+//! - `restart`, hardening from the plan's [`Hardening`](crate::plan::Hardening) (`user`,
+//!   `read_only`, `cap_drop`/`cap_add`, `no-new-privileges`, seccomp, `tmpfs` for the paths
+//!   the image writes; see `compose/security.rs`) and `deploy` replicas and resources;
+//! - a one-shot `<service>-volumes` that hands a non-root service's volumes to its user
+//!   first (see [`Plan::volume_init`]; `compose/volumes.rs`);
 //! - a one-shot `<service>-migrate` for a service with migrations, and one
 //!   `<service>-<container>` per init container, which the service waits for
 //!   (`service_completed_successfully`); a `<service>-<container>` per sidecar in the
@@ -28,6 +31,10 @@ mod containers;
 mod dotenv;
 mod health;
 mod options;
+mod security;
+mod volumes;
+
+use security::harden;
 
 use std::borrow::Cow;
 
@@ -88,6 +95,19 @@ impl Validator<'_> {
                         svc.replicas, svc.publish[0].host_port
                     ),
                     "publish the port on a single-replica proxy in front of the service, or run one replica in Compose",
+                );
+            }
+            if let Some(v) = plan.volume_init(svc)
+                && let Some(other) = self.by_name.get(v.name.as_str())
+            {
+                self.err(
+                    ErrorKind::DuplicateName,
+                    format!("{path}.mounts"),
+                    format!(
+                        "Compose hands the volumes of `{}` to its user with service `{}`, but a service of that name is declared at {}",
+                        svc.name, v.name, other.origin
+                    ),
+                    format!("rename the service declared at {}", other.origin),
                 );
             }
             if let Some(one_shot) = plan.migration_service(svc)
@@ -359,7 +379,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
             extra::apply(svc, member);
         }
         // Init containers run first, in order; the migration and the service wait for them.
-        let inits = containers::init_services(plan, svc);
+        let mut inits = containers::init_services(plan, svc);
         let done = |s: &mut ComposeService, names: &[String]| {
             for name in names {
                 s.depends_on.insert(
@@ -370,7 +390,17 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
                 );
             }
         };
-        let init_names: Vec<String> = inits.iter().map(|(n, _)| n.clone()).collect();
+        let mut init_names: Vec<String> = inits.iter().map(|(n, _)| n.clone()).collect();
+        // The volumes are handed to the service's user before anything mounts them.
+        // (The first init container waits for it too; the others wait for the one before.)
+        if let Some(v) = plan.volume_init(svc) {
+            file.services
+                .insert(v.name.clone(), volumes::service(plan, svc, &v));
+            if let Some((_, first)) = inits.first_mut() {
+                done(first, std::slice::from_ref(&v.name));
+            }
+            init_names.insert(0, v.name);
+        }
         file.services.extend(inits);
         for (_, member) in &mut members {
             done(member, &init_names);
@@ -429,6 +459,7 @@ pub fn render(plan: &Plan<'_>) -> Vec<Document> {
     }
     let mut contents = hash_header(stack);
     contents.push_str(&dotenv::note(plan));
+    contents.push_str(&volumes::note(plan));
     yaml::write(&mut contents, &file);
     let mut docs = vec![Document::new(format!("{dir}/compose.yaml"), contents)];
     docs.extend(crate::render::nginx::render(plan));
@@ -489,7 +520,7 @@ fn service(plan: &Plan<'_>, svc: &Service) -> ComposeService {
     out.healthcheck = health::healthcheck(plan, svc);
     out.stop_grace_period = svc.effective_grace_period().map(|s| format!("{s}s"));
     out.pre_stop = containers::pre_stop(svc);
-    harden(&mut out, &svc.security);
+    harden(plan, &mut out, &svc.security, &svc.mounts);
     let resources = svc.resources.as_ref().and_then(deploy_resources);
     if svc.replicas != 1 || resources.is_some() {
         out.deploy = Some(Deploy {
@@ -527,23 +558,6 @@ fn mount_into(out: &mut ComposeService, svc: &Service, mounts: &[crate::model::M
                 target: m.path.clone(),
             }),
         }
-    }
-}
-
-/// The container hardening of `sec`: user (and group), read-only root, capabilities,
-/// `no-new-privileges`.
-fn harden(out: &mut ComposeService, sec: &crate::model::Security) {
-    out.user = sec.run_as_user.map(|u| {
-        DoubleQuoted(match sec.run_as_group {
-            Some(g) => format!("{u}:{g}"),
-            None => u.to_string(),
-        })
-    });
-    out.read_only = sec.read_only_root_fs;
-    out.cap_drop = vec!["ALL"];
-    out.cap_add = sec.add_capabilities.clone();
-    if sec.no_privilege_escalation {
-        out.security_opt = vec!["no-new-privileges:true"];
     }
 }
 

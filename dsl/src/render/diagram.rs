@@ -161,7 +161,8 @@ fn port_label(p: &Port) -> String {
 ///     let mut s = Stack::new("shop", env);
 ///     let pg = Port::tcp("postgres", 5432);
 ///     let sized = Resources::requests(Cpu::m(100), Memory::mi(128)).limits(Cpu::m(500), Memory::mi(256));
-///     let db = s.add(Service::new("db").image(Image::new("postgres").tag("17")).port(pg).resources(sized));
+///     let db = s.add(Service::new("db").image(Image::new("postgres").tag("17"))
+///         .security(Security::restricted().run_as_user(999)).port(pg).resources(sized));
 ///     s.add(Service::new("api").image(Image::new("acme/api").tag("1"))
 ///         .env("DB", db.endpoint(pg).url()).resources(sized));
 ///     s

@@ -205,7 +205,16 @@ mod tests {
 
     #[track_caller]
     fn component(s: &mut Stack) {
-        s.add(Service::new("cache").image(Image::new("valkey/valkey").tag("8")));
+        s.add(
+            Service::new("cache")
+                .image(Image::new("valkey/valkey").tag("8"))
+                .security(crate::model::Security::drops_privileges(
+                    999,
+                    999,
+                    ["CHOWN", "SETUID", "SETGID"],
+                    "the entrypoint chowns /data and steps down to valkey",
+                )),
+        );
     }
 
     fn untracked_component(s: &mut Stack) {

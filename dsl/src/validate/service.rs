@@ -21,12 +21,14 @@ impl<'a> Validator<'a> {
         self.text_rules(svc, &path);
         self.probe_rules(svc, &path);
         self.mount_rules(svc, &path);
+        self.interpolation_rules(svc, &path);
         self.scaling_rules(svc, &path);
         self.bound_rules(svc, &path);
         self.migration_rules(svc, &path);
         self.container_rules(svc, &path);
         self.lifecycle_rules(svc, &path);
         self.runtime_rules(svc, &path);
+        self.security_rules(svc, &path);
         for (what, reason) in &svc.security.relaxations {
             if reason.trim().is_empty() {
                 self.err(

@@ -12,6 +12,7 @@ fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
     let http = Port::http("http", api_port);
     let mut api = Service::new("api")
         .image(Image::new("acme/shop-api").tag("1.0.0"))
+        .security(Security::restricted().run_as_user(1000))
         .port(http)
         .publish(http, api_port)
         .readiness(Probe::http_get("/ready", http))
@@ -24,6 +25,7 @@ fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
         let db = s.add(
             Service::new("db")
                 .image(Image::new("postgres").tag("17.2-alpine"))
+                .security(Security::restricted().run_as_user(70))
                 .port(pg)
                 .env("POSTGRES_PASSWORD", &pw)
                 .readiness(Probe::exec(["pg_isready"])),
@@ -59,6 +61,7 @@ fn other(env: Env) -> Stack {
     s.add(
         Service::new("worker")
             .image(Image::new("acme/worker").tag("2.0.0"))
+            .security(Security::restricted().run_as_user(1000))
             .resources(
                 Resources::requests(Cpu::m(10), Memory::mi(16)).limits(Cpu::m(20), Memory::mi(32)),
             ),

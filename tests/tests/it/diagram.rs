@@ -141,6 +141,7 @@ fn base(env: Env) -> (Stack, ServiceRef) {
     let db = s.add(
         Service::new("db")
             .image(Image::new("postgres").tag("17.2"))
+            .security(Security::restricted().run_as_user(999))
             .port(PG)
             .resources(small()),
     );

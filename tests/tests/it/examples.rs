@@ -448,11 +448,29 @@ fn voting_app_keeps_every_fact_of_the_upstream_compose_file() {
         .keys()
         .cloned()
         .collect();
+    // Ours adds `db-volumes`: the one-shot that hands Postgres' named volume to its user
+    // (Docker creates it root-owned; the db runs as uid 70, not root as upstream's does).
     assert_eq!(
         names,
-        ["vote", "result", "worker", "redis", "db", "seed"]
-            .map(str::to_owned)
-            .into()
+        [
+            "vote",
+            "result",
+            "worker",
+            "redis",
+            "db",
+            "seed",
+            "db-volumes"
+        ]
+        .map(str::to_owned)
+        .into()
+    );
+    assert_eq!(
+        svc("db")["depends_on"]["db-volumes"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(
+        list(&svc("db-volumes")["entrypoint"])[..2],
+        ["chown", "70:70"]
     );
     assert_eq!(list(&svc("vote")["ports"]), ["127.0.0.1:8080:80"]);
     assert_eq!(
@@ -479,7 +497,15 @@ fn voting_app_keeps_every_fact_of_the_upstream_compose_file() {
     assert_eq!(depends("result"), healthy(&["db"]));
     assert_eq!(depends("worker"), healthy(&["redis", "db"]));
     assert_eq!(depends("seed"), healthy(&["vote"]));
-    assert!(depends("redis").is_empty() && depends("db").is_empty());
+    assert!(depends("redis").is_empty());
+    // Ours: the db waits for the one-shot that hands it its volume (checked above).
+    assert_eq!(
+        depends("db"),
+        BTreeMap::from([(
+            "db-volumes".to_owned(),
+            "service_completed_successfully".to_owned()
+        )])
+    );
 
     // Health checks: (what the test runs, interval, timeout, retries, start period).
     let check = |name: &str| {

@@ -36,6 +36,7 @@ fn shop_with(env: Env, with_db: bool) -> Stack {
         let db = s.add(
             Service::new("db")
                 .image(Image::new("postgres").tag("17.2-alpine"))
+                .security(Security::restricted().run_as_user(70))
                 .port(pg)
                 .env("POSTGRES_PASSWORD", &pw),
         );

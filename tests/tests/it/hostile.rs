@@ -20,6 +20,7 @@ fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
     let http = Port::http("http", api_port);
     let mut api = Service::new("api")
         .image(Image::new("acme/shop-api").tag("1.0.0"))
+        .security(Security::restricted().run_as_user(1000))
         .port(http)
         .readiness(Probe::http_get("/ready", http))
         // The image ships BusyBox: Compose renders the check (its URL follows the port).
@@ -31,6 +32,7 @@ fn shop_with(env: Env, api_port: u16, with_db: bool) -> Stack {
         let db = s.add(
             Service::new("db")
                 .image(Image::new("postgres").tag("17.2-alpine"))
+                .security(Security::restricted().run_as_user(70))
                 .port(pg)
                 .env("POSTGRES_PASSWORD", &pw)
                 .resources(small()),
@@ -61,6 +63,7 @@ fn other(env: Env) -> Stack {
     s.add(
         Service::new("worker")
             .image(Image::new("acme/worker").tag("2.0.0"))
+            .security(Security::restricted().run_as_user(1000))
             .resources(small()),
     );
     s
@@ -191,6 +194,7 @@ fn other_tagged(env: Env, tag: &str) -> Stack {
     s.add(
         Service::new("worker")
             .image(Image::new("acme/worker").tag(tag))
+            .security(Security::restricted().run_as_user(1000))
             .resources(small()),
     );
     s

@@ -495,6 +495,7 @@ fn multi_replica_service_with_a_volume_is_rejected_for_kubernetes() {
     s.add(
         Service::new("db")
             .image(Image::new("postgres").tag("17.2"))
+            .security(Security::restricted().run_as_user(999))
             .replicas(2)
             .mount(Mount::persistent("data", "/data"))
             .resources(

@@ -39,6 +39,7 @@ mod probes;
 mod properties;
 mod review;
 mod secrets;
+mod security;
 mod semantics;
 mod terraform;
 mod ui;

@@ -136,12 +136,17 @@ fn services_and_images_are_upstreams_plus_the_migration_one_shot() {
         .keys()
         .map(String::as_str)
         .collect();
-    // Service names are DNS labels here (`_` becomes `-`); the migration is a one-shot.
+    // Service names are DNS labels here (`_` becomes `-`); the migration is a one-shot; each
+    // service run as its non-root user gets a one-shot that hands it its named volumes
+    // (Docker creates them root-owned; upstream's images start as root instead).
     assert_eq!(
         names,
         [
+            "plausible-db-volumes",
             "plausible-db",
+            "plausible-events-db-volumes",
             "plausible-events-db",
+            "plausible-volumes",
             "plausible-migrate",
             "plausible"
         ]
@@ -278,9 +283,21 @@ fn depends_on_conditions_are_upstreams() {
     // Upstream: both databases `service_healthy`.
     assert_eq!(deps["plausible-db"]["condition"], "service_healthy");
     assert_eq!(deps["plausible-events-db"]["condition"], "service_healthy");
-    assert_eq!(deps.as_object().unwrap().len(), 3, "{deps}");
+    assert_eq!(
+        deps["plausible-migrate"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(
+        deps["plausible-volumes"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(deps.as_object().unwrap().len(), 4, "{deps}");
+    // The databases wait only for the one-shot that hands them their volumes.
     for u in [DB, EVENTS] {
-        assert_eq!(service(&c, u.ours).get("depends_on"), None);
+        let deps = &service(&c, u.ours)["depends_on"];
+        let own = format!("{}-volumes", u.ours);
+        assert_eq!(deps.as_object().map(|d| d.len()), Some(1), "{deps}");
+        assert_eq!(deps[&own]["condition"], "service_completed_successfully");
     }
 }
 

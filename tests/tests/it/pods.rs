@@ -161,6 +161,7 @@ fn sidecars_start_first_then_init_containers_then_the_migration() {
     let db = s.add(
         Service::new("db")
             .image(Image::new("postgres").tag("17.2-alpine"))
+            .security(Security::restricted().run_as_user(70))
             .port(pg)
             .readiness(Probe::exec(["pg_isready"])),
     );

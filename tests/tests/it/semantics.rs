@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use stackdsl::model::{EnvValue, Part, Service, Stack, Target};
+use stackdsl::model::{EnvValue, Mount, Part, Service, Stack, Target, VolumeSource};
 use stackdsl::prelude::{Cpu, Env, Image, Memory, Port, Resources};
 
 /// Parsed output files: path → its YAML documents.
@@ -405,8 +405,37 @@ pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(
                 "service_completed_successfully".to_owned(),
             );
         }
+        // A service run as a stated non-root user (not one whose image steps down itself)
+        // waits for the one-shot that hands its writable named volumes to that user, as does
+        // its first init container. Host folders (bind mounts) are the user's: not chowned.
+        let scratch_of = |mounts: &[Mount]| -> Vec<String> {
+            mounts
+                .iter()
+                .filter(|m| matches!(m.source, VolumeSource::Scratch))
+                .map(|m| m.path.clone())
+                .collect()
+        };
+        let own_scratch = scratch_of(&svc.mounts);
+        let shared_scratch = svc.containers().any(|c| {
+            scratch_of(&c.mounts)
+                .iter()
+                .any(|p| own_scratch.contains(p))
+        });
+        let writable = shared_scratch
+            || svc
+                .mounts
+                .iter()
+                .chain(svc.containers().flat_map(|c| &c.mounts))
+                .any(|m| !m.read_only && matches!(m.source, VolumeSource::Persistent { .. }));
+        let sec = &svc.security;
+        let volumes =
+            (sec.drops_to.is_none() && sec.run_as_user.is_some_and(|u| u != 0) && writable)
+                .then(|| format!("{}-volumes", svc.name));
+        if let Some(v) = &volumes {
+            want.insert(v.clone(), "service_completed_successfully".to_owned());
+        }
         // Init containers run to completion first, each after the one before it.
-        let mut previous: Option<String> = None;
+        let mut previous: Option<String> = volumes;
         for c in &svc.init_containers {
             let name = format!("{}-{}", svc.name, c.name);
             let got = conditions(&services[&name]);

@@ -10,7 +10,7 @@ use super::{
     harden, mount_into,
 };
 use crate::diagnostics::ErrorKind;
-use crate::model::{Container, PreStop, Restart, Service, Target, VolumeSource};
+use crate::model::{Container, PreStop, Restart, Service, Target};
 use crate::plan::Plan;
 use crate::validate::Validator;
 
@@ -34,12 +34,7 @@ pub(super) fn pre_stop(svc: &Service) -> Vec<Hook> {
 /// The named volume standing for scratch path `path` of `svc` when the service and one of
 /// its containers both mount it (tmpfs is private to one container).
 pub(super) fn shared_scratch(svc: &Service, path: &str) -> Option<String> {
-    let scratch = |mounts: &[crate::model::Mount]| {
-        mounts
-            .iter()
-            .any(|m| m.path == path && matches!(m.source, VolumeSource::Scratch))
-    };
-    (scratch(&svc.mounts) && svc.containers().any(|c| scratch(&c.mounts))).then(|| {
+    crate::plan::shares_scratch(svc, path).then(|| {
         crate::validate::names::suggest_label(&format!("{}-scratch-{path}", svc.name))
             .trim_end_matches('-')
             .to_owned()
@@ -69,7 +64,7 @@ fn container(plan: &Plan<'_>, svc: &Service, c: &Container) -> ComposeService {
             .insert(var.name.clone(), env_value(plan, &var.value));
     }
     mount_into(&mut out, svc, &c.mounts);
-    harden(&mut out, &c.security);
+    harden(plan, &mut out, &c.security, &c.mounts);
     out.deploy = c
         .resources
         .as_ref()

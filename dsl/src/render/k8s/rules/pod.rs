@@ -201,6 +201,17 @@ impl Validator<'_> {
             );
             return;
         }
+        if p.service_links
+            .as_ref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
+            self.err(
+                ErrorKind::InvalidValue,
+                format!("{path}.pod.service_links"),
+                "service links are kept without a reason",
+                "say why the app needs them, e.g. `.service_links(\"finds its peers through <SERVICE>_SERVICE_HOST\")`",
+            );
+        }
         for (key, value) in &p.node_selector {
             let kpath = format!("{path}.node_selector[{key}]");
             if let Some(problem) = names::label_key_problem(key) {

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config_map_name;
 use crate::model::{
-    Amount, ConfigMapUse, EnvValue, Probe, ProbeAction, SecretRef, Security, Service, Target,
+    Amount, ConfigMapUse, EnvValue, Mount, Probe, ProbeAction, SecretRef, Security, Service, Target,
 };
 use crate::plan::{Hosts, Plan, Ports, Style};
 use crate::render::k8s::int32;
@@ -206,23 +206,31 @@ pub(super) fn quantities(a: Amount) -> Option<BTreeMap<String, Quantity>> {
     (!m.is_empty()).then_some(m)
 }
 
-/// The container-level security context of `s`. The seccomp profile is the pod's (see
-/// [`pod_security`]); a container whose own profile differs from `pod`'s says so itself.
-pub(super) fn container_security(s: &Security, pod: &Security) -> Option<SecurityContext> {
-    let caps = (s.drop_all_capabilities || !s.add_capabilities.is_empty()).then(|| Capabilities {
-        drop: s.drop_all_capabilities.then(|| vec!["ALL".to_owned()]),
-        add: (!s.add_capabilities.is_empty()).then(|| s.add_capabilities.clone()),
+/// The container-level security context of a container with `s` and `mounts`, from the
+/// plan's [`Hardening`](crate::plan::Hardening) (the derivation Compose renders from too).
+/// The seccomp profile is the pod's (see [`pod_security`]); a container whose own profile
+/// differs from `pod`'s says so itself.
+pub(super) fn container_security(
+    plan: &Plan<'_>,
+    s: &Security,
+    mounts: &[Mount],
+    pod: &Security,
+) -> Option<SecurityContext> {
+    let h = plan.hardening(s, mounts);
+    let caps = (h.drop_all_capabilities || !h.add_capabilities.is_empty()).then(|| Capabilities {
+        drop: h.drop_all_capabilities.then(|| vec!["ALL".to_owned()]),
+        add: (!h.add_capabilities.is_empty()).then(|| h.add_capabilities.clone()),
     });
     let sc = SecurityContext {
-        allow_privilege_escalation: s.no_privilege_escalation.then_some(false),
+        allow_privilege_escalation: h.no_new_privileges.then_some(false),
         capabilities: caps,
-        read_only_root_filesystem: s.read_only_root_fs.then_some(true),
-        run_as_non_root: s.run_as_non_root.then_some(true),
-        run_as_user: s.run_as_user.map(i64::from),
-        run_as_group: s.run_as_group.map(i64::from),
-        seccomp_profile: (s.seccomp_runtime_default != pod.seccomp_runtime_default).then(|| {
+        read_only_root_filesystem: h.read_only_root_fs.then_some(true),
+        run_as_non_root: h.non_root.then_some(true),
+        run_as_user: h.user.map(i64::from),
+        run_as_group: h.group.map(i64::from),
+        seccomp_profile: (h.seccomp_runtime_default != pod.seccomp_runtime_default).then(|| {
             SeccompProfile {
-                type_: if s.seccomp_runtime_default {
+                type_: if h.seccomp_runtime_default {
                     "RuntimeDefault"
                 } else {
                     "Unconfined"
@@ -237,10 +245,11 @@ pub(super) fn container_security(s: &Security, pod: &Security) -> Option<Securit
 }
 
 /// The pod-level security context: the service's volume group and seccomp profile.
-pub(super) fn pod_security(s: &Security) -> Option<PodSecurityContext> {
+pub(super) fn pod_security(plan: &Plan<'_>, svc: &Service) -> Option<PodSecurityContext> {
+    let h = plan.hardening(&svc.security, &svc.mounts);
     let sc = PodSecurityContext {
-        fs_group: s.fs_group.map(i64::from),
-        seccomp_profile: s.seccomp_runtime_default.then(|| SeccompProfile {
+        fs_group: h.fs_group.map(i64::from),
+        seccomp_profile: h.seccomp_runtime_default.then(|| SeccompProfile {
             type_: "RuntimeDefault".to_owned(),
             localhost_profile: None,
         }),

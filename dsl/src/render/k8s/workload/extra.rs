@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Container as KContainer, ResourceRequirements, Volume};
 
 use super::container::{container_security, env_list, escape, quantities};
-use super::pod::mounts;
+use super::pod::{mounts, scratch};
 use crate::model::{Container, Image, Service};
 use crate::plan::Plan;
 
@@ -42,7 +42,13 @@ fn container(plan: &Plan<'_>, svc: &Service, c: &Container, vols: &mut Vec<Volum
         claims: None,
     };
     let escaped = |v: &Vec<String>| v.iter().map(|s| escape(s)).collect();
-    let volume_mounts = mounts(svc, Some(&c.name), &c.mounts, vols);
+    let mut volume_mounts = mounts(svc, Some(&c.name), &c.mounts, vols);
+    volume_mounts.extend(mounts(
+        svc,
+        Some(&c.name),
+        &scratch(plan, &c.security, &c.mounts),
+        vols,
+    ));
     let env = env_list(plan, svc, &c.env, Vec::new());
     KContainer {
         name: c.name.clone(),
@@ -52,7 +58,7 @@ fn container(plan: &Plan<'_>, svc: &Service, c: &Container, vols: &mut Vec<Volum
         args: c.args.as_ref().map(escaped),
         env: (!env.is_empty()).then_some(env),
         resources: (resources != ResourceRequirements::default()).then_some(resources),
-        security_context: container_security(&c.security, &svc.security),
+        security_context: container_security(plan, &c.security, &c.mounts, &svc.security),
         volume_mounts: (!volume_mounts.is_empty()).then_some(volume_mounts),
         ..Default::default()
     }

@@ -63,7 +63,12 @@ pub(super) fn init_container(
         env: (!svc.env.is_empty() || svc.cluster.is_some())
             .then(|| super::container::env(plan, svc)),
         resources,
-        security_context: super::container::container_security(&svc.security, &svc.security),
+        security_context: super::container::container_security(
+            plan,
+            &svc.security,
+            &svc.mounts,
+            &svc.security,
+        ),
         volume_mounts,
         ..Default::default()
     }

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::super::labels;
 use super::container::{container_security, env, escape, pod_security, probe, quantities};
 use super::{extra, label_selector, migration, spread};
-use crate::model::{Mount, PreStop, Relaxation, Service, Spread, VolumeSource};
+use crate::model::{Mount, PreStop, Relaxation, Security, Service, Spread, VolumeSource};
 use crate::plan::Plan;
 
 /// The checkov policies each relaxation knowingly fails, so the reason given in the stack is
@@ -116,9 +116,17 @@ fn config_key<'m>(svc: &'m Service, m: &'m Mount) -> &'m str {
         .map_or(file_key(&m.path), |s| file_key(&s.path))
 }
 
-pub(super) fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
+/// The app container's volumes and mounts: its own, then scratch space for the paths its
+/// image writes.
+pub(super) fn volumes(plan: &Plan<'_>, svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
     let mut vols = Vec::new();
-    let mut mounts = mounts(svc, None, &svc.mounts, &mut vols);
+    let mut out = mounts(svc, None, &svc.mounts, &mut vols);
+    out.extend(mounts(
+        svc,
+        None,
+        &scratch(plan, &svc.security, &svc.mounts),
+        &mut vols,
+    ));
     // The runtime's `/dev/shm` is 64 MiB and cannot be resized from the pod spec: a
     // memory-backed emptyDir of the stated size takes its place (validation keeps scratch
     // mounts off `/dev/shm`, so the path is free).
@@ -131,13 +139,23 @@ pub(super) fn volumes(svc: &Service) -> (Vec<Volume>, Vec<VolumeMount>) {
             }),
             ..Default::default()
         });
-        mounts.push(VolumeMount {
+        out.push(VolumeMount {
             name: SHM_VOLUME.to_owned(),
             mount_path: "/dev/shm".to_owned(),
             ..Default::default()
         });
     }
-    (vols, mounts)
+    (vols, out)
+}
+
+/// Scratch mounts for the writable paths of a container with `security` and `mounts` that
+/// no mount covers (see [`Hardening::scratch`](crate::plan::Hardening::scratch)).
+pub(super) fn scratch(plan: &Plan<'_>, security: &Security, mounts: &[Mount]) -> Vec<Mount> {
+    plan.hardening(security, mounts)
+        .scratch
+        .into_iter()
+        .map(Mount::scratch)
+        .collect()
 }
 
 /// The volume that backs a service's shared memory; no mount's derived name starts so
@@ -233,7 +251,7 @@ pub(crate) fn pod_template(
     svc: &Service,
     checksum: Option<String>,
 ) -> PodTemplateSpec {
-    let (mut volumes, volume_mounts) = volumes(svc);
+    let (mut volumes, volume_mounts) = volumes(plan, svc);
     let r = svc.resources.unwrap_or_default();
     let resources = ResourceRequirements {
         requests: quantities(r.requests),
@@ -271,7 +289,7 @@ pub(crate) fn pod_template(
         liveness_probe: svc.probes.liveness.as_ref().map(probe),
         readiness_probe: svc.probes.readiness.as_ref().map(probe),
         startup_probe: svc.probes.startup.as_ref().map(probe),
-        security_context: container_security(&svc.security, &svc.security),
+        security_context: container_security(plan, &svc.security, &svc.mounts, &svc.security),
         volume_mounts: (!volume_mounts.is_empty()).then_some(volume_mounts),
         ..Default::default()
     };
@@ -301,7 +319,9 @@ pub(crate) fn pod_template(
         }),
         spec: Some(PodSpec {
             automount_service_account_token: (!svc.security.service_account_token).then_some(false),
-            security_context: pod_security(&svc.security),
+            // Service-link variables (`REDIS_PORT=tcp://…`) would shadow the app's own.
+            enable_service_links: svc.pod.service_links.is_none().then_some(false),
+            security_context: pod_security(plan, svc),
             init_containers: (!init_containers.is_empty()).then_some(init_containers),
             containers: vec![container],
             volumes: (!volumes.is_empty()).then_some(volumes),
