@@ -13,9 +13,11 @@
 /// plus a read-only root filesystem and no service-account token); each relaxation takes
 /// a reason, which is kept in the model.
 ///
-/// How the image runs is stated in one of three ways, so no target has to guess (an
-/// image the stack does not build, run non-root with none of them, is a validation
-/// error: Kubernetes would refuse a root or named `USER` at runtime):
+/// How the image runs is stated in one of three ways, so no target has to guess. An
+/// official image known to start as root ([`starts_as_root`](crate::plan::starts_as_root)),
+/// run non-root with none of them, is a validation error naming the fix; any other image
+/// the stack does not build gets a warning (Kubernetes refuses a root or named `USER` at
+/// runtime, and nothing here can read the image's `USER`):
 ///
 /// - it runs as a non-root user: [`run_as_user`](Self::run_as_user) (and
 ///   [`run_as_group`](Self::run_as_group)) with the ids of the image's `USER`, or any ids
