@@ -227,15 +227,44 @@ impl Cli {
 
     /// Runs with the process's arguments, stdout and stderr.
     pub fn main(self, stacks: &[StackFn]) -> ExitCode {
+        ExitCode::from(self.run_process(stacks))
+    }
+
+    /// Runs once per environment of `envs`, in order, each with the process's arguments
+    /// (`--check`, `--quiet`, …): a package that writes, say, dev's Compose and prod's
+    /// Kubernetes into one `out/`. The first run that fails decides the exit code, and
+    /// the environments after it do not run.
+    ///
+    /// ```no_run
+    /// use stackdsl::cli::Cli;
+    /// use stackdsl::prelude::*;
+    /// # fn shop(env: Env) -> Stack { Stack::new("shop", env) }
+    /// fn main() -> std::process::ExitCode {
+    ///     Cli::new(Env::Dev)
+    ///         .package("shop")
+    ///         .default_out(concat!(env!("CARGO_MANIFEST_DIR"), "/out"))
+    ///         .main_each(&[Env::Dev, Env::Prod], &[shop])
+    /// }
+    /// ```
+    pub fn main_each(self, envs: &[Env], stacks: &[StackFn]) -> ExitCode {
+        for &env in envs {
+            let code = Cli { env, ..self }.run_process(stacks);
+            if code != EXIT_OK {
+                return ExitCode::from(code);
+            }
+        }
+        ExitCode::SUCCESS
+    }
+
+    fn run_process(self, stacks: &[StackFn]) -> u8 {
         let tty = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let code = self.run(
+        self.run(
             stacks,
             std::env::args_os(),
             &mut io::stdout().lock(),
             &mut io::stderr().lock(),
             tty,
-        );
-        ExitCode::from(code)
+        )
     }
 
     /// Runs with explicit arguments (the first is the program name) and writers; returns

@@ -398,6 +398,13 @@ impl Service {
         self.sidecars.iter().chain(&self.init_containers)
     }
 
+    /// [`containers`](Self::containers), each with the field it is declared under
+    /// (`"sidecars"` or `"init_containers"`), for the paths of errors and warnings.
+    pub fn containers_by_slot(&self) -> impl Iterator<Item = (&'static str, &Container)> {
+        let sidecars = self.sidecars.iter().map(|c| ("sidecars", c));
+        sidecars.chain(self.init_containers.iter().map(|c| ("init_containers", c)))
+    }
+
     /// Seconds the service gets to stop: its own setting, or its cluster's.
     pub fn effective_grace_period(&self) -> Option<u32> {
         self.grace_period

@@ -352,10 +352,7 @@ fn image_user_warnings(plan: &Plan<'_>, svc: &Service, out: &mut Vec<Warning>) {
         .filter(|_| svc.source.build.is_none())
         .map(|i| (None, i, &svc.security));
     let containers = svc
-        .sidecars
-        .iter()
-        .map(|c| ("sidecars", c))
-        .chain(svc.init_containers.iter().map(|c| ("init_containers", c)))
+        .containers_by_slot()
         .map(|(slot, c)| (Some((slot, c.name.as_str())), &c.image, &c.security));
     for (container, image, sec) in own.into_iter().chain(containers) {
         if !sec.run_as_non_root

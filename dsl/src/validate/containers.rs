@@ -17,11 +17,7 @@ impl<'a> Validator<'a> {
         if svc.migrations.is_some() {
             taken.push(("migrate", "the migration's init container".to_owned()));
         }
-        let all = svc
-            .sidecars
-            .iter()
-            .map(|c| ("sidecars", c))
-            .chain(svc.init_containers.iter().map(|c| ("init_containers", c)));
+        let all = svc.containers_by_slot();
         for (slot, c) in all {
             let cpath = format!("{path}.{slot}[{}]", c.name);
             if let Some(problem) = names::dns1123_problem(&c.name) {

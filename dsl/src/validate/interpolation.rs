@@ -44,12 +44,7 @@ impl Validator<'_> {
             }
         }
         self.one_interpolation_rules(&svc.mounts, &svc.security, path);
-        let containers = svc
-            .sidecars
-            .iter()
-            .map(|c| ("sidecars", c))
-            .chain(svc.init_containers.iter().map(|c| ("init_containers", c)));
-        for (slot, c) in containers {
+        for (slot, c) in svc.containers_by_slot() {
             let cpath = format!("{path}.{slot}[{}]", c.name);
             self.one_interpolation_rules(&c.mounts, &c.security, &cpath);
         }

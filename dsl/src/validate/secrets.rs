@@ -122,12 +122,7 @@ impl Validator<'_> {
         for (field, argv) in argvs {
             self.argv_secret_rules(field, argv.unwrap_or_default(), waivers, path);
         }
-        let containers = svc
-            .sidecars
-            .iter()
-            .map(|c| ("sidecars", c))
-            .chain(svc.init_containers.iter().map(|c| ("init_containers", c)));
-        for (slot, c) in containers {
+        for (slot, c) in svc.containers_by_slot() {
             let cpath = format!("{path}.{slot}[{}]", c.name);
             self.env_secret_rules(&c.env, waivers, &cpath);
             for (field, argv) in [("command", &c.command), ("args", &c.args)] {

@@ -49,12 +49,7 @@ impl<'a> Validator<'a> {
             runs,
             &format!("{path}.security"),
         );
-        let containers = svc
-            .sidecars
-            .iter()
-            .map(|c| ("sidecars", c))
-            .chain(svc.init_containers.iter().map(|c| ("init_containers", c)));
-        for (slot, c) in containers {
+        for (slot, c) in svc.containers_by_slot() {
             let subject = Subject {
                 who: format!("container `{}` of `{}`", c.name, svc.name),
                 image: Some(&c.image),

@@ -173,11 +173,7 @@ pub(super) fn rules(v: &mut Validator<'_>) {
                 "run one replica in Compose (e.g. `.replicas(if env == Env::Dev { 1 } else { 3 })`)",
             );
         }
-        let slots = svc
-            .sidecars
-            .iter()
-            .map(|c| ("sidecars", c))
-            .chain(svc.init_containers.iter().map(|c| ("init_containers", c)));
+        let slots = svc.containers_by_slot();
         for (slot, c) in slots {
             let name = plan.container_service(svc, c);
             if let Some(other) = v.by_name.get(name.as_str()) {
