@@ -691,6 +691,53 @@ pub(crate) fn check_ci_services(stack: &Stack, docs: &Docs) -> Result<(), String
     Ok(())
 }
 
+/// Kinds the stack's own namespace holds (GitOps, gateway and cluster-wide objects live
+/// elsewhere, by design).
+const NAMESPACED: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "Service",
+    "ConfigMap",
+    "ServiceAccount",
+    "NetworkPolicy",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "PersistentVolumeClaim",
+    "Ingress",
+    "HTTPRoute",
+    "GRPCRoute",
+];
+
+/// Every object of the stack's own kinds is in the stack's namespace and carries the
+/// `app.kubernetes.io/part-of` label naming the stack (what `kubectl get -l` and the
+/// namespace-wide default-deny policy rely on).
+pub(crate) fn check_metadata(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    let ns = stack.namespace();
+    for o in k8s_objects(stack, docs) {
+        let kind = o["kind"].as_str().unwrap_or_default();
+        if !NAMESPACED.contains(&kind) {
+            continue;
+        }
+        let meta = &o["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default();
+        if meta["namespace"].as_str() != Some(ns.as_str()) {
+            return Err(format!(
+                "{}: {kind}/{name} is in namespace {}, not the stack's `{ns}`",
+                stack.name, meta["namespace"]
+            ));
+        }
+        if meta["labels"]["app.kubernetes.io/part-of"].as_str() != Some(stack.name.as_str()) {
+            return Err(format!(
+                "{}: {kind}/{name} has no `app.kubernetes.io/part-of: {}` label: {}",
+                stack.name, stack.name, meta["labels"]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every oracle, for one stack's rendered files.
 pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_network_policies(stack, docs)?;
@@ -699,6 +746,7 @@ pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_compose_dependencies(stack, docs)?;
     check_secret_references(stack, docs)?;
     check_ci_services(stack, docs)?;
+    check_metadata(stack, docs)?;
     if stack.targets.contains(&Target::Kubernetes) && k8s_objects(stack, docs).is_empty() {
         return Err(format!(
             "{}: Kubernetes is a target but no manifest was rendered",
