@@ -216,6 +216,118 @@ pub(crate) fn check_network_policies(stack: &Stack, docs: &Docs) -> Result<(), S
     Ok(())
 }
 
+/// The rest of a service's NetworkPolicy, from the model: traffic from anywhere only to
+/// an externally exposed service (NodePort/LoadBalancer), on its client ports; the route
+/// controller's or gateway's namespace on exactly the routed ports; address ranges
+/// exactly the declared egress (networks, exceptions, ports).
+pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    use stackdsl::model::{GatewayImpl, RouteApi};
+    if !stack.kubernetes.hardened {
+        return Ok(());
+    }
+    let objects = k8s_objects(stack, docs);
+    let route_ns = match &stack.kubernetes.routes {
+        RouteApi::Gateway(gw) => match &gw.implementation {
+            GatewayImpl::EnvoyGateway { namespace } | GatewayImpl::Portable { namespace, .. } => {
+                namespace.clone()
+            }
+            _ => return Err("a gateway implementation this oracle does not know".into()),
+        },
+        RouteApi::Ingress(c) => c.namespace().to_owned(),
+        _ => return Err("a route API this oracle does not know".into()),
+    };
+    let port_names = |rule: &Value| -> BTreeSet<String> {
+        rule["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| match &p["port"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    for svc in manifests(stack) {
+        let Some(policy) = find(&objects, "NetworkPolicy", &svc.name) else {
+            continue; // check_network_policies reports it
+        };
+        let spec = &policy["spec"];
+        let ingress: Vec<&Value> = spec["ingress"].as_array().into_iter().flatten().collect();
+        let open: Vec<BTreeSet<String>> = ingress
+            .iter()
+            .filter(|r| r.get("from").is_none_or(Value::is_null))
+            .map(|r| port_names(r))
+            .collect();
+        let want_open: Vec<BTreeSet<String>> = if svc.exposure.is_external() {
+            vec![client_port_names(svc)]
+        } else {
+            Vec::new()
+        };
+        if open != want_open {
+            return Err(format!(
+                "{}: NetworkPolicy/{} admits any source on {open:?}; the model exposes {want_open:?}",
+                stack.name, svc.name
+            ));
+        }
+        let from_routes: BTreeSet<String> = ingress
+            .iter()
+            .filter(|r| {
+                r["from"].as_array().into_iter().flatten().any(|p| {
+                    p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                        == route_ns.as_str()
+                })
+            })
+            .flat_map(|r| port_names(r))
+            .collect();
+        let want_routes: BTreeSet<String> =
+            svc.routes.iter().map(|r| r.port.name.to_owned()).collect();
+        if from_routes != want_routes {
+            return Err(format!(
+                "{}: NetworkPolicy/{} admits `{route_ns}` on {from_routes:?}; its routes use {want_routes:?}",
+                stack.name, svc.name
+            ));
+        }
+        let blocks: BTreeSet<(String, Vec<String>, BTreeSet<String>)> = spec["egress"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                let ports = port_names(r);
+                r["to"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p.get("ipBlock").is_some())
+                    .map(move |p| {
+                        let except = p["ipBlock"]["except"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|e| e.as_str().unwrap_or_default().to_owned())
+                            .collect();
+                        let cidr = p["ipBlock"]["cidr"].as_str().unwrap_or_default().to_owned();
+                        (cidr, except, ports.clone())
+                    })
+            })
+            .collect();
+        let want_blocks: BTreeSet<(String, Vec<String>, BTreeSet<String>)> = svc
+            .egress
+            .iter()
+            .map(|e| {
+                let ports = e.ports.iter().map(u16::to_string).collect();
+                (e.cidr.clone(), e.except.clone(), ports)
+            })
+            .collect();
+        if blocks != want_blocks {
+            return Err(format!(
+                "{}: NetworkPolicy/{} lets it reach address ranges {blocks:?}; the model declares {want_blocks:?}",
+                stack.name, svc.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every Kubernetes Service of a manifest service selects exactly its pods and publishes
 /// its client ports (Service port = the port's client port, target port = its name).
 pub(crate) fn check_k8s_services(stack: &Stack, docs: &Docs) -> Result<(), String> {
@@ -747,6 +859,7 @@ pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_secret_references(stack, docs)?;
     check_ci_services(stack, docs)?;
     check_metadata(stack, docs)?;
+    check_policy_edges(stack, docs)?;
     if stack.targets.contains(&Target::Kubernetes) && k8s_objects(stack, docs).is_empty() {
         return Err(format!(
             "{}: Kubernetes is a target but no manifest was rendered",
