@@ -230,7 +230,7 @@ pub(super) fn check(plan: &Plan<'_>) -> Errors {
             } else if let Some((_, setter)) = TYPED.iter().find(|(t, _)| *t == key) {
                 err(
                     format!(
-                        "`{key}` has a typed setting, which Kubernetes and the other targets render too"
+                        "`{key}` has a typed setting, which validation checks and every target renders or refuses explicitly"
                     ),
                     format!("use {setter} instead of a raw key"),
                 );
