@@ -400,6 +400,19 @@ impl Service {
 
     /// [`containers`](Self::containers), each with the field it is declared under
     /// (`"sidecars"` or `"init_containers"`), for the paths of errors and warnings.
+    ///
+    /// ```
+    /// use stackdsl::model::Container;
+    /// use stackdsl::prelude::*;
+    /// let img = || Image::new("acme/api").tag("1.0");
+    /// let mut s = Stack::new("shop", Env::Dev);
+    /// s.add(Service::new("api").image(img())
+    ///     .init_container(Container::new("wait", img()))
+    ///     .sidecar(Container::new("proxy", img())));
+    /// let slots: Vec<_> = s.services[0].containers_by_slot()
+    ///     .map(|(slot, c)| format!("{slot}[{}]", c.name)).collect();
+    /// assert_eq!(slots, ["sidecars[proxy]", "init_containers[wait]"]);
+    /// ```
     pub fn containers_by_slot(&self) -> impl Iterator<Item = (&'static str, &Container)> {
         let sidecars = self.sidecars.iter().map(|c| ("sidecars", c));
         sidecars.chain(self.init_containers.iter().map(|c| ("init_containers", c)))
