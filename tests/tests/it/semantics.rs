@@ -287,6 +287,35 @@ pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), Strin
                 stack.name, svc.name
             ));
         }
+        // Egress: never to everything; DNS only to the cluster's resolver pods, port 53.
+        let egress: Vec<&Value> = spec["egress"].as_array().into_iter().flatten().collect();
+        if let Some(open) = egress
+            .iter()
+            .find(|r| r.get("to").is_none_or(Value::is_null))
+        {
+            return Err(format!(
+                "{}: NetworkPolicy/{} lets it reach any destination: {open}",
+                stack.name, svc.name
+            ));
+        }
+        let dns: Vec<&&Value> = egress
+            .iter()
+            .filter(|r| {
+                r["to"].as_array().into_iter().flatten().any(|p| {
+                    p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                        == "kube-system"
+                })
+            })
+            .collect();
+        let dns_ok = dns.len() == 1
+            && dns[0]["to"][0]["podSelector"]["matchLabels"]["k8s-app"] == "kube-dns"
+            && port_names(dns[0]) == BTreeSet::from(["53".to_owned()]);
+        if !dns_ok {
+            return Err(format!(
+                "{}: NetworkPolicy/{} has DNS egress {dns:?}; want one rule to kube-system's kube-dns pods on port 53",
+                stack.name, svc.name
+            ));
+        }
         let blocks: BTreeSet<(String, Vec<String>, BTreeSet<String>)> = spec["egress"]
             .as_array()
             .into_iter()
