@@ -88,19 +88,24 @@ fn find<'d>(objects: &[&'d Value], kind: &str, name: &str) -> Option<&'d Value> 
         .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
 }
 
+/// The ports of a NetworkPolicy rule: names as they are, numbers as decimal text.
+fn rule_ports(rule: &Value) -> BTreeSet<String> {
+    rule["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| match &p["port"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
 /// `(service name of a pod-selector-only peer, port names)` of a policy's rules.
 fn peers(rules: &Value, dir: &str) -> BTreeSet<(String, BTreeSet<String>)> {
     let mut out = BTreeSet::new();
     for rule in rules.as_array().into_iter().flatten() {
-        let ports: BTreeSet<String> = rule["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| match &p["port"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
+        let ports = rule_ports(rule);
         for peer in rule[dir].as_array().into_iter().flatten() {
             if peer.get("namespaceSelector").is_some() || peer.get("ipBlock").is_some() {
                 continue;
@@ -236,17 +241,6 @@ pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), Strin
         RouteApi::Ingress(c) => c.namespace().to_owned(),
         _ => return Err("a route API this oracle does not know".into()),
     };
-    let port_names = |rule: &Value| -> BTreeSet<String> {
-        rule["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| match &p["port"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect()
-    };
     for svc in manifests(stack) {
         let Some(policy) = find(&objects, "NetworkPolicy", &svc.name) else {
             continue; // check_network_policies reports it
@@ -256,7 +250,7 @@ pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), Strin
         let open: Vec<BTreeSet<String>> = ingress
             .iter()
             .filter(|r| r.get("from").is_none_or(Value::is_null))
-            .map(|r| port_names(r))
+            .map(|r| rule_ports(r))
             .collect();
         let want_open: Vec<BTreeSet<String>> = if svc.exposure.is_external() {
             vec![client_port_names(svc)]
@@ -277,7 +271,7 @@ pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), Strin
                         == route_ns.as_str()
                 })
             })
-            .flat_map(|r| port_names(r))
+            .flat_map(|r| rule_ports(r))
             .collect();
         let want_routes: BTreeSet<String> =
             svc.routes.iter().map(|r| r.port.name.to_owned()).collect();
@@ -309,7 +303,7 @@ pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), Strin
             .collect();
         let dns_ok = dns.len() == 1
             && dns[0]["to"][0]["podSelector"]["matchLabels"]["k8s-app"] == "kube-dns"
-            && port_names(dns[0]) == BTreeSet::from(["53".to_owned()]);
+            && rule_ports(dns[0]) == BTreeSet::from(["53".to_owned()]);
         if !dns_ok {
             return Err(format!(
                 "{}: NetworkPolicy/{} has DNS egress {dns:?}; want one rule to kube-system's kube-dns pods on port 53",
@@ -321,7 +315,7 @@ pub(crate) fn check_policy_edges(stack: &Stack, docs: &Docs) -> Result<(), Strin
             .into_iter()
             .flatten()
             .flat_map(|r| {
-                let ports = port_names(r);
+                let ports = rule_ports(r);
                 r["to"]
                     .as_array()
                     .into_iter()
