@@ -297,6 +297,17 @@ fn check(objects: &[Value], want: &[Upstream]) -> Vec<String> {
             );
         }
     }
+    // No workload of ours that upstream lacks, and none of upstream's missing.
+    let workloads: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let upstream: BTreeSet<&str> = want.iter().map(|u| u.name).collect();
+    expect(
+        format!("workloads {workloads:?}, upstream {upstream:?}"),
+        workloads == upstream,
+    );
     errors
 }
 
@@ -386,16 +397,8 @@ fn voting_app_output_is_committed_and_current() {
 #[test]
 fn voting_app_keeps_every_fact_of_the_upstream_manifests() {
     let objects = objects(voting_app::voting_app);
-    let facts = voting_app_facts();
-    let errors = check(&objects, &facts);
+    let errors = check(&objects, &voting_app_facts());
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    let workloads: BTreeSet<&str> = objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
-        .map(|o| o["metadata"]["name"].as_str().unwrap())
-        .collect();
-    let upstream: BTreeSet<&str> = facts.iter().map(|u| u.name).collect();
-    assert_eq!(workloads, upstream);
     // Upstream's data folders: Postgres' and Redis'.
     for (name, path) in [("db", "/var/lib/postgresql/data"), ("redis", "/data")] {
         let c = &pod(workload(&objects, name))["containers"][0];
@@ -821,17 +824,8 @@ fn bank_of_anthos_output_is_committed_and_current() {
 #[test]
 fn bank_of_anthos_keeps_every_fact_of_the_upstream_manifests() {
     let objects = objects(bank_of_anthos::bank_of_anthos);
-    let facts = bank_of_anthos_facts();
-    let errors = check(&objects, &facts);
+    let errors = check(&objects, &bank_of_anthos_facts());
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    // No workload of ours that upstream lacks.
-    let workloads: BTreeSet<&str> = objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
-        .map(|o| o["metadata"]["name"].as_str().unwrap())
-        .collect();
-    let upstream: BTreeSet<&str> = facts.iter().map(|u| u.name).collect();
-    assert_eq!(workloads, upstream);
 }
 
 /// The pod settings every upstream Deployment shares: uid/gid/fsGroup 1000, non-root, a
