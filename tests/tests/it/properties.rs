@@ -860,15 +860,21 @@ fn cases(var: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The case count from `var`; shrinking and persistence honour proptest's own variables
+/// (`PROPTEST_MAX_SHRINK_ITERS`, `PROPTEST_DISABLE_FAILURE_PERSISTENCE`), which proptest
+/// itself reads only for its default config. The mutation runs set both: a mutant's
+/// failure needs no minimal case, and must not be saved into the source tree.
 fn config(cases: u32) -> ProptestConfig {
+    let persist = std::env::var_os("PROPTEST_DISABLE_FAILURE_PERSISTENCE").is_none();
     ProptestConfig {
         cases,
         // Shrinking a 30-service stack can take thousands of steps; keep it bounded.
-        max_shrink_iters: 2048,
+        max_shrink_iters: self::cases("PROPTEST_MAX_SHRINK_ITERS", 2048),
         // Failing cases are saved beside this file and replayed first on later runs.
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
+        failure_persistence: persist.then(|| {
+            Box::new(FileFailurePersistence::WithSource("proptest-regressions"))
+                as Box<dyn proptest::test_runner::FailurePersistence>
+        }),
         ..ProptestConfig::default()
     }
 }
