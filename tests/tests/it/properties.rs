@@ -108,6 +108,8 @@ struct ProbeSpec {
     path: String,
     period: u32,
     timeout: u32,
+    /// Seconds before the first check, often none and sometimes explicitly 0.
+    initial_delay: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -243,15 +245,25 @@ fn value() -> impl Strategy<Value = ValueSpec> {
 }
 
 fn probe() -> impl Strategy<Value = ProbeSpec> {
-    (0u8..3, any::<Index>(), "/[a-z]{0,8}", 1u32..30, 1u32..30).prop_map(
-        |(kind, port, path, period, timeout)| ProbeSpec {
-            kind,
-            port,
-            path,
-            period,
-            timeout: timeout.min(period),
-        },
+    let delay = prop_oneof![2 => Just(None), 1 => Just(Some(0)), 1 => (1u32..120).prop_map(Some)];
+    (
+        0u8..3,
+        any::<Index>(),
+        "/[a-z]{0,8}",
+        1u32..30,
+        1u32..30,
+        delay,
     )
+        .prop_map(
+            |(kind, port, path, period, timeout, initial_delay)| ProbeSpec {
+                kind,
+                port,
+                path,
+                period,
+                timeout: timeout.min(period),
+                initial_delay,
+            },
+        )
 }
 
 fn port() -> impl Strategy<Value = PortSpec> {
@@ -635,7 +647,11 @@ fn build(spec: &StackSpec) -> Built {
                 (1, false) => Probe::tcp(tcp_ports[p.port.index(tcp_ports.len())]),
                 _ => Probe::exec(["true"]),
             };
-            probe.period(p.period).timeout(p.timeout)
+            let probe = probe.period(p.period).timeout(p.timeout);
+            match p.initial_delay {
+                Some(d) => probe.initial_delay(d),
+                None => probe,
+            }
         };
         if let Some(p) = &svc.readiness {
             b = b.readiness(make_probe(p));

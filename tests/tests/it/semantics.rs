@@ -20,6 +20,8 @@ pub(crate) type Docs = BTreeMap<String, Vec<Value>>;
 
 const NAME: &str = "app.kubernetes.io/name";
 
+mod compose;
+
 /// The services `svc` depends on, from the model: its `depends_on` and every service its
 /// environment values point at, each once, itself excluded.
 fn deps<'s>(stack: &'s Stack, svc: &Service) -> Vec<&'s Service> {
@@ -607,6 +609,35 @@ pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(
             ));
         }
     }
+    // The services the plan adds (the edge proxy, Prometheus and Grafana) wait for the
+    // services they name, by name: these are never clusters.
+    let plan = stackdsl::validate(stack).map_err(|e| e.to_string())?;
+    let added = plan
+        .edge()
+        .into_iter()
+        .chain(plan.monitoring().iter().map(|m| &m.service));
+    for svc in added {
+        let mut want: BTreeMap<String, String> = BTreeMap::new();
+        for dep in svc.dependencies() {
+            let name = match stack.service(dep.name()) {
+                Some(t) => member0(t),
+                None => dep.name().to_owned(),
+            };
+            let condition = if services[&name].get("healthcheck").is_some() {
+                "service_healthy"
+            } else {
+                "service_started"
+            };
+            want.insert(name, condition.to_owned());
+        }
+        let got = conditions(&services[&svc.name]);
+        if got != want {
+            return Err(format!(
+                "{}: compose service `{}` (added by the plan) depends on {got:?}, it names {want:?}",
+                stack.name, svc.name
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -879,6 +910,7 @@ pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_k8s_services(stack, docs)?;
     check_autoscaling(stack, docs)?;
     check_compose_dependencies(stack, docs)?;
+    compose::check_compose_services(stack, docs)?;
     check_secret_references(stack, docs)?;
     check_ci_services(stack, docs)?;
     check_metadata(stack, docs)?;
