@@ -18,15 +18,17 @@ shard=${2:-}
 
 # Integration areas (tests/tests/it/<area>.rs) that check behaviour without reading out/.
 derived="semantics:: properties:: hostile validation::"
+# Areas that check what both Compose and Kubernetes derive from one declaration.
+both="compose_parity:: security:: secrets:: monitoring::"
 case "$module" in
   k8s)      files=(-f 'dsl/src/render/k8s/**')
-            filters="render::k8s plan:: $derived kubernetes:: gateway:: pods:: hatch:: backups:: cluster:: probes:: migrations::" ;;
+            filters="render::k8s plan:: $derived $both kubernetes:: gateway:: pods:: hatch:: backups:: cluster:: probes:: migrations:: operators:: gitops::" ;;
   network)  files=(-f dsl/src/render/k8s/network.rs)
             filters="render::k8s plan:: $derived kubernetes:: gateway:: pods:: backups:: cluster::" ;;
   compose)  files=(-f dsl/src/render/compose.rs -f 'dsl/src/render/compose/**')
-            filters="render::compose plan:: $derived probes:: pods:: hatch:: migrations:: cluster:: edge::" ;;
+            filters="render::compose plan:: $derived $both probes:: pods:: hatch:: migrations:: cluster:: edge::" ;;
   validate) files=(-f 'dsl/src/validate/**')
-            filters="validate:: plan:: $derived literal_secrets:: leaks:: authoring:: catalog:: migrations:: probes::" ;;
+            filters="validate:: plan:: $derived $both literal_secrets:: leaks:: authoring:: catalog:: migrations:: probes:: pods:: hatch:: cluster:: gateway:: backups:: edge:: paas:: gitops:: operators::" ;;
   # crash:: is left out: it takes two minutes a mutant and, with fewer kills, sometimes
   # proves nothing on an unmutated tree, which cargo-mutants would count as a catch.
   emit)     files=(-f 'dsl/src/emit/**')
