@@ -420,16 +420,37 @@ fn profile_problem(name: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// Each refusal names its own reason: the reason is what the user reads.
     #[test]
     fn names_follow_compose_and_docker() {
         assert_eq!(project_name_problem("plausible-ce_1"), None);
-        assert!(project_name_problem("Plausible").is_some());
-        assert!(project_name_problem("-x").is_some());
-        assert!(project_name_problem("").is_some());
+        assert_eq!(
+            project_name_problem("Plausible"),
+            Some("must start with a lowercase letter or a digit")
+        );
+        assert_eq!(
+            project_name_problem("-x"),
+            Some("must start with a lowercase letter or a digit")
+        );
+        assert_eq!(
+            project_name_problem("ab.c"),
+            Some("contains characters other than a-z, 0-9, '-' and '_'")
+        );
+        assert_eq!(project_name_problem(""), Some("is empty"));
         assert_eq!(container_name_problem("app_server.1"), None);
-        assert!(container_name_problem("a").is_some());
-        assert!(container_name_problem("_a").is_some());
-        assert!(container_name_problem("a b").is_some());
+        assert_eq!(container_name_problem(""), Some("is empty"));
+        assert_eq!(
+            container_name_problem("a"),
+            Some("needs at least two characters")
+        );
+        assert_eq!(
+            container_name_problem("_a"),
+            Some("must start with a letter or a digit")
+        );
+        assert_eq!(
+            container_name_problem("a b"),
+            Some("contains characters other than letters, digits, '_', '.' and '-'")
+        );
         assert_eq!(profile_problem("x"), None);
         assert!(profile_problem(".x").is_some());
     }
