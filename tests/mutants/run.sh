@@ -5,7 +5,10 @@
 # committed out/ are deliberately left out: a mutant they alone catch would ship after a
 # regeneration. Hours on 2 cores, so not part of .ci/run; see TESTING.md for the results.
 #
-#   tests/mutants/run.sh MODULE [SHARD]     e.g.  tests/mutants/run.sh k8s 0/10
+#   tests/mutants/run.sh MODULE [SHARD [CARGO-MUTANTS ARGS…]]   e.g.  tests/mutants/run.sh k8s 0/10
+#
+# `tests/mutants/run.sh compose 0/8 --iterate` retests only what the last run of that sample
+# did not catch (after new tests), keeping its results.
 #
 # MODULE: k8s | compose | validate | emit | network (render/k8s/network.rs alone).
 # SHARD (k/n) mutates every n-th mutant starting at k, for a sample of a large module.
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/../.."
 
 module=${1:?usage: tests/mutants/run.sh k8s|compose|validate|emit|network [k/n]}
 shard=${2:-}
+shift $(( $# < 2 ? $# : 2 ))
 
 # Integration areas (tests/tests/it/<area>.rs) that check behaviour without reading out/.
 derived="semantics:: properties:: hostile validation::"
@@ -64,6 +68,6 @@ export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
 # --in-place: mutate this checkout (its warm target/), restored after each mutant.
 # shellcheck disable=SC2086
 exec cargo mutants --in-place --baseline skip --timeout 300 --build-timeout 600 \
-  --output "target/mutants/$name" "${files[@]}" "${args[@]}" \
+  --output "target/mutants/$name" "${files[@]}" "${args[@]}" "$@" \
   --test-package stackdsl --test-package stackdsl-tests \
   -- --lib --test it -- $filters
