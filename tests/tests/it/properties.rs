@@ -110,6 +110,7 @@ struct ProbeSpec {
     timeout: u32,
     /// Seconds before the first check, often none and sometimes explicitly 0.
     initial_delay: Option<u32>,
+    failure_threshold: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -253,15 +254,17 @@ fn probe() -> impl Strategy<Value = ProbeSpec> {
         1u32..30,
         1u32..30,
         delay,
+        proptest::option::of(1u32..10),
     )
         .prop_map(
-            |(kind, port, path, period, timeout, initial_delay)| ProbeSpec {
+            |(kind, port, path, period, timeout, initial_delay, failure_threshold)| ProbeSpec {
                 kind,
                 port,
                 path,
                 period,
                 timeout: timeout.min(period),
                 initial_delay,
+                failure_threshold,
             },
         )
 }
@@ -648,8 +651,12 @@ fn build(spec: &StackSpec) -> Built {
                 _ => Probe::exec(["true"]),
             };
             let probe = probe.period(p.period).timeout(p.timeout);
-            match p.initial_delay {
+            let probe = match p.initial_delay {
                 Some(d) => probe.initial_delay(d),
+                None => probe,
+            };
+            match p.failure_threshold {
+                Some(n) => probe.failure_threshold(n),
                 None => probe,
             }
         };

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use stackdsl::model::{EnvValue, Part, Service, Stack, Target};
+use stackdsl::model::{EnvValue, Part, ProbeAction, Service, Stack, Target};
 use stackdsl::prelude::Env;
 
 use super::Docs;
@@ -99,6 +99,7 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
         return Ok(()); // whether there must be one is check_compose_dependencies' business
     };
     let services = &file[0]["services"];
+    let plan = stackdsl::validate(stack).map_err(|e| e.to_string())?;
     for svc in stack
         .services
         .iter()
@@ -242,6 +243,11 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                     }
                 }
             }
+            if !raw.contains("healthcheck")
+                && let Err(e) = check_healthcheck(&plan, svc, &s["healthcheck"])
+            {
+                return fail(&e);
+            }
             if !raw.contains("environment") {
                 let env = &s["environment"];
                 let mut want: BTreeSet<String> = svc.env.iter().map(|v| v.name.clone()).collect();
@@ -287,6 +293,75 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The healthcheck renders the probe and tool the plan chose (`Plan::compose_check`):
+/// the probe's command, or a request to its port and path on 127.0.0.1 with its headers; its
+/// period, timeout (5 s unless stated, never above the period) and failure threshold; a
+/// start period from the startup probe (its delay plus period × threshold), else the probe's
+/// initial delay, else 60 s, left out when 0.
+fn check_healthcheck(plan: &stackdsl::Plan<'_>, svc: &Service, h: &Value) -> Result<(), String> {
+    let Some((probe, tool)) = plan.compose_check(svc) else {
+        return match h.is_null() {
+            true => Ok(()),
+            false => Err("a healthcheck where the plan has no Compose check".into()),
+        };
+    };
+    if h.is_null() {
+        return Err(format!("no healthcheck for {probe:?} run by {tool:?}"));
+    }
+    let period = probe.period.unwrap_or(10);
+    let timeout = probe.timeout.unwrap_or(5.min(period));
+    let start = match (&svc.probes.startup, probe.initial_delay) {
+        (Some(s), _) => {
+            s.initial_delay.unwrap_or(0) + s.period.unwrap_or(10) * s.failure_threshold.unwrap_or(3)
+        }
+        (None, Some(d)) => d,
+        (None, None) => 60,
+    };
+    let secs = |n: u32| Value::String(format!("{n}s"));
+    let want_start = if start > 0 { secs(start) } else { Value::Null };
+    if h["interval"] != secs(period)
+        || h["timeout"] != secs(timeout)
+        || h["retries"] != probe.failure_threshold.unwrap_or(3)
+        || h["start_period"] != want_start
+    {
+        return Err(format!(
+            "healthcheck timings, the model says every {period}s, timeout {timeout}s, \
+             {} retries, start period {start}s",
+            probe.failure_threshold.unwrap_or(3)
+        ));
+    }
+    let test: Vec<&str> = h["test"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let has = |needle: &str| test.iter().skip(1).any(|t| t.contains(needle));
+    let ok = match &probe.action {
+        ProbeAction::Exec { command } => {
+            let want: Vec<String> = command.iter().map(|c| escaped(c)).collect();
+            test.first() == Some(&"CMD") && test[1..] == want
+        }
+        // Headers are quoted each tool's own way; their names appear as they are.
+        ProbeAction::HttpGet { path, port } => {
+            has(&format!(
+                "http://127.0.0.1:{}{}",
+                port.number,
+                escaped(path)
+            )) && probe.headers.iter().all(|(n, _)| has(n))
+        }
+        ProbeAction::Tcp { port } => has("127.0.0.1") && has(&port.number.to_string()),
+        ProbeAction::Grpc { port, .. } => has(&format!("-addr=127.0.0.1:{}", port.number)),
+        other => return Err(format!("the oracle does not know {other:?}: teach it")),
+    };
+    if !ok || !matches!(test.first(), Some(&("CMD" | "CMD-SHELL"))) {
+        return Err(format!(
+            "healthcheck test {test:?} does not run {probe:?} with {tool:?}"
+        ));
     }
     Ok(())
 }
