@@ -117,6 +117,32 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 ));
             }
         }
+        // Every Compose service the declaration yields carries its profiles.
+        if !raw.contains("profiles") {
+            let group = services.as_object().into_iter().flatten().filter(|(n, _)| {
+                names.contains(n)
+                    || n.strip_prefix(&format!("{}-", svc.name))
+                        .is_some_and(|rest| {
+                            svc.containers().any(|c| c.name == rest)
+                                || rest == "volumes"
+                                || rest == "migrate"
+                        })
+            });
+            for (n, g) in group {
+                let got: Vec<&str> = g["profiles"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if got != svc.compose.profiles {
+                    return Err(format!(
+                        "{}: compose service `{n}` has profiles {got:?}, `{}` says {:?}",
+                        stack.name, svc.name, svc.compose.profiles
+                    ));
+                }
+            }
+        }
         for (i, name) in names.iter().enumerate() {
             let s = &services[name];
             let fail = |what: &str| {
@@ -248,6 +274,32 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
             {
                 return fail(&e);
             }
+            // The fixed container name is the service's alone; profiles are the whole
+            // group's (one-shots and sidecars included, see below).
+            let want = svc.compose.container_name.as_deref();
+            if !raw.contains("container_name") && s["container_name"].as_str() != want {
+                return fail(&format!("container_name, the model says {want:?}"));
+            }
+            // The one-shot that hands the volumes to the service's user mounts every volume
+            // each member writes to (a cluster member's own copy, not a shared one).
+            let volumes_init = &services[&format!("{}-volumes", svc.name)];
+            if !volumes_init.is_null() {
+                let sources: BTreeSet<&str> = mounts(volumes_init).map(|(src, _)| src).collect();
+                for m in svc.mounts.iter().filter(|m| !m.read_only) {
+                    if !matches!(m.source, stackdsl::model::VolumeSource::Persistent { .. }) {
+                        continue;
+                    }
+                    let Some((src, _)) = mounts(s).find(|(_, target)| *target == m.path) else {
+                        return fail(&format!("no volume at {}", m.path));
+                    };
+                    if !sources.contains(src) {
+                        return fail(&format!(
+                            "`{}-volumes` does not hand `{src}` (at {}) to the service's user",
+                            svc.name, m.path
+                        ));
+                    }
+                }
+            }
             if !raw.contains("environment") {
                 let env = &s["environment"];
                 let mut want: BTreeSet<String> = svc.env.iter().map(|v| v.name.clone()).collect();
@@ -364,4 +416,17 @@ fn check_healthcheck(plan: &stackdsl::Plan<'_>, svc: &Service, h: &Value) -> Res
         ));
     }
     Ok(())
+}
+
+/// `(source, target)` of a Compose service's `volumes` entries (`source:target[:ro]`).
+fn mounts(service: &Value) -> impl Iterator<Item = (&str, &str)> {
+    service["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|v| {
+            let (src, rest) = v.split_once(':')?;
+            Some((src, rest.split(':').next().unwrap_or(rest)))
+        })
 }
