@@ -1,8 +1,8 @@
 //! The Compose service oracle: what each declared service runs in `compose.yaml`, written
 //! from the model alone — the image or the build, entrypoint and command, every environment
 //! variable's value (literals with `$` escaped, hosts, container ports, required secret
-//! variables), published ports, resources, and how many containers (a cluster as one
-//! container per member).
+//! variables), published ports, resources, restart policy, the healthcheck, container name
+//! and profiles, and how many containers (a cluster as one container per member).
 
 use std::collections::BTreeSet;
 
@@ -273,6 +273,19 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 && let Err(e) = check_healthcheck(&plan, svc, &s["healthcheck"])
             {
                 return fail(&e);
+            }
+            if !raw.contains("restart") {
+                use stackdsl::model::Restart;
+                let want = match svc.restart {
+                    Restart::UnlessStopped => "unless-stopped",
+                    Restart::Always => "always",
+                    Restart::OnFailure => "on-failure",
+                    Restart::Never => "no",
+                    other => panic!("the oracle does not know {other:?}: teach it"),
+                };
+                if s["restart"] != want {
+                    return fail(&format!("restart, the model says {want}"));
+                }
             }
             // The fixed container name is the service's alone; profiles are the whole
             // group's (one-shots and sidecars included, see below).
