@@ -232,7 +232,8 @@ fn value() -> impl Strategy<Value = ValueSpec> {
             any::<Index>(),
             proptest::option::of("[a-z]{1,8}"),
             proptest::option::of(secret()),
-            "(/[a-z0-9]{1,6}){0,2}",
+            // `$(` is literal text to the URL, a variable reference to the kubelet.
+            "(/[a-z0-9]{1,6}|/\\$\\([a-z]{1,4}\\)){0,2}",
         )
             .prop_map(|(to, port, user, password, path)| ValueSpec::Url {
                 to,

@@ -21,6 +21,7 @@ pub(crate) type Docs = BTreeMap<String, Vec<Value>>;
 const NAME: &str = "app.kubernetes.io/name";
 
 mod compose;
+mod k8s;
 
 /// The services `svc` depends on, from the model: its `depends_on` and every service its
 /// environment values point at, each once, itself excluded.
@@ -908,6 +909,7 @@ pub(crate) fn check_metadata(stack: &Stack, docs: &Docs) -> Result<(), String> {
 pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     check_network_policies(stack, docs)?;
     check_k8s_services(stack, docs)?;
+    k8s::check_k8s_workloads(stack, docs)?;
     check_autoscaling(stack, docs)?;
     check_compose_dependencies(stack, docs)?;
     compose::check_compose_services(stack, docs)?;
