@@ -378,7 +378,8 @@ pub fn grpc_shop(env: Env) -> Stack {
             )
             .sidecar(
                 Container::new("log-shipper", tools)
-                    .command(["sh", "-c", "tail -F /var/log/frontend/access.log"])
+                    .command(["sh", "-c"])
+                    .args(["tail -F /var/log/frontend/access.log"])
                     .mount(Mount::scratch("/var/log/frontend").read_only())
                     .security(Security::restricted().run_as_user(1000).run_as_group(1000))
                     .resources(small),

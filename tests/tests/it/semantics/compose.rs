@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use stackdsl::model::{EnvValue, Part, ProbeAction, Service, Stack, Target};
-use stackdsl::prelude::Env;
+use stackdsl::model::{EnvValue, EnvVar, Part, ProbeAction, Service, Stack, Target};
+use stackdsl::prelude::{Env, Resources};
 
 use super::Docs;
 
@@ -143,6 +143,7 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 }
             }
         }
+        check_containers(stack, services, svc)?;
         for (i, name) in names.iter().enumerate() {
             let s = &services[name];
             let fail = |what: &str| {
@@ -166,21 +167,8 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 if replicas != want {
                     return fail(&format!("{replicas} replicas, the model says {want}"));
                 }
-                let res = &s["deploy"]["resources"];
-                let r = svc.resources.as_ref();
-                for (key, amount) in [
-                    ("limits", r.map(|r| r.limits)),
-                    ("reservations", r.map(|r| r.requests)),
-                ] {
-                    let cpu = amount.and_then(|a| a.cpu).map(|c| c.millicores());
-                    let mem = amount.and_then(|a| a.memory).map(|m| m.bytes());
-                    let got_cpu = res[key].get("cpus").and_then(millicores);
-                    let got_mem = res[key].get("memory").and_then(bytes);
-                    if (got_cpu, got_mem) != (cpu, mem) {
-                        return fail(&format!(
-                            "{key} cpu {got_cpu:?} memory {got_mem:?}, the model says {cpu:?} {mem:?}"
-                        ));
-                    }
+                if let Err(e) = check_resources(s, svc.resources.as_ref()) {
+                    return fail(&e);
                 }
             }
             // What runs: the image, and in dev (or without an image) the build.
@@ -215,21 +203,8 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                     }
                 }
             }
-            for (key, want) in [("entrypoint", &svc.command), ("command", &svc.args)] {
-                if raw.contains(key) {
-                    continue;
-                }
-                let want: Option<Vec<String>> = want
-                    .as_ref()
-                    .map(|v| v.iter().map(|a| escaped(a)).collect());
-                let got: Option<Vec<String>> = s[key].as_array().map(|a| {
-                    a.iter()
-                        .map(|x| x.as_str().unwrap_or_default().to_owned())
-                        .collect()
-                });
-                if got != want {
-                    return fail(&format!("{key}, the model says {want:?}"));
-                }
+            if let Err(e) = check_argv(s, &raw, &svc.command, &svc.args) {
+                return fail(&e);
             }
             // Host ports: only a cluster's seed publishes.
             if !raw.contains("ports") {
@@ -317,14 +292,8 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 let env = &s["environment"];
                 let mut want: BTreeSet<String> = svc.env.iter().map(|v| v.name.clone()).collect();
                 want.extend(svc.compose.pass_env.iter().cloned());
-                for var in &svc.env {
-                    let got = env[&var.name].as_str().unwrap_or("<not a string>");
-                    if !env_matches(&var.value, got) {
-                        return fail(&format!(
-                            "{} = {got:?}, the model says {:?}",
-                            var.name, var.value
-                        ));
-                    }
+                if let Err(e) = check_values(env, &svc.env) {
+                    return fail(&e);
                 }
                 for name in &svc.compose.pass_env {
                     if !env[name].is_null() || env.get(name).is_none() {
@@ -442,4 +411,100 @@ fn mounts(service: &Value) -> impl Iterator<Item = (&str, &str)> {
             let (src, rest) = v.split_once(':')?;
             Some((src, rest.split(':').next().unwrap_or(rest)))
         })
+}
+
+/// `deploy.resources` of a Compose service are the model's amounts (none when unset).
+fn check_resources(s: &Value, r: Option<&Resources>) -> Result<(), String> {
+    let res = &s["deploy"]["resources"];
+    for (key, amount) in [
+        ("limits", r.map(|r| r.limits)),
+        ("reservations", r.map(|r| r.requests)),
+    ] {
+        let cpu = amount.and_then(|a| a.cpu).map(|c| c.millicores());
+        let mem = amount.and_then(|a| a.memory).map(|m| m.bytes());
+        let got_cpu = res[key].get("cpus").and_then(millicores);
+        let got_mem = res[key].get("memory").and_then(bytes);
+        if (got_cpu, got_mem) != (cpu, mem) {
+            return Err(format!(
+                "{key} cpu {got_cpu:?} memory {got_mem:?}, the model says {cpu:?} {mem:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `entrypoint` and `command` are the model's command and args, `$` escaped.
+fn check_argv(
+    s: &Value,
+    raw: &BTreeSet<&str>,
+    command: &Option<Vec<String>>,
+    args: &Option<Vec<String>>,
+) -> Result<(), String> {
+    for (key, want) in [("entrypoint", command), ("command", args)] {
+        if raw.contains(key) {
+            continue;
+        }
+        let want: Option<Vec<String>> = want
+            .as_ref()
+            .map(|v| v.iter().map(|a| escaped(a)).collect());
+        let got: Option<Vec<String>> = s[key].as_array().map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or_default().to_owned())
+                .collect()
+        });
+        if got != want {
+            return Err(format!("{key}, the model says {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Each of `vars` has its Compose spelling in `env` (see [`env_matches`]).
+fn check_values(env: &Value, vars: &[EnvVar]) -> Result<(), String> {
+    for var in vars {
+        let got = env[&var.name].as_str().unwrap_or("<not a string>");
+        if !env_matches(&var.value, got) {
+            return Err(format!(
+                "{} = {got:?}, the model says {:?}",
+                var.name, var.value
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each init container and sidecar runs as the Compose service `<service>-<container>`:
+/// its image, command, args, exactly its variables, its resources.
+fn check_containers(stack: &Stack, services: &Value, svc: &Service) -> Result<(), String> {
+    for c in svc.containers() {
+        let name = format!("{}-{}", svc.name, c.name);
+        let s = &services[&name];
+        let fail = |what: String| {
+            Err(format!(
+                "{}: compose service `{name}` (container `{}` of `{}`): {what}",
+                stack.name, c.name, svc.name
+            ))
+        };
+        if s["image"] != c.image.to_string().as_str() {
+            return fail(format!("image, the model says {}", c.image));
+        }
+        let env = &s["environment"];
+        let want: BTreeSet<&str> = c.env.iter().map(|v| v.name.as_str()).collect();
+        let got: BTreeSet<&str> = env
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if got != want {
+            return fail(format!("environment {got:?}, the model says {want:?}"));
+        }
+        let checks = check_argv(s, &BTreeSet::new(), &c.command, &c.args)
+            .and_then(|()| check_values(env, &c.env))
+            .and_then(|()| check_resources(s, c.resources.as_ref()));
+        if let Err(e) = checks {
+            return fail(e);
+        }
+    }
+    Ok(())
 }

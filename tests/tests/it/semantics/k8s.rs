@@ -2,12 +2,16 @@
 //! written from the model alone — image, command and args (`$(` escaped), every
 //! environment variable (literals, ConfigMap keys of `<service>-config`, Secret keys,
 //! templates with hosts, Service ports and `$(VAR)` secret references defined before
-//! use), container ports, resources, the three probes, and the replica count.
+//! use), container ports, resources, the three probes, and the replica count; and the same
+//! (image, command, args, variables, resources) for each init container and sidecar.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use stackdsl::model::{ConfigMapUse, EnvValue, Part, Probe, ProbeAction, Protocol, Stack};
+use stackdsl::model::{
+    ConfigMapUse, EnvValue, EnvVar, Part, Probe, ProbeAction, Protocol, SecretRef, Service, Stack,
+};
+use stackdsl::prelude::Resources;
 
 use super::{Docs, find, k8s_objects, manifests};
 
@@ -124,18 +128,8 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
         {
             return fail(format!("image, the model says {image}"));
         }
-        for (key, want) in [("command", &svc.command), ("args", &svc.args)] {
-            let want: Option<Vec<String>> = want
-                .as_ref()
-                .map(|v| v.iter().map(|a| escaped(a)).collect());
-            let got: Option<Vec<String>> = c[key].as_array().map(|a| {
-                a.iter()
-                    .map(|x| x.as_str().unwrap_or_default().to_owned())
-                    .collect()
-            });
-            if got != want {
-                return fail(format!("{key}, the model says {want:?}"));
-            }
+        if let Err(e) = check_argv(c, &svc.command, &svc.args) {
+            return fail(e);
         }
 
         // Ports: every declared port, by name, number and protocol.
@@ -167,22 +161,8 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
             return fail(format!("ports {got:?}, the model says {want:?}"));
         }
 
-        // Resources, as amounts.
-        let r = svc.resources.as_ref();
-        for (key, amount) in [
-            ("limits", r.map(|r| r.limits)),
-            ("requests", r.map(|r| r.requests)),
-        ] {
-            let cpu = amount.and_then(|a| a.cpu).map(|c| c.millicores());
-            let mem = amount.and_then(|a| a.memory).map(|m| m.bytes());
-            let res = &c["resources"][key];
-            let got = (
-                res.get("cpu").and_then(millicores),
-                res.get("memory").and_then(bytes),
-            );
-            if got != (cpu, mem) {
-                return fail(format!("{key} {got:?}, the model says {:?}", (cpu, mem)));
-            }
+        if let Err(e) = check_resources(c, svc.resources.as_ref()) {
+            return fail(e);
         }
 
         // Probes, each exactly as declared.
@@ -201,18 +181,14 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
             }
         }
 
-        // Environment: each variable as the model says, secrets spliced into templates
-        // through a variable of their own defined before the value that uses it.
-        let env: Vec<&Value> = c["env"].as_array().into_iter().flatten().collect();
-        let pos = |name: &str| env.iter().position(|e| e["name"] == name);
-        let mut want: BTreeSet<String> = BTreeSet::new();
+        // Environment: a cluster member's helpers, then the model's variables.
+        let mut helpers: BTreeSet<String> = BTreeSet::new();
         if let Some(cl) = &svc.cluster {
-            want.insert(cl.node_name_env.clone());
-            want.insert(cl.seeds_env.clone());
+            helpers.insert(cl.node_name_env.clone());
+            helpers.insert(cl.seeds_env.clone());
             if let Some((var, s)) = &cl.secret {
-                want.insert(var.clone());
-                let r = &env[pos(var).unwrap_or_default()]["valueFrom"]["secretKeyRef"];
-                if r["name"] != s.name() || r["key"] != s.key() {
+                helpers.insert(var.clone());
+                if !secret_at(c, var, s) {
                     return fail(format!(
                         "{var} must reference Secret {}/{}",
                         s.name(),
@@ -221,68 +197,159 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
                 }
             }
         }
-        for var in &svc.env {
-            if matches!(var.value, EnvValue::Config(_))
-                && svc.config_map_use == ConfigMapUse::ReadByApp
-            {
-                continue;
-            }
-            want.insert(var.name.clone());
-            let Some(i) = pos(&var.name) else {
-                return fail(format!("no variable {}", var.name));
+        if let Err(e) = check_env(&plan, stack, svc, c, &svc.env, helpers) {
+            return fail(e);
+        }
+
+        // Init containers and sidecars: image, command, args, variables, resources.
+        let pod = &w["spec"]["template"]["spec"];
+        for ct in svc.containers() {
+            let Some(k) = pod["initContainers"]
+                .as_array()
+                .into_iter()
+                .chain(pod["containers"].as_array())
+                .flatten()
+                .find(|k| k["name"] == ct.name.as_str())
+            else {
+                return fail(format!("no container `{}`", ct.name));
             };
-            let e = env[i];
-            let ok = match &var.value {
-                EnvValue::Plain(s) => e["value"] == escaped(s).as_str(),
-                EnvValue::Config(_) => {
-                    let r = &e["valueFrom"]["configMapKeyRef"];
-                    r["name"] == format!("{}-config", svc.name).as_str() && r["key"] == var.name
-                }
-                EnvValue::Secret(s) => {
-                    let r = &e["valueFrom"]["secretKeyRef"];
-                    r["name"] == s.name() && r["key"] == s.key()
-                }
-                EnvValue::Template(t) => {
-                    let mut value = String::new();
-                    let mut ok = true;
-                    for part in t.parts() {
-                        match part {
-                            Part::Text(s) => value.push_str(&escaped(s)),
-                            Part::Host(h) => match stack.service(h.name()) {
-                                Some(target) => value.push_str(&plan.k8s_host(target)),
-                                None => value.push_str(h.name()),
-                            },
-                            Part::Port(p) => value.push_str(&p.port().client_port().to_string()),
-                            Part::Secret(s) => {
-                                value.push_str(&format!("$({})", s.var()));
-                                want.insert(s.var());
-                                let r = pos(&s.var())
-                                    .map(|j| (j, &env[j]["valueFrom"]["secretKeyRef"]));
-                                ok &= r.is_some_and(|(j, r)| {
-                                    j < i && r["name"] == s.name() && r["key"] == s.key()
-                                });
-                            }
-                            other => panic!("the oracle does not know {other:?}: teach it"),
+            let checks = if k["image"] == ct.image.to_string().as_str() {
+                Ok(())
+            } else {
+                Err(format!("image, the model says {}", ct.image))
+            };
+            let checks = checks
+                .and_then(|()| check_argv(k, &ct.command, &ct.args))
+                .and_then(|()| check_resources(k, ct.resources.as_ref()))
+                .and_then(|()| check_env(&plan, stack, svc, k, &ct.env, BTreeSet::new()));
+            if let Err(e) = checks {
+                return fail(format!("container `{}`: {e}", ct.name));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `command` and `args` of container `c` are the model's, `$(` escaped.
+fn check_argv(
+    c: &Value,
+    command: &Option<Vec<String>>,
+    args: &Option<Vec<String>>,
+) -> Result<(), String> {
+    for (key, want) in [("command", command), ("args", args)] {
+        let want: Option<Vec<String>> = want
+            .as_ref()
+            .map(|v| v.iter().map(|a| escaped(a)).collect());
+        let got: Option<Vec<String>> = c[key].as_array().map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or_default().to_owned())
+                .collect()
+        });
+        if got != want {
+            return Err(format!("{key}, the model says {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Container `c`'s requests and limits are the model's amounts (none when unset).
+fn check_resources(c: &Value, r: Option<&Resources>) -> Result<(), String> {
+    for (key, amount) in [
+        ("limits", r.map(|r| r.limits)),
+        ("requests", r.map(|r| r.requests)),
+    ] {
+        let cpu = amount.and_then(|a| a.cpu).map(|c| c.millicores());
+        let mem = amount.and_then(|a| a.memory).map(|m| m.bytes());
+        let res = &c["resources"][key];
+        let got = (
+            res.get("cpu").and_then(millicores),
+            res.get("memory").and_then(bytes),
+        );
+        if got != (cpu, mem) {
+            return Err(format!("{key} {got:?}, the model says {:?}", (cpu, mem)));
+        }
+    }
+    Ok(())
+}
+
+/// Does container `c` define `var` from Secret key `s`?
+fn secret_at(c: &Value, var: &str, s: &SecretRef) -> bool {
+    c["env"].as_array().into_iter().flatten().any(|e| {
+        let r = &e["valueFrom"]["secretKeyRef"];
+        e["name"] == var && r["name"] == s.name() && r["key"] == s.key()
+    })
+}
+
+/// Container `c`'s environment is exactly `helpers` and `vars` (a ConfigMap value the app
+/// reads itself excepted), each as the model says: literals with `$(` escaped, ConfigMap
+/// keys of `<service>-config`, Secret keys, templates with Kubernetes hosts, Service ports
+/// and `$(VAR)` for a secret whose variable is defined earlier in the list.
+fn check_env(
+    plan: &stackdsl::Plan<'_>,
+    stack: &Stack,
+    svc: &Service,
+    c: &Value,
+    vars: &[EnvVar],
+    mut want: BTreeSet<String>,
+) -> Result<(), String> {
+    let env: Vec<&Value> = c["env"].as_array().into_iter().flatten().collect();
+    let pos = |name: &str| env.iter().position(|e| e["name"] == name);
+    for var in vars {
+        if matches!(var.value, EnvValue::Config(_)) && svc.config_map_use == ConfigMapUse::ReadByApp
+        {
+            continue;
+        }
+        want.insert(var.name.clone());
+        let Some(i) = pos(&var.name) else {
+            return Err(format!("no variable {}", var.name));
+        };
+        let e = env[i];
+        let ok = match &var.value {
+            EnvValue::Plain(s) => e["value"] == escaped(s).as_str(),
+            EnvValue::Config(_) => {
+                let r = &e["valueFrom"]["configMapKeyRef"];
+                r["name"] == format!("{}-config", svc.name).as_str() && r["key"] == var.name
+            }
+            EnvValue::Secret(s) => {
+                let r = &e["valueFrom"]["secretKeyRef"];
+                r["name"] == s.name() && r["key"] == s.key()
+            }
+            EnvValue::Template(t) => {
+                let mut value = String::new();
+                let mut ok = true;
+                for part in t.parts() {
+                    match part {
+                        Part::Text(s) => value.push_str(&escaped(s)),
+                        Part::Host(h) => match stack.service(h.name()) {
+                            Some(target) => value.push_str(&plan.k8s_host(target)),
+                            None => value.push_str(h.name()),
+                        },
+                        Part::Port(p) => value.push_str(&p.port().client_port().to_string()),
+                        Part::Secret(s) => {
+                            value.push_str(&format!("$({})", s.var()));
+                            want.insert(s.var());
+                            ok &= pos(&s.var()).is_some_and(|j| j < i) && secret_at(c, &s.var(), s);
                         }
+                        other => panic!("the oracle does not know {other:?}: teach it"),
                     }
-                    ok && e["value"] == value.as_str()
                 }
-                other => panic!("the oracle does not know {other:?}: teach it"),
-            };
-            if !ok {
-                return fail(format!(
-                    "{} = {e}, the model says {:?}",
-                    var.name, var.value
-                ));
+                ok && e["value"] == value.as_str()
             }
+            other => panic!("the oracle does not know {other:?}: teach it"),
+        };
+        if !ok {
+            return Err(format!(
+                "{} = {e}, the model says {:?}",
+                var.name, var.value
+            ));
         }
-        let got: BTreeSet<String> = env
-            .iter()
-            .filter_map(|e| e["name"].as_str().map(str::to_owned))
-            .collect();
-        if got != want || got.len() != env.len() {
-            return fail(format!("environment {got:?}, the model says {want:?}"));
-        }
+    }
+    let got: BTreeSet<String> = env
+        .iter()
+        .filter_map(|e| e["name"].as_str().map(str::to_owned))
+        .collect();
+    if got != want || got.len() != env.len() {
+        return Err(format!("environment {got:?}, the model says {want:?}"));
     }
     Ok(())
 }
