@@ -549,6 +549,30 @@ fn project_name_profiles_env_files_and_passed_variables() {
             "parity.services[api].depends_on[admin]".to_owned()
         )]
     );
+    // A dependant started with the same profile is fine; with another profile it is not.
+    for (profile, refused) in [("admin", false), ("report", true)] {
+        let mut s = stack(&[Target::Compose]);
+        let admin = s.add(
+            Service::new("admin")
+                .image(image("admin"))
+                .compose(|c| c.profile("admin")),
+        );
+        s.add(
+            Service::new("report")
+                .image(image("report"))
+                .compose(|c| c.profile(profile))
+                .depends_on(&admin),
+        );
+        let want = if refused {
+            vec![(
+                ErrorKind::Unsupported,
+                "parity.services[report].depends_on[admin]".to_owned(),
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(validation_errors(&s), want, "dependant's profile {profile}");
+    }
 }
 
 #[test]
