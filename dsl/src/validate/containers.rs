@@ -263,6 +263,38 @@ mod tests {
         );
     }
 
+    /// Requests equal to limits (Guaranteed QoS) are fine; above them, refused per resource.
+    #[test]
+    fn container_requests_may_equal_but_not_exceed_their_limits() {
+        let c = |name: &str, cpu: (u32, u32), mem: (u64, u64)| {
+            Container::new(name, Image::new("busybox").tag("1.37.0")).resources(
+                Resources::requests(Cpu::m(cpu.0), Memory::mi(mem.0))
+                    .limits(Cpu::m(cpu.1), Memory::mi(mem.1)),
+            )
+        };
+        let s = stack(
+            Env::Prod,
+            [api()
+                .resources(small())
+                .sidecar(c("guaranteed", (100, 100), (64, 64)))
+                .sidecar(c("cpu", (200, 100), (64, 64)))
+                .sidecar(c("mem", (100, 100), (128, 64)))],
+        );
+        assert_eq!(
+            found(&s),
+            [
+                (
+                    InvalidValue,
+                    "t.services[api].sidecars[cpu].resources".to_owned()
+                ),
+                (
+                    InvalidValue,
+                    "t.services[api].sidecars[mem].resources".to_owned()
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn containers_share_the_services_volumes_and_set_no_configuration() {
         let s = stack(
