@@ -33,12 +33,12 @@ fn stack_with(f: impl FnOnce(&mut Stack, ServiceBuilder<HasImage>)) -> Stack {
 
 /// Every position, as `(the path the error must name, a stack holding `secret` there)`.
 /// The first [`UNNAMED`] name nothing secret (a variable called `PAYMENTS`, a config line,
-/// an annotation, a generated file, a bucket URL): only a secret of a recognisable format
+/// an annotation, a generated file, a bucket URL, a Prometheus selector label): only a secret of a recognisable format
 /// is caught there. In the others the context says "secret" (`STRIPE_KEY`,
 /// `--db-password=`, `--token`, `PGPASSWORD=`, a URL password, `?token=`, `Authorization:`,
 /// `--api-key=`, a sidecar's `--token`, an init container's URL password, `X-Api-Key`,
 /// `GITHUB_TOKEN=`), so any literal is.
-const UNNAMED: usize = 5;
+const UNNAMED: usize = 6;
 
 fn positions(secret: &'static str) -> Vec<(&'static str, Stack)> {
     let creds = SecretRef::new("backup", "key");
@@ -78,6 +78,13 @@ fn positions(secret: &'static str) -> Vec<(&'static str, Stack)> {
                 s.add(b.kubernetes(|k| {
                     k.backup(Backup::new(Schedule::daily_at(2, 0)).bucket(bucket))
                 }));
+            }),
+        ),
+        (
+            "shop.kubernetes.prometheus_selector[release]",
+            stack_with(|s, b| {
+                s.kubernetes(|k| k.prometheus_selector([("release", secret)]));
+                s.add(b);
             }),
         ),
         // The placements, where the context names a secret.

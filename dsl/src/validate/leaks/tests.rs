@@ -520,3 +520,23 @@ fn an_external_secrets_key_name_is_not_a_secret() {
         "secret-assignment"
     );
 }
+
+/// A secret in a URL's query is found at its own pair, whichever pair holds it.
+#[test]
+fn a_query_secret_is_found_at_its_own_pair() {
+    let secret = "q8Z3xT1vK9mP2wR7sL4n";
+    for query in [
+        format!("api_key={secret}"),
+        format!("region=eu&api_key={secret}"),
+        format!("region=eu&page=20&api_key={secret}&sort=asc"),
+    ] {
+        let text = format!("endpoint: https://api.example.com/v1?{query}#top\n");
+        let found = scan(&text);
+        let f = found
+            .iter()
+            .find(|f| f.rule == "url-query-secret")
+            .unwrap_or_else(|| panic!("{query}: {found:#?}"));
+        let start = text.find(secret).unwrap();
+        assert_eq!(f.span, start..start + secret.len(), "{query}");
+    }
+}
