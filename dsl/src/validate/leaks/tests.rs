@@ -540,3 +540,25 @@ fn a_query_secret_is_found_at_its_own_pair() {
         assert_eq!(f.span, start..start + secret.len(), "{query}");
     }
 }
+
+/// `=` is an assignment only on its own: a comparison or an arrow assigns nothing.
+#[test]
+fn comparisons_and_arrows_are_not_assignments() {
+    for op in ["==", "=>", "!=", "<=", ">="] {
+        for text in [
+            format!("if PASSWORD{op}hunter2-literal\n"),
+            format!("if PASSWORD {op} hunter2-literal\n"),
+        ] {
+            let found = scan(&text);
+            assert!(
+                found.iter().all(|f| f.rule != "secret-assignment"),
+                "{text:?}: {found:#?}"
+            );
+        }
+    }
+    let found = scan("PASSWORD=hunter2-literal\n");
+    assert!(
+        found.iter().any(|f| f.rule == "secret-assignment"),
+        "{found:#?}"
+    );
+}
