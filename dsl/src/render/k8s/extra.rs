@@ -171,6 +171,27 @@ mod tests {
         ExtraObject::new(Ok(value), scope, Origin::caller())
     }
 
+    /// The round-trip comparison names the first field a type lost or changed, an array
+    /// that came back shorter included; `null`s count as absent.
+    #[test]
+    fn lost_names_the_first_lost_or_changed_field() {
+        let lost_in = |a: Value, b: Value| lost(&a, &b, "spec");
+        assert_eq!(lost_in(json!({"a": [1, 2]}), json!({"a": [1, 2]})), None);
+        assert_eq!(
+            lost_in(json!({"a": [1, 2]}), json!({"a": [1]})),
+            Some("spec.a".into())
+        );
+        assert_eq!(
+            lost_in(json!({"a": [{"x": 1}]}), json!({"a": [{}]})),
+            Some("spec.a[0].x".into())
+        );
+        assert_eq!(lost_in(json!({"a": null, "b": 1}), json!({"b": 1})), None);
+        assert_eq!(
+            lost_in(json!({"b": 1}), json!({"b": 2})),
+            Some("spec.b".into())
+        );
+    }
+
     #[test]
     fn known_kinds_become_typed_objects_and_unknown_fields_are_errors() {
         let d = json!({
