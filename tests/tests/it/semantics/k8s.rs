@@ -2,8 +2,9 @@
 //! written from the model alone — image, command and args (`$(` escaped), every
 //! environment variable (literals, ConfigMap keys of `<service>-config`, Secret keys,
 //! templates with hosts, Service ports and `$(VAR)` secret references defined before
-//! use), container ports, resources, the three probes, and the replica count; and the same
-//! (image, command, args, variables, resources) for each init container and sidecar.
+//! use), container ports, resources, the three probes, the replica count, the ConfigMap's
+//! data; and the same (image, command, args, variables, resources) for each init container
+//! and sidecar.
 
 use std::collections::BTreeSet;
 
@@ -199,6 +200,32 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
         }
         if let Err(e) = check_env(&plan, stack, svc, c, &svc.env, helpers) {
             return fail(e);
+        }
+
+        // The service's ConfigMap holds exactly its configuration values, as written.
+        let want: std::collections::BTreeMap<&str, &str> = svc
+            .env
+            .iter()
+            .filter_map(|v| match &v.value {
+                EnvValue::Config(c) => Some((v.name.as_str(), c.as_str())),
+                _ => None,
+            })
+            .collect();
+        let cm = find(&objects, "ConfigMap", &format!("{}-config", svc.name));
+        let got: Option<std::collections::BTreeMap<&str, &str>> = cm.map(|cm| {
+            cm["data"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("<not a string>")))
+                .collect()
+        });
+        // (Without configuration values the name is free: a file mount may take it.)
+        if !want.is_empty() && got.as_ref() != Some(&want) {
+            return fail(format!(
+                "ConfigMap {}-config holds {got:?}, the model says {want:?}",
+                svc.name
+            ));
         }
 
         // Init containers and sidecars: image, command, args, variables, resources.
