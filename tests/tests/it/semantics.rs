@@ -926,6 +926,21 @@ pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
     Ok(())
 }
 
+/// `node[key]` is the list of strings `want` (absent when `None`): a command or its args,
+/// already spelt the way the target escapes them.
+fn check_strings(node: &Value, key: &str, want: Option<Vec<String>>) -> Result<(), String> {
+    let got: Option<Vec<String>> = node[key].as_array().map(|a| {
+        a.iter()
+            .map(|x| x.as_str().unwrap_or_default().to_owned())
+            .collect()
+    });
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{key} {got:?}, the model says {want:?}"))
+    }
+}
+
 /// The parsed YAML of a stack's rendered files.
 pub(crate) fn parse(docs: &[stackdsl::render::Document]) -> Docs {
     docs.iter()

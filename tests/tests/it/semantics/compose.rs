@@ -10,7 +10,7 @@ use serde_json::Value;
 use stackdsl::model::{EnvValue, EnvVar, Part, ProbeAction, Service, Stack, Target};
 use stackdsl::prelude::{Env, Resources};
 
-use super::Docs;
+use super::{Docs, check_strings};
 
 /// compose.yaml lives at `<stack>/<env>/compose.yaml` under `out/`: three folders down.
 const REPO_ROOT: &str = "../../..";
@@ -444,17 +444,10 @@ fn check_argv(
         if raw.contains(key) {
             continue;
         }
-        let want: Option<Vec<String>> = want
+        let want = want
             .as_ref()
             .map(|v| v.iter().map(|a| escaped(a)).collect());
-        let got: Option<Vec<String>> = s[key].as_array().map(|a| {
-            a.iter()
-                .map(|x| x.as_str().unwrap_or_default().to_owned())
-                .collect()
-        });
-        if got != want {
-            return Err(format!("{key}, the model says {want:?}"));
-        }
+        check_strings(s, key, want)?;
     }
     Ok(())
 }

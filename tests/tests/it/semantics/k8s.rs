@@ -14,7 +14,7 @@ use stackdsl::model::{
 };
 use stackdsl::prelude::Resources;
 
-use super::{Docs, find, k8s_objects, manifests};
+use super::{Docs, check_strings, find, k8s_objects, manifests};
 
 /// `$(` doubled, so the kubelet does not expand it as a variable reference.
 fn escaped(s: &str) -> String {
@@ -264,17 +264,10 @@ fn check_argv(
     args: &Option<Vec<String>>,
 ) -> Result<(), String> {
     for (key, want) in [("command", command), ("args", args)] {
-        let want: Option<Vec<String>> = want
+        let want = want
             .as_ref()
             .map(|v| v.iter().map(|a| escaped(a)).collect());
-        let got: Option<Vec<String>> = c[key].as_array().map(|a| {
-            a.iter()
-                .map(|x| x.as_str().unwrap_or_default().to_owned())
-                .collect()
-        });
-        if got != want {
-            return Err(format!("{key}, the model says {want:?}"));
-        }
+        check_strings(c, key, want)?;
     }
     Ok(())
 }
