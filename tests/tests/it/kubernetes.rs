@@ -309,6 +309,30 @@ fn broken_ingress_backend_service_and_port() {
         }
     });
     one_error(e, path, "a port Service `engine` does not expose");
+    // By name: the Service's own port name routes, another name does not.
+    let by_name = |name: &'static str| {
+        broken(prod(), move |m| {
+            if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
+                let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
+                let port = rule.http.as_mut().unwrap().paths[0]
+                    .backend
+                    .service
+                    .as_mut()
+                    .unwrap()
+                    .port
+                    .as_mut()
+                    .unwrap();
+                port.number = None;
+                port.name = Some(name.into());
+            }
+        })
+    };
+    assert_eq!(by_name("http"), []);
+    one_error(
+        by_name("grpc"),
+        path,
+        "a port Service `engine` does not expose",
+    );
 }
 
 #[test]
