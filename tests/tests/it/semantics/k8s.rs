@@ -2,9 +2,9 @@
 //! written from the model alone — image, command and args (`$(` escaped), every
 //! environment variable (literals, ConfigMap keys of `<service>-config`, Secret keys,
 //! templates with hosts, Service ports and `$(VAR)` secret references defined before
-//! use), container ports, resources, the three probes, the replica count, the ConfigMap's
-//! data; and the same (image, command, args, variables, resources) for each init container
-//! and sidecar.
+//! use), container ports, resources, the three probes, the replica count, the pod's
+//! annotations and config checksum, the ConfigMap's data; and the same (image, command,
+//! args, variables, resources) for each init container and sidecar.
 
 use std::collections::BTreeSet;
 
@@ -200,6 +200,32 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
         }
         if let Err(e) = check_env(&plan, stack, svc, c, &svc.env, helpers) {
             return fail(e);
+        }
+
+        // The pod template carries the service's annotations and, in a hardened stack, a
+        // checksum of its configuration (values and files), so a change rolls the pods.
+        let annotations = &w["spec"]["template"]["metadata"]["annotations"];
+        for (k, v) in &svc.annotations {
+            if annotations[k] != v.as_str() {
+                return fail(format!("pod annotation {k}, the model says {v:?}"));
+            }
+        }
+        let configured = svc
+            .env
+            .iter()
+            .any(|v| matches!(v.value, EnvValue::Config(_)))
+            || svc
+                .mounts
+                .iter()
+                .any(|m| matches!(m.source, stackdsl::model::VolumeSource::File(_)));
+        let summed = annotations["checksum/config"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if summed != (stack.kubernetes.hardened && configured) {
+            return fail(format!(
+                "checksum/config {}, the model says hardened {} and configured {configured}",
+                annotations["checksum/config"], stack.kubernetes.hardened
+            ));
         }
 
         // The service's ConfigMap holds exactly its configuration values, as written.
