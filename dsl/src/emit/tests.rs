@@ -32,6 +32,8 @@ fn resolve_applies_dot_dot_of_missing_folders_to_the_text_and_follows_links() {
     {
         std::os::unix::fs::symlink(cwd.join("real"), cwd.join("link")).unwrap();
         assert_eq!(at("link/out"), cwd.join("real/out"));
+        // `..` out of a missing folder lands in an existing one: links are followed again.
+        assert_eq!(at("missing/../link/out"), cwd.join("real/out"));
     }
     fs::write(cwd.join("file"), "x").unwrap();
     let e = resolve(Path::new("file/../out"), &cwd).unwrap_err();
@@ -224,4 +226,16 @@ fn pruning_everything_keeps_the_output_folder() {
     assert_eq!(report.pruned, ["shop/dev/a.txt"]);
     assert!(!out.join("shop").exists(), "emptied folders are removed");
     assert!(out.is_dir(), "the output folder itself was removed");
+}
+
+/// `create_folder` names only the folders it made (deepest first): a failed first run
+/// removes those, never a folder of the user's that was already there, empty or not.
+#[test]
+fn create_folder_returns_only_the_folders_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    let made = create_folder(&mine.join("a/b")).unwrap();
+    assert_eq!(made, [mine.join("a/b"), mine.join("a")]);
+    assert_eq!(create_folder(&mine).unwrap(), Vec::<PathBuf>::new());
 }

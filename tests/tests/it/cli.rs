@@ -238,6 +238,18 @@ fn check_shows_a_lost_manifest_as_its_only_change() {
     assert!(!manifest.exists(), "--check wrote the manifest");
 }
 
+/// `--check` against an output folder that does not exist yet (CI before the first
+/// synthesis): every file is new, and the folder is still not there afterwards.
+#[test]
+fn check_on_a_missing_folder_lists_every_file_as_new_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("not-yet");
+    let r = run(&[shop], &out, &["--check"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("shop/dev/compose.yaml"), "{}", r.stdout);
+    assert!(!out.exists(), "--check created the output folder");
+}
+
 #[test]
 fn check_on_an_empty_folder_lists_every_file_as_new() {
     let dir = tempfile::tempdir().unwrap();
