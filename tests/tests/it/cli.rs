@@ -244,10 +244,13 @@ fn check_shows_a_lost_manifest_as_its_only_change() {
 fn check_on_a_missing_folder_lists_every_file_as_new_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("not-yet");
-    let r = run(&[shop], &out, &["--check"]);
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("shop/dev/compose.yaml"), "{}", r.stdout);
-    assert!(!out.exists(), "--check created the output folder");
+    // With `--prune` the plan also looks for marked files there: there is no folder to read.
+    for extra in [&["--check"][..], &["--check", "--prune"]] {
+        let r = run(&[shop], &out, extra);
+        assert_eq!(r.code, 1, "{extra:?}\n{}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("shop/dev/compose.yaml"), "{}", r.stdout);
+        assert!(!out.exists(), "{extra:?} created the output folder");
+    }
 }
 
 #[test]
