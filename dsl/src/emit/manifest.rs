@@ -110,8 +110,26 @@ mod tests {
 
     #[test]
     fn corrupt_lines_are_counted() {
-        let m = Manifest::parse("garbage\nabc prod a ../../etc/passwd\n");
-        assert_eq!(m.bad_lines, 2);
-        assert!(m.entries.is_empty());
+        let hash = crate::hash::sha256_hex(b"x");
+        let text = format!(
+            "garbage\nabc prod a ../../etc/passwd\n{hash}  qa  a  a/qa/x.yaml\n\
+             {hash}  prod  a  ../x.yaml\n{hash}  prod  a  a/prod/x.yaml\n"
+        );
+        let m = Manifest::parse(&text);
+        assert_eq!(
+            m.bad_lines, 4,
+            "an unknown env and an unsafe path count too"
+        );
+        assert_eq!(m.entries.keys().collect::<Vec<_>>(), ["a/prod/x.yaml"]);
+    }
+
+    #[test]
+    fn safe_paths_stay_inside_the_folder() {
+        assert!(safe_rel_path("a/prod/compose.yaml"));
+        for bad in [
+            "", "/etc/x", "../x", "a/../x", "a/./x", "a//x", "a/", "a\\x", ".",
+        ] {
+            assert!(!safe_rel_path(bad), "{bad:?} was accepted");
+        }
     }
 }
