@@ -7,8 +7,9 @@
 #
 #   tests/mutants/run.sh MODULE [SHARD [CARGO-MUTANTS ARGS…]]   e.g.  tests/mutants/run.sh k8s 0/10
 #
-# `tests/mutants/run.sh compose 0/8 --iterate` retests only what the last run of that sample
-# did not catch (after new tests), keeping its results.
+# `tests/mutants/run.sh compose 0/8 --iterate` skips every mutant earlier runs into that
+# output folder caught and shards the rest: a fresh sample, almost disjoint from the last
+# one, measured against the newer tests (the previous results move to mutants.out.old).
 #
 # MODULE: k8s | compose | validate | emit | network (render/k8s/network.rs alone).
 # SHARD (k/n) mutates every n-th mutant starting at k, for a sample of a large module.
@@ -62,7 +63,7 @@ mkdir -p "target/mutants/$name"
 # Depth for mutants: a mutant that breaks a property fails within the first few cases, and
 # a surviving one runs them all, so 64 cases (256 in .ci/run) keep a mutant near half a
 # minute. External validators are not what these tests are about (0 cases). A failure is
-# neither shrunk nor saved into tests/ (proptest-regressions). Override any of them here.
+# neither shrunk nor saved into tests/ (proptest-regressions). Set them to override.
 export PROPTEST_CASES=${PROPTEST_CASES:-64} STACKDSL_EXTERNAL_CASES=${STACKDSL_EXTERNAL_CASES:-0}
 export PROPTEST_MAX_SHRINK_ITERS=${PROPTEST_MAX_SHRINK_ITERS:-0}
 export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
