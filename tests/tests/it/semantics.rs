@@ -985,11 +985,16 @@ fn a_service_pointing_at_its_own_address_does_not_depend_on_itself() {
         let small = || {
             Resources::requests(Cpu::m(100), Memory::mi(64)).limits(Cpu::m(200), Memory::mi(128))
         };
+        // In dev (Compose) the database states requests alone: reservations, no limits.
         let db = s.add(
             Service::new("db")
                 .image(Image::new("acme/db").tag("1.0.0"))
                 .port(Port::tcp("db", 5432))
-                .resources(small()),
+                .resources(if env == Env::Dev {
+                    Resources::requests(Cpu::m(100), Memory::mi(64))
+                } else {
+                    small()
+                }),
         );
         let api = s.add(
             Service::new("api")
