@@ -573,6 +573,23 @@ fn project_name_profiles_env_files_and_passed_variables() {
         };
         assert_eq!(validation_errors(&s), want, "dependant's profile {profile}");
     }
+    // Env files stay beside compose.yaml: empty, absolute and `..` paths are each refused.
+    for path in ["", "/etc/app.env", "../app.env", "conf/../../app.env"] {
+        let mut s = stack(&[Target::Compose]);
+        s.add(
+            Service::new("api")
+                .image(image("api"))
+                .compose(|c| c.env_file(path)),
+        );
+        assert_eq!(
+            validation_errors(&s),
+            [(
+                ErrorKind::InvalidValue,
+                format!("parity.services[api].compose.env_file[{path}]")
+            )],
+            "{path:?}"
+        );
+    }
 }
 
 #[test]
