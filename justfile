@@ -33,10 +33,11 @@ test-long:
     PROPTEST_CASES=2000 STACKDSL_EXTERNAL_CASES=25 STACKDSL_CRASH_RUNS=10 cargo test --release -p stackdsl-tests --test it -- properties:: crash::
 
 # Mutation testing (cargo-mutants, pinned) of a module that derives behaviour: k8s, network,
-# compose, validate or emit; `just mutants k8s 0/10` tests a 1-in-10 sample. Hours on 2 cores,
+# compose, validate or emit; `just mutants k8s 0/10` tests a 1-in-10 sample (add `--iterate`
+# for a fresh sample after new tests). Hours on 2 cores,
 # so not part of CI; TESTING.md records the results.
-mutants module shard="":
-    bash tests/mutants/run.sh {{module}} {{shard}}
+mutants module shard="" *args:
+    bash tests/mutants/run.sh {{module}} {{shard}} {{args}}
 
 # Everything CI runs.
 ci:
