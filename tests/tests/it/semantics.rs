@@ -494,7 +494,11 @@ fn conditions(service: &Value) -> BTreeMap<String, String> {
 
 /// Compose waits for exactly the model's dependencies (a cluster through its seed member),
 /// `service_healthy` where the dependency's container has a health check.
-pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(), String> {
+pub(crate) fn check_compose_dependencies(
+    stack: &Stack,
+    plan: &stackdsl::Plan<'_>,
+    docs: &Docs,
+) -> Result<(), String> {
     let Some(file) = docs.get(&format!("{}/compose.yaml", stack.out_dir())) else {
         return if stack.targets.contains(&Target::Compose) {
             Err(format!(
@@ -612,7 +616,6 @@ pub(crate) fn check_compose_dependencies(stack: &Stack, docs: &Docs) -> Result<(
     }
     // The services the plan adds (the edge proxy, Prometheus and Grafana) wait for the
     // services they name, by name: these are never clusters.
-    let plan = stackdsl::validate(stack).map_err(|e| e.to_string())?;
     let added = plan
         .edge()
         .into_iter()
@@ -907,12 +910,15 @@ pub(crate) fn check_metadata(stack: &Stack, docs: &Docs) -> Result<(), String> {
 
 /// Every oracle, for one stack's rendered files.
 pub(crate) fn check_all(stack: &Stack, docs: &Docs) -> Result<(), String> {
+    // The plan's own facts (the services it adds, the probe Compose runs, Kubernetes
+    // hosts), validated once for the oracles that read them.
+    let plan = stackdsl::validate(stack).map_err(|e| e.to_string())?;
     check_network_policies(stack, docs)?;
     check_k8s_services(stack, docs)?;
-    k8s::check_k8s_workloads(stack, docs)?;
+    k8s::check_k8s_workloads(stack, &plan, docs)?;
     check_autoscaling(stack, docs)?;
-    check_compose_dependencies(stack, docs)?;
-    compose::check_compose_services(stack, docs)?;
+    check_compose_dependencies(stack, &plan, docs)?;
+    compose::check_compose_services(stack, &plan, docs)?;
     check_secret_references(stack, docs)?;
     check_ci_services(stack, docs)?;
     check_metadata(stack, docs)?;

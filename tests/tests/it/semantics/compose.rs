@@ -94,12 +94,15 @@ fn members(svc: &Service) -> Vec<String> {
 }
 
 /// Every Compose service of the model runs what the model declares (see the module doc).
-pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), String> {
+pub(crate) fn check_compose_services(
+    stack: &Stack,
+    plan: &stackdsl::Plan<'_>,
+    docs: &Docs,
+) -> Result<(), String> {
     let Some(file) = docs.get(&format!("{}/compose.yaml", stack.out_dir())) else {
         return Ok(()); // whether there must be one is check_compose_dependencies' business
     };
     let services = &file[0]["services"];
-    let plan = stackdsl::validate(stack).map_err(|e| e.to_string())?;
     for svc in stack
         .services
         .iter()
@@ -245,7 +248,7 @@ pub(crate) fn check_compose_services(stack: &Stack, docs: &Docs) -> Result<(), S
                 }
             }
             if !raw.contains("healthcheck")
-                && let Err(e) = check_healthcheck(&plan, svc, &s["healthcheck"])
+                && let Err(e) = check_healthcheck(plan, svc, &s["healthcheck"])
             {
                 return fail(&e);
             }

@@ -83,12 +83,15 @@ fn probe_matches(p: &Probe, k: &Value) -> bool {
 /// Every manifest service's workload runs what the model declares (see the module doc).
 /// A service that patches its pod through the escape hatch is left out: the patch may
 /// change any of it.
-pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), String> {
+pub(crate) fn check_k8s_workloads(
+    stack: &Stack,
+    plan: &stackdsl::Plan<'_>,
+    docs: &Docs,
+) -> Result<(), String> {
     let objects = k8s_objects(stack, docs);
     if objects.is_empty() {
         return Ok(()); // whether there must be manifests is check_all's business
     }
-    let plan = stackdsl::validate(stack).map_err(|e| e.to_string())?;
     for svc in manifests(stack)
         .into_iter()
         .filter(|s| s.hatches.pod.is_empty())
@@ -198,7 +201,7 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
                 }
             }
         }
-        if let Err(e) = check_env(&plan, stack, svc, c, &svc.env, helpers) {
+        if let Err(e) = check_env(plan, stack, svc, c, &svc.env, helpers) {
             return fail(e);
         }
 
@@ -274,7 +277,7 @@ pub(crate) fn check_k8s_workloads(stack: &Stack, docs: &Docs) -> Result<(), Stri
             let checks = checks
                 .and_then(|()| check_argv(k, &ct.command, &ct.args))
                 .and_then(|()| check_resources(k, ct.resources.as_ref()))
-                .and_then(|()| check_env(&plan, stack, svc, k, &ct.env, BTreeSet::new()));
+                .and_then(|()| check_env(plan, stack, svc, k, &ct.env, BTreeSet::new()));
             if let Err(e) = checks {
                 return fail(format!("container `{}`: {e}", ct.name));
             }
