@@ -163,13 +163,12 @@ fn a_refusal_to_overwrite_lists_the_files() {
 fn a_run_failing_part_way_records_what_it_wrote_in_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
-    let doc = marked;
     let scope = dev_scope();
-    synthesize(out, &[doc("shop/dev/a.txt")], &scope).unwrap();
+    synthesize(out, &[marked("shop/dev/a.txt")], &scope).unwrap();
     let next = [
-        doc("shop/dev/a.txt"),
-        doc("shop/dev/b.txt"),
-        doc("shop/dev/new/c.txt"),
+        marked("shop/dev/a.txt"),
+        marked("shop/dev/b.txt"),
+        marked("shop/dev/new/c.txt"),
     ];
     let plan = plan_with(out, &next, &scope, Allow::default()).unwrap();
     fs::write(out.join("shop/dev/new"), "in the way\n").unwrap();

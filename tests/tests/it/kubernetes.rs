@@ -279,52 +279,36 @@ fn broken_hpa_target() {
     );
 }
 
+/// The cross-check's errors after `f` changed the Service backend of the srvthreds
+/// Ingress's first path.
+fn broken_backend(
+    f: impl FnOnce(&mut k8s_openapi::api::networking::v1::IngressServiceBackend),
+) -> Vec<(ErrorKind, String, String)> {
+    broken(prod(), |m| {
+        if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
+            let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
+            f(rule.http.as_mut().unwrap().paths[0]
+                .backend
+                .service
+                .as_mut()
+                .unwrap());
+        }
+    })
+}
+
 #[test]
 fn broken_ingress_backend_service_and_port() {
     let path = "s.k8s.Ingress/srvthreds-ingress.spec.rules[engine.srvthreds.example.com].paths[/]";
-    let e = broken(prod(), |m| {
-        if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
-            let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
-            rule.http.as_mut().unwrap().paths[0]
-                .backend
-                .service
-                .as_mut()
-                .unwrap()
-                .name = "api".into();
-        }
-    });
+    let e = broken_backend(|b| b.name = "api".into());
     one_error(e, path, "Service `api`, which is not in the manifests");
-    let e = broken(prod(), |m| {
-        if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
-            let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
-            rule.http.as_mut().unwrap().paths[0]
-                .backend
-                .service
-                .as_mut()
-                .unwrap()
-                .port
-                .as_mut()
-                .unwrap()
-                .number = Some(3001);
-        }
-    });
+    let e = broken_backend(|b| b.port.as_mut().unwrap().number = Some(3001));
     one_error(e, path, "a port Service `engine` does not expose");
     // By name: the Service's own port name routes, another name does not.
     let by_name = |name: &'static str| {
-        broken(prod(), move |m| {
-            if let Object::Ingress(i) = find(m, "Ingress/srvthreds-ingress") {
-                let rule = &mut i.spec.as_mut().unwrap().rules.as_mut().unwrap()[0];
-                let port = rule.http.as_mut().unwrap().paths[0]
-                    .backend
-                    .service
-                    .as_mut()
-                    .unwrap()
-                    .port
-                    .as_mut()
-                    .unwrap();
-                port.number = None;
-                port.name = Some(name.into());
-            }
+        broken_backend(move |b| {
+            let port = b.port.as_mut().unwrap();
+            port.number = None;
+            port.name = Some(name.into());
         })
     };
     assert_eq!(by_name("http"), []);
