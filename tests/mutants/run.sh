@@ -38,7 +38,7 @@ case "$module" in
   # kills, sometimes prove nothing on an unmutated tree, which cargo-mutants would count
   # as a catch. Its quick tests (leftover temp files and folders) stay.
   emit)     files=(-f 'dsl/src/emit/**')
-            filters="emit:: file_safety:: cli:: properties:: crash::temp_files crash::new_folders ci::init_ci" ;;
+            filters="emit:: file_safety:: hostile:: cli:: properties:: crash::temp_files crash::new_folders ci::init_ci" ;;
   *) echo "unknown module $module" >&2; exit 2 ;;
 esac
 
