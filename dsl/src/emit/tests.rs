@@ -354,6 +354,64 @@ fn a_manifest_already_gone_is_not_an_error() {
     assert!(!out.join(manifest::FILE_NAME).exists());
 }
 
+/// A temp folder name that is taken (another run's, or a leftover) is skipped, not an
+/// error, until every one of the 100 candidates is taken.
+#[test]
+fn a_taken_temp_folder_name_moves_on_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = |n: u128| d.join(format!("{TEMP_PREFIX}{n:x}"));
+    fs::create_dir(name(0xa0)).unwrap();
+    assert_eq!(super::write::temp_folder_from(d, 0xa0).unwrap(), name(0xa1));
+    for n in 0xa2..0xa0 + 100 {
+        fs::create_dir(name(n)).unwrap();
+    }
+    let e = super::write::temp_folder_from(d, 0xa0).unwrap_err();
+    assert!(
+        matches!(&e, EmitError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists),
+        "{e:?}"
+    );
+}
+
+/// Leftover temp files and folders are removed; a temp-named symlink is neither and is
+/// left alone (what it points to is not ours).
+#[test]
+fn cleaning_temp_files_leaves_symlinks_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join(format!("{TEMP_PREFIX}file"));
+    let folder = d.join(format!("{TEMP_PREFIX}folder"));
+    fs::write(&file, "x").unwrap();
+    fs::create_dir(&folder).unwrap();
+    fs::write(folder.join("a.txt"), "x").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&folder, d.join(format!("{TEMP_PREFIX}link"))).unwrap();
+    fs::write(d.join("kept.txt"), "x").unwrap();
+    super::write::clean_temp_files(d);
+    let mut left: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    #[cfg(unix)]
+    assert_eq!(left, [format!("{TEMP_PREFIX}link"), "kept.txt".into()]);
+}
+
+/// A folder that existed when the run was planned, removed before it writes, is made
+/// again for the files that go there.
+#[test]
+fn a_folder_removed_after_planning_is_made_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let scope = dev_scope();
+    synthesize(out, &[marked("shop/dev/a.txt")], &scope).unwrap();
+    let next = [marked("shop/dev/a.txt"), marked("shop/dev/b.txt")];
+    let plan = plan_with(out, &next, &scope, Allow::default()).unwrap();
+    fs::remove_dir_all(out.join("shop/dev")).unwrap();
+    apply(&plan).unwrap();
+    assert!(out.join("shop/dev/b.txt").is_file());
+}
+
 /// Every stack in dev, as a plain `stack-dev` run.
 fn dev_scope() -> Scope {
     Scope {

@@ -111,6 +111,12 @@ pub(super) fn temp_folder(parent: &Path) -> Result<PathBuf, EmitError> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
         ^ u128::from(std::process::id());
+    temp_folder_from(parent, seed)
+}
+
+/// [`temp_folder`] with its first candidate name fixed by `seed`: a name that is taken
+/// moves on to the next, up to 100 tries.
+pub(super) fn temp_folder_from(parent: &Path, seed: u128) -> Result<PathBuf, EmitError> {
     for attempt in 0u128..100 {
         let path = parent.join(format!("{TEMP_PREFIX}{:x}", seed.wrapping_add(attempt)));
         match fs::DirBuilder::new().create(&path) {
