@@ -398,18 +398,30 @@ fn cleaning_temp_files_leaves_symlinks_alone() {
 }
 
 /// A folder that existed when the run was planned, removed before it writes, is made
-/// again for the files that go there.
+/// again for the files that go there: new ones (staged as a new folder) and, with no new
+/// file to stage it, updated ones.
 #[test]
 fn a_folder_removed_after_planning_is_made_again() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
     let scope = dev_scope();
-    synthesize(out, &[marked("shop/dev/a.txt")], &scope).unwrap();
-    let next = [marked("shop/dev/a.txt"), marked("shop/dev/b.txt")];
-    let plan = plan_with(out, &next, &scope, Allow::default()).unwrap();
-    fs::remove_dir_all(out.join("shop/dev")).unwrap();
-    apply(&plan).unwrap();
-    assert!(out.join("shop/dev/b.txt").is_file());
+    let mut updated = marked("shop/dev/a.txt");
+    updated.doc.contents.push_str("v2\n");
+    for next in [
+        vec![updated.clone()],
+        vec![updated, marked("shop/dev/b.txt")],
+    ] {
+        synthesize(out, &[marked("shop/dev/a.txt")], &scope).unwrap();
+        let plan = plan_with(out, &next, &scope, Allow::default()).unwrap();
+        fs::remove_dir_all(out.join("shop/dev")).unwrap();
+        apply(&plan).unwrap();
+        for o in &next {
+            assert_eq!(
+                fs::read_to_string(out.join(&o.doc.path)).unwrap(),
+                o.doc.contents
+            );
+        }
+    }
 }
 
 /// Every stack in dev, as a plain `stack-dev` run.
