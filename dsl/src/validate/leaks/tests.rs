@@ -403,6 +403,23 @@ fn the_placements_of_issue_19_are_caught() {
     );
 }
 
+/// Where each kind of reference ends, text after it excluded.
+#[test]
+fn a_reference_ends_where_its_closing_bracket_does() {
+    for (s, reference) in [
+        ("{{ .Values.db.host }}:5432", "{{ .Values.db.host }}"),
+        ("${{ secrets.TOKEN }}-x", "${{ secrets.TOKEN }}"),
+        ("${DB_HOST}/app", "${DB_HOST}"),
+        ("$(DB_HOST)/app", "$(DB_HOST)"),
+        ("$DB_HOST/app", "$DB_HOST"),
+    ] {
+        assert_eq!(reference_len(s), Some(reference.len()), "{s}");
+    }
+    for s in ["{{ unclosed", "$", "$1", "${unclosed", "plain"] {
+        assert_eq!(reference_len(s), None, "{s}");
+    }
+}
+
 #[test]
 fn references_and_placeholders_are_not_literals() {
     for v in [
