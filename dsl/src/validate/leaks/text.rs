@@ -326,7 +326,8 @@ pub(super) fn key_before(text: &str, end: usize) -> &str {
 /// line (`  password: x`, `- token: x`, `{"a": 1, "token": "x"}`) rather than ending a
 /// phrase (`these are not secrets: each …`).
 pub(super) fn starts_an_entry(text: &str, key: &str, end: usize) -> bool {
-    let from = floor_char_boundary(text, end.saturating_sub(2 * MAX_REFERENCE));
+    // The window `key_before` took the key from: its last occurrence there is the key.
+    let from = floor_char_boundary(text, end.saturating_sub(MAX_REFERENCE));
     let from = (from..=end)
         .find(|&j| text.is_char_boundary(j))
         .unwrap_or(end);
