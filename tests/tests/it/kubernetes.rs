@@ -725,42 +725,82 @@ fn one_host_gets_one_certificate_however_many_ingresses_route_it() {
             // Every stack's routes as ingress-nginx Ingresses (easyflow's split one host
             // over three, for their annotations).
             stack.kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
-            let m = stackdsl_tests::manifests(&stack);
-            let json: Vec<serde_json::Value> = m
-                .objects()
-                .map(|o| o.to_json())
-                .filter(|o| o["kind"] == "Ingress")
-                .collect();
-            let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            let mut issuing: BTreeMap<String, usize> = BTreeMap::new();
-            let mut routed: BTreeMap<String, usize> = BTreeMap::new();
-            for ing in &json {
-                let issues = ing["metadata"]["annotations"]
-                    .get("cert-manager.io/cluster-issuer")
-                    .is_some();
-                for tls in ing["spec"]["tls"].as_array().into_iter().flatten() {
-                    for host in tls["hosts"].as_array().unwrap() {
-                        let host = host.as_str().unwrap().to_owned();
-                        secrets
-                            .entry(host.clone())
-                            .or_default()
-                            .insert(tls["secretName"].as_str().unwrap().to_owned());
-                        *issuing.entry(host.clone()).or_default() += usize::from(issues);
-                        *routed.entry(host).or_default() += 1;
-                    }
-                }
-            }
-            for (host, s) in &secrets {
-                assert_eq!(s.len(), 1, "{} {env}: {host} has secrets {s:?}", stack.name);
-                assert_eq!(issuing[host], 1, "{} {env}: {host}", stack.name);
-                split_hosts += usize::from(routed[host] > 1);
-            }
+            let routed = check_certificates(&stack);
+            split_hosts += routed.values().filter(|&&n| n > 1).count();
         }
     }
     assert!(
         split_hosts > 0,
         "some stack routes one host through several Ingresses"
     );
+}
+
+/// Two hosts of one issuer in separate Ingresses (their annotations differ): neither
+/// Ingress's certificate covers the other's host, so each asks for its own.
+#[test]
+fn hosts_of_one_issuer_in_separate_ingresses_get_a_certificate_each() {
+    let http = Port::http("http", 8080);
+    let mut s = Stack::new("shop", Env::Dev);
+    s.targets([Target::Kubernetes])
+        .kubernetes(|k| k.routes(RouteApi::ingress(IngressController::ingress_nginx())));
+    let le = ClusterIssuer::new("letsencrypt-staging");
+    s.add(
+        Service::new("api")
+            .image(Image::new("acme/api").tag("1.0.0"))
+            .port(http)
+            .expose(
+                Route::host("api.example.com", http)
+                    .tls(le.clone())
+                    .rate_limit(10),
+            ),
+    );
+    s.add(
+        Service::new("web")
+            .image(Image::new("acme/web").tag("1.0.0"))
+            .port(http)
+            .expose(Route::host("web.example.com", http).tls(le)),
+    );
+    let routed = check_certificates(&s);
+    assert_eq!(
+        routed.keys().collect::<Vec<_>>(),
+        ["api.example.com", "web.example.com"]
+    );
+}
+
+/// Checks that every TLS host of `stack`'s Ingresses is served by one Secret, which exactly
+/// one Ingress routing that host asks cert-manager for. Returns how many Ingresses route
+/// each TLS host.
+fn check_certificates(stack: &Stack) -> BTreeMap<String, usize> {
+    let m = stackdsl_tests::manifests(stack);
+    let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut issuing: BTreeMap<String, usize> = BTreeMap::new();
+    let mut routed: BTreeMap<String, usize> = BTreeMap::new();
+    for ing in m
+        .objects()
+        .map(|o| o.to_json())
+        .filter(|o| o["kind"] == "Ingress")
+    {
+        let issues = ing["metadata"]["annotations"]
+            .get("cert-manager.io/cluster-issuer")
+            .is_some();
+        for tls in ing["spec"]["tls"].as_array().into_iter().flatten() {
+            for host in tls["hosts"].as_array().unwrap() {
+                let host = host.as_str().unwrap().to_owned();
+                secrets
+                    .entry(host.clone())
+                    .or_default()
+                    .insert(tls["secretName"].as_str().unwrap().to_owned());
+                *issuing.entry(host.clone()).or_default() += usize::from(issues);
+                *routed.entry(host).or_default() += 1;
+            }
+        }
+    }
+    let env = stack.env;
+    for (host, s) in &secrets {
+        assert_eq!(s.len(), 1, "{} {env}: {host} has secrets {s:?}", stack.name);
+        assert_eq!(issuing[host], 1, "{} {env}: {host}", stack.name);
+    }
+    routed
 }
 
 /// The streamed renderer (`render_checked`, what `stack-*` runs: one file's objects alive at
