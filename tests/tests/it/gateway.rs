@@ -353,6 +353,29 @@ fn gateway_mistakes_are_reported_at_their_paths() {
     assert!(errors[0].2.contains("default-deny"), "{errors:#?}");
 }
 
+/// A Gateway API header filter sets at most 16 response headers, HSTS counted: 16 are
+/// written, 17 refused with the count.
+#[test]
+fn a_gateway_header_filter_takes_at_most_16_headers() {
+    let with = |headers: usize| {
+        let mut edge = Edge::nginx().hsts(31_536_000);
+        for i in 1..headers {
+            edge = edge.header(format!("X-Header-{i}"), "1");
+        }
+        let mut s = shop();
+        s.edge(edge);
+        validation_errors(&s)
+    };
+    assert_eq!(with(16), []);
+    let errors = with(17);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].1, "shop.edge.headers");
+    assert!(
+        errors[0].2.starts_with("17 response headers"),
+        "{errors:#?}"
+    );
+}
+
 fn broken(s: &Stack, f: impl FnOnce(&mut Manifests)) -> Vec<(String, String)> {
     let mut m = manifests(s);
     f(&mut m);
