@@ -376,6 +376,34 @@ fn a_gateway_header_filter_takes_at_most_16_headers() {
     );
 }
 
+/// A Gateway API duration has at most 5 digits: timeouts up to 99,999 s are written, one
+/// more second (read or connect) is refused at the route.
+#[test]
+fn gateway_timeouts_go_up_to_99999_seconds() {
+    let with = |timeouts: Timeouts| {
+        let mut s = Stack::new("shop", Env::Prod);
+        s.targets([Target::Kubernetes]);
+        s.add(
+            Service::new("api")
+                .image(Image::new("acme/api").tag("1.0"))
+                .port(HTTP)
+                .resources(small())
+                .expose(Route::host("api.example.com", HTTP).timeouts(timeouts)),
+        );
+        validation_errors(&s)
+    };
+    assert_eq!(with(Timeouts::all(99_999)), []);
+    for over in [
+        Timeouts::all(99_999).read(100_000),
+        Timeouts::all(99_999).connect(100_000),
+    ] {
+        let errors = with(over);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].1, "shop.services[api].routes[api.example.com]");
+        assert!(errors[0].2.contains("more than 99999 s"), "{errors:#?}");
+    }
+}
+
 fn broken(s: &Stack, f: impl FnOnce(&mut Manifests)) -> Vec<(String, String)> {
     let mut m = manifests(s);
     f(&mut m);
