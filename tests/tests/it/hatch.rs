@@ -203,6 +203,20 @@ fn a_pod_patch_reaches_the_workload_and_is_checked() {
             && api.contains("      priorityClassName: critical\n"),
         "{api}"
     );
+    // A cluster's StatefulSet is patched like a Deployment.
+    let gossip = Port::tcp("cluster", 4369);
+    let s = base_with(Env::Staging, |b| {
+        b.port(gossip)
+            .replicas(3)
+            .cluster(Cluster::new(gossip))
+            .kubernetes(|k| k.pod(|p| p.priority_class_name = Some("critical".into())))
+    });
+    let docs = render(&s).unwrap();
+    let api = file(&docs, "k8s/20-api.yaml");
+    assert!(
+        api.contains("kind: StatefulSet\n") && api.contains("      priorityClassName: critical\n"),
+        "{api}"
+    );
     // A mount of a volume the pod does not define is caught after the patch.
     let s = base_with(Env::Staging, |b| {
         b.kubernetes(|k| {
