@@ -803,6 +803,70 @@ fn check_certificates(stack: &Stack) -> BTreeMap<String, usize> {
     routed
 }
 
+/// The README's Secrets table names, in each key's "used by" column, every workload whose
+/// containers read that key (`<job> (CronJob)` for a CronJob): read from the manifests, for
+/// every stack and fixture on Kubernetes.
+#[test]
+fn the_readme_names_every_workload_that_reads_each_secret_key() {
+    let mut checked = 0;
+    for env in [Env::Staging, Env::Prod] {
+        for f in stacks::ALL.iter().chain(stackdsl_tests::fixtures::ALL) {
+            let stack = f(env);
+            if !stack.targets.contains(&Target::Kubernetes) {
+                continue;
+            }
+            let docs = stackdsl_tests::render_fn(*f, env);
+            let Some(readme) = docs.iter().find(|d| d.path.ends_with("/k8s/README.md")) else {
+                continue;
+            };
+            for o in stackdsl_tests::manifests(&stack)
+                .objects()
+                .map(|o| o.to_json())
+            {
+                let name = o["metadata"]["name"].as_str().unwrap_or_default();
+                let (pod, user) = match o["kind"].as_str() {
+                    Some("Deployment" | "StatefulSet") => {
+                        (&o["spec"]["template"]["spec"], name.to_owned())
+                    }
+                    Some("CronJob") => (
+                        &o["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                        format!("{name} (CronJob)"),
+                    ),
+                    _ => continue,
+                };
+                let containers = ["initContainers", "containers"]
+                    .iter()
+                    .flat_map(|k| pod[k].as_array().into_iter().flatten());
+                for env_var in containers.flat_map(|c| c["env"].as_array().into_iter().flatten()) {
+                    let r = &env_var["valueFrom"]["secretKeyRef"];
+                    let (Some(secret), Some(key)) = (r["name"].as_str(), r["key"].as_str()) else {
+                        continue;
+                    };
+                    let row = format!("| `{secret}` | `{key}` | ");
+                    let row = readme
+                        .contents
+                        .lines()
+                        .find(|l| l.starts_with(&row))
+                        .unwrap_or_else(|| {
+                            panic!("{} {env}: no README row for {secret}/{key}", stack.name)
+                        });
+                    let cols: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+                    // `| Secret | key | used by | description |`, or with the store's
+                    // `remote key | property` before `used by`.
+                    let used_by = cols[cols.len() - 2];
+                    assert!(
+                        used_by.trim().split(", ").any(|u| u == user),
+                        "{} {env}: {user} reads {secret}/{key}, but the README says `{used_by}`",
+                        stack.name
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} secret readers checked");
+}
+
 /// The streamed renderer (`render_checked`, what `stack-*` runs: one file's objects alive at
 /// a time, the cross-check on their facts) writes exactly what building every object,
 /// checking them and serializing them does, for every stack, fixture and environment, and
