@@ -732,7 +732,20 @@ fn build(spec: &StackSpec) -> Built {
             }
         } else if let Some((min_off, extra, cpu)) = svc.autoscale {
             let min = 1 + min_off;
-            b = b.autoscale(Autoscale::between(min, min + extra).cpu(cpu));
+            let mut a = Autoscale::between(min, min + extra).cpu(cpu);
+            // Scaling behaviour from the same draws: a third scale up at a bounded rate over
+            // a window (0 s included), half scale down without one.
+            if cpu % 3 == 0 {
+                a = a.scale_up(
+                    Scaling::percent(cpu)
+                        .every(Window::secs(15 * (extra + 1)))
+                        .stabilized_over(Window::secs(30 * min_off)),
+                );
+            }
+            if cpu % 2 == 0 {
+                a = a.scale_down(Scaling::percent(10 + extra));
+            }
+            b = b.autoscale(a);
         }
 
         // Publishing (Compose runs one container per published port).

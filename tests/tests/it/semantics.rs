@@ -450,6 +450,38 @@ pub(crate) fn check_autoscaling(stack: &Stack, docs: &Docs) -> Result<(), String
                         stack.name, svc.name
                     ));
                 }
+                // Scaling behaviour: a direction the model leaves alone is Kubernetes'
+                // default (not written); a window the model does not give is not written.
+                let rules = |r: Option<stackdsl::model::Scaling>| {
+                    r.map(|r| {
+                        let mut rule = serde_json::json!({
+                            "policies": [{
+                                "type": "Percent",
+                                "value": r.percent,
+                                "periodSeconds": r.every.as_secs(),
+                            }],
+                        });
+                        if let Some(w) = r.stabilization {
+                            rule["stabilizationWindowSeconds"] = w.as_secs().into();
+                        }
+                        rule
+                    })
+                };
+                let want = match (rules(a.scale_up), rules(a.scale_down)) {
+                    (None, None) => Value::Null,
+                    (up, down) => {
+                        let mut b = serde_json::Map::new();
+                        b.extend(up.map(|r| ("scaleUp".to_owned(), r)));
+                        b.extend(down.map(|r| ("scaleDown".to_owned(), r)));
+                        Value::Object(b)
+                    }
+                };
+                if spec["behavior"] != want {
+                    return Err(format!(
+                        "{}: HPA/{} behavior {}, model {want}",
+                        stack.name, svc.name, spec["behavior"]
+                    ));
+                }
             }
             (a, h) => {
                 return Err(format!(
