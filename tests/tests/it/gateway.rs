@@ -19,6 +19,11 @@ fn small() -> Resources {
 
 /// A stack that names no route API, with one TLS route.
 fn shop() -> Stack {
+    shop_routing(Route::host("api.example.com", HTTP).tls(ClusterIssuer::new("le")))
+}
+
+/// A stack that names no route API, whose `api` has `route`.
+fn shop_routing(route: Route) -> Stack {
     let mut s = Stack::new("shop", Env::Prod);
     s.targets([Target::Kubernetes]);
     s.add(
@@ -26,7 +31,7 @@ fn shop() -> Stack {
             .image(Image::new("acme/api").tag("1.0"))
             .port(HTTP)
             .resources(small())
-            .expose(Route::host("api.example.com", HTTP).tls(ClusterIssuer::new("le"))),
+            .expose(route),
     );
     s
 }
@@ -381,16 +386,9 @@ fn a_gateway_header_filter_takes_at_most_16_headers() {
 #[test]
 fn gateway_timeouts_go_up_to_99999_seconds() {
     let with = |timeouts: Timeouts| {
-        let mut s = Stack::new("shop", Env::Prod);
-        s.targets([Target::Kubernetes]);
-        s.add(
-            Service::new("api")
-                .image(Image::new("acme/api").tag("1.0"))
-                .port(HTTP)
-                .resources(small())
-                .expose(Route::host("api.example.com", HTTP).timeouts(timeouts)),
-        );
-        validation_errors(&s)
+        validation_errors(&shop_routing(
+            Route::host("api.example.com", HTTP).timeouts(timeouts),
+        ))
     };
     assert_eq!(with(Timeouts::all(99_999)), []);
     for over in [
