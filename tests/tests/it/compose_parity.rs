@@ -590,6 +590,27 @@ fn project_name_profiles_env_files_and_passed_variables() {
             "{path:?}"
         );
     }
+    // A variable is passed through once, and only when the service does not set it: each
+    // mistake alone is reported.
+    for (passed, set) in [
+        (&["SMTP_HOST", "SMTP_HOST"][..], None),
+        (&["SMTP_HOST"], Some("SMTP_HOST")),
+    ] {
+        let mut s = stack(&[Target::Compose]);
+        let mut api = Service::new("api").image(image("api"));
+        if let Some(name) = set {
+            api = api.env(name, "mail");
+        }
+        s.add(api.compose(|c| c.pass_env(passed.iter().copied())));
+        assert_eq!(
+            validation_errors(&s),
+            [(
+                ErrorKind::DuplicateName,
+                "parity.services[api].compose.pass_env[SMTP_HOST]".to_owned()
+            )],
+            "{passed:?} {set:?}"
+        );
+    }
 }
 
 #[test]
