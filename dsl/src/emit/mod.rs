@@ -251,13 +251,15 @@ impl WritePlan<'_> {
 
     /// The manifest as on disk and as this plan would write it, when they differ.
     pub fn manifest_change(&self) -> Option<(String, String)> {
-        let new = if self.manifest.entries.is_empty() {
-            String::new()
-        } else {
-            self.manifest.render()
-        };
-        (self.manifest_changed && new != self.old_manifest)
-            .then(|| (self.old_manifest.clone(), new))
+        // `manifest_changed` is this very comparison, made when the plan was.
+        self.manifest_changed.then(|| {
+            let new = if self.manifest.entries.is_empty() {
+                String::new()
+            } else {
+                self.manifest.render()
+            };
+            (self.old_manifest.clone(), new)
+        })
     }
 
     /// The output folder.

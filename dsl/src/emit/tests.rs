@@ -272,10 +272,12 @@ fn a_run_failing_part_way_records_what_it_wrote_in_the_manifest() {
     ];
     let plan = plan_with(out, &next, &scope, Allow::default()).unwrap();
     fs::write(out.join("shop/dev/new"), "in the way\n").unwrap();
-    match apply(&plan) {
-        Err(EmitError::Interrupted {
+    let e = apply(&plan).unwrap_err();
+    assert!(!e.wrote_nothing(), "{e:?}");
+    match e {
+        EmitError::Interrupted {
             written, removed, ..
-        }) => {
+        } => {
             assert_eq!(written, ["shop/dev/b.txt"]);
             assert!(removed.is_empty());
         }
