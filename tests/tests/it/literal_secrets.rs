@@ -268,6 +268,21 @@ fn a_waiver_names_its_reason_and_silences_only_its_value() {
         );
     });
     assert_eq!(secret_errors(&s), ["shop.services[api].args[3]"]);
+    // Inside a longer argument, the waiver names the value alone or the whole argument.
+    let arg = format!("--publishable-key={key}");
+    let s = stack_with(|s, b| {
+        s.add(b.args([arg.as_str()]));
+    });
+    assert_eq!(secret_errors(&s), ["shop.services[api].args[0]"]);
+    for waived in [key, arg.as_str()] {
+        let s = stack_with(|s, b| {
+            s.add(
+                b.args([arg.as_str()])
+                    .not_a_secret(waived, "a publishable key, meant for browsers"),
+            );
+        });
+        assert_eq!(secret_errors(&s), Vec::<String>::new(), "{waived}");
+    }
     let s = stack_with(|s, b| {
         s.add(b.args(["--publishable-key", key]).not_a_secret(key, " "));
     });

@@ -282,6 +282,16 @@ fn handle_from_another_stack() {
         )
     );
     assert!(e.message.contains("stack `billing`"), "{}", e.message);
+    // A handle names its stack: a service of this stack with the same name is not it.
+    s.add(Service::new("ledger").image(image()));
+    let e = one(&s);
+    assert_eq!(
+        (e.kind, e.path.as_str()),
+        (
+            ErrorKind::UnknownService,
+            "shop.services[api].depends_on[ledger]"
+        )
+    );
 }
 
 #[test]
