@@ -201,6 +201,32 @@ mod tests {
         Image::new("acme/x").tag("1")
     }
 
+    /// A capability is upper-case letters, digits and `_`, starting with a letter, without
+    /// the `CAP_` prefix: a good start does not excuse a bad character, nor good
+    /// characters a bad start.
+    #[test]
+    fn capability_names_are_checked_whole() {
+        use super::capability_problem;
+        for ok in ["NET_ADMIN", "SYS_PTRACE", "NET_BIND_SERVICE", "A2"] {
+            assert_eq!(capability_problem(ok), None, "{ok}");
+        }
+        assert!(capability_problem("CAP_NET_ADMIN").is_some_and(|p| p.contains("`CAP_` prefix")));
+        for bad in [
+            "NET-ADMIN",
+            "Net_admin",
+            "NET ADMIN",
+            "1NET",
+            "_NET",
+            "net_admin",
+            "",
+        ] {
+            assert!(
+                capability_problem(bad).is_some_and(|p| p.contains("not a capability name")),
+                "{bad:?}"
+            );
+        }
+    }
+
     #[test]
     fn an_image_known_to_start_as_root_says_how_it_runs() {
         let s = stack(
