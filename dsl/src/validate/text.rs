@@ -94,7 +94,7 @@ impl Validator<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{Env, Image, Service};
+    use crate::model::{Env, Image, Service, Template};
     use crate::validate::ErrorKind::*;
     use crate::validate::testing::{found, stack};
 
@@ -109,5 +109,21 @@ mod tests {
         // A tab later in the value, or in a one-line value, reads back fine.
         let s = stack(Env::Dev, [api().args(["first\n\tsecond", "\tone line"])]);
         assert_eq!(found(&s), []);
+        // A variable's value, plain or a template's text, likewise.
+        let banner = Template::new().text("\tindented\n").text("second");
+        let s = stack(
+            Env::Dev,
+            [api()
+                .env("PLAIN", "\tindented\nsecond")
+                .env("BANNER", banner)
+                .env("FINE", Template::new().text("first\n\tsecond"))],
+        );
+        assert_eq!(
+            found(&s),
+            [
+                (InvalidValue, "t.services[api].env[PLAIN]".to_owned()),
+                (InvalidValue, "t.services[api].env[BANNER]".to_owned()),
+            ]
+        );
     }
 }
