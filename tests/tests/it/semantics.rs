@@ -893,8 +893,8 @@ pub(crate) fn check_ci_services(stack: &Stack, docs: &Docs) -> Result<(), String
     Ok(())
 }
 
-/// Kinds the stack's own namespace holds (GitOps, gateway and cluster-wide objects live
-/// elsewhere, by design).
+/// Kinds the stack's own namespace holds (GitOps objects live in the GitOps controller's
+/// namespace, and the Namespace itself is cluster-wide, by design).
 const NAMESPACED: &[&str] = &[
     "Deployment",
     "StatefulSet",
@@ -910,6 +910,19 @@ const NAMESPACED: &[&str] = &[
     "Ingress",
     "HTTPRoute",
     "GRPCRoute",
+    "Gateway",
+    "BackendTrafficPolicy",
+    "ClientTrafficPolicy",
+    "ExternalSecret",
+    "ServiceMonitor",
+    "PrometheusRule",
+    // Operators' resources (CloudNativePG, Strimzi, RabbitMQ, MongoDB).
+    "Cluster",
+    "ImageCatalog",
+    "Kafka",
+    "KafkaNodePool",
+    "RabbitmqCluster",
+    "MongoDBCommunity",
 ];
 
 /// Every object of the stack's own kinds is in the stack's namespace and carries the
