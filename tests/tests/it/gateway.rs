@@ -440,6 +440,17 @@ fn broken_route_references_are_caught() {
         "{errors:#?}"
     );
     assert!(errors[1].1.contains("no such listener"), "{errors:#?}");
+    // The Gateway-wide policy (easyflow's TLS and timeouts) is checked the same way.
+    let errors = broken(&stacks::easyflow::easyflow(Env::Prod), |m| {
+        if let Object::ClientTrafficPolicy(p) = find(m, "ClientTrafficPolicy/easyflow") {
+            p.spec.target_refs[0].name = "gone".into();
+        }
+    });
+    assert_eq!(
+        errors.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        ["easyflow.k8s.ClientTrafficPolicy/easyflow.spec.targetRefs[Gateway/gone]"],
+        "{errors:#?}"
+    );
 }
 
 /// The acceptance oracle, from the model: every TLS issuer, rate limit and timeout a seed
