@@ -399,6 +399,27 @@ mod tests {
         }
     }
 
+    /// A registry's port is digits alone, 0 to 65535: `u16`'s parser alone would take a
+    /// leading `+`.
+    #[test]
+    fn a_registry_port_is_digits_from_0_to_65535() {
+        assert_eq!(domain_problem("localhost:5000"), None);
+        assert_eq!(domain_problem("[::1]:5000"), None);
+        for domain in [
+            "localhost:+80",
+            "localhost:",
+            "localhost:65536",
+            "localhost:8o",
+            "[::1]:+80",
+        ] {
+            assert!(
+                domain_problem(domain).is_some_and(|p| p.contains("not a number from 0 to 65535")),
+                "{domain}: {:?}",
+                domain_problem(domain)
+            );
+        }
+    }
+
     #[test]
     fn valid_references_parse_into_their_parts() {
         /// reference, registry, repository, tag, has a digest
