@@ -127,8 +127,9 @@ fn io_errors_other_than_not_found_are_reported() {
     assert!(e.to_string().contains("inspecting"), "{e}");
 }
 
-/// A killed run's temp folder at the top of an output folder that lost its manifest is not
-/// one of the user's folders: its files (unmarked ones too) do not make the folder foreign.
+/// A killed run's temp folder or file at the top of an output folder that lost its manifest
+/// is not the user's: it (and the temp folder's files, unmarked ones too) does not make the
+/// folder foreign.
 #[test]
 fn a_leftover_temp_folder_does_not_make_an_output_folder_foreign() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,6 +137,8 @@ fn a_leftover_temp_folder_does_not_make_an_output_folder_foreign() {
     let temp = d.join(format!("{TEMP_PREFIX}1234"));
     fs::create_dir(&temp).unwrap();
     fs::write(temp.join("values.json"), "{}\n").unwrap();
+    // A temp file at the top (a killed run's manifest, half-written) neither.
+    fs::write(d.join(format!("{TEMP_PREFIX}5678")), "half").unwrap();
     assert!(check_output_folder(d).unwrap());
     // The same folder under another name is the user's.
     fs::rename(&temp, d.join("data")).unwrap();
