@@ -189,6 +189,43 @@ fn every_relaxation_renders_the_same_in_compose_and_kubernetes() {
     }
 }
 
+/// A writable path gets scratch space on both targets (a Compose `tmpfs`, a Kubernetes
+/// `emptyDir`), once each, so the root filesystem stays read-only.
+#[test]
+fn writable_paths_get_scratch_space_on_both_targets() {
+    let sec = Security::restricted()
+        .run_as_user(1000)
+        .writable_path("/var/run/app")
+        .writable_path("/var/cache/app")
+        .writable_path("/var/run/app");
+    let stack = shop(sec, None);
+    let file = docs(&stack, "/compose.yaml").remove(0);
+    assert_eq!(
+        strings(&file["services"]["api"]["tmpfs"]),
+        ["/var/run/app", "/var/cache/app"]
+    );
+    let d = deployment(&stack);
+    let pod = &d["spec"]["template"]["spec"];
+    let empty_dirs: Vec<&str> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("emptyDir").is_some())
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    let mut scratch: Vec<&str> = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| empty_dirs.contains(&m["name"].as_str().unwrap_or_default()))
+        .filter_map(|m| m["mountPath"].as_str())
+        .collect();
+    scratch.sort_unstable();
+    assert_eq!(scratch, ["/var/cache/app", "/var/run/app"]);
+    assert!(compose(&stack).read_only);
+    assert!(kubernetes(&stack).read_only);
+}
+
 #[test]
 fn an_image_that_drops_privileges_gets_its_group_and_hands_over_its_own_volumes() {
     let sec = Security::drops_privileges(999, 999, ["CHOWN", "SETUID", "SETGID"], "gosu");
