@@ -296,6 +296,27 @@ fn compose_hands_a_non_root_services_volumes_to_its_user_first() {
         file["services"]["api-seed"]["depends_on"]["api-volumes"]["condition"],
         "service_completed_successfully"
     );
+
+    // A host folder keeps its owner (the user's files): the header names it, as the
+    // bind mount writes it, for the user to make writable.
+    let stack = shop(
+        Security::restricted().run_as_user(1000),
+        Some(Mount::bind("data/uploads", "/uploads")),
+    );
+    let raw = render(&stack)
+        .into_iter()
+        .find(|d| d.path.ends_with("/compose.yaml"))
+        .unwrap()
+        .contents;
+    let file = docs(&stack, "/compose.yaml").remove(0);
+    let bind = strings(&file["services"]["api"]["volumes"]).remove(0);
+    let host = bind.split(':').next().unwrap();
+    assert!(
+        raw.contains(&format!(
+            "# `api` writes to the host folder(s) `{host}` as 1000:1000"
+        )),
+        "{raw}"
+    );
 }
 
 #[test]
