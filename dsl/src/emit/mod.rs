@@ -240,26 +240,25 @@ pub struct WritePlan<'a> {
     old_entries: BTreeMap<String, Entry>,
     manifest_was_intact: bool,
     manifest: Manifest,
-    manifest_changed: bool,
+    /// `manifest` as this plan writes it (empty: the manifest is removed).
+    new_manifest: String,
 }
 
 impl WritePlan<'_> {
     /// `true` when `out/` (manifest included) already matches.
     pub fn is_clean(&self) -> bool {
-        self.changes.is_empty() && !self.manifest_changed
+        self.changes.is_empty() && !self.manifest_changed()
+    }
+
+    /// Whether this plan rewrites (or removes) the manifest.
+    fn manifest_changed(&self) -> bool {
+        self.new_manifest != self.old_manifest
     }
 
     /// The manifest as on disk and as this plan would write it, when they differ.
     pub fn manifest_change(&self) -> Option<(String, String)> {
-        // `manifest_changed` is this very comparison, made when the plan was.
-        self.manifest_changed.then(|| {
-            let new = if self.manifest.entries.is_empty() {
-                String::new()
-            } else {
-                self.manifest.render()
-            };
-            (self.old_manifest.clone(), new)
-        })
+        self.manifest_changed()
+            .then(|| (self.old_manifest.clone(), self.new_manifest.clone()))
     }
 
     /// The output folder.

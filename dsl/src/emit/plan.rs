@@ -161,12 +161,11 @@ pub fn plan_with<'a>(
         }
     }
     changes.sort_by(|a, b| a.path().cmp(b.path()));
-    let new_text = if manifest.entries.is_empty() {
+    let new_manifest = if manifest.entries.is_empty() {
         String::new()
     } else {
         manifest.render()
     };
-    let manifest_changed = new_text != old_text;
     let manifest_damaged = !manifest_ok && out_dir_has_files(out_dir);
     Ok(WritePlan {
         out_dir: out_dir.to_path_buf(),
@@ -180,6 +179,6 @@ pub fn plan_with<'a>(
         old_manifest: old_text,
         old_entries: old_manifest.entries,
         manifest,
-        manifest_changed,
+        new_manifest,
     })
 }

@@ -339,9 +339,9 @@ pub(super) fn apply_changes<'p>(
             }
         }
     }
-    if plan.manifest_changed {
+    if plan.manifest_changed() {
         let path = plan.out_dir.join(manifest::FILE_NAME);
-        if plan.manifest.entries.is_empty() {
+        if plan.new_manifest.is_empty() {
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => {
                     return Err(io_err("removing", &path)(e));
@@ -349,7 +349,7 @@ pub(super) fn apply_changes<'p>(
                 _ => {}
             }
         } else {
-            write_atomic(&path, plan.manifest.render().as_bytes())?;
+            write_atomic(&path, plan.new_manifest.as_bytes())?;
         }
     }
     Ok(())
